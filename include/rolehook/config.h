@@ -1,0 +1,85 @@
+/*
+ * config.h -- load and validate rolehook.json (json-c, comments allowed).
+ *
+ * Errors are reported as "FILE: JSON.PATH: what was expected" in a
+ * caller buffer, so `rolehook check` can print them as they are.
+ */
+#ifndef ROLEHOOK_CONFIG_H
+#define ROLEHOOK_CONFIG_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "rolehook/verify.h"
+
+struct json_object;
+
+#define CONFIG_ERRLEN 512
+#define CONFIG_DEFAULT_PATH "/etc/rolehook/rolehook.json"
+
+struct config_source {
+	char *name;                    /* URL path /hooks/<name> */
+	struct verify_scheme scheme;   /* preset values, then overrides */
+	struct verify_secret secrets[VERIFY_MAX_SECRETS];
+	size_t nsecrets;
+	char *normalizer;              /* NULL: same as preset name */
+	char *id_pointer;              /* JSON pointer to the body's event id, or NULL */
+	int require_json;              /* 1: Content-Type must be JSON, body must parse */
+	struct json_object *raw;       /* the source's JSON object (mapping etc.), borrowed from config root */
+	/* strings the scheme points into (custom schemes, overrides) */
+	char *owned[8];
+	size_t nowned;
+};
+
+struct config {
+	char *path;                    /* file it came from */
+	struct {
+		char *path;                /* SQLite database */
+		int retention_days;        /* processed events kept this long */
+		int batch_rows;            /* group commit: max rows per commit */
+		int batch_us;              /* group commit: max wait for more rows */
+		int queue_max;             /* pending writes before 503 */
+	} store;
+	struct {
+		char *listen;              /* "unix:/path" or "127.0.0.1:9000" */
+		mode_t socket_mode;        /* unix socket permissions */
+		int threads;               /* FastCGI worker threads */
+		size_t max_body;           /* bytes; larger bodies get 413 */
+		int backlog;               /* listen(2) backlog */
+		int retry_after_s;         /* Retry-After on 503 */
+	} server;
+	struct config_source *sources;
+	size_t nsources;
+	struct json_object *root;      /* whole document; zendesk, policy, custom_roles live here */
+};
+
+/* What config_parse should do with secret references. */
+enum config_secrets {
+	CONFIG_SECRETS_RESOLVE = 0, /* read file:/env: now; failure is an error */
+	CONFIG_SECRETS_SKIP         /* check syntax only (fuzzing, simulate) */
+};
+
+/*
+ * Parses a config document held in memory.  fname is used in messages.
+ * On success returns 0 and *out (caller frees with config_free); on
+ * failure returns -1 with err filled and *out NULL.
+ */
+int config_parse(const char *text, size_t len, const char *fname,
+    enum config_secrets secrets, struct config **out, char *err,
+    size_t errlen);
+
+/* Reads path and calls config_parse.  Same contract. */
+int config_load(const char *path, enum config_secrets secrets,
+    struct config **out, char *err, size_t errlen);
+
+/* Frees cfg and wipes its secrets.  NULL is a no-op. */
+void config_free(struct config *cfg);
+
+/*
+ * Finds a source by name (name[0..len), not NUL-terminated).  Returns a
+ * borrowed pointer, or NULL.
+ */
+const struct config_source *config_source_find(const struct config *cfg,
+    const char *name, size_t len);
+
+#endif

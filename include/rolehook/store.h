@@ -1,0 +1,104 @@
+/*
+ * store.h -- the durable inbox.  No SQLite types cross this interface,
+ * so another engine (PostgreSQL for several nodes) can implement it.
+ *
+ * store_put() is the promise behind a 2xx: it returns STORE_OK only after
+ * the commit holding the event reached the disk (synchronous=FULL).  Many
+ * threads may call it at once; one writer thread batches their rows into
+ * a single commit (group commit) and wakes each caller after the fsync.
+ */
+#ifndef ROLEHOOK_STORE_H
+#define ROLEHOOK_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+struct store;
+
+enum store_err {
+	STORE_OK = 0,
+	STORE_DUPLICATE,   /* (source, delivery id) already stored */
+	STORE_BUSY,        /* queue over its bound: try again later */
+	STORE_UNAVAILABLE, /* disk full, read-only, I/O error, closing */
+	STORE_ERR_ARG,     /* caller error (too long, NULL) */
+	STORE_ERR__MAX
+};
+
+struct store_opts {
+	int batch_rows;  /* most rows in one commit (default 64) */
+	int batch_us;    /* how long the writer waits for more rows (default 200) */
+	int queue_max;   /* pending rows before STORE_BUSY (default 4096) */
+	int readonly;    /* open for inspection only (CLI) */
+};
+
+/* One event as ingress hands it over.  All fields borrowed. */
+struct store_event_in {
+	const char *source;
+	const char *delivery_id;
+	time_t received;
+	const char *headers_json;   /* the headers that matter, no secrets */
+	const unsigned char *body;
+	size_t body_len;
+};
+
+/* One stored event as the CLI sees it.  Owned by the caller after get. */
+struct store_event {
+	int64_t id;
+	char *source;
+	char *delivery_id;
+	time_t received;
+	char *state;                /* "pending", "done", "dead", ... */
+	int attempts;
+	char *last_error;           /* NULL if none */
+	char *headers_json;
+	unsigned char *body;
+	size_t body_len;
+};
+
+/*
+ * Opens (creating and migrating) the store at path.  On failure returns
+ * -1 with err filled.  *out is freed with store_close().
+ */
+int store_open(const char *path, const struct store_opts *opts,
+    struct store **out, char *err, size_t errlen);
+
+/*
+ * Flushes what is queued, stops the writer, closes.  NULL is a no-op.
+ */
+void store_close(struct store *st);
+
+/*
+ * Stores ev durably.  Blocks until the batch holding it is committed.
+ * STORE_OK: stored, *id is the new event id.  STORE_DUPLICATE: it was
+ * there already, *id is the existing id.  Other values: nothing stored.
+ */
+enum store_err store_put(struct store *st, const struct store_event_in *ev,
+    int64_t *id);
+
+/*
+ * Returns 0 if the store accepts writes, -1 if the last commit failed
+ * and it has not recovered yet (for /healthz).  reason may be NULL.
+ */
+int store_healthy(struct store *st, const char **reason);
+
+/*
+ * Calls fn for events matching the filters (NULL = any), newest first,
+ * at most limit rows.  Body is not loaded.  Returns 0 or -1.
+ */
+int store_list(struct store *st, const char *state, const char *source,
+    int limit, void (*fn)(const struct store_event *, void *), void *arg);
+
+/*
+ * Loads one event with its body.  Returns 0 and fills *ev (free with
+ * store_event_clear), 1 if there is no such id, -1 on error.
+ */
+int store_get(struct store *st, int64_t id, struct store_event *ev);
+
+/* Frees what store_get filled.  Safe on a zeroed struct. */
+void store_event_clear(struct store_event *ev);
+
+/* "ok", "duplicate", ... */
+const char *store_strerror(enum store_err e);
+
+#endif

@@ -1,0 +1,440 @@
+/*
+ * cli.c -- rolehook serve, check, events.
+ *
+ * Messages for people go to stderr as "rolehook: ..." and say what to do;
+ * results go to stdout.  Exit codes follow DESIGN.md: 0 ok, 1 failure,
+ * 2 usage or configuration error.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+
+#include "rolehook/cli.h"
+#include "rolehook/config.h"
+#include "rolehook/log.h"
+#include "rolehook/metrics.h"
+#include "rolehook/server.h"
+#include "rolehook/store.h"
+#include "rolehook/verify.h"
+
+void
+cli_usage(void)
+{
+	printf(
+	    "usage: rolehook COMMAND [options]\n"
+	    "\n"
+	    "Keeps Zendesk agent access in step with HR: receives signed\n"
+	    "webhooks behind nginx, stores them durably, applies policy.\n"
+	    "\n"
+	    "commands:\n"
+	    "  serve     run the FastCGI webhook receiver (behind nginx)\n"
+	    "  check     validate the configuration, like nginx -t\n"
+	    "  events    list or show stored events\n"
+	    "\n"
+	    "common options:\n"
+	    "  --config FILE   configuration (default " CONFIG_DEFAULT_PATH ")\n"
+	    "  --help          help for a command: rolehook COMMAND --help\n"
+	    "  --version       print the version\n"
+	    "\n"
+	    "exit status: 0 success, 1 failure, 2 usage or configuration error\n"
+	    "see rolehook(8) and rolehook.json(5)\n");
+}
+
+static int
+usage_error(const char *cmd, const char *msg)
+{
+	fprintf(stderr, "rolehook %s: %s\nrun 'rolehook %s --help' for usage\n",
+	    cmd, msg, cmd);
+	return EXIT_USAGE;
+}
+
+static int
+load_config(const char *path, enum config_secrets secrets,
+    struct config **cfg)
+{
+	char err[CONFIG_ERRLEN];
+
+	if (config_load(path, secrets, cfg, err, sizeof(err)) != 0) {
+		fprintf(stderr, "rolehook: %s\n", err);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+parse_log_level(const char *s, enum log_level *out)
+{
+	static const char *const names[] = { "debug", "info", "warn", "error" };
+	int i;
+
+	for (i = 0; i < 4; i++)
+		if (strcmp(s, names[i]) == 0) {
+			*out = (enum log_level)i;
+			return 0;
+		}
+	return -1;
+}
+
+/* ---------------------------------------------------------------- serve */
+
+static void
+serve_help(void)
+{
+	printf(
+	    "usage: rolehook serve [--config FILE] [--log-level LEVEL]\n"
+	    "\n"
+	    "Runs the webhook receiver: a FastCGI responder for nginx on the\n"
+	    "socket in server.listen.  POST /hooks/<source> verifies the\n"
+	    "signature, stores the event durably and answers 202 (200 for a\n"
+	    "repeated delivery).  GET /healthz and GET /metrics for operators.\n"
+	    "Holds webhook secrets only, never Zendesk credentials.\n"
+	    "Stops cleanly on SIGTERM or SIGINT.\n"
+	    "\n"
+	    "  --config FILE      configuration (default " CONFIG_DEFAULT_PATH ")\n"
+	    "  --log-level LEVEL  debug, info (default), warn or error\n");
+}
+
+int
+cli_serve(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "log-level", required_argument, NULL, 'l' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char *path = CONFIG_DEFAULT_PATH;
+	struct config *cfg = NULL;
+	struct store *st = NULL;
+	struct metrics *m = NULL;
+	struct store_opts so;
+	const char **names = NULL;
+	enum log_level lvl;
+	char err[512];
+	size_t i;
+	int c, rc = 1;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "c:l:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			path = optarg;
+			break;
+		case 'l':
+			if (parse_log_level(optarg, &lvl) != 0)
+				return usage_error("serve", "--log-level: "
+				    "expected debug, info, warn or error");
+			log_set_level(lvl);
+			break;
+		case 'h':
+			serve_help();
+			return 0;
+		default:
+			return usage_error("serve", "unknown option");
+		}
+	}
+	if (optind != argc)
+		return usage_error("serve", "unexpected argument");
+	if (load_config(path, CONFIG_SECRETS_RESOLVE, &cfg) != 0)
+		return EXIT_USAGE;
+	memset(&so, 0, sizeof(so));
+	so.batch_rows = cfg->store.batch_rows;
+	so.batch_us = cfg->store.batch_us;
+	so.queue_max = cfg->store.queue_max;
+	if (store_open(cfg->store.path, &so, &st, err, sizeof(err)) != 0) {
+		fprintf(stderr, "rolehook: store: %s\n", err);
+		goto out;
+	}
+	if ((names = calloc(cfg->nsources + 1, sizeof(*names))) == NULL)
+		goto out;
+	for (i = 0; i < cfg->nsources; i++)
+		names[i] = cfg->sources[i].name;
+	if ((m = metrics_new(names, cfg->nsources)) == NULL)
+		goto out;
+	if (server_run(cfg, st, m, err, sizeof(err)) != 0) {
+		fprintf(stderr, "rolehook: listen: %s\n", err);
+		goto out;
+	}
+	rc = 0;
+out:
+	store_close(st);
+	metrics_free(m);
+	free(names);
+	config_free(cfg);
+	return rc;
+}
+
+/* ---------------------------------------------------------------- check */
+
+static void
+check_help(void)
+{
+	printf(
+	    "usage: rolehook check [--config FILE] [--no-secrets] [--quiet]\n"
+	    "\n"
+	    "Validates the configuration like nginx -t: syntax, every field,\n"
+	    "and that every secret reference (file:, env:) can be read.\n"
+	    "Errors name the file, the JSON path of the field and what was\n"
+	    "expected.  Exit 0 when valid, 2 otherwise.\n"
+	    "\n"
+	    "  --config FILE   configuration (default " CONFIG_DEFAULT_PATH ")\n"
+	    "  --no-secrets    do not read secret files or variables\n"
+	    "  --quiet         print nothing when valid\n");
+}
+
+int
+cli_check(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "no-secrets", no_argument, NULL, 'n' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char *path = CONFIG_DEFAULT_PATH;
+	enum config_secrets secrets = CONFIG_SECRETS_RESOLVE;
+	struct config *cfg = NULL;
+	int c, quiet = 0;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "c:nqh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			path = optarg;
+			break;
+		case 'n':
+			secrets = CONFIG_SECRETS_SKIP;
+			break;
+		case 'q':
+			quiet = 1;
+			break;
+		case 'h':
+			check_help();
+			return 0;
+		default:
+			return usage_error("check", "unknown option");
+		}
+	}
+	if (optind != argc)
+		return usage_error("check", "unexpected argument");
+	if (load_config(path, secrets, &cfg) != 0)
+		return EXIT_USAGE;
+	if (!quiet)
+		printf("rolehook: %s: configuration is valid (%zu source%s)\n",
+		    path, cfg->nsources, cfg->nsources == 1 ? "" : "s");
+	config_free(cfg);
+	return 0;
+}
+
+/* --------------------------------------------------------------- events */
+
+static void
+events_help(void)
+{
+	printf(
+	    "usage: rolehook events list [--state S] [--source S] [--limit N]"
+	    " [--format table|json]\n"
+	    "       rolehook events show ID\n"
+	    "\n"
+	    "Inspects the inbox.  list prints the newest events first (table\n"
+	    "on a terminal; --format json prints one JSON object per line).\n"
+	    "show prints one event with its kept headers and body as JSON.\n"
+	    "Signatures and secrets are never stored, so never shown.\n"
+	    "\n"
+	    "  --config FILE   configuration (default " CONFIG_DEFAULT_PATH ")\n"
+	    "  --state S       pending, done, ignored, dead, ...\n"
+	    "  --source S      a source name from the configuration\n"
+	    "  --limit N       at most N events (default 100)\n");
+}
+
+static void
+fmt_time(time_t t, char *buf, size_t len)
+{
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static json_object *
+event_json(const struct store_event *ev, int with_body)
+{
+	json_object *o = json_object_new_object(), *h, *b;
+	char tbuf[32];
+
+	fmt_time(ev->received, tbuf, sizeof(tbuf));
+	json_object_object_add(o, "id", json_object_new_int64(ev->id));
+	json_object_object_add(o, "source", json_object_new_string(
+	    ev->source ? ev->source : ""));
+	json_object_object_add(o, "delivery_id", json_object_new_string(
+	    ev->delivery_id ? ev->delivery_id : ""));
+	json_object_object_add(o, "received", json_object_new_string(tbuf));
+	json_object_object_add(o, "state", json_object_new_string(
+	    ev->state ? ev->state : ""));
+	json_object_object_add(o, "attempts", json_object_new_int(ev->attempts));
+	json_object_object_add(o, "last_error", ev->last_error ?
+	    json_object_new_string(ev->last_error) : NULL);
+	if (!with_body)
+		return o;
+	h = ev->headers_json ? json_tokener_parse(ev->headers_json) : NULL;
+	json_object_object_add(o, "headers", h ? h : json_object_new_object());
+	b = ev->body ? json_tokener_parse((const char *)ev->body) : NULL;
+	if (b == NULL && ev->body != NULL)
+		b = json_object_new_string_len((const char *)ev->body,
+		    (int)ev->body_len);
+	json_object_object_add(o, "body", b);
+	return o;
+}
+
+struct list_ctx {
+	int json;
+	int count;
+};
+
+static void
+print_row(const struct store_event *ev, void *arg)
+{
+	struct list_ctx *lc = arg;
+	char tbuf[32];
+	json_object *o;
+
+	lc->count++;
+	if (lc->json) {
+		o = event_json(ev, 0);
+		printf("%s\n", json_object_to_json_string_ext(o,
+		    JSON_C_TO_STRING_PLAIN));
+		json_object_put(o);
+		return;
+	}
+	fmt_time(ev->received, tbuf, sizeof(tbuf));
+	printf("%-8lld %-20s %-12s %-10s %3d  %s\n", (long long)ev->id, tbuf,
+	    ev->source ? ev->source : "", ev->state ? ev->state : "",
+	    ev->attempts, ev->delivery_id ? ev->delivery_id : "");
+}
+
+static int
+parse_id(const char *s, long long *out)
+{
+	char *end;
+
+	errno = 0;
+	*out = strtoll(s, &end, 10);
+	return (errno != 0 || end == s || *end != '\0' || *out <= 0) ? -1 : 0;
+}
+
+int
+cli_events(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "state", required_argument, NULL, 's' },
+		{ "source", required_argument, NULL, 'S' },
+		{ "limit", required_argument, NULL, 'n' },
+		{ "format", required_argument, NULL, 'f' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char *path = CONFIG_DEFAULT_PATH, *state = NULL, *source = NULL;
+	const char *sub;
+	struct config *cfg = NULL;
+	struct store *st = NULL;
+	struct store_opts so;
+	struct store_event ev;
+	struct list_ctx lc = { 0, 0 };
+	long long limit = 100, id = 0;
+	char err[512];
+	json_object *o;
+	int c, rc = 1, g;
+
+	optind = 1;
+	lc.json = !isatty(STDOUT_FILENO);
+	while ((c = getopt_long(argc, argv, "c:s:S:n:f:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			path = optarg;
+			break;
+		case 's':
+			state = optarg;
+			break;
+		case 'S':
+			source = optarg;
+			break;
+		case 'n':
+			if (parse_id(optarg, &limit) != 0 || limit > 1000000)
+				return usage_error("events", "--limit: expected "
+				    "a number from 1 to 1000000");
+			break;
+		case 'f':
+			if (strcmp(optarg, "json") == 0)
+				lc.json = 1;
+			else if (strcmp(optarg, "table") == 0)
+				lc.json = 0;
+			else
+				return usage_error("events", "--format: expected "
+				    "table or json");
+			break;
+		case 'h':
+			events_help();
+			return 0;
+		default:
+			return usage_error("events", "unknown option");
+		}
+	}
+	if (optind >= argc)
+		return usage_error("events", "expected 'list' or 'show ID'");
+	sub = argv[optind++];
+	if (strcmp(sub, "show") == 0) {
+		if (optind + 1 != argc || parse_id(argv[optind], &id) != 0)
+			return usage_error("events", "show: expected one event "
+			    "id (a positive number)");
+	} else if (strcmp(sub, "list") != 0 || optind != argc)
+		return usage_error("events", "expected 'list' or 'show ID'");
+
+	if (load_config(path, CONFIG_SECRETS_SKIP, &cfg) != 0)
+		return EXIT_USAGE;
+	memset(&so, 0, sizeof(so));
+	so.readonly = 1;
+	if (store_open(cfg->store.path, &so, &st, err, sizeof(err)) != 0) {
+		fprintf(stderr, "rolehook: store: %s\n", err);
+		goto out;
+	}
+	if (id == 0) {
+		if (!lc.json)
+			printf("%-8s %-20s %-12s %-10s %3s  %s\n", "ID",
+			    "RECEIVED", "SOURCE", "STATE", "TRY", "DELIVERY");
+		if (store_list(st, state, source, (int)limit, print_row,
+		    &lc) != 0) {
+			fprintf(stderr, "rolehook: store: cannot list events\n");
+			goto out;
+		}
+		rc = 0;
+		goto out;
+	}
+	g = store_get(st, (int64_t)id, &ev);
+	if (g == 1) {
+		fprintf(stderr, "rolehook: no event %lld; "
+		    "'rolehook events list' shows the ids\n", id);
+		goto out;
+	}
+	if (g != 0) {
+		fprintf(stderr, "rolehook: store: cannot read event %lld\n", id);
+		goto out;
+	}
+	o = event_json(&ev, 1);
+	printf("%s\n", json_object_to_json_string_ext(o,
+	    JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED));
+	json_object_put(o);
+	store_event_clear(&ev);
+	rc = 0;
+out:
+	store_close(st);
+	config_free(cfg);
+	return rc;
+}

@@ -1,0 +1,636 @@
+/*
+ * store.c -- the durable inbox on SQLite.
+ *
+ * Durability: WAL with synchronous=FULL, so COMMIT returns only after the
+ * WAL is fsync'd (SQLite "PRAGMA synchronous": FULL syncs the WAL on every
+ * commit).  Throughput: one writer thread owns the write connection and
+ * commits whatever rows are queued as one transaction (group commit);
+ * each caller sleeps until its own batch is committed, so a 2xx is never
+ * sent for a row that is not on disk.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <sqlite3.h>
+
+#include "rolehook/log.h"
+#include "rolehook/store.h"
+
+#define SCHEMA_VERSION 1
+#define BUSY_TIMEOUT_MS 5000
+#define DELIVERY_ID_MAX 256
+#define SOURCE_MAX 64
+
+/* One queued row; lives on the caller's stack until done is set. */
+struct pending {
+	const struct store_event_in *ev;
+	int64_t id;
+	enum store_err result;
+	int done;
+	struct pending *next;
+};
+
+struct store {
+	char *path;
+	struct store_opts opts;
+	sqlite3 *wdb;             /* writer connection (writer thread only) */
+	sqlite3_stmt *ins;
+	sqlite3_stmt *dup;
+	sqlite3 *rdb;             /* reader connection (CLI, guarded by rlock) */
+	pthread_mutex_t rlock;
+
+	pthread_mutex_t lock;     /* guards everything below */
+	pthread_cond_t work_cv;   /* writer waits for rows */
+	pthread_cond_t done_cv;   /* callers wait for their batch */
+	struct pending *head, *tail;
+	int queued;
+	int closing;
+	int healthy;
+	const char *reason;       /* static text when unhealthy */
+	int need_reopen;
+	pthread_t writer;
+	int writer_started;
+};
+
+/*
+ * Migrations: index i takes the schema from version i to i+1.  Never
+ * edit a migration that has shipped; add a new one.
+ */
+static const char *const migrations[] = {
+	"CREATE TABLE events ("
+	"  id INTEGER PRIMARY KEY,"
+	"  source TEXT NOT NULL,"
+	"  delivery_id TEXT NOT NULL,"
+	"  received INTEGER NOT NULL,"
+	"  headers TEXT NOT NULL DEFAULT '{}',"
+	"  body BLOB NOT NULL,"
+	"  subject TEXT,"
+	"  effective_at INTEGER,"
+	"  state TEXT NOT NULL DEFAULT 'pending',"
+	"  attempts INTEGER NOT NULL DEFAULT 0,"
+	"  next_attempt INTEGER NOT NULL DEFAULT 0,"
+	"  last_error TEXT,"
+	"  UNIQUE (source, delivery_id));"
+	"CREATE INDEX events_state ON events (state, next_attempt);"
+	"CREATE INDEX events_subject ON events (subject, id);"
+	"CREATE TABLE audit ("
+	"  id INTEGER PRIMARY KEY,"
+	"  at INTEGER NOT NULL,"
+	"  event_id INTEGER,"
+	"  subject TEXT,"
+	"  action TEXT NOT NULL,"
+	"  rule TEXT,"
+	"  policy_hash TEXT,"
+	"  before TEXT,"
+	"  after TEXT,"
+	"  http_status INTEGER);"
+	"CREATE INDEX audit_subject ON audit (subject, id);"
+	"CREATE TABLE subjects ("
+	"  key TEXT PRIMARY KEY,"
+	"  last_event_id INTEGER,"
+	"  last_effective INTEGER,"
+	"  snapshot TEXT);",
+};
+
+const char *
+store_strerror(enum store_err e)
+{
+	static const char *const names[STORE_ERR__MAX] = {
+		"ok", "duplicate", "busy", "unavailable", "bad argument"
+	};
+
+	if ((int)e < 0 || e >= STORE_ERR__MAX)
+		return "unknown";
+	return names[e];
+}
+
+static int
+exec_sql(sqlite3 *db, const char *sql, char *err, size_t errlen)
+{
+	char *msg = NULL;
+
+	if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		if (err != NULL)
+			snprintf(err, errlen, "%s", msg ? msg : sqlite3_errmsg(db));
+		sqlite3_free(msg);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+user_version(sqlite3 *db, int *v)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = -1;
+
+	if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) !=
+	    SQLITE_OK)
+		goto out;
+	if (sqlite3_step(st) != SQLITE_ROW)
+		goto out;
+	*v = sqlite3_column_int(st, 0);
+	rc = 0;
+out:
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* Brings the schema to SCHEMA_VERSION in one transaction. */
+static int
+migrate(sqlite3 *db, char *err, size_t errlen)
+{
+	char sql[64];
+	int v, i;
+
+	if (exec_sql(db, "BEGIN IMMEDIATE", err, errlen) != 0)
+		return -1;
+	if (user_version(db, &v) != 0) {
+		snprintf(err, errlen, "cannot read schema version: %s",
+		    sqlite3_errmsg(db));
+		goto fail;
+	}
+	if (v > SCHEMA_VERSION) {
+		snprintf(err, errlen,
+		    "database schema version %d is newer than this rolehook "
+		    "(%d): upgrade rolehook", v, SCHEMA_VERSION);
+		goto fail;
+	}
+	for (i = v; i < SCHEMA_VERSION; i++)
+		if (exec_sql(db, migrations[i], err, errlen) != 0)
+			goto fail;
+	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", SCHEMA_VERSION);
+	if (exec_sql(db, sql, err, errlen) != 0 ||
+	    exec_sql(db, "COMMIT", err, errlen) != 0)
+		goto fail;
+	return 0;
+fail:
+	exec_sql(db, "ROLLBACK", NULL, 0);
+	return -1;
+}
+
+static int
+open_conn(const char *path, int readonly, sqlite3 **out, char *err,
+    size_t errlen)
+{
+	sqlite3 *db = NULL;
+	int flags = readonly ? SQLITE_OPEN_READONLY :
+	    (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+
+	*out = NULL;
+	if (sqlite3_open_v2(path, &db, flags | SQLITE_OPEN_NOMUTEX, NULL) !=
+	    SQLITE_OK) {
+		snprintf(err, errlen, "%s: %s", path,
+		    db ? sqlite3_errmsg(db) : "out of memory");
+		sqlite3_close(db);
+		return -1;
+	}
+	sqlite3_busy_timeout(db, BUSY_TIMEOUT_MS);
+	if (!readonly &&
+	    (exec_sql(db, "PRAGMA journal_mode=WAL", err, errlen) != 0 ||
+	    exec_sql(db, "PRAGMA synchronous=FULL", err, errlen) != 0)) {
+		sqlite3_close(db);
+		return -1;
+	}
+	*out = db;
+	return 0;
+}
+
+static void
+close_writer_conn(struct store *st)
+{
+	sqlite3_finalize(st->ins);
+	sqlite3_finalize(st->dup);
+	sqlite3_close(st->wdb);
+	st->ins = st->dup = NULL;
+	st->wdb = NULL;
+}
+
+static int
+open_writer_conn(struct store *st, char *err, size_t errlen)
+{
+	if (open_conn(st->path, 0, &st->wdb, err, errlen) != 0)
+		return -1;
+	if (migrate(st->wdb, err, errlen) != 0)
+		goto fail;
+	if (sqlite3_prepare_v3(st->wdb,
+	    "INSERT INTO events (source, delivery_id, received, headers, body)"
+	    " VALUES (?1, ?2, ?3, ?4, ?5)"
+	    " ON CONFLICT (source, delivery_id) DO NOTHING",
+	    -1, SQLITE_PREPARE_PERSISTENT, &st->ins, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v3(st->wdb,
+	    "SELECT id FROM events WHERE source = ?1 AND delivery_id = ?2",
+	    -1, SQLITE_PREPARE_PERSISTENT, &st->dup, NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "%s: %s", st->path,
+		    sqlite3_errmsg(st->wdb));
+		goto fail;
+	}
+	return 0;
+fail:
+	close_writer_conn(st);
+	return -1;
+}
+
+/* Inserts one row inside the writer's open transaction. */
+static int
+insert_one(struct store *st, struct pending *p)
+{
+	const struct store_event_in *ev = p->ev;
+	int rc;
+
+	sqlite3_reset(st->ins);
+	sqlite3_bind_text(st->ins, 1, ev->source, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st->ins, 2, ev->delivery_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st->ins, 3, (sqlite3_int64)ev->received);
+	sqlite3_bind_text(st->ins, 4, ev->headers_json ? ev->headers_json :
+	    "{}", -1, SQLITE_STATIC);
+	sqlite3_bind_blob64(st->ins, 5, ev->body ? (const void *)ev->body :
+	    (const void *)"", ev->body_len, SQLITE_STATIC);
+	if ((rc = sqlite3_step(st->ins)) != SQLITE_DONE)
+		return rc;
+	if (sqlite3_changes(st->wdb) == 1) {
+		p->id = sqlite3_last_insert_rowid(st->wdb);
+		p->result = STORE_OK;
+		return SQLITE_OK;
+	}
+	sqlite3_reset(st->dup);
+	sqlite3_bind_text(st->dup, 1, ev->source, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st->dup, 2, ev->delivery_id, -1, SQLITE_STATIC);
+	if ((rc = sqlite3_step(st->dup)) != SQLITE_ROW)
+		return rc == SQLITE_DONE ? SQLITE_CORRUPT : rc;
+	p->id = sqlite3_column_int64(st->dup, 0);
+	p->result = STORE_DUPLICATE;
+	sqlite3_reset(st->dup);
+	return SQLITE_OK;
+}
+
+static const char *
+reason_for(int rc)
+{
+	switch (rc & 0xff) {
+	case SQLITE_FULL:
+		return "disk full";
+	case SQLITE_READONLY:
+		return "database is read-only";
+	case SQLITE_IOERR:
+		return "I/O error";
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		return "database is locked";
+	case SQLITE_CANTOPEN:
+		return "cannot open database";
+	case SQLITE_CORRUPT:
+	case SQLITE_NOTADB:
+		return "database is corrupt";
+	default:
+		return "database error";
+	}
+}
+
+/*
+ * Commits one batch.  All or nothing: on any failure the transaction is
+ * rolled back and every row in the batch reports STORE_UNAVAILABLE.
+ */
+static void
+commit_batch(struct store *st, struct pending *batch)
+{
+	struct pending *p;
+	char err[256];
+	int rc = SQLITE_OK;
+
+	if (st->wdb == NULL || st->need_reopen) {
+		close_writer_conn(st);
+		if (open_writer_conn(st, err, sizeof(err)) != 0) {
+			rc = SQLITE_CANTOPEN;
+			log_kv(LOG_ERROR, "store reopen failed", "error", err,
+			    (char *)NULL);
+			goto done;
+		}
+		st->need_reopen = 0;
+	}
+	if ((rc = sqlite3_exec(st->wdb, "BEGIN IMMEDIATE", NULL, NULL,
+	    NULL)) != SQLITE_OK)
+		goto done;
+	for (p = batch; p != NULL; p = p->next)
+		if ((rc = insert_one(st, p)) != SQLITE_OK)
+			break;
+	sqlite3_reset(st->ins);
+	sqlite3_reset(st->dup);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_exec(st->wdb, "COMMIT", NULL, NULL, NULL);
+	if (rc != SQLITE_OK) {
+		log_kv(LOG_ERROR, "store commit failed", "error",
+		    sqlite3_errmsg(st->wdb), (char *)NULL);
+		sqlite3_exec(st->wdb, "ROLLBACK", NULL, NULL, NULL);
+	}
+done:
+	pthread_mutex_lock(&st->lock);
+	for (p = batch; p != NULL; p = p->next) {
+		if (rc != SQLITE_OK)
+			p->result = STORE_UNAVAILABLE;
+		p->done = 1;
+	}
+	if (rc != SQLITE_OK) {
+		if (st->healthy)
+			log_kv(LOG_ERROR, "store unavailable", "reason",
+			    reason_for(rc), (char *)NULL);
+		st->healthy = 0;
+		st->reason = reason_for(rc);
+		/* A fresh connection clears sticky states (read-only, I/O). */
+		st->need_reopen = 1;
+	} else if (!st->healthy) {
+		log_msg(LOG_INFO, "store recovered");
+		st->healthy = 1;
+		st->reason = NULL;
+	}
+	pthread_cond_broadcast(&st->done_cv);
+	pthread_mutex_unlock(&st->lock);
+}
+
+static void
+deadline_after_us(struct timespec *ts, long us)
+{
+	clock_gettime(CLOCK_MONOTONIC, ts);
+	ts->tv_nsec += us * 1000L;
+	while (ts->tv_nsec >= 1000000000L) {
+		ts->tv_nsec -= 1000000000L;
+		ts->tv_sec++;
+	}
+}
+
+static void *
+writer_main(void *arg)
+{
+	struct store *st = arg;
+	struct pending *batch, *p;
+	struct timespec dl;
+	int n;
+
+	pthread_mutex_lock(&st->lock);
+	for (;;) {
+		while (st->head == NULL && !st->closing)
+			pthread_cond_wait(&st->work_cv, &st->lock);
+		if (st->head == NULL && st->closing)
+			break;
+		/*
+		 * Rows that arrive while the previous batch was syncing are
+		 * already queued; optionally linger a little for more.
+		 */
+		if (st->opts.batch_us > 0 && st->queued < st->opts.batch_rows &&
+		    !st->closing) {
+			deadline_after_us(&dl, st->opts.batch_us);
+			while (st->queued < st->opts.batch_rows && !st->closing)
+				if (pthread_cond_timedwait(&st->work_cv,
+				    &st->lock, &dl) == ETIMEDOUT)
+					break;
+		}
+		batch = st->head;
+		for (n = 1, p = batch; p->next != NULL &&
+		    n < st->opts.batch_rows; n++)
+			p = p->next;
+		st->head = p->next;
+		if (st->head == NULL)
+			st->tail = NULL;
+		p->next = NULL;
+		st->queued -= n;
+		pthread_mutex_unlock(&st->lock);
+		commit_batch(st, batch);
+		pthread_mutex_lock(&st->lock);
+	}
+	pthread_mutex_unlock(&st->lock);
+	return NULL;
+}
+
+int
+store_open(const char *path, const struct store_opts *opts,
+    struct store **out, char *err, size_t errlen)
+{
+	struct store *st = NULL;
+	pthread_condattr_t ca;
+
+	*out = NULL;
+	if ((st = calloc(1, sizeof(*st))) == NULL ||
+	    (st->path = strdup(path)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	if (opts != NULL)
+		st->opts = *opts;
+	if (st->opts.batch_rows <= 0)
+		st->opts.batch_rows = 64;
+	if (st->opts.batch_us < 0)
+		st->opts.batch_us = 0;
+	if (st->opts.queue_max <= 0)
+		st->opts.queue_max = 4096;
+	st->healthy = 1;
+	pthread_mutex_init(&st->lock, NULL);
+	pthread_mutex_init(&st->rlock, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&st->work_cv, &ca);
+	pthread_condattr_destroy(&ca);
+	pthread_cond_init(&st->done_cv, NULL);
+
+	if (st->opts.readonly) {
+		if (open_conn(path, 1, &st->rdb, err, errlen) != 0)
+			goto fail;
+		*out = st;
+		return 0;
+	}
+	if (open_writer_conn(st, err, errlen) != 0)
+		goto fail;
+	if (open_conn(path, 0, &st->rdb, err, errlen) != 0)
+		goto fail;
+	if (pthread_create(&st->writer, NULL, writer_main, st) != 0) {
+		snprintf(err, errlen, "cannot start the store writer thread");
+		goto fail;
+	}
+	st->writer_started = 1;
+	*out = st;
+	return 0;
+fail:
+	store_close(st);
+	return -1;
+}
+
+void
+store_close(struct store *st)
+{
+	if (st == NULL)
+		return;
+	if (st->writer_started) {
+		pthread_mutex_lock(&st->lock);
+		st->closing = 1;
+		pthread_cond_signal(&st->work_cv);
+		pthread_mutex_unlock(&st->lock);
+		pthread_join(st->writer, NULL);
+	}
+	close_writer_conn(st);
+	sqlite3_close(st->rdb);
+	pthread_cond_destroy(&st->work_cv);
+	pthread_cond_destroy(&st->done_cv);
+	pthread_mutex_destroy(&st->lock);
+	pthread_mutex_destroy(&st->rlock);
+	free(st->path);
+	free(st);
+}
+
+enum store_err
+store_put(struct store *st, const struct store_event_in *ev, int64_t *id)
+{
+	struct pending p;
+
+	if (st == NULL || ev == NULL || ev->source == NULL ||
+	    ev->delivery_id == NULL || ev->delivery_id[0] == '\0' ||
+	    strlen(ev->delivery_id) > DELIVERY_ID_MAX ||
+	    strlen(ev->source) > SOURCE_MAX)
+		return STORE_ERR_ARG;
+	if (st->opts.readonly)
+		return STORE_UNAVAILABLE;
+	memset(&p, 0, sizeof(p));
+	p.ev = ev;
+	pthread_mutex_lock(&st->lock);
+	if (st->closing) {
+		pthread_mutex_unlock(&st->lock);
+		return STORE_UNAVAILABLE;
+	}
+	if (st->queued >= st->opts.queue_max) {
+		pthread_mutex_unlock(&st->lock);
+		return STORE_BUSY;
+	}
+	if (st->tail != NULL)
+		st->tail->next = &p;
+	else
+		st->head = &p;
+	st->tail = &p;
+	st->queued++;
+	pthread_cond_signal(&st->work_cv);
+	while (!p.done)
+		pthread_cond_wait(&st->done_cv, &st->lock);
+	pthread_mutex_unlock(&st->lock);
+	if (id != NULL)
+		*id = p.id;
+	return p.result;
+}
+
+int
+store_healthy(struct store *st, const char **reason)
+{
+	int ok;
+
+	pthread_mutex_lock(&st->lock);
+	ok = st->healthy && !st->closing;
+	if (reason != NULL)
+		*reason = ok ? NULL : (st->reason ? st->reason : "closing");
+	pthread_mutex_unlock(&st->lock);
+	return ok ? 0 : -1;
+}
+
+static char *
+col_strdup(sqlite3_stmt *s, int i)
+{
+	const unsigned char *t = sqlite3_column_text(s, i);
+
+	return t ? strdup((const char *)t) : NULL;
+}
+
+static void
+fill_event(sqlite3_stmt *s, struct store_event *ev, int with_body)
+{
+	memset(ev, 0, sizeof(*ev));
+	ev->id = sqlite3_column_int64(s, 0);
+	ev->source = col_strdup(s, 1);
+	ev->delivery_id = col_strdup(s, 2);
+	ev->received = (time_t)sqlite3_column_int64(s, 3);
+	ev->state = col_strdup(s, 4);
+	ev->attempts = sqlite3_column_int(s, 5);
+	ev->last_error = col_strdup(s, 6);
+	ev->headers_json = col_strdup(s, 7);
+	if (with_body) {
+		int n = sqlite3_column_bytes(s, 8);
+		const void *b = sqlite3_column_blob(s, 8);
+
+		ev->body = malloc((size_t)n + 1);
+		if (ev->body != NULL) {
+			if (n > 0 && b != NULL)
+				memcpy(ev->body, b, (size_t)n);
+			ev->body[n] = '\0';
+			ev->body_len = (size_t)n;
+		}
+	}
+}
+
+#define EVENT_COLS "id, source, delivery_id, received, state, attempts, " \
+	"last_error, headers, body"
+
+int
+store_list(struct store *st, const char *state, const char *source,
+    int limit, void (*fn)(const struct store_event *, void *), void *arg)
+{
+	sqlite3_stmt *s = NULL;
+	struct store_event ev;
+	int rc = -1, step;
+
+	pthread_mutex_lock(&st->rlock);
+	if (sqlite3_prepare_v2(st->rdb, "SELECT " EVENT_COLS " FROM events"
+	    " WHERE (?1 IS NULL OR state = ?1) AND (?2 IS NULL OR source = ?2)"
+	    " ORDER BY id DESC LIMIT ?3", -1, &s, NULL) != SQLITE_OK)
+		goto out;
+	if (state != NULL)
+		sqlite3_bind_text(s, 1, state, -1, SQLITE_STATIC);
+	if (source != NULL)
+		sqlite3_bind_text(s, 2, source, -1, SQLITE_STATIC);
+	sqlite3_bind_int(s, 3, limit > 0 ? limit : -1);
+	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+		fill_event(s, &ev, 0);
+		fn(&ev, arg);
+		store_event_clear(&ev);
+	}
+	rc = step == SQLITE_DONE ? 0 : -1;
+out:
+	sqlite3_finalize(s);
+	pthread_mutex_unlock(&st->rlock);
+	return rc;
+}
+
+int
+store_get(struct store *st, int64_t id, struct store_event *ev)
+{
+	sqlite3_stmt *s = NULL;
+	int rc = -1, step;
+
+	memset(ev, 0, sizeof(*ev));
+	pthread_mutex_lock(&st->rlock);
+	if (sqlite3_prepare_v2(st->rdb, "SELECT " EVENT_COLS
+	    " FROM events WHERE id = ?1", -1, &s, NULL) != SQLITE_OK)
+		goto out;
+	sqlite3_bind_int64(s, 1, id);
+	step = sqlite3_step(s);
+	if (step == SQLITE_ROW) {
+		fill_event(s, ev, 1);
+		rc = 0;
+	} else if (step == SQLITE_DONE)
+		rc = 1;
+out:
+	sqlite3_finalize(s);
+	pthread_mutex_unlock(&st->rlock);
+	return rc;
+}
+
+void
+store_event_clear(struct store_event *ev)
+{
+	if (ev == NULL)
+		return;
+	free(ev->source);
+	free(ev->delivery_id);
+	free(ev->state);
+	free(ev->last_error);
+	free(ev->headers_json);
+	free(ev->body);
+	memset(ev, 0, sizeof(*ev));
+}
