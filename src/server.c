@@ -76,17 +76,30 @@ fcgi_read(void *ctx, unsigned char *buf, size_t n)
 	return got < 0 ? -1 : (long)got;
 }
 
+/*
+ * Formats the head with snprintf, not FCGX_FPrintF: libfcgi's own printf
+ * knows only a subset of conversions (no %zu).
+ */
 static void
 send_response(FCGX_Request *req, const struct ingress_response *r)
 {
-	FCGX_FPrintF(req->out, "Status: %d %s\r\nContent-Type: %s\r\n"
-	    "Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n",
-	    r->status, status_text(r->status), r->content_type);
+	char head[512], extra[160] = "";
+	int n;
+
 	if (r->retry_after > 0)
-		FCGX_FPrintF(req->out, "Retry-After: %d\r\n", r->retry_after);
-	if (r->allow != NULL)
-		FCGX_FPrintF(req->out, "Allow: %s\r\n", r->allow);
-	FCGX_FPrintF(req->out, "Content-Length: %zu\r\n\r\n", r->body_len);
+		snprintf(extra, sizeof(extra), "Retry-After: %d\r\n",
+		    r->retry_after);
+	else if (r->allow != NULL)
+		snprintf(extra, sizeof(extra), "Allow: %s\r\n", r->allow);
+	n = snprintf(head, sizeof(head), "Status: %d %s\r\n"
+	    "Content-Type: %s\r\nCache-Control: no-store\r\n"
+	    "X-Content-Type-Options: nosniff\r\n%s"
+	    "Content-Length: %zu\r\n\r\n",
+	    r->status, status_text(r->status), r->content_type, extra,
+	    r->body_len);
+	if (n < 0 || (size_t)n >= sizeof(head))
+		return;
+	FCGX_PutStr(head, n, req->out);
 	if (r->body_len > 0)
 		FCGX_PutStr(r->body, (int)r->body_len, req->out);
 }

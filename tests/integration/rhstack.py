@@ -216,6 +216,8 @@ class Stack:
             f.write(NGINX_MAIN.format(tmp=self.tmp, port=self.port))
 
     def start_rolehook(self):
+        if getattr(self, "rh_log", None) is not None:
+            self.rh_log.close()
         self.rh_log = open(os.path.join(self.tmp, "rolehook.log"), "ab")
         self.rh = subprocess.Popen([self.bin, "serve", "--config", self.cfg_path,
                                     "--log-level", self.log_level],
@@ -270,6 +272,10 @@ class Stack:
             except subprocess.TimeoutExpired:
                 self.nginx.kill()
                 self.nginx.wait()
+        for f in ("rh_log", "ng_log"):
+            if getattr(self, f, None) is not None:
+                getattr(self, f).close()
+                setattr(self, f, None)
         if not self.keep:
             shutil.rmtree(self.tmp, ignore_errors=True)
         return rc

@@ -35,10 +35,9 @@ def body_for(preset, n=0):
 
 def flip(s, i):
     """s with the character at i changed to another valid-looking one."""
-    c = s[i]
-    alt = "0" if c != "0" else "1"
-    if c.isalpha():
-        alt = "A" if c != "A" else "B"
+    # '0' and '1' differ in value in hex and base64 alike (a case change
+    # would not: hex is case-insensitive).
+    alt = "1" if s[i] == "0" else "0"
     return s[:i] + alt + s[i + 1:]
 
 
@@ -139,7 +138,6 @@ class IngressTest(unittest.TestCase):
     def test_404_405(self):
         self.assertFixed(self.post("nosuch", b"{}", {}), 404)
         self.assertFixed(self.stack.request("GET", "/hooks/"), 404)
-        self.assertFixed(self.stack.request("GET", "/nothing"), 404)
         st, h, b = self.stack.request("GET", "/hooks/github")
         self.assertFixed((st, h, b), 405)
         self.assertEqual(h.get("allow"), "POST")

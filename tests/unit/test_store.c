@@ -1,0 +1,302 @@
+/*
+ * test_store.c -- the durable inbox: put, dedupe, group commit under
+ * concurrency, reopen, schema version guard, list and get.
+ */
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <sqlite3.h>
+
+#include "rolehook/store.h"
+
+struct fixture {
+	char dir[64];
+	char path[128];
+};
+
+static int
+setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+
+	assert_non_null(f);
+	snprintf(f->dir, sizeof(f->dir), "/tmp/rh-store-XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	snprintf(f->path, sizeof(f->path), "%s/t.db", f->dir);
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fixture *f = *state;
+	char cmd[128];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "cleanup failed\n");
+	free(f);
+	return 0;
+}
+
+static struct store *
+open_store(const char *path, int batch_us)
+{
+	struct store_opts o = { 0 };
+	struct store *st = NULL;
+	char err[256];
+
+	o.batch_rows = 16;
+	o.batch_us = batch_us;
+	o.queue_max = 100000;
+	if (store_open(path, &o, &st, err, sizeof(err)) != 0)
+		fail_msg("store_open: %s", err);
+	return st;
+}
+
+static enum store_err
+put(struct store *st, const char *src, const char *id, const char *body,
+    int64_t *eid)
+{
+	struct store_event_in ev;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.source = src;
+	ev.delivery_id = id;
+	ev.received = 1700000000;
+	ev.headers_json = "{\"content-type\":\"application/json\"}";
+	ev.body = (const unsigned char *)body;
+	ev.body_len = strlen(body);
+	return store_put(st, &ev, eid);
+}
+
+static void
+test_put_and_duplicate(void **state)
+{
+	struct fixture *f = *state;
+	struct store *st = open_store(f->path, 0);
+	int64_t a = 0, b = 0, c = 0;
+
+	assert_int_equal(put(st, "gh", "d1", "{}", &a), STORE_OK);
+	assert_true(a > 0);
+	assert_int_equal(put(st, "gh", "d1", "{\"other\":1}", &b), STORE_DUPLICATE);
+	assert_int_equal(a, b);
+	/* The same id from another source is another event. */
+	assert_int_equal(put(st, "zd", "d1", "{}", &c), STORE_OK);
+	assert_int_not_equal(a, c);
+	assert_int_equal(store_healthy(st, NULL), 0);
+	store_close(st);
+}
+
+static void
+test_bad_arguments(void **state)
+{
+	struct fixture *f = *state;
+	struct store *st = open_store(f->path, 0);
+	char longid[400];
+	int64_t id;
+
+	memset(longid, 'a', sizeof(longid) - 1);
+	longid[sizeof(longid) - 1] = '\0';
+	assert_int_equal(put(st, "gh", "", "{}", &id), STORE_ERR_ARG);
+	assert_int_equal(put(st, "gh", longid, "{}", &id), STORE_ERR_ARG);
+	assert_int_equal(store_put(st, NULL, &id), STORE_ERR_ARG);
+	store_close(st);
+}
+
+struct worker_arg {
+	struct store *st;
+	int base;
+	int n;
+	int ok, dup;
+};
+
+static void *
+worker(void *p)
+{
+	struct worker_arg *w = p;
+	char id[32];
+	int64_t eid;
+	int i;
+
+	for (i = 0; i < w->n; i++) {
+		/* Every id twice: one insert and one duplicate in all. */
+		snprintf(id, sizeof(id), "id-%d", (w->base + i) / 2);
+		switch (put(w->st, "load", id, "{\"x\":1}", &eid)) {
+		case STORE_OK:
+			w->ok++;
+			break;
+		case STORE_DUPLICATE:
+			w->dup++;
+			break;
+		default:
+			break;
+		}
+	}
+	return NULL;
+}
+
+static int64_t
+count_rows(const char *path)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *s = NULL;
+	int64_t n = -1;
+
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*), "
+	    "count(DISTINCT delivery_id) FROM events", -1, &s, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+	n = sqlite3_column_int64(s, 0);
+	assert_int_equal(n, sqlite3_column_int64(s, 1));
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+	return n;
+}
+
+static void
+test_group_commit_concurrent(void **state)
+{
+	struct fixture *f = *state;
+	struct store *st = open_store(f->path, 200);
+	struct worker_arg w[8];
+	pthread_t t[8];
+	int i, ok = 0, dup = 0;
+
+	/*
+	 * Threads come in pairs that send the same ids at the same time, so
+	 * duplicates land in the same batch as their first copy.
+	 */
+	for (i = 0; i < 8; i++) {
+		w[i].st = st;
+		w[i].base = (i / 2) * 100;
+		w[i].n = 100;
+		w[i].ok = w[i].dup = 0;
+		assert_int_equal(pthread_create(&t[i], NULL, worker, &w[i]), 0);
+	}
+	for (i = 0; i < 8; i++) {
+		pthread_join(t[i], NULL);
+		ok += w[i].ok;
+		dup += w[i].dup;
+	}
+	store_close(st);
+	assert_int_equal(ok, 200);
+	assert_int_equal(dup, 600);
+	assert_int_equal(count_rows(f->path), 200);
+}
+
+struct collect {
+	int n;
+	int64_t ids[16];
+};
+
+static void
+collect_fn(const struct store_event *ev, void *arg)
+{
+	struct collect *c = arg;
+
+	assert_null(ev->body); /* list never loads bodies */
+	if (c->n < 16)
+		c->ids[c->n] = ev->id;
+	c->n++;
+}
+
+static void
+test_reopen_list_get(void **state)
+{
+	struct fixture *f = *state;
+	struct store *st = open_store(f->path, 0);
+	struct store_opts ro = { 0 };
+	struct store_event ev;
+	struct collect c = { 0, { 0 } };
+	int64_t a, b;
+	char err[256];
+
+	assert_int_equal(put(st, "gh", "x1", "{\"a\":1}", &a), STORE_OK);
+	assert_int_equal(put(st, "zd", "x2", "{\"b\":2}", &b), STORE_OK);
+	store_close(st);
+
+	ro.readonly = 1;
+	assert_int_equal(store_open(f->path, &ro, &st, err, sizeof(err)), 0);
+	assert_int_equal(store_list(st, NULL, NULL, 10, collect_fn, &c), 0);
+	assert_int_equal(c.n, 2);
+	assert_int_equal(c.ids[0], b); /* newest first */
+	c.n = 0;
+	assert_int_equal(store_list(st, "pending", "gh", 10, collect_fn, &c), 0);
+	assert_int_equal(c.n, 1);
+	assert_int_equal(c.ids[0], a);
+	c.n = 0;
+	assert_int_equal(store_list(st, "done", NULL, 10, collect_fn, &c), 0);
+	assert_int_equal(c.n, 0);
+
+	assert_int_equal(store_get(st, a, &ev), 0);
+	assert_string_equal(ev.source, "gh");
+	assert_string_equal(ev.delivery_id, "x1");
+	assert_string_equal(ev.state, "pending");
+	assert_int_equal(ev.body_len, 7);
+	assert_memory_equal(ev.body, "{\"a\":1}", 7);
+	assert_string_equal(ev.headers_json,
+	    "{\"content-type\":\"application/json\"}");
+	store_event_clear(&ev);
+	assert_int_equal(store_get(st, 999, &ev), 1);
+	/* A read-only store never accepts writes. */
+	assert_int_equal(put(st, "gh", "x3", "{}", &a), STORE_UNAVAILABLE);
+	store_close(st);
+}
+
+static void
+test_newer_schema_refused(void **state)
+{
+	struct fixture *f = *state;
+	struct store *st = open_store(f->path, 0);
+	sqlite3 *db = NULL;
+	char err[256];
+
+	store_close(st);
+	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 99", NULL,
+	    NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	st = NULL;
+	assert_int_equal(store_open(f->path, NULL, &st, err, sizeof(err)), -1);
+	assert_null(st);
+	assert_non_null(strstr(err, "upgrade rolehook"));
+}
+
+static void
+test_unopenable_path(void **state)
+{
+	struct store *st = NULL;
+	char err[256];
+
+	(void)state;
+	assert_int_equal(store_open("/nonexistent-dir/x/y.db", NULL, &st, err,
+	    sizeof(err)), -1);
+	assert_null(st);
+	assert_non_null(strstr(err, "/nonexistent-dir/x/y.db"));
+	store_close(NULL);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_put_and_duplicate, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bad_arguments, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_group_commit_concurrent, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reopen_list_get, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_newer_schema_refused, setup, teardown),
+		cmocka_unit_test(test_unopenable_path),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
