@@ -227,10 +227,13 @@ class Stack:
         if self.rh.poll() is not None:
             raise RuntimeError("rolehook exited %d: %s" % (self.rh.returncode, self.log()))
 
-    def start(self):
+    def start(self, rolehook=True):
+        """Starts rolehook (unless rolehook=False: then the caller has
+        put its own FastCGI responder on self.sock) and nginx."""
         self.write_config()
         self.nginx_conf()
-        self.start_rolehook()
+        if rolehook:
+            self.start_rolehook()
         self.ng_log = open(os.path.join(self.tmp, "nginx.out"), "ab")
         self.nginx = subprocess.Popen([self.nginx_bin, "-p", self.tmp, "-c",
                                        os.path.join(self.tmp, "nginx.conf"), "-e",
