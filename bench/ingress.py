@@ -87,7 +87,8 @@ def main():
             base.wait()
             st.stop()
         # (b) rolehook serve with the durable store
-        st = rhstack.Stack(src, max_body=65536, threads=args.threads, log_level="warn")
+        st = rhstack.Stack(src, max_body=65536, threads=args.threads, log_level="warn",
+                            extra_store={"batch_us": int(os.environ.get("BENCH_BATCH_US", "200"))})
         st.start()
         try:
             results["b"] = run_wrk(st.port, args, body_file, sig, "b")

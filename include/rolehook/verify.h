@@ -103,7 +103,8 @@ enum verify_result {
 	VERIFY_ERR_NO_ID,         /* template needs {id}, header missing or bad */
 	VERIFY_ERR_MISMATCH,      /* well-formed, but no secret matches */
 	VERIFY_ERR_NO_SECRET,     /* no usable (unexpired) secret configured */
-	VERIFY_ERR_INTERNAL,      /* OpenSSL failure */
+	VERIFY_ERR_INTERNAL,      /* OpenSSL failure; also an invalid scheme
+	                           * or arguments, or no verify_init() */
 	VERIFY_ERR__MAX
 };
 
@@ -136,7 +137,10 @@ const char *const *verify_preset_names(void);
 /*
  * Checks req against scheme with the given secrets.  Constant time in
  * the digest comparison; every unexpired secret is tried.  Fills *info
- * (may be NULL) on VERIFY_OK.  Never reads outside req->body[0..len).
+ * (may be NULL) on VERIFY_OK and zeroes it otherwise.  Never reads
+ * outside req->body[0..len).  A LIST or KV header without any item of
+ * the accepted version is VERIFY_ERR_MALFORMED.  Thread-safe after
+ * verify_init(); all pointers are borrowed for the call only.
  */
 enum verify_result verify_request(const struct verify_scheme *scheme,
     const struct verify_secret *secrets, size_t nsecrets,
