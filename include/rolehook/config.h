@@ -2,7 +2,12 @@
  * config.h -- load and validate rolehook.json (json-c, comments allowed).
  *
  * Errors are reported as "FILE: JSON.PATH: what was expected" in a
- * caller buffer, so `rolehook check` can print them as they are.
+ * caller buffer, so `rolehook check` can print them as they are.  PATH
+ * looks like "sources.hr.secrets[0]"; "$" is the whole document (size,
+ * syntax with line and column, trailing text).  Unknown keys in store,
+ * server and sources, and duplicate keys anywhere, are errors.  Secret
+ * values never appear in a message.  The contract is in
+ * deploy/rolehook.example.json.
  */
 #ifndef ROLEHOOK_CONFIG_H
 #define ROLEHOOK_CONFIG_H
@@ -26,7 +31,8 @@ struct config_source {
 	char *id_pointer;              /* JSON pointer to the body's event id, or NULL */
 	int require_json;              /* 1: Content-Type must be JSON, body must parse */
 	struct json_object *raw;       /* the source's JSON object (mapping etc.), borrowed from config root */
-	/* strings the scheme points into (custom schemes, overrides) */
+	/* strings the scheme points into (custom schemes: at most 6;
+	 * token header override: 1) */
 	char *owned[8];
 	size_t nowned;
 };
@@ -56,7 +62,8 @@ struct config {
 /* What config_parse should do with secret references. */
 enum config_secrets {
 	CONFIG_SECRETS_RESOLVE = 0, /* read file:/env: now; failure is an error */
-	CONFIG_SECRETS_SKIP         /* check syntax only (fuzzing, simulate) */
+	CONFIG_SECRETS_SKIP         /* check syntax only (fuzzing, simulate):
+	                             * every source gets nsecrets 0 */
 };
 
 /*
