@@ -1,0 +1,118 @@
+"""The rolehook command line: help for every command, exit codes 0/1/2,
+and `check` errors that name the file, the field and what to do."""
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import rhstack  # noqa: E402
+
+BIN = os.environ.get("ROLEHOOK_BIN", os.path.join(rhstack.SRC, "build", "rolehook"))
+
+
+def rh(*args, env=None):
+    e = dict(os.environ)
+    e.update(env or {})
+    return subprocess.run([BIN] + list(args), capture_output=True, text=True, env=e, timeout=30)
+
+
+class Cli(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="rolehook-cli-")
+        self.addCleanup(shutil.rmtree, self.tmp, True)
+
+    def write(self, name, doc):
+        p = os.path.join(self.tmp, name)
+        with open(p, "w") as f:
+            f.write(doc if isinstance(doc, str) else json.dumps(doc))
+        return p
+
+    def good(self):
+        return {"store": {"path": os.path.join(self.tmp, "r.db")},
+                "sources": {"gh": {"preset": "github", "secrets": ["env:RH_CLI_SECRET"]}}}
+
+    def test_help(self):
+        r = rh("--help")
+        self.assertEqual(r.returncode, 0)
+        for cmd in ("serve", "check", "events"):
+            self.assertIn(cmd, r.stdout)
+            h = rh(cmd, "--help")
+            self.assertEqual(h.returncode, 0, cmd)
+            self.assertIn("usage: rolehook " + cmd, h.stdout)
+        self.assertEqual(rh().returncode, 2)
+        self.assertRegex(rh("--version").stdout, r"^rolehook \d+\.\d+\.\d+\n$")
+
+    def test_usage_errors_exit_2(self):
+        r = rh("frobnicate")
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("unknown command 'frobnicate'", r.stderr)
+        self.assertEqual(rh("check", "--bogus").returncode, 2)
+        self.assertEqual(rh("events").returncode, 2)
+        r = rh("events", "show", "abc")
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("positive number", r.stderr)
+        self.assertEqual(rh("serve", "--log-level", "loud").returncode, 2)
+
+    def test_check_valid(self):
+        p = self.write("ok.json", self.good())
+        r = rh("check", "--config", p, env={"RH_CLI_SECRET": "s3cret-value"})
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("configuration is valid (1 source)", r.stdout)
+        self.assertEqual(rh("check", "--config", p, "--quiet", env={"RH_CLI_SECRET": "x"}).stdout, "")
+
+    def test_check_missing_secret_names_variable_not_value(self):
+        p = self.write("ok.json", self.good())
+        env = dict(os.environ)
+        env.pop("RH_CLI_SECRET", None)
+        r = subprocess.run([BIN, "check", "--config", p], capture_output=True, text=True, env=env)
+        self.assertEqual(r.returncode, 2)
+        self.assertIn(p + ": sources.gh.secrets[0]:", r.stderr)
+        self.assertIn("RH_CLI_SECRET", r.stderr)
+        # --no-secrets checks everything else without reading secrets.
+        r = subprocess.run([BIN, "check", "--no-secrets", "--config", p], capture_output=True,
+                           text=True, env=env)
+        self.assertEqual(r.returncode, 0, r.stderr)
+
+    def test_check_errors_name_file_and_path(self):
+        cases = [
+            ({"store": {"path": "/x.db"}, "server": {"threads": "8"},
+              "sources": {"gh": {"preset": "github", "secrets": ["env:A"]}}}, "server.threads"),
+            ({"store": {"path": "/x.db"},
+              "sources": {"gh": {"preset": "gitlab", "secrets": ["env:A"]}}}, "sources.gh.preset"),
+            ({"store": {"path": "/x.db"}, "sorces": {}}, "sorces"),
+            ({"store": {"path": "/x.db"},
+              "sources": {"gh": {"preset": "github", "secrets": ["hunter2"]}}}, "sources.gh.secrets[0]"),
+        ]
+        for doc, path in cases:
+            with self.subTest(path=path):
+                p = self.write("bad.json", doc)
+                r = rh("check", "--no-secrets", "--config", p)
+                self.assertEqual(r.returncode, 2, r.stdout)
+                self.assertIn(p + ": " + path, r.stderr)
+                self.assertNotIn("hunter2", r.stderr)
+        p = self.write("syntax.json", '{"store": {"path": "/x.db"},\n "sources": {\n')
+        r = rh("check", "--config", p)
+        self.assertEqual(r.returncode, 2)
+        self.assertIn(p + ":", r.stderr)
+        self.assertIn("line", r.stderr)
+        r = rh("check", "--config", os.path.join(self.tmp, "missing.json"))
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("missing.json", r.stderr)
+
+    def test_serve_with_bad_config_exits_2(self):
+        p = self.write("bad.json", {"store": {}})
+        r = rh("serve", "--config", p)
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("store.path", r.stderr)
+
+    def test_shipped_example_checks(self):
+        r = rh("check", "--no-secrets", "--config", os.path.join(rhstack.SRC, "deploy", "rolehook.example.json"))
+        self.assertEqual(r.returncode, 0, r.stderr)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
