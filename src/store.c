@@ -246,20 +246,84 @@ wal_hook(void *arg, sqlite3 *db, const char *name, int pages)
  * runs beside the writer on a second connection instead.  Durability is
  * unchanged: the WAL was already synced by the commit.
  */
+/*
+ * Deletes processed events received before cutoff, in short
+ * transactions so the writer never waits long for the lock.  Dead
+ * letters and anything not yet processed are kept whatever their age.
+ */
+static int
+prune_on(sqlite3 *db, time_t cutoff, long *deleted)
+{
+	sqlite3_stmt *s = NULL;
+	int rc = -1, n;
+
+	*deleted = 0;
+	if (sqlite3_prepare_v2(db, "DELETE FROM events WHERE id IN ("
+	    "SELECT id FROM events WHERE received < ?1 AND state IN "
+	    "('done', 'ignored', 'stale', 'cancelled') LIMIT 1000)", -1, &s,
+	    NULL) != SQLITE_OK)
+		goto out;
+	sqlite3_bind_int64(s, 1, (sqlite3_int64)cutoff);
+	do {
+		if (sqlite3_step(s) != SQLITE_DONE)
+			goto out;
+		n = sqlite3_changes(db);
+		*deleted += n;
+		sqlite3_reset(s);
+	} while (n > 0);
+	rc = 0;
+out:
+	sqlite3_finalize(s);
+	return rc;
+}
+
+#define PRUNE_EVERY_S 3600
+
+/*
+ * Checkpointer thread.  SQLite's automatic checkpoint runs inside the
+ * COMMIT that crosses the threshold, so every request in that batch
+ * would wait for the database file's writes and fsync.  Here a PASSIVE
+ * checkpoint (never blocks the writer; sqlite.org/wal.html section 6)
+ * runs beside the writer on a second connection instead.  Durability is
+ * unchanged: the WAL was already synced by the commit.  The same thread
+ * prunes old processed events once an hour (store.retention_days).
+ */
 static void *
 ckpt_main(void *arg)
 {
 	struct store *st = arg;
-	int logpages = 0, done = 0;
+	struct timespec next;
+	int logpages = 0, done = 0, due;
+	long deleted;
+	char nbuf[32];
 
+	clock_gettime(CLOCK_MONOTONIC, &next);
 	pthread_mutex_lock(&st->lock);
 	for (;;) {
-		while (!st->ckpt_wanted && !st->closing)
-			pthread_cond_wait(&st->ckpt_cv, &st->lock);
+		due = 0;
+		while (!st->ckpt_wanted && !st->closing && !due)
+			due = pthread_cond_timedwait(&st->ckpt_cv, &st->lock,
+			    &next) == ETIMEDOUT;
 		if (st->closing)
 			break;
 		st->ckpt_wanted = 0;
 		pthread_mutex_unlock(&st->lock);
+		if (due && st->opts.retention_days > 0) {
+			if (prune_on(st->cdb, time(NULL) -
+			    (time_t)st->opts.retention_days * 86400,
+			    &deleted) != 0)
+				log_kv(LOG_WARN, "prune failed", "error",
+				    sqlite3_errmsg(st->cdb), (char *)NULL);
+			else if (deleted > 0) {
+				snprintf(nbuf, sizeof(nbuf), "%ld", deleted);
+				log_kv(LOG_INFO, "pruned processed events",
+				    "count", nbuf, (char *)NULL);
+			}
+		}
+		if (due) {
+			clock_gettime(CLOCK_MONOTONIC, &next);
+			next.tv_sec += PRUNE_EVERY_S;
+		}
 		if (sqlite3_wal_checkpoint_v2(st->cdb, NULL,
 		    SQLITE_CHECKPOINT_PASSIVE, &logpages, &done) != SQLITE_OK)
 			log_kv(LOG_WARN, "checkpoint failed", "error",
@@ -507,8 +571,8 @@ store_open(const char *path, const struct store_opts *opts,
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&st->work_cv, &ca);
+	pthread_cond_init(&st->ckpt_cv, &ca);
 	pthread_condattr_destroy(&ca);
-	pthread_cond_init(&st->ckpt_cv, NULL);
 
 	if (st->opts.readonly) {
 		if (open_conn(path, 1, &st->rdb, err, errlen) != 0)
@@ -598,7 +662,13 @@ store_put(struct store *st, const struct store_event_in *ev, int64_t *id)
 		st->head = &p;
 	st->tail = &p;
 	st->queued++;
-	pthread_cond_signal(&st->work_cv);
+	/*
+	 * Wake the writer when work appears or a batch is full; in between
+	 * it is lingering for more rows (batch_us) and waking it for each
+	 * arrival would only cost a context switch per request.
+	 */
+	if (st->queued == 1 || st->queued >= st->opts.batch_rows)
+		pthread_cond_signal(&st->work_cv);
 	pthread_mutex_unlock(&st->lock);
 	while (sem_wait(&p.done) != 0)
 		; /* EINTR only: the writer always posts */
@@ -606,6 +676,25 @@ store_put(struct store *st, const struct store_event_in *ev, int64_t *id)
 	if (id != NULL)
 		*id = p.id;
 	return p.result;
+}
+
+int
+store_prune(struct store *st, time_t cutoff, long *deleted)
+{
+	sqlite3 *db;
+	long n = 0;
+	int rc;
+
+	if (st->opts.readonly)
+		return -1;
+	/* The reader connection, under its lock: never the writer's. */
+	pthread_mutex_lock(&st->rlock);
+	db = st->rdb;
+	rc = prune_on(db, cutoff, &n);
+	pthread_mutex_unlock(&st->rlock);
+	if (deleted != NULL)
+		*deleted = n;
+	return rc;
 }
 
 int

@@ -30,6 +30,8 @@ struct store_opts {
 	int batch_us;    /* how long the writer waits for more rows (default 200) */
 	int queue_max;   /* pending rows before STORE_BUSY (default 4096) */
 	int readonly;    /* open for inspection only (CLI) */
+	int retention_days; /* prune processed events older than this
+	                     * (hourly, in the background); 0 = never */
 };
 
 /* One event as ingress hands it over.  All fields borrowed. */
@@ -75,6 +77,14 @@ void store_close(struct store *st);
  */
 enum store_err store_put(struct store *st, const struct store_event_in *ev,
     int64_t *id);
+
+/*
+ * Deletes processed events (done, ignored, stale, cancelled) received
+ * before cutoff; pending events and dead letters are never pruned.  Sets
+ * *deleted (may be NULL).  Returns 0, or -1 on error or a read-only
+ * store.  serve calls this hourly with store.retention_days.
+ */
+int store_prune(struct store *st, time_t cutoff, long *deleted);
 
 /*
  * Returns 0 if the store accepts writes, -1 if the last commit failed

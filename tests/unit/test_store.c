@@ -286,6 +286,115 @@ test_unopenable_path(void **state)
 	store_close(NULL);
 }
 
+static void
+set_state(const char *path, const char *did, const char *state,
+    long received)
+{
+	sqlite3 *db = NULL;
+	char sql[256];
+
+	snprintf(sql, sizeof(sql), "UPDATE events SET state = '%s', "
+	    "received = %ld WHERE delivery_id = '%s'", state, received, did);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	sqlite3_busy_timeout(db, 5000);
+	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_changes(db), 1);
+	sqlite3_close(db);
+}
+
+static void
+test_prune_keeps_pending_and_dead(void **state)
+{
+	struct fixture *f = *state;
+	struct store *st = open_store(f->path, 0);
+	static const struct {
+		const char *id, *state;
+		long received;
+		int kept;
+	} rows[] = {
+		{ "old-done", "done", 1000, 0 },
+		{ "old-ignored", "ignored", 1000, 0 },
+		{ "old-stale", "stale", 1000, 0 },
+		{ "old-pending", "pending", 1000, 1 },
+		{ "old-dead", "dead", 1000, 1 },
+		{ "new-done", "done", 5000, 1 },
+	};
+	struct collect c = { 0, { 0 } };
+	int64_t id;
+	long deleted = -1;
+	size_t i;
+
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		assert_int_equal(put(st, "gh", rows[i].id, "{}", &id), STORE_OK);
+		set_state(f->path, rows[i].id, rows[i].state, rows[i].received);
+	}
+	assert_int_equal(store_prune(st, 2000, &deleted), 0);
+	assert_int_equal(deleted, 3);
+	assert_int_equal(store_list(st, NULL, NULL, 100, collect_fn, &c), 0);
+	assert_int_equal(c.n, 3);
+	/* Pruned ids are free again: a redelivery is a new event. */
+	assert_int_equal(put(st, "gh", "old-done", "{}", &id), STORE_OK);
+	assert_int_equal(put(st, "gh", "old-dead", "{}", &id), STORE_DUPLICATE);
+	store_close(st);
+}
+
+struct one_put {
+	struct store *st;
+	char id[16];
+	enum store_err res;
+};
+
+static void *
+one_put_main(void *arg)
+{
+	struct one_put *o = arg;
+	int64_t id;
+
+	o->res = put(o->st, "gh", o->id, "{}", &id);
+	return NULL;
+}
+
+static void
+test_queue_bound_is_busy_not_lost(void **state)
+{
+	struct fixture *f = *state;
+	struct store_opts o = { 0 };
+	struct store *st = NULL;
+	struct one_put p[3];
+	pthread_t t[3];
+	sqlite3 *db = NULL;
+	char err[256];
+	int64_t id;
+	int i;
+
+	o.queue_max = 2;
+	assert_int_equal(store_open(f->path, &o, &st, err, sizeof(err)), 0);
+	/* Another connection holds the write lock: the writer stalls. */
+	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL),
+	    SQLITE_OK);
+	for (i = 0; i < 3; i++) {
+		p[i].st = st;
+		snprintf(p[i].id, sizeof(p[i].id), "q%d", i);
+		assert_int_equal(pthread_create(&t[i], NULL, one_put_main,
+		    &p[i]), 0);
+		usleep(100000); /* sequencing only: the writer takes q0 */
+	}
+	/* q0 is in the stalled batch, q1 and q2 fill the queue. */
+	assert_int_equal(put(st, "gh", "q3", "{}", &id), STORE_BUSY);
+	assert_int_equal(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL),
+	    SQLITE_OK);
+	sqlite3_close(db);
+	for (i = 0; i < 3; i++) {
+		pthread_join(t[i], NULL);
+		assert_int_equal(p[i].res, STORE_OK);
+	}
+	/* The refused one was not stored: its retry is a fresh insert. */
+	assert_int_equal(put(st, "gh", "q3", "{}", &id), STORE_OK);
+	store_close(st);
+	assert_int_equal(count_rows(f->path), 4);
+}
+
 int
 main(void)
 {
@@ -296,6 +405,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_reopen_list_get, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_newer_schema_refused, setup, teardown),
 		cmocka_unit_test(test_unopenable_path),
+		cmocka_unit_test_setup_teardown(test_queue_bound_is_busy_not_lost, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_prune_keeps_pending_and_dead, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
