@@ -148,6 +148,7 @@ cli_serve(int argc, char **argv)
 	so.batch_us = cfg->store.batch_us;
 	so.queue_max = cfg->store.queue_max;
 	so.retention_days = cfg->store.retention_days;
+	so.checkpoint_pages = cfg->store.checkpoint_pages;
 	if (store_open(cfg->store.path, &so, &st, err, sizeof(err)) != 0) {
 		fprintf(stderr, "rolehook: store: %s\n", err);
 		goto out;

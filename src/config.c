@@ -56,7 +56,7 @@ struct ctx {
 static const char *const top_keys[] = { "store", "server", "sources",
 	"zendesk", "policy", "custom_roles", NULL };
 static const char *const store_keys[] = { "path", "retention_days",
-	"batch_rows", "batch_us", "queue_max", NULL };
+	"batch_rows", "batch_us", "queue_max", "checkpoint_pages", NULL };
 static const char *const server_keys[] = { "listen", "socket_mode",
 	"threads", "max_body", "backlog", "retry_after_s", NULL };
 static const char *const source_keys[] = { "preset", "secrets",
@@ -533,7 +533,9 @@ parse_store(struct ctx *c, struct json_object *root, struct config *cfg)
 	    opt_int_field(c, obj, "store", "batch_us", 0, 100000,
 	    &cfg->store.batch_us) != 0 ||
 	    opt_int_field(c, obj, "store", "queue_max", 1, 1000000,
-	    &cfg->store.queue_max) != 0)
+	    &cfg->store.queue_max) != 0 ||
+	    opt_int_field(c, obj, "store", "checkpoint_pages", 8, 1000000,
+	    &cfg->store.checkpoint_pages) != 0)
 		return -1;
 	return 0;
 }
@@ -1650,6 +1652,7 @@ config_parse(const char *text, size_t len, const char *fname,
 	cfg->store.batch_rows = 64;
 	cfg->store.batch_us = 200;
 	cfg->store.queue_max = 4096;
+	cfg->store.checkpoint_pages = 1000;
 	cfg->server.socket_mode = 0660;
 	cfg->server.threads = 8;
 	cfg->server.max_body = 262144;

@@ -68,8 +68,7 @@ struct store {
 	pthread_cond_t ckpt_cv;
 };
 
-/* WAL pages after which the checkpointer is woken (SQLite's default). */
-#define CKPT_PAGES 1000
+
 
 /*
  * Migrations: index i takes the schema from version i to i+1.  Never
@@ -217,7 +216,7 @@ open_conn(const char *path, int readonly, sqlite3 **out, char *err,
 
 /*
  * sqlite3_wal_hook callback, run by the writer after each commit: asks
- * the checkpointer for a checkpoint once the WAL holds CKPT_PAGES pages.
+ * the checkpointer for a checkpoint once the WAL holds checkpoint_pages.
  * Called with st->lock not held.
  */
 static int
@@ -227,7 +226,7 @@ wal_hook(void *arg, sqlite3 *db, const char *name, int pages)
 
 	(void)db;
 	(void)name;
-	if (pages >= CKPT_PAGES) {
+	if (pages >= st->opts.checkpoint_pages) {
 		pthread_mutex_lock(&st->lock);
 		if (!st->ckpt_wanted) {
 			st->ckpt_wanted = 1;
@@ -565,6 +564,9 @@ store_open(const char *path, const struct store_opts *opts,
 		st->opts.batch_us = 0;
 	if (st->opts.queue_max <= 0)
 		st->opts.queue_max = 4096;
+	/* SQLite's own wal_autocheckpoint default. */
+	if (st->opts.checkpoint_pages <= 0)
+		st->opts.checkpoint_pages = 1000;
 	st->healthy = 1;
 	pthread_mutex_init(&st->lock, NULL);
 	pthread_mutex_init(&st->rlock, NULL);
@@ -703,9 +705,11 @@ store_healthy(struct store *st, const char **reason)
 	int ok;
 
 	pthread_mutex_lock(&st->lock);
-	ok = st->healthy && !st->closing;
+	ok = st->healthy && !st->closing &&
+	    st->queued < st->opts.queue_max;
 	if (reason != NULL)
-		*reason = ok ? NULL : (st->reason ? st->reason : "closing");
+		*reason = ok ? NULL : !st->healthy ? st->reason :
+		    st->closing ? "closing" : "queue full";
 	pthread_mutex_unlock(&st->lock);
 	return ok ? 0 : -1;
 }

@@ -45,6 +45,7 @@ struct config {
 		int batch_rows;            /* group commit: max rows per commit */
 		int batch_us;              /* group commit: max wait for more rows */
 		int queue_max;             /* pending writes before 503 */
+		int checkpoint_pages;      /* WAL pages that trigger a checkpoint */
 	} store;
 	struct {
 		char *listen;              /* "unix:/path" or "127.0.0.1:9000" */

@@ -30,6 +30,8 @@ struct store_opts {
 	int batch_us;    /* how long the writer waits for more rows (default 200) */
 	int queue_max;   /* pending rows before STORE_BUSY (default 4096) */
 	int readonly;    /* open for inspection only (CLI) */
+	int checkpoint_pages; /* WAL size (pages) that wakes the background
+	                       * checkpointer (default 1000) */
 	int retention_days; /* prune processed events older than this
 	                     * (hourly, in the background); 0 = never */
 };

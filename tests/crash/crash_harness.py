@@ -5,8 +5,9 @@ real senders: they retry a delivery until it gets a 2xx.  At the end,
 every delivery that got a 2xx must be in the store exactly once, and the
 database must pass PRAGMA integrity_check.
 
-Small WAL checkpoint interval (store.checkpoint_pages when the store has
-it) and 1 KiB bodies make kills land during checkpoints as well.
+A tiny WAL checkpoint interval (store.checkpoint_pages: 8) keeps the
+background checkpointer busy all the time, so kills land during
+checkpoints as well as during group commits.
 
 usage: crash_harness.py [--cycles N] [--seed S]
 """
@@ -39,7 +40,8 @@ def main():
     print("crash harness: seed %d, %d kill cycles, %d clients" % (args.seed, args.cycles, args.clients))
 
     src = {"gh": {"preset": "github", "secret_values": [SECRET]}}
-    st = rhstack.Stack(src, threads=8, max_body=65536, log_level="warn")
+    st = rhstack.Stack(src, threads=8, max_body=65536, log_level="warn",
+                       extra_store={"checkpoint_pages": 8})
     st.start()
     acked = {}          # delivery id -> event id from the 2xx
     lock = threading.Lock()

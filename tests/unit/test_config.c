@@ -164,6 +164,7 @@ test_design_example(void **state)
 	assert_int_equal(cfg->store.batch_rows, 64);
 	assert_int_equal(cfg->store.batch_us, 200);
 	assert_int_equal(cfg->store.queue_max, 4096);
+	assert_int_equal(cfg->store.checkpoint_pages, 1000);
 	assert_string_equal(cfg->server.listen, "unix:/run/rolehook/serve.sock");
 	assert_int_equal(cfg->server.socket_mode, 0660);
 	assert_int_equal(cfg->server.threads, 8);
@@ -681,6 +682,8 @@ static const struct bad_case bad_cases[] = {
 	  "got 100001" },
 	{ STO("\"queue_max\":99999999999999999999999"), CONFIG_SECRETS_SKIP,
 	  "store.queue_max", "expected an integer between 1 and 1000000" },
+	{ STO("\"checkpoint_pages\":7"), CONFIG_SECRETS_SKIP,
+	  "store.checkpoint_pages", "expected an integer between 8 and 1000000" },
 	{ STO("\"queue_max\":null"), CONFIG_SECRETS_SKIP, "store.queue_max",
 	  "got null" },
 	/* server */
