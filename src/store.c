@@ -21,7 +21,7 @@
 #include "rolehook/log.h"
 #include "rolehook/store.h"
 
-#define SCHEMA_VERSION 1
+#define SCHEMA_VERSION 2
 #define BUSY_TIMEOUT_MS 5000
 #define DELIVERY_ID_MAX 256
 #define SOURCE_MAX 64
@@ -108,6 +108,11 @@ static const char *const migrations[] = {
 	"  last_event_id INTEGER,"
 	"  last_effective INTEGER,"
 	"  snapshot TEXT);",
+	/* 1 -> 2: what the worker writes. */
+	"ALTER TABLE audit ADD COLUMN zendesk_user TEXT;"
+	"ALTER TABLE audit ADD COLUMN request TEXT;"
+	"CREATE INDEX audit_zendesk_user ON audit (zendesk_user, id);"
+	"ALTER TABLE subjects ADD COLUMN snapshot_at INTEGER;",
 };
 
 const char *
@@ -582,6 +587,14 @@ store_open(const char *path, const struct store_opts *opts,
 		*out = st;
 		return 0;
 	}
+	if (st->opts.direct) {
+		/* Worker and CLI: one read-write connection, no threads. */
+		if (open_conn(path, 0, &st->rdb, err, errlen) != 0 ||
+		    migrate(st->rdb, err, errlen) != 0)
+			goto fail;
+		*out = st;
+		return 0;
+	}
 	if (open_writer_conn(st, err, errlen) != 0)
 		goto fail;
 	if (open_conn(path, 0, &st->rdb, err, errlen) != 0 ||
@@ -644,7 +657,7 @@ store_put(struct store *st, const struct store_event_in *ev, int64_t *id)
 	    strlen(ev->delivery_id) > DELIVERY_ID_MAX ||
 	    strlen(ev->source) > SOURCE_MAX)
 		return STORE_ERR_ARG;
-	if (st->opts.readonly)
+	if (st->opts.readonly || st->opts.direct)
 		return STORE_UNAVAILABLE;
 	memset(&p, 0, sizeof(p));
 	p.ev = ev;
@@ -734,6 +747,9 @@ fill_event(sqlite3_stmt *s, struct store_event *ev, int with_body)
 	ev->attempts = sqlite3_column_int(s, 5);
 	ev->last_error = col_strdup(s, 6);
 	ev->headers_json = col_strdup(s, 7);
+	ev->subject = col_strdup(s, 9);
+	ev->effective_at = (time_t)sqlite3_column_int64(s, 10);
+	ev->next_attempt = (time_t)sqlite3_column_int64(s, 11);
 	if (with_body) {
 		int n = sqlite3_column_bytes(s, 8);
 		const void *b = sqlite3_column_blob(s, 8);
@@ -749,7 +765,7 @@ fill_event(sqlite3_stmt *s, struct store_event *ev, int with_body)
 }
 
 #define EVENT_COLS "id, source, delivery_id, received, state, attempts, " \
-	"last_error, headers, body"
+	"last_error, headers, body, subject, effective_at, next_attempt"
 
 int
 store_list(struct store *st, const char *state, const char *source,
@@ -816,5 +832,321 @@ store_event_clear(struct store_event *ev)
 	free(ev->last_error);
 	free(ev->headers_json);
 	free(ev->body);
+	free(ev->subject);
 	memset(ev, 0, sizeof(*ev));
+}
+
+/* ------------------------------------------------------------ worker API */
+
+/*
+ * Runs one prepared statement to completion on the reader/direct
+ * connection; the caller holds rlock.  Returns 0 or -1; *changes gets
+ * sqlite3_changes() (may be NULL).
+ */
+static int
+step_done(sqlite3 *db, sqlite3_stmt *s, int *changes)
+{
+	int rc = sqlite3_step(s) == SQLITE_DONE ? 0 : -1;
+
+	if (rc == 0 && changes != NULL)
+		*changes = sqlite3_changes(db);
+	sqlite3_finalize(s);
+	return rc;
+}
+
+static int
+writable(const struct store *st)
+{
+	return !st->opts.readonly;
+}
+
+int
+store_due(struct store *st, time_t now, int64_t after_id, int limit,
+    int (*fn)(const struct store_event *, void *), void *arg)
+{
+	sqlite3_stmt *s = NULL;
+	struct store_event ev;
+	int n = 0, step, stop = 0;
+
+	pthread_mutex_lock(&st->rlock);
+	if (sqlite3_prepare_v2(st->rdb, "SELECT " EVENT_COLS " FROM events"
+	    " WHERE state IN ('pending', 'retry') AND next_attempt <= ?1"
+	    " AND id > ?2 ORDER BY id LIMIT ?3", -1, &s, NULL) != SQLITE_OK) {
+		n = -1;
+		goto out;
+	}
+	sqlite3_bind_int64(s, 1, (sqlite3_int64)now);
+	sqlite3_bind_int64(s, 2, after_id);
+	sqlite3_bind_int(s, 3, limit > 0 ? limit : 100);
+	while (!stop && (step = sqlite3_step(s)) == SQLITE_ROW) {
+		fill_event(s, &ev, 1);
+		/* fn may call back into the store: release the lock. */
+		pthread_mutex_unlock(&st->rlock);
+		stop = fn(&ev, arg);
+		store_event_clear(&ev);
+		pthread_mutex_lock(&st->rlock);
+		n++;
+	}
+	if (!stop && step != SQLITE_DONE)
+		n = -1;
+out:
+	sqlite3_finalize(s);
+	pthread_mutex_unlock(&st->rlock);
+	return n;
+}
+
+/* Prepares sql on the direct connection; caller holds rlock. */
+static sqlite3_stmt *
+prep(struct store *st, const char *sql)
+{
+	sqlite3_stmt *s = NULL;
+
+	if (!writable(st) ||
+	    sqlite3_prepare_v2(st->rdb, sql, -1, &s, NULL) != SQLITE_OK) {
+		if (writable(st))
+			log_kv(LOG_ERROR, "store statement failed", "error",
+			    sqlite3_errmsg(st->rdb), (char *)NULL);
+		return NULL;
+	}
+	return s;
+}
+
+static void
+bind_opt_text(sqlite3_stmt *s, int i, const char *v)
+{
+	if (v != NULL)
+		sqlite3_bind_text(s, i, v, -1, SQLITE_TRANSIENT);
+	else
+		sqlite3_bind_null(s, i);
+}
+
+/* Runs an UPDATE of one event row; a missing id is an error. */
+static int
+update_event(struct store *st, sqlite3_stmt *s)
+{
+	int changes = 0, rc;
+
+	rc = step_done(st->rdb, s, &changes);
+	return (rc == 0 && changes == 1) ? 0 : -1;
+}
+
+int
+store_set_subject(struct store *st, int64_t id, const char *subject,
+    time_t effective_at)
+{
+	sqlite3_stmt *s;
+	int rc = -1;
+
+	pthread_mutex_lock(&st->rlock);
+	if ((s = prep(st, "UPDATE events SET subject = ?2, effective_at = ?3"
+	    " WHERE id = ?1")) != NULL) {
+		sqlite3_bind_int64(s, 1, id);
+		bind_opt_text(s, 2, subject);
+		sqlite3_bind_int64(s, 3, (sqlite3_int64)effective_at);
+		rc = update_event(st, s);
+	}
+	pthread_mutex_unlock(&st->rlock);
+	return rc;
+}
+
+int
+store_finish(struct store *st, int64_t id, const char *state,
+    const char *note)
+{
+	sqlite3_stmt *s;
+	int rc = -1;
+
+	pthread_mutex_lock(&st->rlock);
+	if ((s = prep(st, "UPDATE events SET state = ?2, last_error = ?3,"
+	    " attempts = attempts + 1 WHERE id = ?1")) != NULL) {
+		sqlite3_bind_int64(s, 1, id);
+		sqlite3_bind_text(s, 2, state, -1, SQLITE_TRANSIENT);
+		bind_opt_text(s, 3, note);
+		rc = update_event(st, s);
+	}
+	pthread_mutex_unlock(&st->rlock);
+	return rc;
+}
+
+int
+store_retry(struct store *st, int64_t id, time_t next_attempt,
+    const char *error)
+{
+	sqlite3_stmt *s;
+	int rc = -1;
+
+	pthread_mutex_lock(&st->rlock);
+	if ((s = prep(st, "UPDATE events SET state = 'retry', last_error = ?3,"
+	    " attempts = attempts + 1, next_attempt = ?2 WHERE id = ?1")) !=
+	    NULL) {
+		sqlite3_bind_int64(s, 1, id);
+		sqlite3_bind_int64(s, 2, (sqlite3_int64)next_attempt);
+		bind_opt_text(s, 3, error);
+		rc = update_event(st, s);
+	}
+	pthread_mutex_unlock(&st->rlock);
+	return rc;
+}
+
+int
+store_requeue(struct store *st, int64_t id)
+{
+	sqlite3_stmt *s;
+	int rc = -1, changes = 0;
+
+	pthread_mutex_lock(&st->rlock);
+	if ((s = prep(st, "UPDATE events SET state = 'pending', attempts = 0,"
+	    " next_attempt = 0 WHERE id = ?1")) != NULL) {
+		sqlite3_bind_int64(s, 1, id);
+		rc = step_done(st->rdb, s, &changes);
+		if (rc == 0 && changes == 0)
+			rc = 1;
+	}
+	pthread_mutex_unlock(&st->rlock);
+	return rc;
+}
+
+int
+store_audit_add(struct store *st, const struct store_audit *a,
+    int64_t *audit_id)
+{
+	sqlite3_stmt *s;
+	int rc = -1;
+
+	pthread_mutex_lock(&st->rlock);
+	if ((s = prep(st, "INSERT INTO audit (at, event_id, subject, action,"
+	    " rule, policy_hash, before, after, http_status, zendesk_user,"
+	    " request) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"))
+	    != NULL) {
+		sqlite3_bind_int64(s, 1, (sqlite3_int64)time(NULL));
+		if (a->event_id > 0)
+			sqlite3_bind_int64(s, 2, a->event_id);
+		else
+			sqlite3_bind_null(s, 2);
+		bind_opt_text(s, 3, a->subject);
+		bind_opt_text(s, 4, a->action ? a->action : "unknown");
+		bind_opt_text(s, 5, a->rule);
+		bind_opt_text(s, 6, a->policy_hash);
+		bind_opt_text(s, 7, a->before);
+		bind_opt_text(s, 8, a->after);
+		sqlite3_bind_int(s, 9, a->http_status);
+		bind_opt_text(s, 10, a->zendesk_user);
+		bind_opt_text(s, 11, a->request);
+		rc = step_done(st->rdb, s, NULL);
+		if (rc == 0 && audit_id != NULL)
+			*audit_id = sqlite3_last_insert_rowid(st->rdb);
+	}
+	pthread_mutex_unlock(&st->rlock);
+	return rc;
+}
+
+static const char *
+col_text(sqlite3_stmt *s, int i)
+{
+	return (const char *)sqlite3_column_text(s, i);
+}
+
+int
+store_audit_list(struct store *st, const char *subject,
+    void (*fn)(int64_t, time_t, const struct store_audit *, void *),
+    void *arg)
+{
+	static const char zu[] = "zendesk_user:";
+	sqlite3_stmt *s = NULL;
+	struct store_audit a;
+	int rc = -1, step, by_user;
+
+	by_user = strncmp(subject, zu, sizeof(zu) - 1) == 0;
+	pthread_mutex_lock(&st->rlock);
+	if (sqlite3_prepare_v2(st->rdb, by_user ?
+	    "SELECT id, at, event_id, subject, action, rule, policy_hash,"
+	    " before, after, http_status, zendesk_user, request FROM audit"
+	    " WHERE zendesk_user = ?1 ORDER BY id" :
+	    "SELECT id, at, event_id, subject, action, rule, policy_hash,"
+	    " before, after, http_status, zendesk_user, request FROM audit"
+	    " WHERE subject = ?1 ORDER BY id", -1, &s, NULL) != SQLITE_OK)
+		goto out;
+	sqlite3_bind_text(s, 1, by_user ? subject + sizeof(zu) - 1 : subject,
+	    -1, SQLITE_TRANSIENT);
+	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+		a.event_id = sqlite3_column_int64(s, 2);
+		a.subject = col_text(s, 3);
+		a.action = col_text(s, 4);
+		a.rule = col_text(s, 5);
+		a.policy_hash = col_text(s, 6);
+		a.before = col_text(s, 7);
+		a.after = col_text(s, 8);
+		a.http_status = sqlite3_column_int(s, 9);
+		a.zendesk_user = col_text(s, 10);
+		a.request = col_text(s, 11);
+		fn(sqlite3_column_int64(s, 0), (time_t)sqlite3_column_int64(s, 1),
+		    &a, arg);
+	}
+	rc = step == SQLITE_DONE ? 0 : -1;
+out:
+	sqlite3_finalize(s);
+	pthread_mutex_unlock(&st->rlock);
+	return rc;
+}
+
+int
+store_subject_get(struct store *st, const char *key,
+    struct store_subject *out)
+{
+	sqlite3_stmt *s = NULL;
+	int rc = -1, step;
+
+	memset(out, 0, sizeof(*out));
+	pthread_mutex_lock(&st->rlock);
+	if (sqlite3_prepare_v2(st->rdb, "SELECT key, last_event_id,"
+	    " last_effective, snapshot, snapshot_at FROM subjects"
+	    " WHERE key = ?1", -1, &s, NULL) != SQLITE_OK)
+		goto out;
+	sqlite3_bind_text(s, 1, key, -1, SQLITE_TRANSIENT);
+	step = sqlite3_step(s);
+	if (step == SQLITE_ROW) {
+		out->key = col_strdup(s, 0);
+		out->last_event_id = sqlite3_column_int64(s, 1);
+		out->last_effective = (time_t)sqlite3_column_int64(s, 2);
+		out->snapshot = col_strdup(s, 3);
+		out->snapshot_at = (time_t)sqlite3_column_int64(s, 4);
+		rc = out->key != NULL ? 0 : -1;
+	} else if (step == SQLITE_DONE)
+		rc = 1;
+out:
+	sqlite3_finalize(s);
+	pthread_mutex_unlock(&st->rlock);
+	return rc;
+}
+
+int
+store_subject_put(struct store *st, const struct store_subject *subj)
+{
+	sqlite3_stmt *s;
+	int rc = -1;
+
+	pthread_mutex_lock(&st->rlock);
+	if ((s = prep(st, "INSERT INTO subjects (key, last_event_id,"
+	    " last_effective, snapshot, snapshot_at) VALUES (?1, ?2, ?3, ?4, ?5)"
+	    " ON CONFLICT (key) DO UPDATE SET last_event_id = ?2,"
+	    " last_effective = ?3, snapshot = ?4, snapshot_at = ?5")) != NULL) {
+		sqlite3_bind_text(s, 1, subj->key, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_int64(s, 2, subj->last_event_id);
+		sqlite3_bind_int64(s, 3, (sqlite3_int64)subj->last_effective);
+		bind_opt_text(s, 4, subj->snapshot);
+		sqlite3_bind_int64(s, 5, (sqlite3_int64)subj->snapshot_at);
+		rc = step_done(st->rdb, s, NULL);
+	}
+	pthread_mutex_unlock(&st->rlock);
+	return rc;
+}
+
+void
+store_subject_clear(struct store_subject *s)
+{
+	if (s == NULL)
+		return;
+	free(s->key);
+	free(s->snapshot);
+	memset(s, 0, sizeof(*s));
 }

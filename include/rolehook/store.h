@@ -30,6 +30,8 @@ struct store_opts {
 	int batch_us;    /* how long the writer waits for more rows (default 200) */
 	int queue_max;   /* pending rows before STORE_BUSY (default 4096) */
 	int readonly;    /* open for inspection only (CLI) */
+	int direct;      /* worker/CLI: read-write, no writer thread, no
+	                  * store_put (ingress only) */
 	int checkpoint_pages; /* WAL size (pages) that wakes the background
 	                       * checkpointer (default 1000) */
 	int retention_days; /* prune processed events older than this
@@ -58,6 +60,32 @@ struct store_event {
 	char *headers_json;
 	unsigned char *body;
 	size_t body_len;
+	char *subject;              /* NULL until the worker normalised it */
+	time_t effective_at;        /* 0 if unknown */
+	time_t next_attempt;
+};
+
+/* One audit row: a Zendesk write (or a decision not to write). */
+struct store_audit {
+	int64_t event_id;           /* 0 for CLI-initiated changes */
+	const char *subject;
+	const char *action;         /* e.g. "update_role", "entitlements_off" */
+	const char *rule;           /* matched rule or NULL */
+	const char *policy_hash;
+	const char *before;         /* JSON text or NULL */
+	const char *after;          /* JSON text or NULL */
+	int http_status;            /* 0 if no request was made */
+	const char *zendesk_user;   /* user id as text, or NULL */
+	const char *request;        /* "PUT /api/v2/users/1.json" or NULL */
+};
+
+/* What the worker remembers per person (subject). */
+struct store_subject {
+	char *key;
+	int64_t last_event_id;
+	time_t last_effective;
+	char *snapshot;             /* access at leave time (JSON), or NULL */
+	time_t snapshot_at;
 };
 
 /*
@@ -109,6 +137,67 @@ int store_get(struct store *st, int64_t id, struct store_event *ev);
 
 /* Frees what store_get filled.  Safe on a zeroed struct. */
 void store_event_clear(struct store_event *ev);
+
+/*
+ * Worker API (store opened with opts.direct).  All return 0 on success,
+ * -1 on a database error; a missing id is an error too.
+ */
+
+/*
+ * Calls fn for up to limit events that are due: state pending or retry,
+ * next_attempt <= now, id > after_id, in id order, with bodies.  The
+ * event is borrowed for the call.  fn returns 0 to go on, non-zero to
+ * stop.  Returns the number of events passed to fn, or -1.
+ */
+int store_due(struct store *st, time_t now, int64_t after_id, int limit,
+    int (*fn)(const struct store_event *, void *), void *arg);
+
+/* Records what normalising found: the subject key and effective time. */
+int store_set_subject(struct store *st, int64_t id, const char *subject,
+    time_t effective_at);
+
+/*
+ * Ends an event: state is "done", "ignored", "stale", "cancelled" or
+ * "dead"; note (may be NULL) goes to last_error.
+ */
+int store_finish(struct store *st, int64_t id, const char *state,
+    const char *note);
+
+/* Schedules another attempt: state retry, attempts + 1. */
+int store_retry(struct store *st, int64_t id, time_t next_attempt,
+    const char *error);
+
+/*
+ * Puts a dead (or any finished) event back to pending with attempts 0,
+ * for `rolehook events retry`.  Returns 0, 1 if no such event, -1.
+ */
+int store_requeue(struct store *st, int64_t id);
+
+/* Appends an audit row; *audit_id (may be NULL) gets its id. */
+int store_audit_add(struct store *st, const struct store_audit *a,
+    int64_t *audit_id);
+
+/*
+ * Calls fn for the audit rows of a subject (or of a Zendesk user id when
+ * subject starts with "zendesk_user:"), oldest first.  Strings are
+ * borrowed for the call.
+ */
+int store_audit_list(struct store *st, const char *subject,
+    void (*fn)(int64_t id, time_t at, const struct store_audit *, void *),
+    void *arg);
+
+/*
+ * Loads a subject's state: 0 and *out filled (free with
+ * store_subject_clear), 1 if unknown, -1 on error.
+ */
+int store_subject_get(struct store *st, const char *key,
+    struct store_subject *out);
+
+/* Inserts or replaces a subject's state. */
+int store_subject_put(struct store *st, const struct store_subject *s);
+
+/* Frees what store_subject_get filled.  Safe on a zeroed struct. */
+void store_subject_clear(struct store_subject *s);
 
 /* "ok", "duplicate", ... */
 const char *store_strerror(enum store_err e);

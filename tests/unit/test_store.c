@@ -395,6 +395,159 @@ test_queue_bound_is_busy_not_lost(void **state)
 	assert_int_equal(count_rows(f->path), 4);
 }
 
+struct due_ctx {
+	int n;
+	int64_t ids[16];
+	char subjects[16][32];
+};
+
+static int
+due_fn(const struct store_event *ev, void *arg)
+{
+	struct due_ctx *d = arg;
+
+	assert_non_null(ev->body);
+	if (d->n < 16) {
+		d->ids[d->n] = ev->id;
+		snprintf(d->subjects[d->n], sizeof(d->subjects[0]), "%s",
+		    ev->subject ? ev->subject : "");
+	}
+	d->n++;
+	return 0;
+}
+
+struct audit_ctx {
+	int n;
+	char actions[8][32];
+	int status[8];
+};
+
+static void
+audit_fn(int64_t id, time_t at, const struct store_audit *a, void *arg)
+{
+	struct audit_ctx *c = arg;
+
+	assert_true(id > 0);
+	assert_true(at > 0);
+	if (c->n < 8) {
+		snprintf(c->actions[c->n], sizeof(c->actions[0]), "%s",
+		    a->action);
+		c->status[c->n] = a->http_status;
+	}
+	c->n++;
+}
+
+static void
+test_worker_api(void **state)
+{
+	struct fixture *f = *state;
+	struct store *st = open_store(f->path, 0);
+	struct store_opts o = { 0 };
+	struct store *w = NULL;
+	struct due_ctx d;
+	struct audit_ctx ac;
+	struct store_audit a;
+	struct store_subject subj, got;
+	struct store_event ev;
+	int64_t id1, id2, id3, aid = 0;
+	char err[256];
+
+	assert_int_equal(put(st, "gh", "w1", "{\"n\":1}", &id1), STORE_OK);
+	assert_int_equal(put(st, "gh", "w2", "{\"n\":2}", &id2), STORE_OK);
+	assert_int_equal(put(st, "gh", "w3", "{\"n\":3}", &id3), STORE_OK);
+
+	o.direct = 1;
+	assert_int_equal(store_open(f->path, &o, &w, err, sizeof(err)), 0);
+	/* A direct store never ingests. */
+	assert_int_equal(put(w, "gh", "w4", "{}", &id1), STORE_UNAVAILABLE);
+
+	memset(&d, 0, sizeof(d));
+	assert_int_equal(store_due(w, 2000000000, 0, 10, due_fn, &d), 3);
+	assert_int_equal(d.ids[0], id1);
+	assert_int_equal(d.ids[2], id3);
+	assert_string_equal(d.subjects[0], "");
+
+	assert_int_equal(store_set_subject(w, id1, "bamboohr:42", 1700000000), 0);
+	assert_int_equal(store_finish(w, id1, "done", NULL), 0);
+	assert_int_equal(store_retry(w, id2, 2000000100, "HTTP 503"), 0);
+	assert_int_equal(store_finish(w, 999999, "done", NULL), -1);
+
+	/* Done is not due; the retry is due only from its next attempt. */
+	memset(&d, 0, sizeof(d));
+	assert_int_equal(store_due(w, 2000000000, 0, 10, due_fn, &d), 1);
+	assert_int_equal(d.ids[0], id3);
+	memset(&d, 0, sizeof(d));
+	assert_int_equal(store_due(w, 2000000100, 0, 10, due_fn, &d), 2);
+	assert_int_equal(d.ids[0], id2);
+	/* after_id pages through. */
+	memset(&d, 0, sizeof(d));
+	assert_int_equal(store_due(w, 2000000100, id2, 10, due_fn, &d), 1);
+	assert_int_equal(d.ids[0], id3);
+
+	assert_int_equal(store_get(w, id2, &ev), 0);
+	assert_string_equal(ev.state, "retry");
+	assert_int_equal(ev.attempts, 1);
+	assert_string_equal(ev.last_error, "HTTP 503");
+	assert_int_equal(ev.next_attempt, 2000000100);
+	store_event_clear(&ev);
+	assert_int_equal(store_get(w, id1, &ev), 0);
+	assert_string_equal(ev.subject, "bamboohr:42");
+	assert_int_equal(ev.effective_at, 1700000000);
+	store_event_clear(&ev);
+
+	assert_int_equal(store_finish(w, id3, "dead", "HTTP 422: bad field"), 0);
+	assert_int_equal(store_requeue(w, id3), 0);
+	assert_int_equal(store_requeue(w, 999999), 1);
+	assert_int_equal(store_get(w, id3, &ev), 0);
+	assert_string_equal(ev.state, "pending");
+	assert_int_equal(ev.attempts, 0);
+	store_event_clear(&ev);
+
+	memset(&a, 0, sizeof(a));
+	a.event_id = id1;
+	a.subject = "bamboohr:42";
+	a.action = "update_role";
+	a.rule = "tier1";
+	a.policy_hash = "abc";
+	a.before = "{\"role\":\"end-user\"}";
+	a.after = "{\"role\":\"agent\"}";
+	a.http_status = 200;
+	a.zendesk_user = "9001";
+	a.request = "PUT /api/v2/users/9001.json";
+	assert_int_equal(store_audit_add(w, &a, &aid), 0);
+	assert_true(aid > 0);
+	a.action = "entitlements_off";
+	a.zendesk_user = NULL;
+	assert_int_equal(store_audit_add(w, &a, NULL), 0);
+	memset(&ac, 0, sizeof(ac));
+	assert_int_equal(store_audit_list(w, "bamboohr:42", audit_fn, &ac), 0);
+	assert_int_equal(ac.n, 2);
+	assert_string_equal(ac.actions[0], "update_role");
+	assert_int_equal(ac.status[0], 200);
+	memset(&ac, 0, sizeof(ac));
+	assert_int_equal(store_audit_list(w, "zendesk_user:9001", audit_fn, &ac), 0);
+	assert_int_equal(ac.n, 1);
+
+	assert_int_equal(store_subject_get(w, "bamboohr:42", &got), 1);
+	memset(&subj, 0, sizeof(subj));
+	subj.key = (char *)"bamboohr:42";
+	subj.last_event_id = id1;
+	subj.last_effective = 1700000000;
+	subj.snapshot = (char *)"{\"role\":\"agent\"}";
+	subj.snapshot_at = 1700000001;
+	assert_int_equal(store_subject_put(w, &subj), 0);
+	subj.last_effective = 1700000500;
+	assert_int_equal(store_subject_put(w, &subj), 0);
+	assert_int_equal(store_subject_get(w, "bamboohr:42", &got), 0);
+	assert_int_equal(got.last_event_id, id1);
+	assert_int_equal(got.last_effective, 1700000500);
+	assert_string_equal(got.snapshot, "{\"role\":\"agent\"}");
+	store_subject_clear(&got);
+
+	store_close(w);
+	store_close(st);
+}
+
 int
 main(void)
 {
@@ -405,6 +558,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_reopen_list_get, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_newer_schema_refused, setup, teardown),
 		cmocka_unit_test(test_unopenable_path),
+		cmocka_unit_test_setup_teardown(test_worker_api, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_queue_bound_is_busy_not_lost, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_prune_keeps_pending_and_dead, setup, teardown),
 	};
