@@ -237,17 +237,24 @@ cli_check(int argc, char **argv)
 
 /* --------------------------------------------------------------- events */
 
+#define EVENTS_SUBS "expected 'list', 'dead', 'show ID' or 'retry ID'"
+
 static void
 events_help(void)
 {
 	printf(
 	    "usage: rolehook events list [--state S] [--source S] [--limit N]"
 	    " [--format table|json]\n"
+	    "       rolehook events dead [--format table|json]\n"
 	    "       rolehook events show ID\n"
+	    "       rolehook events retry ID\n"
 	    "\n"
 	    "Inspects the inbox.  list prints the newest events first (table\n"
 	    "on a terminal; --format json prints one JSON object per line).\n"
-	    "show prints one event with its kept headers and body as JSON.\n"
+	    "dead lists dead letters with the reason.  show prints one event\n"
+	    "with its kept headers and body as JSON.  retry puts an event\n"
+	    "(typically a dead letter, once its cause is fixed) back to\n"
+	    "pending with its attempts reset.\n"
 	    "Signatures and secrets are never stored, so never shown.\n"
 	    "\n"
 	    "  --config FILE   configuration (default " CONFIG_DEFAULT_PATH ")\n"
@@ -283,6 +290,8 @@ event_json(const struct store_event *ev, int with_body)
 	json_object_object_add(o, "attempts", json_object_new_int(ev->attempts));
 	json_object_object_add(o, "last_error", ev->last_error ?
 	    json_object_new_string(ev->last_error) : NULL);
+	json_object_object_add(o, "subject", ev->subject ?
+	    json_object_new_string(ev->subject) : NULL);
 	if (!with_body)
 		return o;
 	h = ev->headers_json ? json_tokener_parse(ev->headers_json) : NULL;
@@ -316,9 +325,10 @@ print_row(const struct store_event *ev, void *arg)
 		return;
 	}
 	fmt_time(ev->received, tbuf, sizeof(tbuf));
-	printf("%-8lld %-20s %-12s %-10s %3d  %s\n", (long long)ev->id, tbuf,
-	    ev->source ? ev->source : "", ev->state ? ev->state : "",
-	    ev->attempts, ev->delivery_id ? ev->delivery_id : "");
+	printf("%-8lld %-20s %-12s %-10s %3d  %s%s%s\n", (long long)ev->id,
+	    tbuf, ev->source ? ev->source : "", ev->state ? ev->state : "",
+	    ev->attempts, ev->delivery_id ? ev->delivery_id : "",
+	    ev->last_error ? "  " : "", ev->last_error ? ev->last_error : "");
 }
 
 static int
@@ -353,7 +363,7 @@ cli_events(int argc, char **argv)
 	long long limit = 100, id = 0;
 	char err[512];
 	json_object *o;
-	int c, rc = 1, g;
+	int c, rc = 1, g, retry = 0;
 
 	optind = 1;
 	lc.json = !isatty(STDOUT_FILENO);
@@ -390,21 +400,39 @@ cli_events(int argc, char **argv)
 		}
 	}
 	if (optind >= argc)
-		return usage_error("events", "expected 'list' or 'show ID'");
+		return usage_error("events", EVENTS_SUBS);
 	sub = argv[optind++];
-	if (strcmp(sub, "show") == 0) {
+	if (strcmp(sub, "show") == 0 || strcmp(sub, "retry") == 0) {
 		if (optind + 1 != argc || parse_id(argv[optind], &id) != 0)
-			return usage_error("events", "show: expected one event "
-			    "id (a positive number)");
-	} else if (strcmp(sub, "list") != 0 || optind != argc)
-		return usage_error("events", "expected 'list' or 'show ID'");
+			return usage_error("events", "show, retry: expected one "
+			    "event id (a positive number)");
+		retry = sub[0] == 'r';
+	} else if (strcmp(sub, "dead") == 0 && optind == argc)
+		state = "dead";
+	else if (strcmp(sub, "list") != 0 || optind != argc)
+		return usage_error("events", EVENTS_SUBS);
 
 	if (load_config(path, CONFIG_SECRETS_SKIP, &cfg) != 0)
 		return EXIT_USAGE;
 	memset(&so, 0, sizeof(so));
-	so.readonly = 1;
+	so.readonly = !retry;
+	so.direct = retry;
 	if (store_open(cfg->store.path, &so, &st, err, sizeof(err)) != 0) {
 		fprintf(stderr, "rolehook: store: %s\n", err);
+		goto out;
+	}
+	if (retry) {
+		g = store_requeue(st, (int64_t)id);
+		if (g == 0) {
+			printf("rolehook: event %lld is pending again; "
+			    "'rolehook work' will process it\n", id);
+			rc = 0;
+		} else if (g == 1)
+			fprintf(stderr, "rolehook: no event %lld; "
+			    "'rolehook events list' shows the ids\n", id);
+		else
+			fprintf(stderr, "rolehook: store: cannot requeue event "
+			    "%lld\n", id);
 		goto out;
 	}
 	if (id == 0) {

@@ -4,6 +4,7 @@ status of the HTTP contract (DESIGN.md) with its fixed body."""
 import json
 import os
 import re
+import sqlite3
 import sys
 import time
 import unittest
@@ -211,6 +212,28 @@ class IngressTest(unittest.TestCase):
         r = self.stack.cli("events", "show", "999999", check=False)
         self.assertEqual(r.returncode, 1)
         self.assertIn("no event 999999", r.stderr)
+
+    def test_dead_letters_listed_and_retried(self):
+        body = b'{"dead":"letter"}'
+        st, _, rb = self.post("github", body, sign("github", SECRETS["github"], body, msg_id="dead-1"))
+        eid = json.loads(rb)["id"]
+        # What the worker does with a permanent failure.
+        db = sqlite3.connect(self.stack.db)
+        db.execute("UPDATE events SET state='dead', attempts=1, last_error='HTTP 422: bad field'"
+                   " WHERE id=?", (eid,))
+        db.commit()
+        db.close()
+        dead = [json.loads(l) for l in self.stack.cli("events", "dead", "--format", "json").stdout.splitlines()]
+        self.assertEqual([(d["id"], d["last_error"]) for d in dead], [(eid, "HTTP 422: bad field")])
+        table = self.stack.cli("events", "dead", "--format", "table").stdout
+        self.assertIn("HTTP 422: bad field", table)
+        r = self.stack.cli("events", "retry", str(eid))
+        self.assertIn("event %d is pending again" % eid, r.stdout)
+        shown = json.loads(self.stack.cli("events", "show", str(eid)).stdout)
+        self.assertEqual((shown["state"], shown["attempts"]), ("pending", 0))
+        self.assertEqual(self.stack.cli("events", "dead", "--format", "json").stdout, "")
+        r = self.stack.cli("events", "retry", "999999", check=False)
+        self.assertEqual(r.returncode, 1)
 
     def test_zz_log_never_holds_secrets_or_signatures(self):
         # Runs last (alphabetical): the log then holds every kind of line.
