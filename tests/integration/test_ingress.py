@@ -52,6 +52,13 @@ class IngressTest(unittest.TestCase):
         sources = {p: {"preset": p, "secret_values": [SECRETS[p]]} for p in PRESETS}
         sources["rotated"] = {"preset": "github", "secret_values": ["new-secret", "old-secret"]}
         sources["plain"] = {"preset": "gusto", "secret_values": ["plain-secret"], "require_json": False}
+        sources["custom"] = {"preset": "custom", "secret_values": ["custom-secret"],
+                             "scheme": {"header": "x-acme-signature", "algorithm": "sha512",
+                                        "encoding": "base64url", "prefix": "v0=",
+                                        "template": "{method}:{id}:{timestamp}:{body}",
+                                        "timestamp_header": "x-acme-timestamp",
+                                        "timestamp_format": "unix", "id_header": "x-acme-delivery",
+                                        "tolerance_s": 120}}
         cls.stack = rhstack.Stack(sources, max_body=MAX_BODY).start()
 
     @classmethod
@@ -120,6 +127,28 @@ class IngressTest(unittest.TestCase):
                 body = body_for(p, 110)
                 hdrs = sign(p, SECRETS[p], body, ts=int(time.time()) - 200, msg_id="msg_skew_ok")
                 self.assertEqual(self.post(p, body, hdrs)[0], 202)
+
+    def test_custom_scheme(self):
+        import base64
+        import hashlib
+        import hmac
+
+        def signed(body, ts, did, secret="custom-secret"):
+            msg = b"POST:%s:%d:%s" % (did.encode(), ts, body)
+            sig = base64.urlsafe_b64encode(hmac.new(secret.encode(), msg, hashlib.sha512).digest())
+            return {"x-acme-signature": "v0=" + sig.decode().rstrip("="),
+                    "x-acme-timestamp": str(ts), "x-acme-delivery": did}
+        body = b'{"custom":true}'
+        now = int(time.time())
+        h = signed(body, now, "acme-1")
+        st, _, rb = self.post("custom", body, h)
+        self.assertEqual(st, 202, rb)
+        self.assertEqual(self.post("custom", body, h)[0], 200)
+        for bad in (signed(body, now, "acme-2", "wrong"), signed(body, now - 121, "acme-3"),
+                    dict(h, **{"x-acme-delivery": "acme-4"}), dict(h, **{"x-acme-timestamp": str(now + 1)}),
+                    {k: v for k, v in h.items() if k != "x-acme-timestamp"}):
+            self.assertFixed(self.post("custom", body, bad), 401)
+        self.assertFixed(self.post("custom", body + b" ", h), 401)
 
     def test_rotation_accepts_previous_secret(self):
         body = b'{"rotation":1}'
