@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -29,8 +30,9 @@ cli_usage(void)
 	printf(
 	    "usage: rolehook COMMAND [options]\n"
 	    "\n"
-	    "Keeps Zendesk agent access in step with HR: receives signed\n"
-	    "webhooks behind nginx, stores them durably, applies policy.\n"
+	    "Keeps Zendesk agent access in step with HR.  Today: receives\n"
+	    "signed webhooks behind nginx and stores them durably; the\n"
+	    "policy engine and the Zendesk worker are being built.\n"
 	    "\n"
 	    "commands:\n"
 	    "  serve     run the FastCGI webhook receiver (behind nginx)\n"
@@ -40,7 +42,8 @@ cli_usage(void)
 	    "common options:\n"
 	    "  --config FILE   configuration (default " CONFIG_DEFAULT_PATH ")\n"
 	    "  --help          help for a command: rolehook COMMAND --help\n"
-	    "  --version       print the version\n"
+	    "\n"
+	    "rolehook --version prints the version.\n"
 	    "\n"
 	    "exit status: 0 success, 1 failure, 2 usage or configuration error\n"
 	    "see rolehook(8) and rolehook.json(5)\n");
@@ -116,6 +119,7 @@ cli_serve(int argc, char **argv)
 	struct store_opts so;
 	const char **names = NULL;
 	enum log_level lvl;
+	sigset_t sigs;
 	char err[512];
 	size_t i;
 	int c, rc = 1;
@@ -141,6 +145,12 @@ cli_serve(int argc, char **argv)
 	}
 	if (optind != argc)
 		return usage_error("serve", "unexpected argument");
+	server_block_signals(&sigs);
+	/*
+	 * Files the store creates are for rolehook's users and group only:
+	 * they hold webhook bodies (personal data).
+	 */
+	umask(007);
 	if (load_config(path, CONFIG_SECRETS_RESOLVE, &cfg) != 0)
 		return EXIT_USAGE;
 	memset(&so, 0, sizeof(so));
@@ -260,7 +270,9 @@ events_help(void)
 	    "  --config FILE   configuration (default " CONFIG_DEFAULT_PATH ")\n"
 	    "  --state S       pending, done, ignored, dead, ...\n"
 	    "  --source S      a source name from the configuration\n"
-	    "  --limit N       at most N events (default 100)\n");
+	    "  --limit N       at most N events (default 100)\n"
+	    "  --format F      table (default on a terminal) or json (one\n"
+	    "                  object per line, default otherwise)\n");
 }
 
 static void
@@ -320,7 +332,7 @@ print_row(const struct store_event *ev, void *arg)
 	if (lc->json) {
 		o = event_json(ev, 0);
 		printf("%s\n", json_object_to_json_string_ext(o,
-		    JSON_C_TO_STRING_PLAIN));
+		    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
 		json_object_put(o);
 		return;
 	}
@@ -459,7 +471,8 @@ cli_events(int argc, char **argv)
 	}
 	o = event_json(&ev, 1);
 	printf("%s\n", json_object_to_json_string_ext(o,
-	    JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED));
+	    JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
+	    JSON_C_TO_STRING_NOSLASHESCAPE));
 	json_object_put(o);
 	store_event_clear(&ev);
 	rc = 0;

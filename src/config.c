@@ -752,11 +752,13 @@ parse_custom_scheme(struct ctx *c, struct json_object *obj,
 		s->tsfmt = s->ts_header != NULL ? VERIFY_TS_UNIX :
 		    VERIFY_TS_NONE;
 	/* A timestamp without a window would not stop replays: 300 s is
-	 * what Standard Webhooks and Stripe use. */
+	 * what Standard Webhooks and Stripe use.  The kv format always
+	 * carries a signed t= (Stripe), with or without a timestamp header. */
 	if (tol >= 0)
 		s->tolerance_s = tol;
 	else
-		s->tolerance_s = s->tsfmt != VERIFY_TS_NONE ? 300 : 0;
+		s->tolerance_s = (s->tsfmt != VERIFY_TS_NONE ||
+		    s->sigfmt == VERIFY_SIG_KV) ? 300 : 0;
 	return 0;
 }
 

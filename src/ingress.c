@@ -291,7 +291,7 @@ handle_health(const struct ingress *ig, struct ingress_response *r)
 	snprintf(buf, sizeof(buf), "{\"status\":\"unavailable\",\"reason\":"
 	    "\"%s\"}\n", reason);
 	set_small(r, 503, JSON_TYPE, buf);
-	r->retry_after = 5;
+	r->retry_after = ig->cfg->server.retry_after_s;
 }
 
 static void
@@ -386,6 +386,9 @@ handle_hook(const struct ingress *ig, const struct ingress_io *io,
 		set_fixed(r, vres == VERIFY_ERR_INTERNAL ? 500 : 401);
 		goto out;
 	}
+
+	metrics_verified(ig->metrics, (int)(src - cfg->sources),
+	    vi.secret_index);
 
 	/* Only now, with the sender authenticated, is the body parsed. */
 	if (src->require_json) {

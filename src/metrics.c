@@ -31,6 +31,7 @@ struct metrics {
 	size_t nsources;                    /* slot nsources = unknown */
 	atomic_ulong *requests;             /* [(nsources+1) * (NSTATUS+1)] */
 	atomic_ulong *verify_fail;          /* [(nsources+1) * VERIFY_ERR__MAX] */
+	atomic_ulong *verified;             /* [(nsources+1) * 2] */
 	atomic_ulong hist[NBUCKET + 1];     /* last = +Inf */
 	atomic_ullong sum_us;
 	atomic_ulong count;
@@ -51,7 +52,9 @@ metrics_new(const char *const *sources, size_t nsources)
 	nver = (nsources + 1) * VERIFY_ERR__MAX;
 	m->requests = calloc(nreq, sizeof(*m->requests));
 	m->verify_fail = calloc(nver, sizeof(*m->verify_fail));
-	if (m->requests == NULL || m->verify_fail == NULL) {
+	m->verified = calloc((nsources + 1) * 2, sizeof(*m->verified));
+	if (m->requests == NULL || m->verify_fail == NULL ||
+	    m->verified == NULL) {
 		metrics_free(m);
 		return NULL;
 	}
@@ -59,6 +62,8 @@ metrics_new(const char *const *sources, size_t nsources)
 		atomic_init(&m->requests[i], 0);
 	for (i = 0; i < nver; i++)
 		atomic_init(&m->verify_fail[i], 0);
+	for (i = 0; i < (nsources + 1) * 2; i++)
+		atomic_init(&m->verified[i], 0);
 	for (i = 0; i <= NBUCKET; i++)
 		atomic_init(&m->hist[i], 0);
 	atomic_init(&m->sum_us, 0);
@@ -74,6 +79,7 @@ metrics_free(struct metrics *m)
 		return;
 	free(m->requests);
 	free(m->verify_fail);
+	free(m->verified);
 	free(m);
 }
 
@@ -110,6 +116,15 @@ metrics_verify_failure(struct metrics *m, int source, enum verify_result r)
 		return;
 	atomic_fetch_add_explicit(&m->verify_fail[source_slot(m, source) *
 	    VERIFY_ERR__MAX + (size_t)r], 1, memory_order_relaxed);
+}
+
+void
+metrics_verified(struct metrics *m, int source, int secret_index)
+{
+	if (m == NULL || secret_index < 0 || secret_index > 1)
+		return;
+	atomic_fetch_add_explicit(&m->verified[source_slot(m, source) * 2 +
+	    (size_t)secret_index], 1, memory_order_relaxed);
 }
 
 void
@@ -207,6 +222,19 @@ metrics_render(struct metrics *m, size_t *len)
 				    "source=\"%s\",reason=\"%s\"} %lu\n",
 				    slot_name(m, src),
 				    verify_strerror((enum verify_result)r), v);
+		}
+	out_printf(&o, "# HELP rolehook_verified_total Requests whose "
+	    "signature verified, by source and the secret that matched.\n"
+	    "# TYPE rolehook_verified_total counter\n");
+	for (src = 0; src <= m->nsources; src++)
+		for (r = 0; r < 2; r++) {
+			v = atomic_load_explicit(&m->verified[src * 2 + r],
+			    memory_order_relaxed);
+			if (v != 0)
+				out_printf(&o, "rolehook_verified_total{source="
+				    "\"%s\",secret=\"%s\"} %lu\n",
+				    slot_name(m, src), r ? "previous" : "current",
+				    v);
 		}
 	out_printf(&o, "# HELP rolehook_request_duration_seconds Time from "
 	    "accept to response.\n"

@@ -209,6 +209,19 @@ open_tcp(const char *hostport, int backlog, char *err, size_t errlen)
 	return fd;
 }
 
+void
+server_block_signals(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGINT);
+	sigaddset(set, SIGHUP);
+	/* libfcgi's FCGX_Init installs a SIGUSR1 handler of its own. */
+	sigaddset(set, SIGUSR1);
+	pthread_sigmask(SIG_BLOCK, set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
 int
 server_run(const struct config *cfg, struct store *st, struct metrics *m,
     char *err, size_t errlen)
@@ -227,12 +240,8 @@ server_run(const struct config *cfg, struct store *st, struct metrics *m,
 	atomic_init(&p.stopping, 0);
 	pthread_mutex_init(&p.accept_lock, NULL);
 
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGHUP);
-	pthread_sigmask(SIG_BLOCK, &set, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	/* Normally done already by the caller, before any thread started. */
+	server_block_signals(&set);
 
 	if (FCGX_Init() != 0) {
 		snprintf(err, errlen, "FCGX_Init failed");
@@ -263,9 +272,9 @@ server_run(const struct config *cfg, struct store *st, struct metrics *m,
 	for (;;) {
 		if (sigwait(&set, &sig) != 0)
 			continue;
-		if (sig == SIGHUP) {
-			log_msg(LOG_INFO, "SIGHUP ignored: restart to reload "
-			    "the configuration");
+		if (sig == SIGHUP || sig == SIGUSR1) {
+			log_msg(LOG_INFO, "signal %d ignored: restart to reload "
+			    "the configuration", sig);
 			continue;
 		}
 		break;

@@ -903,15 +903,25 @@ check_id(const struct verify_scheme *s, const struct verify_request *req,
 	int r;
 	size_t i;
 
+	/*
+	 * An id the signature covers must be valid, or the request fails.
+	 * An id it does not cover (GitHub's X-GitHub-Delivery) is only a
+	 * dedupe hint: a bad one is dropped (the caller then dedupes on
+	 * the body) rather than failing a correctly signed request.
+	 */
 	if ((r = get_header(req, s->id_header, VERIFY_ID_MAX, id)) < 0)
-		return VERIFY_ERR_NO_ID;
+		goto bad;
 	if (r == 0)
 		return need ? VERIFY_ERR_NO_ID : VERIFY_OK;
 	for (i = 0; i < id->n; i++)
 		if (id->p[i] <= ' ' || id->p[i] > '~' ||
 		    (need && id->p[i] == '.'))
-			return VERIFY_ERR_NO_ID;
+			goto bad;
 	return VERIFY_OK;
+bad:
+	id->p = NULL;
+	id->n = 0;
+	return need ? VERIFY_ERR_NO_ID : VERIFY_OK;
 }
 
 /* Constant-time equality of two byte strings of any lengths. */

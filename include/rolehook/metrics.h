@@ -32,6 +32,12 @@ void metrics_request(struct metrics *m, int source, int status,
 void metrics_verify_failure(struct metrics *m, int source,
     enum verify_result r);
 
+/*
+ * Counts one verified request by the secret that matched (0 current,
+ * 1 previous): during a rotation it shows when a sender has switched.
+ */
+void metrics_verified(struct metrics *m, int source, int secret_index);
+
 /* Sets the store health gauge (1 healthy, 0 not). */
 void metrics_store_up(struct metrics *m, int up);
 

@@ -5,11 +5,22 @@
 #ifndef ROLEHOOK_SERVER_H
 #define ROLEHOOK_SERVER_H
 
+#include <signal.h>
 #include <stddef.h>
 
 struct config;
 struct store;
 struct metrics;
+
+/*
+ * Blocks SIGTERM, SIGINT, SIGHUP and SIGUSR1 in the calling thread (and
+ * so in every thread it starts later) and ignores SIGPIPE; fills *set
+ * with the blocked signals.  Call first thing in main's thread, before
+ * the store starts its threads: a signal delivered to a thread that has
+ * it unblocked would run libfcgi's handler there instead of reaching
+ * server_run's sigwait(), and serve would hang instead of stopping.
+ */
+void server_block_signals(sigset_t *set);
 
 /*
  * Opens the socket from cfg->server.listen ("unix:/path" with

@@ -157,6 +157,10 @@ class IngressTest(unittest.TestCase):
         self.assertEqual(self.post("rotated", body, sign("github", "new-secret", body, msg_id="r2"))[0], 202)
         body = b'{"rotation":3}'
         self.assertFixed(self.post("rotated", body, sign("github", "other", body, msg_id="r3")), 401)
+        # /metrics shows which secret senders use, so the old one can go.
+        text = self.stack.request("GET", "/metrics")[2].decode()
+        self.assertIn('rolehook_verified_total{source="rotated",secret="previous"} 1\n', text)
+        self.assertIn('rolehook_verified_total{source="rotated",secret="current"} 1\n', text)
 
     def test_400_malformed_json_after_valid_signature(self):
         for body in (b'{"a":', b'[1,2]', b'{"a":1} trailing', b'\xff\xfe'):

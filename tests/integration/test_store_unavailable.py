@@ -71,8 +71,16 @@ class StoreUnavailable(unittest.TestCase):
                 got503 = True
                 break
         self.assertTrue(got503, "a full disk never produced a 503")
-        self.assertEqual(self.stack.request("GET", "/healthz")[0], 503)
+        st, h, b = self.stack.request("GET", "/healthz")
+        self.assertEqual(st, 503)
+        self.assertEqual(json.loads(b), {"status": "unavailable", "reason": "disk full"})
+        self.assertGreater(int(h["retry-after"]), 0)
         os.unlink(filler)
+        # The store probes by itself: /healthz recovers with no traffic.
+        end = time.time() + 10
+        while self.stack.request("GET", "/healthz")[0] != 200:
+            self.assertLess(time.time(), end, "/healthz did not recover after the disk did")
+            time.sleep(0.2)
         st = self.send()[0]
         self.assertEqual(st, 202)
         acked.append("d-%d" % self.n)

@@ -263,7 +263,10 @@ test_all_fields(void **state)
 	    "\"tolerance_s\":60}},"
 	    "\"p\":{\"preset\":\"custom\",\"secrets\":[\"env:RH_T_ZD\"],"
 	    "\"scheme\":{\"header\":\"x-p\",\"prefix\":\"sha256=\","
-	    "\"timestamp_header\":\"x-t\",\"template\":\"{timestamp}.{body}\"}}"
+	    "\"timestamp_header\":\"x-t\",\"template\":\"{timestamp}.{body}\"}},"
+	    "\"k\":{\"preset\":\"custom\",\"secrets\":[\"env:RH_T_ZD\"],"
+	    "\"scheme\":{\"header\":\"x-k\",\"format\":\"kv\","
+	    "\"version\":\"v1\",\"template\":\"{timestamp}.{body}\"}}"
 	    "}}";
 	char err[CONFIG_ERRLEN];
 	struct config *cfg = NULL;
@@ -323,6 +326,12 @@ test_all_fields(void **state)
 	assert_int_equal(s->scheme.tsfmt, VERIFY_TS_UNIX);
 	assert_int_equal(s->scheme.tolerance_s, 300);
 	assert_int_equal(s->scheme.keyenc, VERIFY_KEY_RAW);
+
+	/* kv always signs t=: the replay window defaults on, too. */
+	s = config_source_find(cfg, "k", 1);
+	assert_non_null(s);
+	assert_int_equal(s->scheme.sigfmt, VERIFY_SIG_KV);
+	assert_int_equal(s->scheme.tolerance_s, 300);
 	config_free(cfg);
 }
 
