@@ -357,7 +357,7 @@ test_comments_and_trailing_ok(void **state)
 static void
 test_example_file(void **state)
 {
-	const char *path = ROLEHOOK_TESTDATA "/../../deploy/rolehook.example.json";
+	const char *path = ROLEHOOK_SRCDIR "/deploy/rolehook.example.json";
 	char err[CONFIG_ERRLEN];
 	struct config *cfg = NULL;
 
