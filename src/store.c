@@ -212,9 +212,15 @@ open_conn(const char *path, int readonly, sqlite3 **out, char *err,
 		return -1;
 	}
 	sqlite3_busy_timeout(db, BUSY_TIMEOUT_MS);
-	if (!readonly &&
+	/*
+	 * A small page cache per connection (SQLite's default is 2 MiB):
+	 * the writer appends, readers page through, and serve has three
+	 * connections whose caches count against its memory budget.
+	 */
+	if (exec_sql(db, "PRAGMA cache_size=-512", err, errlen) != 0 ||
+	    (!readonly &&
 	    (exec_sql(db, "PRAGMA journal_mode=WAL", err, errlen) != 0 ||
-	    exec_sql(db, "PRAGMA synchronous=FULL", err, errlen) != 0)) {
+	    exec_sql(db, "PRAGMA synchronous=FULL", err, errlen) != 0))) {
 		sqlite3_close(db);
 		return -1;
 	}
