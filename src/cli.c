@@ -38,6 +38,7 @@ cli_usage(void)
 	    "  serve     run the FastCGI webhook receiver (behind nginx)\n"
 	    "  check     validate the configuration, like nginx -t\n"
 	    "  events    list or show stored events\n"
+	    "  simulate  one event (or everyone) through policy: planned writes as JSON\n"
 	    "\n"
 	    "common options:\n"
 	    "  --config FILE   configuration (default " CONFIG_DEFAULT_PATH ")\n"
@@ -189,6 +190,7 @@ check_help(void)
 {
 	printf(
 	    "usage: rolehook check [--config FILE] [--no-secrets] [--quiet]\n"
+	    "                      [--roles ROLES.json] [--groups GROUPS.json]\n"
 	    "\n"
 	    "Validates the configuration like nginx -t: syntax, every field,\n"
 	    "and that every secret reference (file:, env:) can be read.\n"
@@ -197,7 +199,13 @@ check_help(void)
 	    "\n"
 	    "  --config FILE   configuration (default " CONFIG_DEFAULT_PATH ")\n"
 	    "  --no-secrets    do not read secret files or variables\n"
-	    "  --quiet         print nothing when valid\n");
+	    "  --quiet         print nothing when valid\n"
+	    "  --roles FILE    check policy custom roles against this body of\n"
+	    "                  GET /api/v2/custom_roles.json\n"
+	    "  --groups FILE   check policy groups against this body of\n"
+	    "                  GET /api/v2/groups.json\n"
+	    "The policy section, when present, is compiled too; rules that can\n"
+	    "never match are warnings (docs/policy.md).\n");
 }
 
 int
@@ -207,16 +215,19 @@ cli_check(int argc, char **argv)
 		{ "config", required_argument, NULL, 'c' },
 		{ "no-secrets", no_argument, NULL, 'n' },
 		{ "quiet", no_argument, NULL, 'q' },
+		{ "roles", required_argument, NULL, 'r' },
+		{ "groups", required_argument, NULL, 'g' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
 	const char *path = CONFIG_DEFAULT_PATH;
+	const char *roles = NULL, *groups = NULL;
 	enum config_secrets secrets = CONFIG_SECRETS_RESOLVE;
 	struct config *cfg = NULL;
-	int c, quiet = 0;
+	int c, quiet = 0, rc;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "c:nqh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:nqr:g:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
 			path = optarg;
@@ -226,6 +237,12 @@ cli_check(int argc, char **argv)
 			break;
 		case 'q':
 			quiet = 1;
+			break;
+		case 'r':
+			roles = optarg;
+			break;
+		case 'g':
+			groups = optarg;
 			break;
 		case 'h':
 			check_help();
@@ -238,11 +255,13 @@ cli_check(int argc, char **argv)
 		return usage_error("check", "unexpected argument");
 	if (load_config(path, secrets, &cfg) != 0)
 		return EXIT_USAGE;
-	if (!quiet)
+	/* policy: compiled, and checked against Zendesk's names when given */
+	rc = cli_check_policy(cfg, roles, groups, quiet);
+	if (rc == 0 && !quiet)
 		printf("rolehook: %s: configuration is valid (%zu source%s)\n",
 		    path, cfg->nsources, cfg->nsources == 1 ? "" : "s");
 	config_free(cfg);
-	return 0;
+	return rc;
 }
 
 /* --------------------------------------------------------------- events */

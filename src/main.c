@@ -17,6 +17,7 @@ static const struct {
 	{ "serve", cli_serve },
 	{ "check", cli_check },
 	{ "events", cli_events },
+	{ "simulate", cli_simulate },
 };
 
 int

@@ -11,6 +11,18 @@
 int cli_serve(int argc, char **argv);
 int cli_check(int argc, char **argv);
 int cli_events(int argc, char **argv);
+int cli_simulate(int argc, char **argv);
+
+struct config;
+/*
+ * The policy part of `rolehook check` (cli_simulate.c): compiles cfg's
+ * policy when there is one and checks it against the custom roles and
+ * groups files (GET /api/v2/custom_roles.json and /api/v2/groups.json
+ * bodies; each may be NULL).  Prints errors and warnings to stderr and,
+ * unless quiet, a summary to stdout.  Returns 0, or EXIT_USAGE.
+ */
+int cli_check_policy(const struct config *cfg, const char *roles_path,
+    const char *groups_path, int quiet);
 
 /* Prints the top-level help to stdout. */
 void cli_usage(void);

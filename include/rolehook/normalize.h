@@ -18,6 +18,7 @@ struct json_object;
 #define NORM_ATTR_MAX 48
 #define NORM_CHANGED_MAX 32
 #define NORM_ERRLEN 256
+#define NORM_VALUE_MAX 1024 /* bytes of one attribute value */
 
 /* How much of the person the payload carried (research/hris.md 4.1). */
 enum norm_completeness {
@@ -62,6 +63,12 @@ struct norm_event {
 	int64_t zendesk_user_id;   /* 0 if none */
 	char *previous;            /* event.previous as JSON text, or NULL */
 	char *current;             /* event.current as JSON text, or NULL */
+	/*
+	 * Non-zero when the payload named more unknown sender fields than
+	 * fit (custom.* attributes or changed names beyond the limits); the
+	 * rest were dropped.  Known attributes always fit.
+	 */
+	int truncated;
 };
 
 /*
@@ -72,11 +79,27 @@ struct norm_event {
  * carries no time.  On success returns 0 and fills *out (caller clears
  * it with norm_event_clear).  Returns -1 with err filled (naming the
  * field) when the body is not what that sender sends; an unknown event
- * type is not an error: it returns 0 with kind "ignored".
+ * type is not an error: it returns 0 with kind "ignored".  *out is
+ * overwritten without being freed first, and is left zeroed on failure.
+ * Limits: json-c depth 32, attribute values NORM_VALUE_MAX bytes, ids
+ * 256 visible ASCII bytes; exceeding one is an error naming the field.
  */
 int normalize(const char *normalizer, const struct json_object *mapping,
     const char *body, size_t len, time_t received, struct norm_event *out,
     char *err, size_t errlen);
+
+/*
+ * As normalize(), for senders that batch several people in one delivery
+ * (BambooHR field-based webhooks: {"employees": [...]}): normalises entry
+ * index (0-based) and stores the number of entries in *count (1 for
+ * every other sender).  normalize() fails with an error naming the count
+ * when a delivery holds more than one person; a worker that wants to
+ * process such a batch calls this once per index.  index >= *count is an
+ * error (*count is still filled when the body parsed).
+ */
+int normalize_nth(const char *normalizer, const struct json_object *mapping,
+    const char *body, size_t len, time_t received, size_t index,
+    struct norm_event *out, size_t *count, char *err, size_t errlen);
 
 /*
  * Checks a generic mapping object (for `rolehook check`).  Returns 0, or

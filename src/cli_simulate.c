@@ -1,0 +1,973 @@
+/*
+ * cli_simulate.c -- rolehook simulate: one event (or a whole population)
+ * through normalise -> policy -> plan, printed as JSON.  Verifies
+ * nothing, writes nothing, talks to nobody: the inputs are files.
+ * Also the policy part of `rolehook check` (cli_check_policy).
+ *
+ * Exit status: 0 planned, 1 the event or a plan failed (unknown custom
+ * role, event the normaliser rejects), 2 usage, configuration or an
+ * input file that cannot be read or has the wrong shape.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+
+#include "rolehook/cli.h"
+#include "rolehook/config.h"
+#include "rolehook/normalize.h"
+#include "rolehook/plan.h"
+#include "rolehook/policy.h"
+
+#define INPUT_MAX (4 * 1024 * 1024)          /* --event, --current, --roles */
+#define POPULATION_MAX (256 * 1024 * 1024)   /* --users, --people */
+#define INPUT_DEPTH 64
+#define ERRLEN 1024
+
+static const char *const attr_names[] = {
+	"employee_id", "email", "external_id", "name", "department", "title",
+	"location", "employment_status", "manager_email", "effective_at", NULL
+};
+
+/* The files and options of one run; files parsed are owned here. */
+struct sim {
+	const char *config_path;
+	const char *source, *event_path, *current_path, *roles_path;
+	const char *groups_path, *snapshot_path, *users_path, *people_path;
+	int all, pretty;
+	struct config *cfg;
+	struct policy *pol;
+	struct json_object *current, *roles, *groups, *snapshot;
+	struct json_object *users, *people;
+	struct plan_opts popts;
+};
+
+static void
+simulate_help(void)
+{
+	printf(
+	    "usage: rolehook simulate --config FILE --source NAME --event FILE\n"
+	    "                         [--current USER.json] [--roles ROLES.json]\n"
+	    "                         [--groups GROUPS.json] [--snapshot USER.json]\n"
+	    "       rolehook simulate --config FILE --all --users USERS.json\n"
+	    "                         --people PEOPLE.json [--roles ROLES.json]\n"
+	    "                         [--groups GROUPS.json]\n"
+	    "\n"
+	    "Runs one event body through the source's normaliser, the policy\n"
+	    "and the planner, and prints one JSON object: event, rule, leaver,\n"
+	    "protected, desired {role, custom_role, groups, entitlements,\n"
+	    "suspended}, writes [{method, path, body}] in order, seat_delta per\n"
+	    "product, notes and policy_hash.  Verifies no signature, reads no\n"
+	    "secret, writes nothing and calls nobody.\n"
+	    "\n"
+	    "  --config FILE        configuration (default " CONFIG_DEFAULT_PATH ")\n"
+	    "  --source NAME        the source the event came from (its normaliser)\n"
+	    "  --event FILE         the webhook body as the sender sends it\n"
+	    "  --current FILE       the Zendesk user as GET /api/v2/users/{id}.json\n"
+	    "                       returns it, optionally with \"entitlements\"\n"
+	    "                       (private endpoint body) and \"group_memberships\";\n"
+	    "                       without it the person has no Zendesk user\n"
+	    "  --roles FILE         GET /api/v2/custom_roles.json body\n"
+	    "  --groups FILE        GET /api/v2/groups.json body\n"
+	    "  --snapshot FILE      rehire: access before leaving (like --current)\n"
+	    "  --all                population mode: plan for every person\n"
+	    "  --users FILE         GET /api/v2/users.json body {\"users\": [...]};\n"
+	    "                       each user may carry \"entitlements\" and\n"
+	    "                       \"group_memberships\"\n"
+	    "  --people FILE        JSON array of people, each an object of\n"
+	    "                       normalised attributes (email, department,\n"
+	    "                       title, ..., custom.<key>) plus optional \"kind\"\n"
+	    "                       (default update)\n"
+	    "  --pretty             indent the output (default on a terminal)\n"
+	    "\n"
+	    "People are matched to users by policy.match_users_by (default\n"
+	    "external_id, then e-mail ignoring case).  See docs/policy.md.\n"
+	    "exit status: 0 planned, 1 event or plan failed, 2 usage, config\n"
+	    "or input file error\n");
+}
+
+static int
+usage(const char *msg)
+{
+	fprintf(stderr, "rolehook simulate: %s\nrun 'rolehook simulate --help' "
+	    "for usage\n", msg);
+	return EXIT_USAGE;
+}
+
+/* Reads at most max bytes of path into a NUL-terminated buffer. */
+static int
+read_file(const char *path, size_t max, char **out, size_t *len,
+    char *err, size_t errlen)
+{
+	struct stat st;
+	char *buf = NULL;
+	size_t n = 0;
+	ssize_t r;
+	int fd = -1, rc = -1;
+
+	*out = NULL;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1 ||
+	    fstat(fd, &st) != 0) {
+		snprintf(err, errlen, "%s: cannot read: %s", path,
+		    strerror(errno));
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode) || (size_t)st.st_size > max) {
+		snprintf(err, errlen, "%s: not a regular file of at most %zu "
+		    "bytes", path, max);
+		goto out;
+	}
+	if ((buf = malloc((size_t)st.st_size + 1)) == NULL) {
+		snprintf(err, errlen, "%s: out of memory", path);
+		goto out;
+	}
+	while (n < (size_t)st.st_size) {
+		r = read(fd, buf + n, (size_t)st.st_size - n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			snprintf(err, errlen, "%s: short read", path);
+			goto out;
+		}
+		n += (size_t)r;
+	}
+	buf[n] = '\0';
+	*out = buf;
+	*len = n;
+	buf = NULL;
+	rc = 0;
+out:
+	free(buf);
+	if (fd != -1)
+		close(fd);
+	return rc;
+}
+
+/* Parses path as one JSON value (nothing after it). */
+static int
+read_json(const char *path, size_t max, struct json_object **out,
+    char *err, size_t errlen)
+{
+	struct json_tokener *tok = NULL;
+	struct json_object *v = NULL;
+	char *buf = NULL;
+	size_t len = 0, off, line = 1, i;
+	int rc = -1;
+
+	*out = NULL;
+	if (read_file(path, max, &buf, &len, err, errlen) != 0)
+		goto out;
+	if ((tok = json_tokener_new_ex(INPUT_DEPTH)) == NULL) {
+		snprintf(err, errlen, "%s: out of memory", path);
+		goto out;
+	}
+	v = json_tokener_parse_ex(tok, buf, (int)len);
+	off = json_tokener_get_parse_end(tok);
+	if (v == NULL || json_tokener_get_error(tok) != json_tokener_success) {
+		for (i = 0; i < off && i < len; i++)
+			line += buf[i] == '\n';
+		snprintf(err, errlen, "%s: invalid JSON at line %zu: %s", path,
+		    line, json_tokener_error_desc(json_tokener_get_error(tok)));
+		goto out;
+	}
+	for (; off < len; off++)
+		if (!isspace((unsigned char)buf[off])) {
+			snprintf(err, errlen, "%s: text after the JSON value",
+			    path);
+			goto out;
+		}
+	*out = v;
+	v = NULL;
+	rc = 0;
+out:
+	json_object_put(v);
+	if (tok != NULL)
+		json_tokener_free(tok);
+	free(buf);
+	return rc;
+}
+
+static void
+sim_clear(struct sim *s)
+{
+	json_object_put(s->current);
+	json_object_put(s->roles);
+	json_object_put(s->groups);
+	json_object_put(s->snapshot);
+	json_object_put(s->users);
+	json_object_put(s->people);
+	policy_free(s->pol);
+	config_free(s->cfg);
+}
+
+/* Loads the config with secrets skipped and compiles its policy. */
+static int
+load_policy(struct sim *s)
+{
+	struct json_object *pol, *zd, *e;
+	char err[ERRLEN];
+	const enum policy_step *steps;
+
+	if (config_load(s->config_path, CONFIG_SECRETS_SKIP, &s->cfg, err,
+	    sizeof(err)) != 0) {
+		fprintf(stderr, "rolehook: %s\n", err);
+		return -1;
+	}
+	if (!json_object_object_get_ex(s->cfg->root, "policy", &pol)) {
+		fprintf(stderr, "rolehook: %s: policy: missing; simulate needs a "
+		    "policy section (see docs/policy.md)\n", s->config_path);
+		return -1;
+	}
+	if (policy_compile(pol, &s->pol, err, sizeof(err)) != 0) {
+		fprintf(stderr, "rolehook: %s: %s\n", s->config_path, err);
+		return -1;
+	}
+	if (json_object_object_get_ex(s->cfg->root, "zendesk", &zd) &&
+	    json_object_object_get_ex(zd, "entitlements", &e) &&
+	    json_object_is_type(e, json_type_boolean))
+		s->popts.entitlements = json_object_get_boolean(e);
+	steps = policy_leaver_steps(s->pol, &s->popts.nsteps);
+	s->popts.steps = steps;
+	return 0;
+}
+
+/* Reads the optional Zendesk-side files; each must have its shape. */
+static int
+load_inputs(struct sim *s)
+{
+	struct {
+		const char *path, *member, *flag;
+		struct json_object **dst;
+	} in[] = {
+		{ s->current_path, "user", "--current", &s->current },
+		{ s->roles_path, "custom_roles", "--roles", &s->roles },
+		{ s->groups_path, "groups", "--groups", &s->groups },
+		{ s->snapshot_path, "user", "--snapshot", &s->snapshot },
+	};
+	struct json_object *v;
+	char err[ERRLEN];
+	size_t i;
+
+	for (i = 0; i < sizeof(in) / sizeof(in[0]); i++) {
+		if (in[i].path == NULL)
+			continue;
+		if (read_json(in[i].path, INPUT_MAX, in[i].dst, err,
+		    sizeof(err)) != 0) {
+			fprintf(stderr, "rolehook: %s\n", err);
+			return -1;
+		}
+		if (!json_object_is_type(*in[i].dst, json_type_object) ||
+		    !json_object_object_get_ex(*in[i].dst, in[i].member, &v)) {
+			fprintf(stderr, "rolehook: %s: %s: missing; %s expects "
+			    "the Zendesk API response body {\"%s\": ...}\n",
+			    in[i].path, in[i].member, in[i].flag, in[i].member);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Plan errors start with the input at fault; print its file instead. */
+static void
+print_plan_error(const struct sim *s, const char *err)
+{
+	static const char *const names[] = { "current: ", "roles: ",
+		"groups: ", "snapshot: ", "event: " };
+	const char *files[] = { s->current_path, s->roles_path,
+		s->groups_path, s->snapshot_path, s->event_path };
+	size_t i, n;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		n = strlen(names[i]);
+		if (strncmp(err, names[i], n) == 0 && files[i] != NULL) {
+			fprintf(stderr, "rolehook: %s: %s\n", files[i], err + n);
+			return;
+		}
+	}
+	if (strncmp(err, "roles: ", 7) == 0 && s->roles_path == NULL) {
+		fprintf(stderr, "rolehook: %s (pass --roles FILE)\n", err + 7);
+		return;
+	}
+	fprintf(stderr, "rolehook: %s\n", err);
+}
+
+static struct json_object *
+notes_json(const struct plan *pl)
+{
+	struct json_object *a = json_object_new_array();
+	size_t i;
+
+	for (i = 0; a != NULL && i < pl->nnotes; i++)
+		json_object_array_add(a, json_object_new_string(pl->notes[i]));
+	return a;
+}
+
+/* Decision + plan members shared by both modes, added to o. */
+static void
+add_result(struct json_object *o, const struct policy_decision *d,
+    const struct plan *pl)
+{
+	json_object_object_add(o, "rule", d->rule != NULL ?
+	    json_object_new_string(d->rule) : NULL);
+	json_object_object_add(o, "leaver", json_object_new_boolean(d->leaver));
+	json_object_object_add(o, "protected",
+	    json_object_new_boolean(d->is_protected));
+	if (pl->restored_desired != NULL) {
+		json_object_object_add(o, "restored", json_object_new_boolean(1));
+		json_object_object_add(o, "desired",
+		    json_object_get(pl->restored_desired));
+	} else
+		json_object_object_add(o, "desired",
+		    policy_desired_to_json(&d->desired));
+	json_object_object_add(o, "writes", plan_writes_to_json(pl));
+	json_object_object_add(o, "seat_delta",
+	    plan_seat_delta_to_json(pl->seat_delta));
+	json_object_object_add(o, "notes", notes_json(pl));
+}
+
+static void
+print_json(const struct sim *s, struct json_object *o)
+{
+	int flags = JSON_C_TO_STRING_NOSLASHESCAPE;
+
+	flags |= s->pretty ? JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED :
+	    JSON_C_TO_STRING_PLAIN;
+	printf("%s\n", json_object_to_json_string_ext(o, flags));
+}
+
+/* --------------------------------------------------------- one event */
+
+static int
+simulate_one(struct sim *s)
+{
+	const struct config_source *src;
+	struct norm_event ev;
+	struct policy_decision d;
+	struct plan *pl = NULL;
+	struct json_object *o = NULL, *mapping = NULL;
+	const char *normalizer, *email, *xid;
+	char err[ERRLEN], *body = NULL;
+	size_t len = 0;
+	int rc = EXIT_USAGE;
+
+	memset(&ev, 0, sizeof(ev));
+	if ((src = config_source_find(s->cfg, s->source, strlen(s->source))) ==
+	    NULL) {
+		fprintf(stderr, "rolehook: %s: sources: no source named \"%s\"; "
+		    "'rolehook check' lists the configuration\n", s->config_path,
+		    s->source);
+		goto out;
+	}
+	normalizer = src->normalizer != NULL ? src->normalizer :
+	    src->scheme.preset;
+	if (src->raw != NULL)
+		json_object_object_get_ex(src->raw, "mapping", &mapping);
+	if (read_file(s->event_path, s->cfg->server.max_body, &body, &len,
+	    err, sizeof(err)) != 0) {
+		fprintf(stderr, "rolehook: %s\n", err);
+		goto out;
+	}
+	if (load_inputs(s) != 0)
+		goto out;
+	rc = 1;
+	if (normalize(normalizer, mapping, body, len, time(NULL), &ev, err,
+	    sizeof(err)) != 0) {
+		fprintf(stderr, "rolehook: %s: normaliser %s: %s\n",
+		    s->event_path, normalizer, err);
+		goto out;
+	}
+	policy_evaluate(s->pol, &ev, &d);
+	plan_user_of(s->current, &email, &xid);
+	if (policy_is_protected(s->pol, email, xid, NULL))
+		d.is_protected = 1;
+	if (plan_build(&d, &ev, s->current, s->roles, s->groups, s->snapshot,
+	    &s->popts, &pl, err, sizeof(err)) != 0) {
+		print_plan_error(s, err);
+		goto out;
+	}
+	if ((o = json_object_new_object()) == NULL)
+		goto out;
+	json_object_object_add(o, "event", norm_event_to_json(&ev));
+	add_result(o, &d, pl);
+	json_object_object_add(o, "policy_hash",
+	    json_object_new_string(d.policy_hash));
+	print_json(s, o);
+	rc = 0;
+out:
+	json_object_put(o);
+	plan_free(pl);
+	norm_event_clear(&ev);
+	free(body);
+	return rc;
+}
+
+/* ---------------------------------------------------------- population */
+
+static void
+person_clear(struct norm_event *ev)
+{
+	size_t i;
+
+	free(ev->kind);
+	free(ev->subject);
+	for (i = 0; i < ev->nattrs; i++) {
+		free(ev->attrs[i].key);
+		free(ev->attrs[i].value);
+	}
+	memset(ev, 0, sizeof(*ev));
+}
+
+static int
+valid_attr(const char *k)
+{
+	size_t i;
+
+	for (i = 0; attr_names[i] != NULL; i++)
+		if (strcmp(k, attr_names[i]) == 0)
+			return 1;
+	return strncmp(k, "custom.", 7) == 0 && k[7] != '\0' && strlen(k) < 256;
+}
+
+static int
+person_add(struct norm_event *ev, const char *k, const char *v)
+{
+	if (ev->nattrs >= NORM_ATTR_MAX)
+		return -1;
+	ev->attrs[ev->nattrs].key = strdup(k);
+	ev->attrs[ev->nattrs].value = strdup(v);
+	ev->nattrs++;
+	return ev->attrs[ev->nattrs - 1].key == NULL ||
+	    ev->attrs[ev->nattrs - 1].value == NULL ? -1 : 0;
+}
+
+/* Fills ev from people[i]; err says "[i].key: ...". */
+static int
+person_from_json(struct json_object *p, size_t idx, struct norm_event *ev,
+    char *err, size_t errlen)
+{
+	static const char *const kinds[] = { "hire", "update", "terminate",
+		"rehire", NULL };
+	const char *kind = "update", *id, *s;
+	char key[300], subj[320];
+	size_t i;
+
+	memset(ev, 0, sizeof(*ev));
+	if (!json_object_is_type(p, json_type_object)) {
+		snprintf(err, errlen, "[%zu]: expected an object of normalised "
+		    "attributes", idx);
+		return -1;
+	}
+	json_object_object_foreach(p, k, v) {
+		if (strcmp(k, "kind") == 0) {
+			s = json_object_is_type(v, json_type_string) ?
+			    json_object_get_string(v) : "";
+			for (i = 0; kinds[i] != NULL; i++)
+				if (strcmp(s, kinds[i]) == 0)
+					break;
+			if (kinds[i] == NULL) {
+				snprintf(err, errlen, "[%zu].kind: expected hire, "
+				    "update, terminate or rehire", idx);
+				return -1;
+			}
+			kind = kinds[i];
+			continue;
+		}
+		if (strcmp(k, "custom") == 0 &&
+		    json_object_is_type(v, json_type_object)) {
+			json_object_object_foreach(v, ck, cv) {
+				snprintf(key, sizeof(key), "custom.%.250s", ck);
+				if (!json_object_is_type(cv, json_type_string)) {
+					snprintf(err, errlen, "[%zu].custom.%.64s: "
+					    "expected a string", idx, ck);
+					return -1;
+				}
+				if (person_add(ev, key,
+				    json_object_get_string(cv)) != 0)
+					goto toomany;
+			}
+			continue;
+		}
+		if (!valid_attr(k)) {
+			snprintf(err, errlen, "[%zu].%.64s: unknown attribute; "
+			    "expected employee_id, email, external_id, name, "
+			    "department, title, location, employment_status, "
+			    "manager_email, effective_at, custom.<key> or kind",
+			    idx, k);
+			return -1;
+		}
+		if (v == NULL)
+			continue;
+		if (!json_object_is_type(v, json_type_string)) {
+			snprintf(err, errlen, "[%zu].%.64s: expected a string",
+			    idx, k);
+			return -1;
+		}
+		if (person_add(ev, k, json_object_get_string(v)) != 0)
+			goto toomany;
+	}
+	if ((ev->kind = strdup(kind)) == NULL)
+		goto toomany;
+	id = NULL;
+	for (i = 0; i < ev->nattrs; i++)
+		if (strcmp(ev->attrs[i].key, "employee_id") == 0)
+			id = ev->attrs[i].value;
+	if (id != NULL)
+		snprintf(subj, sizeof(subj), "people:%.300s", id);
+	else
+		snprintf(subj, sizeof(subj), "people:#%zu", idx);
+	if ((ev->subject = strdup(subj)) == NULL)
+		goto toomany;
+	ev->completeness = NORM_FULL;
+	return 0;
+toomany:
+	snprintf(err, errlen, "[%zu]: more than %d attributes or out of memory",
+	    idx, NORM_ATTR_MAX);
+	return -1;
+}
+
+/* A sorted (key, user index) index for matching. */
+struct ukey {
+	const char *key;
+	size_t idx;
+};
+
+static int
+ukey_cmp_cs(const void *a, const void *b)
+{
+	return strcmp(((const struct ukey *)a)->key,
+	    ((const struct ukey *)b)->key);
+}
+
+static int
+ukey_cmp_ci(const void *a, const void *b)
+{
+	return strcasecmp(((const struct ukey *)a)->key,
+	    ((const struct ukey *)b)->key);
+}
+
+static struct ukey *
+build_index(struct json_object *users, const char *field, size_t *n)
+{
+	struct json_object *u, *v;
+	struct ukey *ix;
+	size_t len = json_object_array_length(users), i;
+
+	*n = 0;
+	if ((ix = calloc(len + 1, sizeof(*ix))) == NULL)
+		return NULL;
+	for (i = 0; i < len; i++) {
+		u = json_object_array_get_idx(users, i);
+		if (json_object_object_get_ex(u, field, &v) &&
+		    json_object_is_type(v, json_type_string) &&
+		    json_object_get_string_len(v) > 0) {
+			ix[*n].key = json_object_get_string(v);
+			ix[(*n)++].idx = i;
+		}
+	}
+	qsort(ix, *n, sizeof(*ix), strcmp(field, "email") == 0 ? ukey_cmp_ci :
+	    ukey_cmp_cs);
+	return ix;
+}
+
+static const char *
+ev_attr(const struct norm_event *ev, const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < ev->nattrs; i++)
+		if (strcmp(ev->attrs[i].key, key) == 0)
+			return ev->attrs[i].value;
+	return NULL;
+}
+
+/* {"user": u, "entitlements": ..., "group_memberships": ...} */
+static struct json_object *
+current_doc(struct json_object *u)
+{
+	struct json_object *o = json_object_new_object(), *v;
+
+	json_object_object_add(o, "user", json_object_get(u));
+	if (json_object_object_get_ex(u, "entitlements", &v))
+		json_object_object_add(o, "entitlements", json_object_get(v));
+	if (json_object_object_get_ex(u, "group_memberships", &v))
+		json_object_object_add(o, "group_memberships",
+		    json_object_get(v));
+	return o;
+}
+
+static int
+simulate_all(struct sim *s)
+{
+	struct json_object *ua, *out = NULL, *list, *unmatched, *entry, *v;
+	struct json_object *cur = NULL;
+	struct ukey *ix_ext = NULL, *ix_mail = NULL, want, *hit;
+	struct norm_event ev;
+	struct policy_decision d;
+	struct plan *pl = NULL;
+	const char *const *match;
+	const char *email, *xid;
+	char err[ERRLEN];
+	unsigned char *matched = NULL;
+	size_t nusers, npeople, n_ext = 0, n_mail = 0, nmatch, i, j;
+	long total[POLICY_NPRODUCTS] = { 0 };
+	long nwrites = 0, nerrors = 0;
+	int rc = EXIT_USAGE, tty = isatty(STDERR_FILENO), k;
+
+	memset(&ev, 0, sizeof(ev));
+	if (load_inputs(s) != 0)
+		goto out;
+	if (read_json(s->users_path, POPULATION_MAX, &s->users, err,
+	    sizeof(err)) != 0 || read_json(s->people_path, POPULATION_MAX,
+	    &s->people, err, sizeof(err)) != 0) {
+		fprintf(stderr, "rolehook: %s\n", err);
+		goto out;
+	}
+	ua = s->users;
+	if (json_object_is_type(ua, json_type_object))
+		json_object_object_get_ex(s->users, "users", &ua);
+	if (!json_object_is_type(ua, json_type_array)) {
+		fprintf(stderr, "rolehook: %s: users: expected {\"users\": [...]} "
+		    "as GET /api/v2/users.json returns it\n", s->users_path);
+		goto out;
+	}
+	nusers = json_object_array_length(ua);
+	for (i = 0; i < nusers; i++) {
+		struct json_object *u = json_object_array_get_idx(ua, i);
+
+		if (!json_object_is_type(u, json_type_object) ||
+		    !json_object_object_get_ex(u, "id", &v) ||
+		    !json_object_is_type(v, json_type_int) ||
+		    json_object_get_int64(v) <= 0) {
+			fprintf(stderr, "rolehook: %s: users[%zu].id: expected a "
+			    "positive integer\n", s->users_path, i);
+			goto out;
+		}
+	}
+	if (!json_object_is_type(s->people, json_type_array)) {
+		fprintf(stderr, "rolehook: %s: expected a JSON array of people "
+		    "(objects of normalised attributes)\n", s->people_path);
+		goto out;
+	}
+	npeople = json_object_array_length(s->people);
+	if ((ix_ext = build_index(ua, "external_id", &n_ext)) == NULL ||
+	    (ix_mail = build_index(ua, "email", &n_mail)) == NULL ||
+	    (matched = calloc(nusers + 1, 1)) == NULL ||
+	    (out = json_object_new_object()) == NULL ||
+	    (list = json_object_new_array()) == NULL)
+		goto out;
+	json_object_object_add(out, "policy_hash",
+	    json_object_new_string(policy_hash(s->pol)));
+	json_object_object_add(out, "people", list);
+	match = policy_match_users_by(s->pol, &nmatch);
+	rc = 0;
+	for (i = 0; i < npeople; i++) {
+		struct json_object *user = NULL;
+
+		if (person_from_json(json_object_array_get_idx(s->people, i), i,
+		    &ev, err, sizeof(err)) != 0) {
+			fprintf(stderr, "%s%s: %s: %s\n", tty ? "\n" : "",
+			    "rolehook", s->people_path, err);
+			rc = EXIT_USAGE;
+			goto out;
+		}
+		for (j = 0; j < nmatch && user == NULL; j++) {
+			int mail = strcmp(match[j], "email") == 0;
+
+			want.key = ev_attr(&ev, match[j]);
+			if (want.key == NULL)
+				continue;
+			hit = bsearch(&want, mail ? ix_mail : ix_ext,
+			    mail ? n_mail : n_ext, sizeof(want),
+			    mail ? ukey_cmp_ci : ukey_cmp_cs);
+			if (hit != NULL) {
+				user = json_object_array_get_idx(ua, hit->idx);
+				matched[hit->idx] = 1;
+			}
+		}
+		cur = user != NULL ? current_doc(user) : NULL;
+		policy_evaluate(s->pol, &ev, &d);
+		plan_user_of(cur, &email, &xid);
+		if (policy_is_protected(s->pol, email, xid, NULL))
+			d.is_protected = 1;
+		entry = json_object_new_object();
+		json_object_array_add(list, entry);
+		json_object_object_add(entry, "person", json_object_new_int64(
+		    (int64_t)i));
+		json_object_object_add(entry, "subject",
+		    json_object_new_string(ev.subject));
+		v = NULL;
+		if (user != NULL)
+			json_object_object_get_ex(user, "id", &v);
+		json_object_object_add(entry, "user_id", json_object_get(v));
+		if (plan_build(&d, &ev, cur, s->roles, s->groups, NULL,
+		    &s->popts, &pl, err, sizeof(err)) != 0) {
+			json_object_object_add(entry, "rule", d.rule != NULL ?
+			    json_object_new_string(d.rule) : NULL);
+			json_object_object_add(entry, "error",
+			    json_object_new_string(err));
+			nerrors++;
+			rc = 1;
+		} else {
+			add_result(entry, &d, pl);
+			for (k = 0; k < POLICY_NPRODUCTS; k++)
+				total[k] += pl->seat_delta[k];
+			nwrites += (long)pl->nwrites;
+		}
+		plan_free(pl);
+		pl = NULL;
+		json_object_put(cur);
+		cur = NULL;
+		person_clear(&ev);
+		if (tty && ((i + 1) % 100 == 0 || i + 1 == npeople))
+			fprintf(stderr, "\rrolehook: simulate: %zu/%zu people",
+			    i + 1, npeople);
+	}
+	if (tty && npeople > 0)
+		fputc('\n', stderr);
+	/* Agents and admins no person accounts for: reported, never
+	 * changed here (rolehook reconcile decides what to do with them). */
+	unmatched = json_object_new_array();
+	for (i = 0; i < nusers; i++) {
+		struct json_object *u = json_object_array_get_idx(ua, i), *r;
+
+		if (matched[i] || !json_object_object_get_ex(u, "role", &r) ||
+		    !json_object_is_type(r, json_type_string) ||
+		    strcmp(json_object_get_string(r), "end-user") == 0)
+			continue;
+		entry = json_object_new_object();
+		json_object_object_get_ex(u, "id", &v);
+		json_object_object_add(entry, "id", json_object_get(v));
+		v = NULL;
+		json_object_object_get_ex(u, "email", &v);
+		json_object_object_add(entry, "email", json_object_get(v));
+		json_object_object_add(entry, "role", json_object_get(r));
+		json_object_array_add(unmatched, entry);
+	}
+	json_object_object_add(out, "unmatched_users", unmatched);
+	entry = json_object_new_object();
+	for (k = 0; k < POLICY_NPRODUCTS; k++)
+		json_object_object_add(entry, policy_product_name(
+		    (enum policy_product)k), json_object_new_int64(total[k]));
+	json_object_object_add(out, "seat_delta", entry);
+	json_object_object_add(out, "writes", json_object_new_int64(nwrites));
+	json_object_object_add(out, "errors", json_object_new_int64(nerrors));
+	print_json(s, out);
+	if (nerrors > 0)
+		fprintf(stderr, "rolehook: %ld of %zu people could not be "
+		    "planned; see their \"error\" members\n", nerrors, npeople);
+out:
+	person_clear(&ev);
+	json_object_put(cur);
+	plan_free(pl);
+	json_object_put(out);
+	free(matched);
+	free(ix_ext);
+	free(ix_mail);
+	return rc;
+}
+
+/*
+ * rolehook simulate.  Returns 0, 1 or 2 (see the top of this file).
+ */
+int
+cli_simulate(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "source", required_argument, NULL, 's' },
+		{ "event", required_argument, NULL, 'e' },
+		{ "current", required_argument, NULL, 'u' },
+		{ "roles", required_argument, NULL, 'r' },
+		{ "groups", required_argument, NULL, 'g' },
+		{ "snapshot", required_argument, NULL, 'S' },
+		{ "all", no_argument, NULL, 'a' },
+		{ "users", required_argument, NULL, 'U' },
+		{ "people", required_argument, NULL, 'p' },
+		{ "pretty", no_argument, NULL, 'P' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct sim s;
+	int c, rc;
+
+	memset(&s, 0, sizeof(s));
+	s.config_path = CONFIG_DEFAULT_PATH;
+	s.pretty = isatty(STDOUT_FILENO);
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "c:s:e:u:r:g:S:aU:p:Ph", opts,
+	    NULL)) != -1) {
+		switch (c) {
+		case 'c': s.config_path = optarg; break;
+		case 's': s.source = optarg; break;
+		case 'e': s.event_path = optarg; break;
+		case 'u': s.current_path = optarg; break;
+		case 'r': s.roles_path = optarg; break;
+		case 'g': s.groups_path = optarg; break;
+		case 'S': s.snapshot_path = optarg; break;
+		case 'a': s.all = 1; break;
+		case 'U': s.users_path = optarg; break;
+		case 'p': s.people_path = optarg; break;
+		case 'P': s.pretty = 1; break;
+		case 'h':
+			simulate_help();
+			return 0;
+		default:
+			return usage("unknown option");
+		}
+	}
+	if (optind != argc)
+		return usage("unexpected argument");
+	if (s.all) {
+		if (s.users_path == NULL || s.people_path == NULL)
+			return usage("--all needs --users FILE and --people FILE");
+		if (s.source != NULL || s.event_path != NULL ||
+		    s.current_path != NULL || s.snapshot_path != NULL)
+			return usage("--all takes --users and --people, not "
+			    "--source, --event, --current or --snapshot");
+	} else {
+		if (s.source == NULL || s.event_path == NULL)
+			return usage("--source NAME and --event FILE are required "
+			    "(or --all with --users and --people)");
+		if (s.users_path != NULL || s.people_path != NULL)
+			return usage("--users and --people need --all");
+	}
+	if (load_policy(&s) != 0) {
+		sim_clear(&s);
+		return EXIT_USAGE;
+	}
+	rc = s.all ? simulate_all(&s) : simulate_one(&s);
+	sim_clear(&s);
+	return rc;
+}
+
+/* ------------------------------------------------------ check --policy */
+
+struct warn_ctx {
+	const char *path;
+	int n;
+};
+
+static void
+print_warning(void *arg, const char *msg)
+{
+	struct warn_ctx *w = arg;
+
+	w->n++;
+	fprintf(stderr, "rolehook: %s: warning: %s\n", w->path, msg);
+}
+
+/* Names from doc[member][*].name (borrowed from doc); NULL on bad shape. */
+static const char **
+names_of(struct json_object *doc, const char *member, size_t *n)
+{
+	struct json_object *a, *e, *v;
+	const char **names;
+	size_t len, i;
+
+	*n = 0;
+	if (!json_object_is_type(doc, json_type_object) ||
+	    !json_object_object_get_ex(doc, member, &a) ||
+	    !json_object_is_type(a, json_type_array))
+		return NULL;
+	len = json_object_array_length(a);
+	if ((names = calloc(len + 1, sizeof(*names))) == NULL)
+		return NULL;
+	for (i = 0; i < len; i++) {
+		e = json_object_array_get_idx(a, i);
+		if (!json_object_is_type(e, json_type_object) ||
+		    !json_object_object_get_ex(e, "name", &v) ||
+		    !json_object_is_type(v, json_type_string)) {
+			free(names);
+			return NULL;
+		}
+		names[i] = json_object_get_string(v);
+	}
+	*n = len;
+	return names;
+}
+
+/*
+ * The policy part of `rolehook check`: compiles cfg's policy (when there
+ * is one) and checks it against the custom roles and groups files (each
+ * may be NULL).  Prints errors and warnings; returns 0 or EXIT_USAGE.
+ */
+int
+cli_check_policy(const struct config *cfg, const char *roles_path,
+    const char *groups_path, int quiet)
+{
+	struct json_object *pol, *roles = NULL, *groups = NULL;
+	struct policy *p = NULL;
+	struct warn_ctx w = { cfg->path, 0 };
+	const char **rn = NULL, **gn = NULL;
+	size_t nr = 0, ng = 0;
+	char err[ERRLEN];
+	int rc = EXIT_USAGE;
+
+	if (!json_object_object_get_ex(cfg->root, "policy", &pol)) {
+		if (roles_path != NULL || groups_path != NULL) {
+			fprintf(stderr, "rolehook: %s: policy: missing; --roles "
+			    "and --groups check a policy\n", cfg->path);
+			goto out;
+		}
+		rc = 0;
+		goto out;
+	}
+	if (policy_compile(pol, &p, err, sizeof(err)) != 0) {
+		fprintf(stderr, "rolehook: %s: %s\n", cfg->path, err);
+		goto out;
+	}
+	if (roles_path != NULL) {
+		if (read_json(roles_path, INPUT_MAX, &roles, err,
+		    sizeof(err)) != 0) {
+			fprintf(stderr, "rolehook: %s\n", err);
+			goto out;
+		}
+		if ((rn = names_of(roles, "custom_roles", &nr)) == NULL) {
+			fprintf(stderr, "rolehook: %s: custom_roles: expected the "
+			    "body of GET /api/v2/custom_roles.json "
+			    "{\"custom_roles\": [{\"id\", \"name\"}, ...]}\n",
+			    roles_path);
+			goto out;
+		}
+	}
+	if (groups_path != NULL) {
+		if (read_json(groups_path, INPUT_MAX, &groups, err,
+		    sizeof(err)) != 0) {
+			fprintf(stderr, "rolehook: %s\n", err);
+			goto out;
+		}
+		if ((gn = names_of(groups, "groups", &ng)) == NULL) {
+			fprintf(stderr, "rolehook: %s: groups: expected the body "
+			    "of GET /api/v2/groups.json {\"groups\": [{\"id\", "
+			    "\"name\"}, ...]}\n", groups_path);
+			goto out;
+		}
+	}
+	if (policy_check(p, rn, nr, gn, ng, print_warning, &w, err,
+	    sizeof(err)) != 0) {
+		fprintf(stderr, "rolehook: %s: %s\n", cfg->path, err);
+		goto out;
+	}
+	if (!quiet)
+		printf("rolehook: %s: policy is valid (%zu rule%s, %d warning%s, "
+		    "sha256 %s)\n", cfg->path, policy_nrules(p),
+		    policy_nrules(p) == 1 ? "" : "s", w.n, w.n == 1 ? "" : "s",
+		    policy_hash(p));
+	rc = 0;
+out:
+	free(rn);
+	free(gn);
+	json_object_put(roles);
+	json_object_put(groups);
+	policy_free(p);
+	return rc;
+}

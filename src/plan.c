@@ -1,0 +1,1062 @@
+/*
+ * plan.c -- desired access against the current Zendesk user becomes the
+ * ordered list of writes that changes what differs and nothing else
+ * (pure: no I/O).
+ *
+ * Order matters to Zendesk and to seats:
+ *  - an agent is written with role and custom_role_id in one PUT, so
+ *    there is no moment with an agent without a custom role ("Legacy
+ *    agent" on Enterprise; research/zendesk.md section 3);
+ *  - granting: unsuspend, role, group adds, group removals, products;
+ *    removing (towards end-user): products first, then the role change
+ *    that frees the Support seat, then suspension ("Downgrading or
+ *    deleting agents": a suspended agent still holds a seat);
+ *  - a leaver follows policy.leaver.steps exactly, skipping steps whose
+ *    result already holds;
+ *  - group adds come before removals: Zendesk wants an agent in at least
+ *    one group.
+ * Product access (PUT /api/admin/private/staff/{id}/entitlements) is an
+ * undocumented endpoint (research/zendesk.md section 5): written only
+ * when opts->entitlements is set, one PUT carrying only changed products.
+ */
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "rolehook/normalize.h"
+#include "rolehook/plan.h"
+
+#define PATHLEN 160
+#define MAX_MEMBERSHIPS 10000
+
+struct cur_ent {
+	int present;
+	int active;
+	const char *name;
+};
+
+/* What Zendesk has now (or had, for a snapshot); strings borrowed. */
+struct cur {
+	int present;
+	int64_t id;
+	const char *role;
+	int has_crid;
+	int64_t crid;
+	int suspended;
+	int ent_known;
+	struct cur_ent ent[POLICY_NPRODUCTS];
+	int gm_known;
+	int64_t *gm_ids;           /* membership ids */
+	int64_t *gm_groups;        /* their group ids */
+	size_t ngm;
+};
+
+/* Where the plan goes; ent names borrowed from the decision or snapshot. */
+struct target {
+	const char *role;
+	int has_crid;
+	int64_t crid;
+	int groups_managed;
+	int64_t *gids;
+	size_t ngids;
+	struct policy_ent ent[POLICY_NPRODUCTS];
+	int suspended;
+};
+
+/* Build state. */
+struct pb {
+	struct plan *p;
+	char *err;
+	size_t errlen;
+	int role_seat;             /* after the writes so far */
+	int ent_seat[POLICY_NPRODUCTS];
+};
+
+static const char *const default_off_name[POLICY_NPRODUCTS] = {
+	"agent", "agent", "agent", "viewer", "viewer"
+};
+
+static int fail(struct pb *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static int add_note(struct pb *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static int
+fail(struct pb *b, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (b->err != NULL && b->errlen > 0) {
+		va_start(ap, fmt);
+		vsnprintf(b->err, b->errlen, fmt, ap);
+		va_end(ap);
+	}
+	return -1;
+}
+
+static int
+add_note(struct pb *b, const char *fmt, ...)
+{
+	char buf[512], **nn;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	if ((nn = realloc(b->p->notes, (b->p->nnotes + 1) * sizeof(*nn))) ==
+	    NULL)
+		return fail(b, "out of memory");
+	b->p->notes = nn;
+	if ((nn[b->p->nnotes] = strdup(buf)) == NULL)
+		return fail(b, "out of memory");
+	b->p->nnotes++;
+	return 0;
+}
+
+/* Appends a write; steals body (put on failure).  path is copied. */
+static int
+add_write(struct pb *b, const char *method, const char *path,
+    struct json_object *body, const char *step, int uses_new_id)
+{
+	struct plan_write *nw, *w;
+
+	if ((nw = realloc(b->p->writes, (b->p->nwrites + 1) * sizeof(*nw))) ==
+	    NULL) {
+		json_object_put(body);
+		return fail(b, "out of memory");
+	}
+	b->p->writes = nw;
+	w = &nw[b->p->nwrites];
+	memset(w, 0, sizeof(*w));
+	if ((w->path = strdup(path)) == NULL) {
+		json_object_put(body);
+		return fail(b, "out of memory");
+	}
+	w->method = method;
+	w->body = body;
+	w->step = step;
+	w->uses_new_id = uses_new_id;
+	b->p->nwrites++;
+	return 0;
+}
+
+static const char *
+ev_attr(const struct norm_event *ev, const char *key)
+{
+	size_t i;
+
+	for (i = 0; ev != NULL && i < ev->nattrs && i < NORM_ATTR_MAX; i++)
+		if (ev->attrs[i].key != NULL && ev->attrs[i].value != NULL &&
+		    ev->attrs[i].value[0] != '\0' &&
+		    strcmp(ev->attrs[i].key, key) == 0)
+			return ev->attrs[i].value;
+	return NULL;
+}
+
+static int
+is_seat_role(const char *role)
+{
+	return role != NULL && (strcmp(role, "agent") == 0 ||
+	    strcmp(role, "admin") == 0);
+}
+
+static int
+get_id(const struct json_object *o, const char *key, int64_t *out)
+{
+	struct json_object *v;
+
+	if (!json_object_object_get_ex(o, key, &v) ||
+	    !json_object_is_type(v, json_type_int) ||
+	    (*out = json_object_get_int64(v)) <= 0)
+		return -1;
+	return 0;
+}
+
+static const char *
+get_str(const struct json_object *o, const char *key)
+{
+	struct json_object *v;
+
+	if (!json_object_object_get_ex(o, key, &v) ||
+	    !json_object_is_type(v, json_type_string))
+		return NULL;
+	return json_object_get_string(v);
+}
+
+/*
+ * The "user" object in doc, or NULL; sets *email and *external_id
+ * (borrowed, NULL when absent or not strings).
+ */
+const struct json_object *
+plan_user_of(const struct json_object *doc, const char **email,
+    const char **external_id)
+{
+	struct json_object *u;
+
+	if (email != NULL)
+		*email = NULL;
+	if (external_id != NULL)
+		*external_id = NULL;
+	if (!json_object_is_type(doc, json_type_object) ||
+	    !json_object_object_get_ex(doc, "user", &u) ||
+	    !json_object_is_type(u, json_type_object))
+		return NULL;
+	if (email != NULL)
+		*email = get_str(u, "email");
+	if (external_id != NULL)
+		*external_id = get_str(u, "external_id");
+	return u;
+}
+
+static void
+cur_clear(struct cur *c)
+{
+	free(c->gm_ids);
+	free(c->gm_groups);
+	memset(c, 0, sizeof(*c));
+}
+
+static int
+parse_entitlements(struct pb *b, const char *what, struct json_object *e,
+    struct cur *c)
+{
+	struct json_object *inner, *pe, *v;
+	int i;
+
+	if (json_object_object_get_ex(e, "entitlements", &inner))
+		e = inner;
+	if (!json_object_is_type(e, json_type_object))
+		return fail(b, "%s: entitlements: expected {\"entitlements\": "
+		    "{\"chat\": {\"name\": ..., \"is_active\": ...}}}", what);
+	for (i = 0; i < POLICY_NPRODUCTS; i++) {
+		const char *pn = policy_product_name((enum policy_product)i);
+
+		if (!json_object_object_get_ex(e, pn, &pe) || pe == NULL)
+			continue;
+		if (!json_object_is_type(pe, json_type_object))
+			return fail(b, "%s: entitlements.%s: expected an object "
+			    "{\"name\", \"is_active\"}", what, pn);
+		c->ent[i].present = 1;
+		c->ent[i].name = get_str(pe, "name");
+		if (json_object_object_get_ex(pe, "is_active", &v)) {
+			if (!json_object_is_type(v, json_type_boolean))
+				return fail(b, "%s: entitlements.%s.is_active: "
+				    "expected true or false", what, pn);
+			c->ent[i].active = json_object_get_boolean(v);
+		} else
+			c->ent[i].active = c->ent[i].name != NULL &&
+			    c->ent[i].name[0] != '\0';
+	}
+	c->ent_known = 1;
+	return 0;
+}
+
+static int
+parse_memberships(struct pb *b, const char *what, struct json_object *g,
+    struct cur *c)
+{
+	struct json_object *inner, *m;
+	size_t n, i;
+
+	if (json_object_object_get_ex(g, "group_memberships", &inner))
+		g = inner;
+	if (!json_object_is_type(g, json_type_array))
+		return fail(b, "%s: group_memberships: expected an array of "
+		    "{\"id\", \"group_id\"}", what);
+	n = json_object_array_length(g);
+	if (n > MAX_MEMBERSHIPS)
+		return fail(b, "%s: group_memberships: more than %d", what,
+		    MAX_MEMBERSHIPS);
+	if (n > 0 && ((c->gm_ids = calloc(n, sizeof(int64_t))) == NULL ||
+	    (c->gm_groups = calloc(n, sizeof(int64_t))) == NULL))
+		return fail(b, "out of memory");
+	for (i = 0; i < n; i++) {
+		m = json_object_array_get_idx(g, i);
+		if (!json_object_is_type(m, json_type_object) ||
+		    get_id(m, "id", &c->gm_ids[i]) != 0 ||
+		    get_id(m, "group_id", &c->gm_groups[i]) != 0)
+			return fail(b, "%s: group_memberships[%zu]: expected "
+			    "positive integers id and group_id", what, i);
+	}
+	c->ngm = n;
+	c->gm_known = 1;
+	return 0;
+}
+
+/* Parses a `current` (or snapshot) document; doc NULL = absent. */
+static int
+parse_current(struct pb *b, const char *what,
+    const struct json_object *doc, struct cur *c)
+{
+	const struct json_object *u;
+	struct json_object *v;
+
+	memset(c, 0, sizeof(*c));
+	if (doc == NULL)
+		return 0;
+	if ((u = plan_user_of(doc, NULL, NULL)) == NULL)
+		return fail(b, "%s: expected {\"user\": {...}} as GET "
+		    "/api/v2/users/{id}.json returns it", what);
+	c->present = 1;
+	if (get_id(u, "id", &c->id) != 0)
+		return fail(b, "%s: user.id: expected a positive integer", what);
+	if (json_object_object_get_ex(u, "role", &v)) {
+		c->role = get_str(u, "role");
+		if (c->role == NULL)
+			return fail(b, "%s: user.role: expected a string", what);
+	}
+	if (json_object_object_get_ex(u, "custom_role_id", &v) && v != NULL) {
+		if (!json_object_is_type(v, json_type_int))
+			return fail(b, "%s: user.custom_role_id: expected an "
+			    "integer or null", what);
+		c->crid = json_object_get_int64(v);
+		c->has_crid = 1;
+	}
+	if (json_object_object_get_ex(u, "suspended", &v) && v != NULL) {
+		if (!json_object_is_type(v, json_type_boolean))
+			return fail(b, "%s: user.suspended: expected true or "
+			    "false", what);
+		c->suspended = json_object_get_boolean(v);
+	}
+	if (json_object_object_get_ex(doc, "entitlements", &v) && v != NULL &&
+	    parse_entitlements(b, what, v, c) != 0)
+		return -1;
+	if (json_object_object_get_ex(doc, "group_memberships", &v) &&
+	    v != NULL && parse_memberships(b, what, v, c) != 0)
+		return -1;
+	return 0;
+}
+
+/*
+ * Looks name up in list_doc[member] (an array of {"id", "name"}).
+ * Returns 1 found (*id set), 0 not found, -1 malformed (err set).
+ */
+static int
+find_named(struct pb *b, const char *what, const struct json_object *doc,
+    const char *member, const char *name, int64_t *id)
+{
+	struct json_object *a, *e;
+	const char *n;
+	size_t i, len;
+
+	if (!json_object_is_type(doc, json_type_object) ||
+	    !json_object_object_get_ex(doc, member, &a) ||
+	    !json_object_is_type(a, json_type_array))
+		return fail(b, "%s: expected {\"%s\": [{\"id\", \"name\"}, ...]}",
+		    what, member);
+	len = json_object_array_length(a);
+	for (i = 0; i < len; i++) {
+		e = json_object_array_get_idx(a, i);
+		if (!json_object_is_type(e, json_type_object) ||
+		    (n = get_str(e, "name")) == NULL)
+			return fail(b, "%s: %s[%zu].name: expected a string",
+			    what, member, i);
+		if (strcmp(n, name) != 0)
+			continue;
+		if (get_id(e, "id", id) != 0)
+			return fail(b, "%s: %s[%zu].id: expected a positive "
+			    "integer", what, member, i);
+		return 1;
+	}
+	return 0;
+}
+
+static int
+find_id(struct pb *b, const char *what, const struct json_object *doc,
+    const char *member, int64_t id)
+{
+	struct json_object *a, *e;
+	int64_t x;
+	size_t i, len;
+
+	if (!json_object_is_type(doc, json_type_object) ||
+	    !json_object_object_get_ex(doc, member, &a) ||
+	    !json_object_is_type(a, json_type_array))
+		return fail(b, "%s: expected {\"%s\": [{\"id\", \"name\"}, ...]}",
+		    what, member);
+	len = json_object_array_length(a);
+	for (i = 0; i < len; i++) {
+		e = json_object_array_get_idx(a, i);
+		if (json_object_is_type(e, json_type_object) &&
+		    get_id(e, "id", &x) == 0 && x == id)
+			return 1;
+	}
+	return 0;
+}
+
+/* Target from the policy decision: names resolved to ids. */
+static int
+target_from_decision(struct pb *b, const struct policy_decision *d,
+    const struct json_object *roles, const struct json_object *groups,
+    int need_groups, struct target *t)
+{
+	const struct policy_desired *ds = &d->desired;
+	const char *rule = d->rule != NULL ? d->rule : "leaver";
+	size_t i;
+	int r;
+
+	t->role = ds->role;
+	t->suspended = ds->suspended;
+	memcpy(t->ent, ds->ent, sizeof(t->ent));
+	if (ds->custom_role != NULL) {
+		if (roles == NULL)
+			return fail(b, "roles: custom role \"%s\" (rule %s) "
+			    "needs the custom roles list (GET "
+			    "/api/v2/custom_roles.json)", ds->custom_role, rule);
+		if ((r = find_named(b, "roles", roles, "custom_roles",
+		    ds->custom_role, &t->crid)) < 0)
+			return -1;
+		if (r == 0)
+			return fail(b, "roles: custom role \"%s\" (rule %s) is "
+			    "not in the list; create it (rolehook roles sync) "
+			    "or fix the rule", ds->custom_role, rule);
+		t->has_crid = 1;
+	}
+	if (!ds->groups_managed)
+		return 0;
+	if (!need_groups)
+		return add_note(b, "groups not planned: the current group "
+		    "memberships are unknown (add \"group_memberships\" from "
+		    "GET /api/v2/users/{id}/group_memberships.json)");
+	if (groups == NULL)
+		return add_note(b, "groups not planned: no groups list was "
+		    "given (the body of GET /api/v2/groups.json)");
+	if (ds->ngroups > 0 &&
+	    (t->gids = calloc(ds->ngroups, sizeof(*t->gids))) == NULL)
+		return fail(b, "out of memory");
+	for (i = 0; i < ds->ngroups; i++) {
+		if ((r = find_named(b, "groups", groups, "groups",
+		    ds->groups[i], &t->gids[i])) < 0)
+			return -1;
+		if (r == 0)
+			return fail(b, "groups: group \"%s\" (rule %s) is not in "
+			    "the list; create it in Zendesk or fix the rule",
+			    ds->groups[i], rule);
+		t->ngids = i + 1;
+	}
+	t->groups_managed = 1;
+	return 0;
+}
+
+/* The "name" of the element of doc[member] with this id, or NULL. */
+static const char *
+name_of_id(const struct json_object *doc, const char *member, int64_t id)
+{
+	struct json_object *a, *e;
+	int64_t x;
+	size_t i, len;
+
+	if (!json_object_is_type(doc, json_type_object) ||
+	    !json_object_object_get_ex(doc, member, &a) ||
+	    !json_object_is_type(a, json_type_array))
+		return NULL;
+	len = json_object_array_length(a);
+	for (i = 0; i < len; i++) {
+		e = json_object_array_get_idx(a, i);
+		if (json_object_is_type(e, json_type_object) &&
+		    get_id(e, "id", &x) == 0 && x == id)
+			return get_str(e, "name");
+	}
+	return NULL;
+}
+
+/* What a snapshot restores, for people (see plan.h). */
+static struct json_object *
+restored_json(const struct target *t, const struct json_object *roles,
+    const struct json_object *groups)
+{
+	struct json_object *o, *g = NULL, *e;
+	const char *n;
+	size_t i;
+
+	if ((o = json_object_new_object()) == NULL)
+		return NULL;
+	json_object_object_add(o, "role", json_object_new_string(t->role));
+	n = t->has_crid ? name_of_id(roles, "custom_roles", t->crid) : NULL;
+	json_object_object_add(o, "custom_role", n != NULL ?
+	    json_object_new_string(n) : t->has_crid ?
+	    json_object_new_int64(t->crid) : NULL);
+	if (t->groups_managed) {
+		g = json_object_new_array();
+		for (i = 0; g != NULL && i < t->ngids; i++) {
+			n = name_of_id(groups, "groups", t->gids[i]);
+			json_object_array_add(g, n != NULL ?
+			    json_object_new_string(n) :
+			    json_object_new_int64(t->gids[i]));
+		}
+	}
+	json_object_object_add(o, "groups", g);
+	e = json_object_new_object();
+	for (i = 0; e != NULL && i < POLICY_NPRODUCTS; i++) {
+		const char *pn = policy_product_name((enum policy_product)i);
+
+		if (t->ent[i].state == POLICY_ENT_ON)
+			json_object_object_add(e, pn,
+			    json_object_new_string(t->ent[i].name));
+		else if (t->ent[i].state == POLICY_ENT_OFF)
+			json_object_object_add(e, pn, json_object_new_boolean(0));
+	}
+	json_object_object_add(o, "entitlements", e);
+	json_object_object_add(o, "suspended", json_object_new_boolean(0));
+	return o;
+}
+
+/* Target from a rehire snapshot (already parsed into s). */
+static int
+target_from_snapshot(struct pb *b, const struct cur *s,
+    const struct json_object *roles, struct target *t)
+{
+	size_t i;
+	int r;
+
+	t->role = s->role != NULL ? s->role : "end-user";
+	if (strcmp(t->role, "end-user") != 0 && strcmp(t->role, "agent") != 0 &&
+	    strcmp(t->role, "admin") != 0)
+		return fail(b, "snapshot: user.role: expected end-user, agent "
+		    "or admin");
+	t->suspended = 0;
+	if (s->has_crid && s->crid > 0 && is_seat_role(t->role)) {
+		if (roles != NULL) {
+			if ((r = find_id(b, "roles", roles, "custom_roles",
+			    s->crid)) < 0)
+				return -1;
+			if (r == 0)
+				return fail(b, "snapshot: user.custom_role_id: "
+				    "custom role %" PRId64 " no longer exists",
+				    s->crid);
+		}
+		t->has_crid = 1;
+		t->crid = s->crid;
+	} else if (strcmp(t->role, "agent") == 0)
+		return fail(b, "snapshot: user.custom_role_id: an agent needs "
+		    "a custom role");
+	if (s->gm_known && is_seat_role(t->role)) {
+		if (s->ngm > 0 &&
+		    (t->gids = calloc(s->ngm, sizeof(*t->gids))) == NULL)
+			return fail(b, "out of memory");
+		for (i = 0; i < s->ngm; i++)
+			t->gids[i] = s->gm_groups[i];
+		t->ngids = s->ngm;
+		t->groups_managed = 1;
+	}
+	for (i = POLICY_CHAT; s->ent_known && i < POLICY_NPRODUCTS; i++) {
+		if (s->ent[i].active && s->ent[i].name != NULL &&
+		    is_seat_role(t->role)) {
+			t->ent[i].state = POLICY_ENT_ON;
+			t->ent[i].name = s->ent[i].name;
+		} else
+			t->ent[i].state = POLICY_ENT_OFF;
+	}
+	return 0;
+}
+
+/* ---------------------------------------------------------------- writes */
+
+static struct json_object *
+user_body(const char *key, struct json_object *val)
+{
+	struct json_object *o = json_object_new_object(),
+	    *u = json_object_new_object();
+
+	json_object_object_add(u, key, val);
+	json_object_object_add(o, "user", u);
+	return o;
+}
+
+static void
+user_path(char *dst, size_t cap, int64_t id)
+{
+	snprintf(dst, cap, "/api/v2/users/%" PRId64 ".json", id);
+}
+
+static int
+write_suspended(struct pb *b, int64_t id, int on)
+{
+	char path[PATHLEN];
+
+	user_path(path, sizeof(path), id);
+	return add_write(b, "PUT", path, user_body("suspended",
+	    json_object_new_boolean(on)), on ? "suspend" : "unsuspend", 0);
+}
+
+static int
+write_role(struct pb *b, int64_t id, const struct target *t,
+    const char *step)
+{
+	struct json_object *o, *u;
+	char path[PATHLEN];
+
+	user_path(path, sizeof(path), id);
+	o = user_body("role", json_object_new_string(t->role));
+	json_object_object_get_ex(o, "user", &u);
+	if (t->has_crid && is_seat_role(t->role))
+		json_object_object_add(u, "custom_role_id",
+		    json_object_new_int64(t->crid));
+	b->role_seat = is_seat_role(t->role);
+	return add_write(b, "PUT", path, o, step, 0);
+}
+
+/*
+ * One PUT with the products in want (state per product; names) that
+ * differ from c.  off_all: c's product access is unknown, so every
+ * managed product is written.  Returns 0 (nothing or a write) or -1.
+ */
+static int
+write_entitlements(struct pb *b, int64_t id, const struct cur *c,
+    const struct policy_ent want[POLICY_NPRODUCTS], const char *step,
+    int new_user)
+{
+	struct json_object *ents = NULL, *o, *pe;
+	char path[PATHLEN];
+	const char *name;
+	size_t i;
+	int n = 0;
+
+	if ((ents = json_object_new_object()) == NULL)
+		return fail(b, "out of memory");
+	for (i = 0; i < POLICY_NPRODUCTS; i++) {
+		const struct cur_ent *ce = &c->ent[i];
+
+		if (want[i].state == POLICY_ENT_UNMANAGED)
+			continue;
+		if (want[i].state == POLICY_ENT_ON) {
+			if (c->ent_known && ce->active && ce->name != NULL &&
+			    strcmp(ce->name, want[i].name) == 0)
+				continue;
+			name = want[i].name;
+		} else {
+			if ((c->ent_known || new_user) && !ce->active)
+				continue;
+			name = ce->name != NULL ? ce->name :
+			    default_off_name[i];
+		}
+		pe = json_object_new_object();
+		json_object_object_add(pe, "name", json_object_new_string(name));
+		json_object_object_add(pe, "is_active",
+		    json_object_new_boolean(want[i].state == POLICY_ENT_ON));
+		json_object_object_add(ents, policy_product_name(
+		    (enum policy_product)i), pe);
+		b->ent_seat[i] = want[i].state == POLICY_ENT_ON;
+		n++;
+	}
+	if (n == 0) {
+		json_object_put(ents);
+		return 0;
+	}
+	o = json_object_new_object();
+	json_object_object_add(o, "entitlements", ents);
+	if (new_user)
+		snprintf(path, sizeof(path), "/api/admin/private/staff/%s/"
+		    "entitlements", PLAN_NEW_USER_ID);
+	else
+		snprintf(path, sizeof(path), "/api/admin/private/staff/%"
+		    PRId64 "/entitlements", id);
+	if (!c->ent_known && !new_user &&
+	    add_note(b, "current product access unknown: every managed "
+	    "product is written") != 0) {
+		json_object_put(o);
+		return -1;
+	}
+	return add_write(b, "PUT", path, o, step, new_user);
+}
+
+static int
+entitlements_differ(const struct cur *c,
+    const struct policy_ent want[POLICY_NPRODUCTS])
+{
+	size_t i;
+
+	for (i = 0; i < POLICY_NPRODUCTS; i++) {
+		if (want[i].state == POLICY_ENT_ON && !(c->ent_known &&
+		    c->ent[i].active && c->ent[i].name != NULL &&
+		    strcmp(c->ent[i].name, want[i].name) == 0))
+			return 1;
+		if (want[i].state == POLICY_ENT_OFF && c->ent_known &&
+		    c->ent[i].active)
+			return 1;
+	}
+	return 0;
+}
+
+static int
+any_managed(const struct policy_ent want[POLICY_NPRODUCTS])
+{
+	size_t i;
+
+	for (i = 0; i < POLICY_NPRODUCTS; i++)
+		if (want[i].state != POLICY_ENT_UNMANAGED)
+			return 1;
+	return 0;
+}
+
+static int
+write_membership_add(struct pb *b, int64_t uid, int64_t gid, int new_user)
+{
+	struct json_object *o, *m;
+
+	m = json_object_new_object();
+	json_object_object_add(m, "user_id", new_user ?
+	    json_object_new_string(PLAN_NEW_USER_ID) :
+	    json_object_new_int64(uid));
+	json_object_object_add(m, "group_id", json_object_new_int64(gid));
+	o = json_object_new_object();
+	json_object_object_add(o, "group_membership", m);
+	return add_write(b, "POST", "/api/v2/group_memberships.json", o,
+	    "group_add", new_user);
+}
+
+static int
+write_groups(struct pb *b, const struct cur *c, const struct target *t)
+{
+	char path[PATHLEN];
+	size_t i, j;
+
+	if (!t->groups_managed)
+		return 0;
+	if (!c->gm_known)
+		return add_note(b, "groups not planned: the current group "
+		    "memberships are unknown (add \"group_memberships\" from "
+		    "GET /api/v2/users/{id}/group_memberships.json)");
+	for (i = 0; i < t->ngids; i++) {
+		for (j = 0; j < c->ngm; j++)
+			if (c->gm_groups[j] == t->gids[i])
+				break;
+		if (j == c->ngm &&
+		    write_membership_add(b, c->id, t->gids[i], 0) != 0)
+			return -1;
+	}
+	for (j = 0; j < c->ngm; j++) {
+		for (i = 0; i < t->ngids; i++)
+			if (c->gm_groups[j] == t->gids[i])
+				break;
+		if (i < t->ngids)
+			continue;
+		snprintf(path, sizeof(path), "/api/v2/group_memberships/%"
+		    PRId64 ".json", c->gm_ids[j]);
+		if (add_write(b, "DELETE", path, NULL, "group_remove", 0) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int
+plan_create(struct pb *b, const struct norm_event *ev,
+    const struct target *t, const struct plan_opts *opts)
+{
+	struct json_object *o, *u;
+	const char *email = ev_attr(ev, "email"), *name = ev_attr(ev, "name"),
+	    *xid = ev_attr(ev, "external_id");
+	struct cur none;
+	size_t i;
+
+	if (email == NULL)
+		return fail(b, "event: cannot create the Zendesk user: the "
+		    "event has no email attribute");
+	o = json_object_new_object();
+	u = json_object_new_object();
+	json_object_object_add(o, "user", u);
+	json_object_object_add(u, "name", json_object_new_string(
+	    name != NULL ? name : email));
+	json_object_object_add(u, "email", json_object_new_string(email));
+	if (xid != NULL)
+		json_object_object_add(u, "external_id",
+		    json_object_new_string(xid));
+	json_object_object_add(u, "role", json_object_new_string(t->role));
+	if (t->has_crid)
+		json_object_object_add(u, "custom_role_id",
+		    json_object_new_int64(t->crid));
+	if (t->suspended == 1)
+		json_object_object_add(u, "suspended",
+		    json_object_new_boolean(1));
+	b->role_seat = 1;
+	if (add_write(b, "POST", "/api/v2/users.json", o, "create", 0) != 0)
+		return -1;
+	for (i = 0; t->groups_managed && i < t->ngids; i++)
+		if (write_membership_add(b, 0, t->gids[i], 1) != 0)
+			return -1;
+	memset(&none, 0, sizeof(none));
+	none.ent_known = 1;
+	if (opts->entitlements)
+		return write_entitlements(b, 0, &none, t->ent, "entitlements", 1);
+	if (entitlements_differ(&none, t->ent))
+		return add_note(b, "product access not written: "
+		    "zendesk.entitlements is off");
+	return 0;
+}
+
+static int
+plan_leaver(struct pb *b, const struct cur *c, const struct plan_opts *opts)
+{
+	static const enum policy_step defsteps[POLICY_NSTEPS] = {
+		POLICY_STEP_ENTITLEMENTS_OFF, POLICY_STEP_DOWNGRADE,
+		POLICY_STEP_SUSPEND
+	};
+	const enum policy_step *steps = opts->steps != NULL ? opts->steps :
+	    defsteps;
+	size_t n = opts->steps != NULL ? opts->nsteps : POLICY_NSTEPS, i;
+	struct policy_ent off[POLICY_NPRODUCTS];
+	struct target t;
+	int any;
+
+	memset(off, 0, sizeof(off));
+	for (i = POLICY_CHAT; i < POLICY_NPRODUCTS; i++)
+		off[i].state = POLICY_ENT_OFF;
+	memset(&t, 0, sizeof(t));
+	t.role = "end-user";
+	for (i = 0; i < n; i++) {
+		switch (steps[i]) {
+		case POLICY_STEP_ENTITLEMENTS_OFF:
+			if (!opts->entitlements) {
+				any = 0;
+				for (size_t k = POLICY_CHAT; k < POLICY_NPRODUCTS;
+				    k++)
+					any |= c->ent[k].active;
+				if ((any || (!c->ent_known &&
+				    is_seat_role(c->role))) && add_note(b,
+				    "entitlements_off skipped: zendesk."
+				    "entitlements is off; turn product access "
+				    "off by hand to free those seats") != 0)
+					return -1;
+				break;
+			}
+			/* An end-user with unknown access holds no seat. */
+			if (!c->ent_known && !is_seat_role(c->role))
+				break;
+			if (write_entitlements(b, c->id, c, off,
+			    "entitlements_off", 0) != 0)
+				return -1;
+			break;
+		case POLICY_STEP_DOWNGRADE:
+			if (c->role == NULL || strcmp(c->role, "end-user") != 0)
+				if (write_role(b, c->id, &t, "downgrade") != 0)
+					return -1;
+			break;
+		case POLICY_STEP_SUSPEND:
+			if (!c->suspended && write_suspended(b, c->id, 1) != 0)
+				return -1;
+			break;
+		}
+	}
+	return 0;
+}
+
+static int
+plan_change(struct pb *b, const struct cur *c, const struct target *t,
+    const struct plan_opts *opts)
+{
+	int role_change, ent_change, to_end_user;
+
+	to_end_user = strcmp(t->role, "end-user") == 0;
+	if (to_end_user)
+		role_change = c->role == NULL || strcmp(c->role, "end-user") != 0;
+	else
+		role_change = c->role == NULL || strcmp(c->role, t->role) != 0 ||
+		    (t->has_crid && (!c->has_crid || c->crid != t->crid));
+	/* With access unknown, products to turn off are written only for
+	 * a current agent or admin: an end-user holds none. */
+	ent_change = entitlements_differ(c, t->ent) ||
+	    (!c->ent_known && is_seat_role(c->role) && any_managed(t->ent));
+	if (ent_change && !opts->entitlements) {
+		if (add_note(b, "product access not written: "
+		    "zendesk.entitlements is off") != 0)
+			return -1;
+		ent_change = 0;
+	}
+	if (t->suspended == 0 && c->suspended &&
+	    write_suspended(b, c->id, 0) != 0)
+		return -1;
+	if (to_end_user) {
+		if (ent_change && write_entitlements(b, c->id, c, t->ent,
+		    "entitlements", 0) != 0)
+			return -1;
+		if (role_change && write_role(b, c->id, t, "downgrade") != 0)
+			return -1;
+	} else {
+		if (role_change && write_role(b, c->id, t, "role") != 0)
+			return -1;
+		if (write_groups(b, c, t) != 0)
+			return -1;
+		if (ent_change && write_entitlements(b, c->id, c, t->ent,
+		    "entitlements", 0) != 0)
+			return -1;
+	}
+	if (t->suspended == 1 && !c->suspended &&
+	    write_suspended(b, c->id, 1) != 0)
+		return -1;
+	return 0;
+}
+
+/* Frees p.  NULL is a no-op. */
+void
+plan_free(struct plan *p)
+{
+	size_t i;
+
+	if (p == NULL)
+		return;
+	for (i = 0; i < p->nwrites; i++) {
+		free(p->writes[i].path);
+		json_object_put(p->writes[i].body);
+	}
+	free(p->writes);
+	for (i = 0; i < p->nnotes; i++)
+		free(p->notes[i]);
+	free(p->notes);
+	json_object_put(p->restored_desired);
+	free(p);
+}
+
+/*
+ * Plans the writes from the current state to d->desired (see plan.h).
+ * Returns 0 with *out (caller frees with plan_free), or -1 with err.
+ */
+int
+plan_build(const struct policy_decision *d, const struct norm_event *ev,
+    const struct json_object *current, const struct json_object *roles,
+    const struct json_object *groups, const struct json_object *snapshot,
+    const struct plan_opts *opts, struct plan **out, char *err,
+    size_t errlen)
+{
+	static const struct plan_opts defopts = { 0, NULL, 0 };
+	struct pb b;
+	struct cur c, snap;
+	struct target t;
+	const char *kind = ev != NULL && ev->kind != NULL ? ev->kind : "";
+	int terminate, i, rc = -1;
+
+	memset(&b, 0, sizeof(b));
+	memset(&c, 0, sizeof(c));
+	memset(&snap, 0, sizeof(snap));
+	memset(&t, 0, sizeof(t));
+	b.err = err;
+	b.errlen = errlen;
+	*out = NULL;
+	if (err != NULL && errlen > 0)
+		err[0] = '\0';
+	if (opts == NULL)
+		opts = &defopts;
+	if ((b.p = calloc(1, sizeof(*b.p))) == NULL) {
+		fail(&b, "out of memory");
+		goto out;
+	}
+	if (parse_current(&b, "current", current, &c) != 0)
+		goto out;
+	b.p->user_id = c.id;
+	b.role_seat = is_seat_role(c.role);
+	for (i = 0; i < POLICY_NPRODUCTS; i++)
+		b.ent_seat[i] = c.ent[i].active;
+	terminate = d->leaver || strcmp(kind, "terminate") == 0;
+
+	if (d->is_protected) {
+		if (add_note(&b, "protected: listed in policy.protected, never "
+		    "changed") != 0)
+			goto out;
+		goto done;
+	}
+	if (snapshot != NULL && strcmp(kind, "rehire") != 0) {
+		if (add_note(&b, "snapshot ignored: the event is not a rehire")
+		    != 0)
+			goto out;
+		snapshot = NULL;
+	}
+	if (!c.present && terminate) {
+		if (add_note(&b, "no Zendesk user: nothing to offboard") != 0)
+			goto out;
+		goto done;
+	}
+	if (d->leaver && snapshot == NULL) {
+		if (plan_leaver(&b, &c, opts) != 0)
+			goto out;
+		goto done;
+	}
+	if (snapshot != NULL) {
+		if (parse_current(&b, "snapshot", snapshot, &snap) != 0 ||
+		    target_from_snapshot(&b, &snap, roles, &t) != 0)
+			goto out;
+		b.p->restored = 1;
+		if ((b.p->restored_desired = restored_json(&t, roles, groups)) ==
+		    NULL) {
+			fail(&b, "out of memory");
+			goto out;
+		}
+		if (add_note(&b, "rehire: restoring the access held before "
+		    "leaving (snapshot)") != 0)
+			goto out;
+	} else {
+		if (d->desired.role == NULL) {
+			if (add_note(&b, "no rule matched: access left as it is")
+			    != 0)
+				goto out;
+			goto done;
+		}
+		if (target_from_decision(&b, d, roles, groups,
+		    !c.present || c.gm_known, &t) != 0)
+			goto out;
+	}
+	if (!c.present) {
+		if (!is_seat_role(t.role)) {
+			if (add_note(&b, "no Zendesk user and no agent access "
+			    "to give: nothing to create") != 0)
+				goto out;
+			goto done;
+		}
+		if (plan_create(&b, ev, &t, opts) != 0)
+			goto out;
+		goto done;
+	}
+	if (plan_change(&b, &c, &t, opts) != 0)
+		goto out;
+done:
+	if (b.p->nwrites == 0 && b.p->nnotes == 0 &&
+	    add_note(&b, "no change: Zendesk already matches") != 0)
+		goto out;
+	b.p->seat_delta[POLICY_SUPPORT] = b.role_seat - is_seat_role(c.role);
+	for (i = POLICY_CHAT; i < POLICY_NPRODUCTS; i++)
+		b.p->seat_delta[i] = b.ent_seat[i] - c.ent[i].active;
+	*out = b.p;
+	b.p = NULL;
+	rc = 0;
+out:
+	free(t.gids);
+	cur_clear(&snap);
+	cur_clear(&c);
+	plan_free(b.p);
+	return rc;
+}
+
+/* New JSON array of the writes (caller puts it). */
+struct json_object *
+plan_writes_to_json(const struct plan *p)
+{
+	struct json_object *a = json_object_new_array(), *w;
+	size_t i;
+
+	for (i = 0; a != NULL && i < p->nwrites; i++) {
+		w = json_object_new_object();
+		json_object_object_add(w, "method",
+		    json_object_new_string(p->writes[i].method));
+		json_object_object_add(w, "path",
+		    json_object_new_string(p->writes[i].path));
+		json_object_object_add(w, "body", json_object_get(
+		    p->writes[i].body));
+		json_object_array_add(a, w);
+	}
+	return a;
+}
+
+/* New JSON object of the seat delta per product (caller puts it). */
+struct json_object *
+plan_seat_delta_to_json(const int delta[POLICY_NPRODUCTS])
+{
+	struct json_object *o = json_object_new_object();
+	int i;
+
+	for (i = 0; o != NULL && i < POLICY_NPRODUCTS; i++)
+		json_object_object_add(o, policy_product_name(
+		    (enum policy_product)i), json_object_new_int(delta[i]));
+	return o;
+}

@@ -1,0 +1,2016 @@
+/*
+ * zendesk.c -- the Zendesk API client (see zendesk.h).
+ *
+ * Sources: "Users", "Custom Agent Roles", "Groups", "Group Memberships",
+ * "Pagination" (cursor: page[size], page[after], meta.has_more,
+ * links.next) and "Rate limits" in the Zendesk developer docs; the private
+ * entitlements endpoint as users describe it (shared/seeds/000_*.txt).
+ *
+ * Every request: curl_easy_reset (connections and TLS sessions survive
+ * it), then every option set again and checked, so nothing leaks from
+ * one request into the next.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+#include <json-c/json.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+
+#include "rolehook/config.h"
+#include "rolehook/governor.h"
+#include "rolehook/log.h"
+#include "rolehook/zendesk.h"
+
+#define DEFAULT_CONNECT_MS 5000L
+#define DEFAULT_TOTAL_MS 30000L
+#define DEFAULT_MAX_RESPONSE ((size_t)8 << 20)
+#define MAX_RESPONSE_LIMIT ((size_t)256 << 20)
+#define BUF_START ((size_t)16384)
+#define URL_MAX 4096
+#define AUTH_MAX 8192
+#define SECRET_MAX 4096
+#define JSON_DEPTH 64
+#define MAX_PAGES 100000
+#define MAX_COLLECT 200000      /* items one collected listing may hold */
+#define USER_AGENT "rolehook/0.1 (+libcurl)"
+
+struct zd_conf {
+	struct zd_opts opts;
+	char *base_url;
+	char *auth;                 /* secret: wiped at free */
+};
+
+struct hdrs {
+	struct zd_rate_headers rl;
+	char ctype[64];
+};
+
+struct zd_client {
+	CURL *h;
+	char *base;                 /* scheme://host[:port], no trailing '/' */
+	size_t baselen;
+	int http_loopback;          /* base is http:// on a loopback host */
+	int entitlements;
+	long connect_ms;
+	long total_ms;
+	size_t max_response;
+	struct gov *gov;
+	int64_t gov_max_wait_ms;
+	struct curl_slist *hdr_read;   /* both hold the Authorization line */
+	struct curl_slist *hdr_write;
+	char errbuf[CURL_ERROR_SIZE];
+	char *buf;                  /* response body */
+	size_t len, cap;
+	int too_big;
+	struct hdrs hd;
+};
+
+/* ------------------------------------------------------------ helpers */
+
+static void errf(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+errf(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err == NULL || errlen == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+/* Returns a static name for r. */
+const char *
+zd_strerror(enum zd_result r)
+{
+	switch (r) {
+	case ZD_OK:
+		return "ok";
+	case ZD_NOT_FOUND:
+		return "not found";
+	case ZD_RATE_LIMITED:
+		return "rate limited";
+	case ZD_RETRYABLE:
+		return "retryable failure";
+	case ZD_PERMANENT:
+		return "permanent failure";
+	case ZD_UNAUTHORIZED:
+		return "unauthorized";
+	case ZD_BAD_RESPONSE:
+		return "bad response";
+	case ZD_DISABLED:
+		return "disabled in configuration";
+	case ZD_EINVAL:
+		return "invalid argument";
+	case ZD_ERROR:
+		return "local error";
+	}
+	return "unknown result";
+}
+
+/* Copies s[0..n) into dst as printable ASCII (others become '?'). */
+static void
+copy_printable(char *dst, size_t cap, const char *s, size_t n)
+{
+	size_t i, j = 0;
+
+	if (cap == 0)
+		return;
+	for (i = 0; i < n && j + 1 < cap && s[i] != '\0'; i++)
+		dst[j++] = (s[i] >= 0x20 && s[i] < 0x7f) ? s[i] : '?';
+	dst[j] = '\0';
+}
+
+static int
+has_ctl(const char *s)
+{
+	const unsigned char *p;
+
+	for (p = (const unsigned char *)s; *p != '\0'; p++)
+		if (*p < 0x20 || *p == 0x7f)
+			return 1;
+	return 0;
+}
+
+/* ---------------------------------------------------------- base URL */
+
+static int
+loopback_host(const char *host)
+{
+	return strcmp(host, "127.0.0.1") == 0 || strcmp(host, "[::1]") == 0 ||
+	    strcasecmp(host, "localhost") == 0;
+}
+
+/*
+ * Checks url and returns its normalised origin (malloc'd) in *out;
+ * *http_lb says whether it is http on loopback.  0 or -1 with err.
+ */
+static int
+check_base_url(const char *url, int allow_http_loopback, char **out,
+    int *http_lb, char *err, size_t errlen)
+{
+	CURLU *u = NULL;
+	char *scheme = NULL, *host = NULL, *port = NULL, *path = NULL;
+	char *s = NULL;
+	char *part = NULL;
+	size_t n;
+	int rc = -1, lb;
+
+	*out = NULL;
+	*http_lb = 0;
+	if (url == NULL || url[0] == '\0' || strlen(url) > 512 || has_ctl(url)) {
+		errf(err, errlen, "expected an https:// URL");
+		goto out;
+	}
+	if ((u = curl_url()) == NULL) {
+		errf(err, errlen, "out of memory");
+		goto out;
+	}
+	if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK) {
+		errf(err, errlen, "not a valid URL");
+		goto out;
+	}
+	if (curl_url_get(u, CURLUPART_USER, &part, 0) == CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_PASSWORD, &part, 0) == CURLUE_OK) {
+		errf(err, errlen, "user information in the URL is not "
+		    "allowed; put credentials in zendesk.auth");
+		goto out;
+	}
+	if (curl_url_get(u, CURLUPART_QUERY, &part, 0) == CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_FRAGMENT, &part, 0) == CURLUE_OK) {
+		errf(err, errlen, "a query or fragment is not allowed");
+		goto out;
+	}
+	if (curl_url_get(u, CURLUPART_PATH, &path, 0) == CURLUE_OK &&
+	    strcmp(path, "/") != 0 && path[0] != '\0') {
+		errf(err, errlen, "expected only scheme and host, like "
+		    "\"https://acme.zendesk.com\" (no path)");
+		goto out;
+	}
+	lb = loopback_host(host);
+	if (strcmp(scheme, "https") != 0) {
+		if (strcmp(scheme, "http") != 0) {
+			errf(err, errlen, "only https:// is allowed");
+			goto out;
+		}
+		if (!lb || !allow_http_loopback) {
+			errf(err, errlen, "http:// is refused: use https://, "
+			    "or for tests http://127.0.0.1, ::1 or localhost "
+			    "with allow_http_loopback");
+			goto out;
+		}
+		*http_lb = 1;
+	}
+	(void)curl_url_get(u, CURLUPART_PORT, &port, 0);
+	n = strlen(scheme) + strlen(host) + (port != NULL ? strlen(port) : 0)
+	    + 8;
+	if ((s = malloc(n)) == NULL) {
+		errf(err, errlen, "out of memory");
+		goto out;
+	}
+	if (port != NULL)
+		snprintf(s, n, "%s://%s:%s", scheme, host, port);
+	else
+		snprintf(s, n, "%s://%s", scheme, host);
+	*out = s;
+	s = NULL;
+	rc = 0;
+out:
+	free(s);
+	curl_free(part);
+	curl_free(path);
+	curl_free(port);
+	curl_free(host);
+	curl_free(scheme);
+	curl_url_cleanup(u);
+	return rc;
+}
+
+/* ------------------------------------------------------------- config */
+
+/* Reads a secret file like config.c does: regular, not world-accessible. */
+static int
+read_secret_file(const char *fpath, char **out, char *err, size_t errlen,
+    const char *where)
+{
+	struct stat sb;
+	char *buf = NULL;
+	size_t n = 0;
+	ssize_t r;
+	int fd, rc = -1;
+
+	fd = open(fpath, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd == -1) {
+		errf(err, errlen, "%s: cannot open secret file %s: %s", where,
+		    fpath, strerror(errno));
+		goto out;
+	}
+	if (fstat(fd, &sb) == -1 || !S_ISREG(sb.st_mode)) {
+		errf(err, errlen, "%s: secret file %s is not a regular file",
+		    where, fpath);
+		goto out;
+	}
+	if (sb.st_mode & (S_IROTH | S_IWOTH)) {
+		errf(err, errlen, "%s: secret file %s has mode %04o, which "
+		    "lets any user read or change it; chmod 600", where, fpath,
+		    (unsigned)(sb.st_mode & 07777));
+		goto out;
+	}
+	if ((buf = malloc(SECRET_MAX + 1)) == NULL) {
+		errf(err, errlen, "%s: out of memory", where);
+		goto out;
+	}
+	for (;;) {
+		r = read(fd, buf + n, SECRET_MAX + 1 - n);
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r == -1) {
+			errf(err, errlen, "%s: cannot read secret file %s: %s",
+			    where, fpath, strerror(errno));
+			goto out;
+		}
+		if (r == 0)
+			break;
+		n += (size_t)r;
+		if (n > SECRET_MAX) {
+			errf(err, errlen, "%s: secret file %s is larger than "
+			    "%d bytes", where, fpath, SECRET_MAX);
+			goto out;
+		}
+	}
+	if (n > 0 && buf[n - 1] == '\n')
+		n--;
+	if (n > 0 && buf[n - 1] == '\r')
+		n--;
+	buf[n] = '\0';
+	*out = buf;
+	buf = NULL;
+	rc = 0;
+out:
+	if (buf != NULL)
+		OPENSSL_clear_free(buf, SECRET_MAX + 1);
+	if (fd != -1)
+		close(fd);
+	return rc;
+}
+
+/*
+ * Resolves "env:NAME" or "file:/path" into a malloc'd secret (caller
+ * wipes).  Inline secrets are refused.  Messages never hold the value.
+ */
+static int
+resolve_secret(const char *ref, const char *where, char **out, char *err,
+    size_t errlen)
+{
+	const char *v;
+	size_t i, n;
+	int rc = -1;
+
+	*out = NULL;
+	if (strncmp(ref, "file:", 5) == 0) {
+		if (ref[5] != '/') {
+			errf(err, errlen, "%s: expected \"file:/absolute/path\"",
+			    where);
+			goto out;
+		}
+		if (read_secret_file(ref + 5, out, err, errlen, where) != 0)
+			goto out;
+	} else if (strncmp(ref, "env:", 4) == 0) {
+		n = strlen(ref + 4);
+		for (i = 0; i < n; i++)
+			if (!isalnum((unsigned char)ref[4 + i]) &&
+			    ref[4 + i] != '_')
+				break;
+		if (n == 0 || n > 128 || i < n ||
+		    isdigit((unsigned char)ref[4])) {
+			errf(err, errlen, "%s: expected \"env:NAME\" with NAME "
+			    "made of letters, digits and '_'", where);
+			goto out;
+		}
+		if ((v = getenv(ref + 4)) == NULL) {
+			errf(err, errlen, "%s: environment variable %s is not "
+			    "set", where, ref + 4);
+			goto out;
+		}
+		if (strlen(v) > SECRET_MAX) {
+			errf(err, errlen, "%s: environment variable %s is "
+			    "longer than %d bytes", where, ref + 4, SECRET_MAX);
+			goto out;
+		}
+		if ((*out = strdup(v)) == NULL) {
+			errf(err, errlen, "%s: out of memory", where);
+			goto out;
+		}
+	} else {
+		errf(err, errlen, "%s: expected a \"file:\" or \"env:\" "
+		    "reference (secrets are never written inline)", where);
+		goto out;
+	}
+	if ((*out)[0] == '\0' || has_ctl(*out)) {
+		errf(err, errlen, "%s: the secret is empty or holds control "
+		    "characters", where);
+		goto out;
+	}
+	rc = 0;
+out:
+	if (rc != 0 && *out != NULL) {
+		OPENSSL_clear_free(*out, strlen(*out));
+		*out = NULL;
+	}
+	return rc;
+}
+
+static const char *const zd_keys[] = { "base_url", "subdomain", "auth",
+	"entitlements", "allow_http_loopback", "connect_timeout_ms",
+	"timeout_ms", "max_response_bytes", NULL };
+
+static int
+known_key(const char *k, const char *const *keys)
+{
+	for (; *keys != NULL; keys++)
+		if (strcmp(k, *keys) == 0)
+			return 1;
+	return 0;
+}
+
+static int
+get_string(struct json_object *o, const char *key, const char *where,
+    const char **out, char *err, size_t errlen)
+{
+	struct json_object *v;
+
+	*out = NULL;
+	if (!json_object_object_get_ex(o, key, &v))
+		return 0;
+	if (!json_object_is_type(v, json_type_string) ||
+	    json_object_get_string_len(v) == 0) {
+		errf(err, errlen, "%s.%s: expected a non-empty string", where,
+		    key);
+		return -1;
+	}
+	*out = json_object_get_string(v);
+	return 0;
+}
+
+static int
+get_bool(struct json_object *o, const char *key, int *out, char *err,
+    size_t errlen)
+{
+	struct json_object *v;
+
+	if (!json_object_object_get_ex(o, key, &v))
+		return 0;
+	if (!json_object_is_type(v, json_type_boolean)) {
+		errf(err, errlen, "zendesk.%s: expected true or false", key);
+		return -1;
+	}
+	*out = json_object_get_boolean(v) ? 1 : 0;
+	return 0;
+}
+
+static int
+get_long(struct json_object *o, const char *key, long lo, long hi,
+    long *out, char *err, size_t errlen)
+{
+	struct json_object *v;
+	int64_t x;
+
+	if (!json_object_object_get_ex(o, key, &v))
+		return 0;
+	if (!json_object_is_type(v, json_type_int)) {
+		errf(err, errlen, "zendesk.%s: expected an integer", key);
+		return -1;
+	}
+	errno = 0;
+	x = json_object_get_int64(v);
+	if (errno != 0 || x < lo || x > hi) {
+		errf(err, errlen, "zendesk.%s: expected %ld..%ld", key, lo, hi);
+		return -1;
+	}
+	*out = (long)x;
+	return 0;
+}
+
+/* "Basic base64(email/token:token)" ("API token" auth, Zendesk docs). */
+static int
+basic_auth(const char *email, const char *token, char **out)
+{
+	char *raw = NULL, *val = NULL;
+	size_t rawlen, b64len;
+	int rc = -1;
+
+	rawlen = strlen(email) + strlen("/token:") + strlen(token);
+	if (rawlen > SECRET_MAX * 2)
+		goto out;
+	if ((raw = malloc(rawlen + 1)) == NULL)
+		goto out;
+	snprintf(raw, rawlen + 1, "%s/token:%s", email, token);
+	b64len = 4 * ((rawlen + 2) / 3);
+	if ((val = malloc(6 + b64len + 1)) == NULL)
+		goto out;
+	memcpy(val, "Basic ", 6);
+	if (EVP_EncodeBlock((unsigned char *)val + 6,
+	    (const unsigned char *)raw, (int)rawlen) != (int)b64len)
+		goto out;
+	val[6 + b64len] = '\0';
+	*out = val;
+	val = NULL;
+	rc = 0;
+out:
+	if (raw != NULL)
+		OPENSSL_clear_free(raw, rawlen + 1);
+	if (val != NULL)
+		OPENSSL_clear_free(val, 6 + b64len + 1);
+	return rc;
+}
+
+/*
+ * Resolves cfg->root.zendesk into a zd_conf (caller frees with
+ * zd_conf_free).  ZD_OK, or ZD_EINVAL/ZD_ERROR with err naming the
+ * JSON path; secrets never reach err.
+ */
+enum zd_result
+zd_conf_load(const struct config *cfg, struct zd_conf **out, char *err,
+    size_t errlen)
+{
+	struct zd_conf *zc = NULL;
+	struct json_object *z, *auth;
+	const char *base = NULL, *sub = NULL, *email = NULL, *tokref = NULL;
+	const char *bearer = NULL;
+	char *secret = NULL, *url = NULL;
+	long v;
+	size_t i, n;
+	int lb;
+	enum zd_result rc = ZD_EINVAL;
+
+	*out = NULL;
+	if (cfg == NULL || cfg->root == NULL ||
+	    !json_object_object_get_ex(cfg->root, "zendesk", &z) ||
+	    !json_object_is_type(z, json_type_object)) {
+		errf(err, errlen, "zendesk: missing; expected an object with "
+		    "base_url or subdomain, and auth");
+		goto out;
+	}
+	json_object_object_foreach(z, key, val) {
+		(void)val;
+		if (!known_key(key, zd_keys)) {
+			errf(err, errlen, "zendesk.%.64s: unknown key", key);
+			goto out;
+		}
+	}
+	if ((zc = calloc(1, sizeof(*zc))) == NULL) {
+		rc = ZD_ERROR;
+		errf(err, errlen, "zendesk: out of memory");
+		goto out;
+	}
+	if (get_string(z, "base_url", "zendesk", &base, err, errlen) != 0 ||
+	    get_string(z, "subdomain", "zendesk", &sub, err, errlen) != 0)
+		goto out;
+	if ((base == NULL) == (sub == NULL)) {
+		errf(err, errlen, "zendesk: expected exactly one of base_url "
+		    "and subdomain");
+		goto out;
+	}
+	if (sub != NULL) {
+		n = strlen(sub);
+		for (i = 0; i < n; i++)
+			if (!islower((unsigned char)sub[i]) &&
+			    !isdigit((unsigned char)sub[i]) && sub[i] != '-')
+				break;
+		if (n > 63 || i < n || sub[0] == '-') {
+			errf(err, errlen, "zendesk.subdomain: expected the "
+			    "lowercase name before .zendesk.com");
+			goto out;
+		}
+		n += sizeof("https://.zendesk.com");
+		if ((url = malloc(n)) == NULL) {
+			rc = ZD_ERROR;
+			errf(err, errlen, "zendesk: out of memory");
+			goto out;
+		}
+		snprintf(url, n, "https://%s.zendesk.com", sub);
+		base = url;
+	}
+	if (get_bool(z, "entitlements", &zc->opts.entitlements, err,
+	    errlen) != 0 ||
+	    get_bool(z, "allow_http_loopback", &zc->opts.allow_http_loopback,
+	    err, errlen) != 0)
+		goto out;
+	v = 0;
+	if (get_long(z, "connect_timeout_ms", 1, 600000, &v, err,
+	    errlen) != 0)
+		goto out;
+	zc->opts.connect_timeout_ms = v;
+	v = 0;
+	if (get_long(z, "timeout_ms", 1, 3600000, &v, err, errlen) != 0)
+		goto out;
+	zc->opts.timeout_ms = v;
+	v = 0;
+	if (get_long(z, "max_response_bytes", 1024, (long)MAX_RESPONSE_LIMIT,
+	    &v, err, errlen) != 0)
+		goto out;
+	zc->opts.max_response = (size_t)v;
+	{
+		char e2[200];
+
+		if (check_base_url(base, zc->opts.allow_http_loopback,
+		    &zc->base_url, &lb, e2, sizeof(e2)) != 0) {
+			errf(err, errlen, "zendesk.%s: %s", sub != NULL ?
+			    "subdomain" : "base_url", e2);
+			goto out;
+		}
+	}
+	if (!json_object_object_get_ex(z, "auth", &auth) ||
+	    !json_object_is_type(auth, json_type_object)) {
+		errf(err, errlen, "zendesk.auth: missing; expected {\"email\", "
+		    "\"token\"} or {\"bearer\"}");
+		goto out;
+	}
+	json_object_object_foreach(auth, akey, aval) {
+		(void)aval;
+		if (strcmp(akey, "email") != 0 && strcmp(akey, "token") != 0 &&
+		    strcmp(akey, "bearer") != 0) {
+			errf(err, errlen, "zendesk.auth.%.64s: unknown key",
+			    akey);
+			goto out;
+		}
+	}
+	if (get_string(auth, "email", "zendesk.auth", &email, err,
+	    errlen) != 0 ||
+	    get_string(auth, "token", "zendesk.auth", &tokref, err,
+	    errlen) != 0 ||
+	    get_string(auth, "bearer", "zendesk.auth", &bearer, err,
+	    errlen) != 0)
+		goto out;
+	if (bearer != NULL && (email != NULL || tokref != NULL)) {
+		errf(err, errlen, "zendesk.auth: expected either {\"email\", "
+		    "\"token\"} or {\"bearer\"}, not both");
+		goto out;
+	}
+	if (bearer != NULL) {
+		if (resolve_secret(bearer, "zendesk.auth.bearer", &secret, err,
+		    errlen) != 0)
+			goto out;
+		n = strlen(secret) + sizeof("Bearer ");
+		if ((zc->auth = malloc(n)) == NULL) {
+			rc = ZD_ERROR;
+			errf(err, errlen, "zendesk: out of memory");
+			goto out;
+		}
+		snprintf(zc->auth, n, "Bearer %s", secret);
+	} else {
+		if (email == NULL || tokref == NULL) {
+			errf(err, errlen, "zendesk.auth: expected \"email\" and "
+			    "\"token\" (or \"bearer\")");
+			goto out;
+		}
+		if (strchr(email, '@') == NULL || strchr(email, ':') != NULL ||
+		    has_ctl(email) || strlen(email) > 254) {
+			errf(err, errlen, "zendesk.auth.email: expected the "
+			    "email address of the API user");
+			goto out;
+		}
+		if (resolve_secret(tokref, "zendesk.auth.token", &secret, err,
+		    errlen) != 0)
+			goto out;
+		if (basic_auth(email, secret, &zc->auth) != 0) {
+			rc = ZD_ERROR;
+			errf(err, errlen, "zendesk.auth: cannot encode");
+			goto out;
+		}
+	}
+	zc->opts.base_url = zc->base_url;
+	zc->opts.auth = zc->auth;
+	zc->opts.gov_max_wait_ms = -1;
+	*out = zc;
+	zc = NULL;
+	rc = ZD_OK;
+out:
+	if (secret != NULL)
+		OPENSSL_clear_free(secret, strlen(secret));
+	free(url);
+	zd_conf_free(zc);
+	return rc;
+}
+
+/* Returns options borrowed from conf (valid until zd_conf_free). */
+const struct zd_opts *
+zd_conf_opts(const struct zd_conf *conf)
+{
+	return &conf->opts;
+}
+
+/* Wipes the credential and frees conf.  NULL is a no-op. */
+void
+zd_conf_free(struct zd_conf *conf)
+{
+	if (conf == NULL)
+		return;
+	if (conf->auth != NULL)
+		OPENSSL_clear_free(conf->auth, strlen(conf->auth));
+	free(conf->base_url);
+	free(conf);
+}
+
+/* ------------------------------------------------------------- client */
+
+/* Wipes every header line (one holds the credential), then frees. */
+static void
+slist_wipe_free(struct curl_slist *l)
+{
+	struct curl_slist *p;
+
+	for (p = l; p != NULL; p = p->next)
+		if (p->data != NULL)
+			OPENSSL_cleanse(p->data, strlen(p->data));
+	curl_slist_free_all(l);
+}
+
+/* Appends line to *l; 0 or -1 (then *l is freed). */
+static int
+slist_add(struct curl_slist **l, const char *line)
+{
+	struct curl_slist *n = curl_slist_append(*l, line);
+
+	if (n == NULL) {
+		slist_wipe_free(*l);
+		*l = NULL;
+		return -1;
+	}
+	*l = n;
+	return 0;
+}
+
+static int
+build_headers(struct zd_client *c, const char *auth)
+{
+	char *line = NULL;
+	size_t n = strlen(auth) + sizeof("Authorization: ");
+	int rc = -1;
+
+	if ((line = malloc(n)) == NULL)
+		goto out;
+	snprintf(line, n, "Authorization: %s", auth);
+	/* "Expect:" off: no 100-continue round trip on larger bodies. */
+	if (slist_add(&c->hdr_read, line) != 0 ||
+	    slist_add(&c->hdr_read, "Accept: application/json") != 0 ||
+	    slist_add(&c->hdr_write, line) != 0 ||
+	    slist_add(&c->hdr_write, "Accept: application/json") != 0 ||
+	    slist_add(&c->hdr_write, "Content-Type: application/json") != 0 ||
+	    slist_add(&c->hdr_write, "Expect:") != 0)
+		goto out;
+	rc = 0;
+out:
+	if (line != NULL)
+		OPENSSL_clear_free(line, n);
+	return rc;
+}
+
+/*
+ * Creates a client owning one easy handle; o is copied except o->gov
+ * (borrowed).  ZD_OK with *out set, else *out NULL and err filled.
+ */
+enum zd_result
+zd_client_new(const struct zd_opts *o, struct zd_client **out, char *err,
+    size_t errlen)
+{
+	struct zd_client *c = NULL;
+	enum zd_result rc = ZD_EINVAL;
+	char e2[200];
+
+	*out = NULL;
+	if (o == NULL || o->auth == NULL || o->auth[0] == '\0' ||
+	    has_ctl(o->auth) || strlen(o->auth) > AUTH_MAX) {
+		errf(err, errlen, "zendesk: the auth value is missing or holds "
+		    "control characters");
+		goto out;
+	}
+	if (o->connect_timeout_ms < 0 || o->timeout_ms < 0 ||
+	    o->max_response > MAX_RESPONSE_LIMIT) {
+		errf(err, errlen, "zendesk: a timeout or size limit is out of "
+		    "range");
+		goto out;
+	}
+	rc = ZD_ERROR;
+	if ((c = calloc(1, sizeof(*c))) == NULL) {
+		errf(err, errlen, "zendesk: out of memory");
+		goto out;
+	}
+	if (check_base_url(o->base_url, o->allow_http_loopback, &c->base,
+	    &c->http_loopback, e2, sizeof(e2)) != 0) {
+		rc = ZD_EINVAL;
+		errf(err, errlen, "zendesk: base URL: %s", e2);
+		goto out;
+	}
+	c->baselen = strlen(c->base);
+	c->entitlements = o->entitlements ? 1 : 0;
+	c->connect_ms = o->connect_timeout_ms > 0 ? o->connect_timeout_ms :
+	    DEFAULT_CONNECT_MS;
+	c->total_ms = o->timeout_ms > 0 ? o->timeout_ms : DEFAULT_TOTAL_MS;
+	c->max_response = o->max_response > 0 ? o->max_response :
+	    DEFAULT_MAX_RESPONSE;
+	c->gov = o->gov;
+	c->gov_max_wait_ms = o->gov_max_wait_ms;
+	if (build_headers(c, o->auth) != 0) {
+		errf(err, errlen, "zendesk: out of memory");
+		goto out;
+	}
+	if ((c->h = curl_easy_init()) == NULL) {
+		errf(err, errlen, "zendesk: curl_easy_init failed");
+		goto out;
+	}
+	*out = c;
+	c = NULL;
+	rc = ZD_OK;
+out:
+	zd_client_free(c);
+	return rc;
+}
+
+/* Frees c, wiping the header lines that hold the credential. */
+void
+zd_client_free(struct zd_client *c)
+{
+	if (c == NULL)
+		return;
+	if (c->h != NULL)
+		curl_easy_cleanup(c->h);
+	slist_wipe_free(c->hdr_read);
+	slist_wipe_free(c->hdr_write);
+	free(c->base);
+	free(c->buf);
+	free(c);
+}
+
+/* Puts res->body and resets every field (retry_after_s to -1). */
+void
+zd_response_clear(struct zd_response *res)
+{
+	if (res == NULL)
+		return;
+	json_object_put(res->body);
+	memset(res, 0, sizeof(*res));
+	res->retry_after_s = -1;
+}
+
+/* Points h into res's header buffers (borrowed); absent ones NULL. */
+void
+zd_response_headers(const struct zd_response *res, struct gov_headers *h)
+{
+#define HDR(f) (res->rl.f[0] != '\0' ? res->rl.f : NULL)
+	h->x_rate_limit = HDR(x_rate_limit);
+	h->x_rate_limit_remaining = HDR(x_rate_limit_remaining);
+	h->ratelimit_limit = HDR(ratelimit_limit);
+	h->ratelimit_remaining = HDR(ratelimit_remaining);
+	h->ratelimit_reset = HDR(ratelimit_reset);
+	h->retry_after = HDR(retry_after);
+#undef HDR
+}
+
+/* ----------------------------------------------------------- transfer */
+
+static size_t
+on_body(char *ptr, size_t size, size_t nmemb, void *arg)
+{
+	struct zd_client *c = arg;
+	size_t n = size * nmemb, ncap;
+	char *p;
+
+	if (n > c->max_response - c->len) {
+		c->too_big = 1;
+		return 0;                  /* CURLE_WRITE_ERROR */
+	}
+	if (c->len + n + 1 > c->cap) {
+		ncap = c->cap > 0 ? c->cap : BUF_START;
+		while (ncap < c->len + n + 1)
+			ncap *= 2;
+		if (ncap > c->max_response + 1)
+			ncap = c->max_response + 1;
+		if ((p = realloc(c->buf, ncap)) == NULL)
+			return 0;
+		c->buf = p;
+		c->cap = ncap;
+	}
+	memcpy(c->buf + c->len, ptr, n);
+	c->len += n;
+	c->buf[c->len] = '\0';
+	return n;
+}
+
+static void
+store_header(char *dst, size_t cap, const char *v, size_t n)
+{
+	while (n > 0 && (*v == ' ' || *v == '\t')) {
+		v++;
+		n--;
+	}
+	while (n > 0 && (v[n - 1] == ' ' || v[n - 1] == '\t' ||
+	    v[n - 1] == '\r' || v[n - 1] == '\n'))
+		n--;
+	if (n >= cap) {
+		/* Too long to be a number: keep something the parser rejects. */
+		snprintf(dst, cap, "%s", "invalid");
+		return;
+	}
+	copy_printable(dst, cap, v, n);
+}
+
+static size_t
+on_header(char *ptr, size_t size, size_t nitems, void *arg)
+{
+	static const struct {
+		const char *name;
+		size_t off;
+	} known[] = {
+		{ "x-rate-limit", offsetof(struct hdrs, rl.x_rate_limit) },
+		{ "x-rate-limit-remaining",
+		  offsetof(struct hdrs, rl.x_rate_limit_remaining) },
+		{ "ratelimit-limit", offsetof(struct hdrs, rl.ratelimit_limit) },
+		{ "ratelimit-remaining",
+		  offsetof(struct hdrs, rl.ratelimit_remaining) },
+		{ "ratelimit-reset", offsetof(struct hdrs, rl.ratelimit_reset) },
+		{ "retry-after", offsetof(struct hdrs, rl.retry_after) },
+	};
+	struct zd_client *c = arg;
+	size_t n = size * nitems, i, nl;
+	const char *colon;
+
+	/* A new status line starts a new header block (1xx, then final). */
+	if (n >= 5 && memcmp(ptr, "HTTP/", 5) == 0) {
+		memset(&c->hd, 0, sizeof(c->hd));
+		return n;
+	}
+	if ((colon = memchr(ptr, ':', n)) == NULL)
+		return n;
+	nl = (size_t)(colon - ptr);
+	for (i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+		if (strlen(known[i].name) == nl &&
+		    strncasecmp(ptr, known[i].name, nl) == 0) {
+			store_header((char *)&c->hd + known[i].off, ZD_HDRLEN,
+			    colon + 1, n - nl - 1);
+			return n;
+		}
+	if (nl == 12 && strncasecmp(ptr, "content-type", 12) == 0)
+		store_header(c->hd.ctype, sizeof(c->hd.ctype), colon + 1,
+		    n - nl - 1);
+	return n;
+}
+
+/* Sets one option; on failure records which and fails the request. */
+#define SETOPT(opt, val) do { \
+	CURLcode e_ = curl_easy_setopt(c->h, opt, val); \
+	if (e_ != CURLE_OK) { \
+		errf(res->reason, sizeof(res->reason), \
+		    "curl_easy_setopt(%s): %s", #opt, curl_easy_strerror(e_)); \
+		goto out; \
+	} \
+} while (0)
+
+static int
+setup(struct zd_client *c, const char *method, const char *url,
+    const char *body, size_t bodylen, struct zd_response *res)
+{
+	int rc = -1;
+
+	curl_easy_reset(c->h);
+	c->errbuf[0] = '\0';
+	SETOPT(CURLOPT_URL, url);
+	SETOPT(CURLOPT_NOSIGNAL, 1L);
+	SETOPT(CURLOPT_FOLLOWLOCATION, 0L);
+	SETOPT(CURLOPT_MAXREDIRS, 0L);
+	SETOPT(CURLOPT_PROTOCOLS_STR, c->http_loopback ? "http,https" :
+	    "https");
+	SETOPT(CURLOPT_REDIR_PROTOCOLS_STR, "https");
+	SETOPT(CURLOPT_CONNECTTIMEOUT_MS, c->connect_ms);
+	SETOPT(CURLOPT_TIMEOUT_MS, c->total_ms);
+	SETOPT(CURLOPT_SSL_VERIFYPEER, 1L);
+	SETOPT(CURLOPT_SSL_VERIFYHOST, 2L);
+	SETOPT(CURLOPT_TCP_KEEPALIVE, 1L);
+	SETOPT(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)c->max_response);
+	SETOPT(CURLOPT_ACCEPT_ENCODING, "");
+	SETOPT(CURLOPT_USERAGENT, USER_AGENT);
+	SETOPT(CURLOPT_ERRORBUFFER, c->errbuf);
+	SETOPT(CURLOPT_WRITEFUNCTION, on_body);
+	SETOPT(CURLOPT_WRITEDATA, c);
+	SETOPT(CURLOPT_HEADERFUNCTION, on_header);
+	SETOPT(CURLOPT_HEADERDATA, c);
+	/* The fake on loopback must not be reached through a proxy. */
+	if (c->http_loopback)
+		SETOPT(CURLOPT_PROXY, "");
+	if (strcmp(method, "GET") == 0) {
+		SETOPT(CURLOPT_HTTPGET, 1L);
+		SETOPT(CURLOPT_HTTPHEADER, c->hdr_read);
+	} else if (strcmp(method, "DELETE") == 0) {
+		SETOPT(CURLOPT_CUSTOMREQUEST, "DELETE");
+		SETOPT(CURLOPT_HTTPHEADER, c->hdr_read);
+	} else {
+		SETOPT(CURLOPT_POST, 1L);
+		if (strcmp(method, "POST") != 0)
+			SETOPT(CURLOPT_CUSTOMREQUEST, method);
+		SETOPT(CURLOPT_POSTFIELDS, body != NULL ? body : "");
+		SETOPT(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)bodylen);
+		SETOPT(CURLOPT_HTTPHEADER, c->hdr_write);
+	}
+	rc = 0;
+out:
+	return rc;
+}
+#undef SETOPT
+
+/* "error", "description" and the first "details" entry of an error body. */
+static void
+error_reason(struct zd_response *res, const char *prefix)
+{
+	struct json_object *b = res->body, *v, *d, *arr, *first, *desc;
+	char tmp[ZD_ERRLEN];
+	const char *e = NULL, *ds = NULL, *det = NULL, *field = NULL;
+
+	if (b != NULL && json_object_is_type(b, json_type_object)) {
+		if (json_object_object_get_ex(b, "error", &v)) {
+			if (json_object_is_type(v, json_type_string))
+				e = json_object_get_string(v);
+			else if (json_object_is_type(v, json_type_object) &&
+			    json_object_object_get_ex(v, "title", &d) &&
+			    json_object_is_type(d, json_type_string))
+				e = json_object_get_string(d);
+		}
+		if (json_object_object_get_ex(b, "description", &v) &&
+		    json_object_is_type(v, json_type_string))
+			ds = json_object_get_string(v);
+		if (json_object_object_get_ex(b, "details", &d) &&
+		    json_object_is_type(d, json_type_object)) {
+			json_object_object_foreach(d, k, val) {
+				arr = val;
+				if (!json_object_is_type(arr, json_type_array) ||
+				    json_object_array_length(arr) == 0)
+					continue;
+				first = json_object_array_get_idx(arr, 0);
+				if (json_object_is_type(first,
+				    json_type_object) &&
+				    json_object_object_get_ex(first,
+				    "description", &desc) &&
+				    json_object_is_type(desc, json_type_string)) {
+					field = k;
+					det = json_object_get_string(desc);
+					break;
+				}
+			}
+		}
+	}
+	snprintf(tmp, sizeof(tmp), "%s: HTTP %ld%s%s%s%s%s%s%s%s%s", prefix,
+	    res->status, e != NULL ? ": " : "", e != NULL ? e : "",
+	    ds != NULL ? ": " : "", ds != NULL ? ds : "",
+	    det != NULL ? " (" : "", field != NULL ? field : "",
+	    det != NULL ? ": " : "", det != NULL ? det : "",
+	    det != NULL ? ")" : "");
+	copy_printable(res->reason, sizeof(res->reason), tmp, strlen(tmp));
+}
+
+/* Parses c->buf as one JSON document; NULL if it is not one. */
+static struct json_object *
+parse_body(const struct zd_client *c)
+{
+	struct json_tokener *tok = NULL;
+	struct json_object *o = NULL;
+	size_t end;
+
+	if (c->len == 0 || c->len > INT32_MAX)
+		goto out;
+	if ((tok = json_tokener_new_ex(JSON_DEPTH)) == NULL)
+		goto out;
+	o = json_tokener_parse_ex(tok, c->buf, (int)c->len);
+	if (o == NULL || json_tokener_get_error(tok) != json_tokener_success) {
+		json_object_put(o);
+		o = NULL;
+		goto out;
+	}
+	/* Nothing but blanks may follow the document. */
+	for (end = json_tokener_get_parse_end(tok); end < c->len; end++)
+		if (!isspace((unsigned char)c->buf[end])) {
+			json_object_put(o);
+			o = NULL;
+			goto out;
+		}
+out:
+	if (tok != NULL)
+		json_tokener_free(tok);
+	return o;
+}
+
+static int
+is_retryable_curl(CURLcode e)
+{
+	switch (e) {
+	case CURLE_OPERATION_TIMEDOUT:
+	case CURLE_COULDNT_CONNECT:
+	case CURLE_COULDNT_RESOLVE_HOST:
+	case CURLE_COULDNT_RESOLVE_PROXY:
+	case CURLE_RECV_ERROR:
+	case CURLE_SEND_ERROR:
+	case CURLE_GOT_NOTHING:
+	case CURLE_PARTIAL_FILE:
+	case CURLE_HTTP2:
+	case CURLE_HTTP2_STREAM:
+	case CURLE_SSL_CONNECT_ERROR:
+	case CURLE_WEIRD_SERVER_REPLY:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+/* The path part of url for logs: no origin, no query (emails live there). */
+static void
+log_path(const struct zd_client *c, const char *url, char *dst, size_t cap)
+{
+	const char *p = url, *q;
+
+	if (strncmp(url, c->base, c->baselen) == 0)
+		p = url + c->baselen;
+	q = strchr(p, '?');
+	copy_printable(dst, cap, p, q != NULL ? (size_t)(q - p) : strlen(p));
+}
+
+/*
+ * Sends one request to url (absolute, already checked) and classifies
+ * the answer.  body may be NULL.  res is cleared first.
+ */
+static enum zd_result
+perform(struct zd_client *c, const char *method, const char *url,
+    struct json_object *body, struct zd_response *res)
+{
+	const char *payload = NULL;
+	size_t plen = 0;
+	struct gov_headers gh;
+	struct timespec t0 = { 0, 0 }, t1 = { 0, 0 };
+	char lp[160], ms[24], st[8];
+	enum zd_result rc = ZD_ERROR;
+	CURLcode e;
+	long status = 0;
+	int64_t w;
+
+	zd_response_clear(res);
+	/* Nothing is owned yet and nothing was sent: no log line either. */
+	if (c->gov != NULL && (w = gov_acquire(c->gov,
+	    c->gov_max_wait_ms)) > 0) {
+		res->retry_after_s = (long)((w + 999) / 1000);
+		errf(res->reason, sizeof(res->reason), "rate budget: the "
+		    "governor asks for a %" PRId64 " ms wait", w);
+		return ZD_RATE_LIMITED;
+	}
+	if (body != NULL) {
+		payload = json_object_to_json_string_ext(body,
+		    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+		if (payload == NULL) {
+			errf(res->reason, sizeof(res->reason), "out of memory");
+			goto out;
+		}
+		plen = strlen(payload);
+	}
+	c->len = 0;
+	c->too_big = 0;
+	memset(&c->hd, 0, sizeof(c->hd));
+	if (setup(c, method, url, payload, plen, res) != 0)
+		goto out;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	e = curl_easy_perform(c->h);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	if (e == CURLE_OK &&
+	    curl_easy_getinfo(c->h, CURLINFO_RESPONSE_CODE, &status) !=
+	    CURLE_OK)
+		status = 0;
+	res->status = status;
+	res->rl = c->hd.rl;
+	if (c->gov != NULL) {
+		zd_response_headers(res, &gh);
+		gov_observe(c->gov, (int)status, &gh);
+	}
+	if (e != CURLE_OK) {
+		if (c->too_big || e == CURLE_FILESIZE_EXCEEDED) {
+			rc = ZD_BAD_RESPONSE;
+			errf(res->reason, sizeof(res->reason), "%s: response "
+			    "larger than %zu bytes", method, c->max_response);
+		} else {
+			rc = is_retryable_curl(e) ? ZD_RETRYABLE :
+			    e == CURLE_UNSUPPORTED_PROTOCOL ? ZD_EINVAL :
+			    ZD_ERROR;
+			errf(res->reason, sizeof(res->reason), "%s: %s%s%s",
+			    method, curl_easy_strerror(e),
+			    c->errbuf[0] != '\0' ? ": " : "", c->errbuf);
+		}
+		goto out;
+	}
+	if (c->len > 0)
+		res->body = parse_body(c);
+	if (status == 429 || status == 503) {
+		struct gov_parsed gp;
+
+		zd_response_headers(res, &gh);
+		gov_parse_headers(&gh, &gp);
+		res->retry_after_s = gp.retry_after_s;
+		if (status == 429 && res->retry_after_s < 0)
+			res->retry_after_s = gp.reset_s > 0 ? gp.reset_s : 60;
+	}
+	if (status >= 200 && status < 300) {
+		if (c->len > 0 && res->body == NULL) {
+			rc = ZD_BAD_RESPONSE;
+			errf(res->reason, sizeof(res->reason), "%s: HTTP %ld "
+			    "with a body that is not JSON", method, status);
+			goto out;
+		}
+		rc = ZD_OK;
+	} else if (status == 404) {
+		rc = ZD_NOT_FOUND;
+		error_reason(res, method);
+	} else if (status == 429) {
+		rc = ZD_RATE_LIMITED;
+		error_reason(res, method);
+	} else if (status == 401 || status == 403) {
+		rc = ZD_UNAUTHORIZED;
+		error_reason(res, method);
+	} else if (status == 409 || (status >= 500 && status < 600)) {
+		rc = ZD_RETRYABLE;
+		error_reason(res, method);
+	} else if (status >= 300 && status < 500) {
+		rc = ZD_PERMANENT;
+		error_reason(res, method);
+		if (status < 400)
+			errf(res->reason, sizeof(res->reason), "%s: HTTP %ld: "
+			    "redirects are not followed", method, status);
+	} else {
+		rc = ZD_BAD_RESPONSE;
+		errf(res->reason, sizeof(res->reason), "%s: unexpected HTTP "
+		    "status %ld", method, status);
+	}
+out:
+	log_path(c, url, lp, sizeof(lp));
+	snprintf(st, sizeof(st), "%ld", status);
+	snprintf(ms, sizeof(ms), "%ld", (long)((t1.tv_sec - t0.tv_sec) * 1000 +
+	    (t1.tv_nsec - t0.tv_nsec) / 1000000));
+	log_kv(rc == ZD_OK || rc == ZD_NOT_FOUND ? LOG_DEBUG : LOG_WARN,
+	    "zendesk request", "method", method, "path", lp, "status", st,
+	    "ms", ms, "result", zd_strerror(rc),
+	    rc != ZD_OK ? "reason" : NULL, rc != ZD_OK ? res->reason : NULL,
+	    (const char *)NULL);
+	return rc;
+}
+
+/* Builds base + path (printf-style) into url[URL_MAX]; 0 or -1. */
+static int build_url(const struct zd_client *c, char *url, size_t cap,
+    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static int
+build_url(const struct zd_client *c, char *url, size_t cap,
+    const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (c->baselen + 1 >= cap)
+		return -1;
+	memcpy(url, c->base, c->baselen);
+	va_start(ap, fmt);
+	n = vsnprintf(url + c->baselen, cap - c->baselen, fmt, ap);
+	va_end(ap);
+	return (n < 0 || (size_t)n >= cap - c->baselen) ? -1 : 0;
+}
+
+static enum zd_result
+bad_arg(struct zd_response *res, const char *what)
+{
+	zd_response_clear(res);
+	errf(res->reason, sizeof(res->reason), "%s", what);
+	return ZD_EINVAL;
+}
+
+/* Points res->item at body[member] if it has type t; else BAD_RESPONSE. */
+static enum zd_result
+want_member(struct zd_response *res, const char *member, enum json_type t)
+{
+	struct json_object *v;
+
+	if (res->body == NULL ||
+	    !json_object_is_type(res->body, json_type_object) ||
+	    !json_object_object_get_ex(res->body, member, &v) ||
+	    !json_object_is_type(v, t)) {
+		errf(res->reason, sizeof(res->reason), "HTTP %ld: the answer "
+		    "has no %s %s", res->status, member,
+		    t == json_type_array ? "array" : "object");
+		return ZD_BAD_RESPONSE;
+	}
+	res->item = v;
+	return ZD_OK;
+}
+
+static enum zd_result
+request_item(struct zd_client *c, const char *method, const char *url,
+    struct json_object *body, const char *member, enum json_type t,
+    struct zd_response *res)
+{
+	enum zd_result r = perform(c, method, url, body, res);
+
+	if (r != ZD_OK || member == NULL)
+		return r;
+	return want_member(res, member, t);
+}
+
+/* ------------------------------------------------------------- paging */
+
+struct collect {
+	struct json_object *arr;
+	size_t n;
+	int overflow;
+};
+
+static int
+collect_cb(struct json_object *items, void *arg)
+{
+	struct collect *co = arg;
+	size_t i, n = json_object_array_length(items);
+
+	for (i = 0; i < n; i++) {
+		if (co->n >= MAX_COLLECT) {
+			co->overflow = 1;
+			return 1;
+		}
+		if (json_object_array_add(co->arr, json_object_get(
+		    json_object_array_get_idx(items, i))) != 0) {
+			co->overflow = 1;
+			return 1;
+		}
+		co->n++;
+	}
+	return 0;
+}
+
+/* A next-page link may only lead back to our own origin's /api/v2/. */
+static int
+next_ok(const struct zd_client *c, const char *next)
+{
+	const unsigned char *p;
+
+	if (strlen(next) >= URL_MAX || strncmp(next, c->base, c->baselen) != 0 ||
+	    strncmp(next + c->baselen, "/api/v2/", 8) != 0)
+		return 0;
+	for (p = (const unsigned char *)next; *p != '\0'; p++)
+		if (*p <= 0x20 || *p >= 0x7f)
+			return 0;
+	return 1;
+}
+
+/*
+ * Fetches url and every next page (cursor: meta.has_more + links.next;
+ * offset: next_page), handing body[member] of each to cb.  res->body is
+ * NULL afterwards.
+ */
+static enum zd_result
+paginate(struct zd_client *c, const char *first, const char *member,
+    zd_page_cb cb, void *arg, struct zd_response *res)
+{
+	char url[URL_MAX], prev[URL_MAX];
+	struct json_object *meta, *more, *links, *next;
+	const char *nx;
+	enum zd_result r;
+	size_t pages = 0;
+
+	snprintf(url, sizeof(url), "%s", first);
+	prev[0] = '\0';
+	for (;;) {
+		if ((r = request_item(c, "GET", url, NULL, member,
+		    json_type_array, res)) != ZD_OK)
+			return r;
+		if (cb(res->item, arg) != 0)
+			break;
+		nx = NULL;
+		if (json_object_object_get_ex(res->body, "meta", &meta) &&
+		    json_object_is_type(meta, json_type_object)) {
+			if (!json_object_object_get_ex(meta, "has_more",
+			    &more) || !json_object_is_type(more,
+			    json_type_boolean)) {
+				errf(res->reason, sizeof(res->reason), "page "
+				    "meta has no has_more boolean");
+				return ZD_BAD_RESPONSE;
+			}
+			if (!json_object_get_boolean(more))
+				break;
+			if (!json_object_object_get_ex(res->body, "links",
+			    &links) || !json_object_is_type(links,
+			    json_type_object) ||
+			    !json_object_object_get_ex(links, "next", &next) ||
+			    !json_object_is_type(next, json_type_string)) {
+				errf(res->reason, sizeof(res->reason), "has_more "
+				    "without a links.next URL");
+				return ZD_BAD_RESPONSE;
+			}
+			nx = json_object_get_string(next);
+		} else if (json_object_object_get_ex(res->body, "next_page",
+		    &next) && json_object_is_type(next, json_type_string))
+			nx = json_object_get_string(next);
+		if (nx == NULL)
+			break;
+		if (!next_ok(c, nx)) {
+			errf(res->reason, sizeof(res->reason), "the next page "
+			    "link leaves %s/api/v2/; not followed", c->base);
+			return ZD_BAD_RESPONSE;
+		}
+		if (strcmp(nx, url) == 0 || strcmp(nx, prev) == 0 ||
+		    ++pages >= MAX_PAGES) {
+			errf(res->reason, sizeof(res->reason), "pagination "
+			    "does not advance; stopped");
+			return ZD_BAD_RESPONSE;
+		}
+		snprintf(prev, sizeof(prev), "%s", url);
+		snprintf(url, sizeof(url), "%s", nx);
+	}
+	json_object_put(res->body);
+	res->body = NULL;
+	res->item = NULL;
+	return ZD_OK;
+}
+
+/* Every page of url collected into res->body {member: [...]}. */
+static enum zd_result
+collect_all(struct zd_client *c, const char *url, const char *member,
+    struct zd_response *res)
+{
+	struct collect co = { NULL, 0, 0 };
+	struct json_object *doc = NULL;
+	enum zd_result r = ZD_ERROR;
+
+	zd_response_clear(res);
+	if ((co.arr = json_object_new_array()) == NULL ||
+	    (doc = json_object_new_object()) == NULL) {
+		errf(res->reason, sizeof(res->reason), "out of memory");
+		goto out;
+	}
+	if ((r = paginate(c, url, member, collect_cb, &co, res)) != ZD_OK)
+		goto out;
+	if (co.overflow) {
+		r = ZD_BAD_RESPONSE;
+		errf(res->reason, sizeof(res->reason), "more than %d %s, or "
+		    "out of memory", MAX_COLLECT, member);
+		goto out;
+	}
+	if (json_object_object_add(doc, member, co.arr) != 0) {
+		r = ZD_ERROR;
+		goto out;
+	}
+	co.arr = NULL;
+	res->body = doc;
+	res->item = json_object_object_get(doc, member);
+	doc = NULL;
+out:
+	json_object_put(co.arr);
+	json_object_put(doc);
+	return r;
+}
+
+/* ------------------------------------------------------------- users */
+
+/* GET one user; res->item borrows body.user. */
+enum zd_result
+zd_get_user(struct zd_client *c, int64_t id, struct zd_response *res)
+{
+	char url[URL_MAX];
+
+	if (c == NULL || id <= 0)
+		return bad_arg(res, "get user: bad id");
+	if (build_url(c, url, sizeof(url), "/api/v2/users/%" PRId64 ".json",
+	    id) != 0)
+		return bad_arg(res, "get user: URL too long");
+	return request_item(c, "GET", url, NULL, "user", json_type_object,
+	    res);
+}
+
+/* Runs a search URL; keeps users whose email equals want (if set). */
+static enum zd_result
+search_one(struct zd_client *c, const char *url, const char *want_email,
+    struct zd_response *res)
+{
+	struct json_object *u, *em, *hit = NULL;
+	size_t i, n, hits = 0;
+	enum zd_result r;
+
+	if ((r = request_item(c, "GET", url, NULL, "users", json_type_array,
+	    res)) != ZD_OK)
+		return r;
+	n = json_object_array_length(res->item);
+	for (i = 0; i < n; i++) {
+		u = json_object_array_get_idx(res->item, i);
+		if (!json_object_is_type(u, json_type_object))
+			continue;
+		if (want_email != NULL && (!json_object_object_get_ex(u,
+		    "email", &em) || !json_object_is_type(em,
+		    json_type_string) || strcasecmp(json_object_get_string(em),
+		    want_email) != 0))
+			continue;
+		hit = u;
+		hits++;
+	}
+	if (hits == 0) {
+		res->item = NULL;
+		errf(res->reason, sizeof(res->reason), "no matching user");
+		return ZD_NOT_FOUND;
+	}
+	if (hits > 1) {
+		res->item = NULL;
+		errf(res->reason, sizeof(res->reason), "%zu users match; "
+		    "refusing to guess", hits);
+		return ZD_PERMANENT;
+	}
+	res->item = hit;
+	return ZD_OK;
+}
+
+/*
+ * external_id first, then email (exact, case-insensitive); res->item
+ * borrows the user.  NOT_FOUND, or PERMANENT when ambiguous.
+ */
+enum zd_result
+zd_find_user(struct zd_client *c, const char *external_id,
+    const char *email, struct zd_response *res)
+{
+	char url[URL_MAX], *esc = NULL, *q = NULL;
+	size_t n;
+	enum zd_result r = ZD_NOT_FOUND;
+
+	zd_response_clear(res);
+	if (c == NULL || ((external_id == NULL || external_id[0] == '\0') &&
+	    (email == NULL || email[0] == '\0'))) {
+		r = bad_arg(res, "find user: no external_id or email");
+		goto out;
+	}
+	if (external_id != NULL && external_id[0] != '\0') {
+		if (strlen(external_id) > 255 ||
+		    (esc = curl_easy_escape(c->h, external_id, 0)) == NULL) {
+			r = bad_arg(res, "find user: bad external_id");
+			goto out;
+		}
+		if (build_url(c, url, sizeof(url),
+		    "/api/v2/users/search.json?external_id=%s", esc) != 0) {
+			r = bad_arg(res, "find user: URL too long");
+			goto out;
+		}
+		r = search_one(c, url, NULL, res);
+		if (r != ZD_NOT_FOUND)
+			goto out;
+		curl_free(esc);
+		esc = NULL;
+	}
+	if (email != NULL && email[0] != '\0') {
+		if (strlen(email) > 254 || strchr(email, '@') == NULL ||
+		    strpbrk(email, " \t\"") != NULL || has_ctl(email)) {
+			r = bad_arg(res, "find user: bad email");
+			goto out;
+		}
+		n = strlen(email) + sizeof("email:");
+		if ((q = malloc(n)) == NULL) {
+			r = ZD_ERROR;
+			errf(res->reason, sizeof(res->reason), "out of memory");
+			goto out;
+		}
+		snprintf(q, n, "email:%s", email);
+		if ((esc = curl_easy_escape(c->h, q, 0)) == NULL ||
+		    build_url(c, url, sizeof(url),
+		    "/api/v2/users/search.json?query=%s", esc) != 0) {
+			r = bad_arg(res, "find user: URL too long");
+			goto out;
+		}
+		r = search_one(c, url, email, res);
+	}
+out:
+	free(q);
+	curl_free(esc);
+	return r;
+}
+
+static int
+valid_role(const char *r)
+{
+	return strcmp(r, "end-user") == 0 || strcmp(r, "agent") == 0 ||
+	    strcmp(r, "admin") == 0;
+}
+
+static int
+add_str(struct json_object *o, const char *k, const char *v)
+{
+	struct json_object *s;
+
+	if (v == NULL)
+		return 0;
+	if ((s = json_object_new_string(v)) == NULL)
+		return -1;
+	return json_object_object_add(o, k, s);
+}
+
+/* {"user": {...}} from u; NULL with res->reason on a bad field. */
+static struct json_object *
+user_doc(const struct zd_user_fields *u, int creating, struct zd_response *res)
+{
+	struct json_object *doc = NULL, *usr = NULL, *ret = NULL;
+
+	if (u == NULL) {
+		errf(res->reason, sizeof(res->reason), "no user fields");
+		goto out;
+	}
+	if (creating && (u->name == NULL || u->name[0] == '\0')) {
+		errf(res->reason, sizeof(res->reason), "a new user needs a "
+		    "name");
+		goto out;
+	}
+	if (u->role != NULL && !valid_role(u->role)) {
+		errf(res->reason, sizeof(res->reason), "role must be "
+		    "end-user, agent or admin");
+		goto out;
+	}
+	if (u->custom_role_id < 0 || (u->custom_role_id > 0 &&
+	    (u->role == NULL || strcmp(u->role, "agent") != 0))) {
+		errf(res->reason, sizeof(res->reason), "custom_role_id goes "
+		    "with role agent");
+		goto out;
+	}
+	/* DESIGN: never leave an agent without a custom role. */
+	if (u->role != NULL && strcmp(u->role, "agent") == 0 &&
+	    u->custom_role_id <= 0) {
+		errf(res->reason, sizeof(res->reason), "role agent without a "
+		    "custom_role_id would make a legacy agent; refused");
+		goto out;
+	}
+	if (u->suspended < -1 || u->suspended > 1) {
+		errf(res->reason, sizeof(res->reason), "suspended must be "
+		    "-1, 0 or 1");
+		goto out;
+	}
+	if ((doc = json_object_new_object()) == NULL ||
+	    (usr = json_object_new_object()) == NULL)
+		goto oom;
+	if (add_str(usr, "name", u->name) != 0 ||
+	    add_str(usr, "email", u->email) != 0 ||
+	    add_str(usr, "external_id", u->external_id) != 0 ||
+	    add_str(usr, "role", u->role) != 0)
+		goto oom;
+	if (u->custom_role_id > 0 && json_object_object_add(usr,
+	    "custom_role_id", json_object_new_int64(u->custom_role_id)) != 0)
+		goto oom;
+	if (u->suspended >= 0 && json_object_object_add(usr, "suspended",
+	    json_object_new_boolean(u->suspended)) != 0)
+		goto oom;
+	if (json_object_object_length(usr) == 0) {
+		errf(res->reason, sizeof(res->reason), "nothing to change");
+		goto out;
+	}
+	if (json_object_object_add(doc, "user", usr) != 0)
+		goto oom;
+	usr = NULL;
+	ret = doc;
+	doc = NULL;
+	goto out;
+oom:
+	errf(res->reason, sizeof(res->reason), "out of memory");
+out:
+	json_object_put(usr);
+	json_object_put(doc);
+	return ret;
+}
+
+/* POST a user built from u (borrowed); res->item borrows body.user. */
+enum zd_result
+zd_create_user(struct zd_client *c, const struct zd_user_fields *u,
+    struct zd_response *res)
+{
+	struct json_object *doc = NULL;
+	char url[URL_MAX];
+	enum zd_result r = ZD_EINVAL;
+
+	zd_response_clear(res);
+	if (c == NULL) {
+		r = bad_arg(res, "create user: no client");
+		goto out;
+	}
+	if ((doc = user_doc(u, 1, res)) == NULL)
+		goto out;
+	if (build_url(c, url, sizeof(url), "/api/v2/users.json") != 0) {
+		r = bad_arg(res, "create user: URL too long");
+		goto out;
+	}
+	r = request_item(c, "POST", url, doc, "user", json_type_object, res);
+out:
+	json_object_put(doc);
+	return r;
+}
+
+/* PUT the fields set in u (borrowed); res->item borrows body.user. */
+enum zd_result
+zd_update_user(struct zd_client *c, int64_t id,
+    const struct zd_user_fields *u, struct zd_response *res)
+{
+	struct json_object *doc = NULL;
+	char url[URL_MAX];
+	enum zd_result r = ZD_EINVAL;
+
+	zd_response_clear(res);
+	if (c == NULL || id <= 0) {
+		r = bad_arg(res, "update user: bad id");
+		goto out;
+	}
+	if ((doc = user_doc(u, 0, res)) == NULL)
+		goto out;
+	if (build_url(c, url, sizeof(url), "/api/v2/users/%" PRId64 ".json",
+	    id) != 0) {
+		r = bad_arg(res, "update user: URL too long");
+		goto out;
+	}
+	r = request_item(c, "PUT", url, doc, "user", json_type_object, res);
+out:
+	json_object_put(doc);
+	return r;
+}
+
+/* ------------------------------------------------------ custom roles */
+
+/* GET custom roles; res->item borrows body.custom_roles. */
+enum zd_result
+zd_list_custom_roles(struct zd_client *c, struct zd_response *res)
+{
+	char url[URL_MAX];
+
+	if (c == NULL ||
+	    build_url(c, url, sizeof(url), "/api/v2/custom_roles.json") != 0)
+		return bad_arg(res, "list custom roles: bad client");
+	return request_item(c, "GET", url, NULL, "custom_roles",
+	    json_type_array, res);
+}
+
+/* {wrap: inner} without taking inner's reference; NULL if out of memory. */
+static struct json_object *
+wrap(const char *key, struct json_object *inner)
+{
+	struct json_object *doc = json_object_new_object();
+
+	if (doc == NULL)
+		return NULL;
+	/* json-c: on failure the value's reference is not taken; drop ours */
+	if (json_object_object_add(doc, key, json_object_get(inner)) != 0) {
+		json_object_put(inner);
+		json_object_put(doc);
+		doc = NULL;
+	}
+	return doc;
+}
+
+static enum zd_result
+role_write(struct zd_client *c, const char *method, int64_t id,
+    struct json_object *role, struct zd_response *res)
+{
+	struct json_object *doc = NULL;
+	char url[URL_MAX];
+	enum zd_result r = ZD_EINVAL;
+	int rc;
+
+	zd_response_clear(res);
+	if (c == NULL || role == NULL ||
+	    !json_object_is_type(role, json_type_object)) {
+		r = bad_arg(res, "custom role: expected an object");
+		goto out;
+	}
+	if (json_object_object_get_ex(role, "role_type", NULL) ||
+	    json_object_object_get_ex(role, "team_member_count", NULL) ||
+	    json_object_object_get_ex(role, "id", NULL)) {
+		r = bad_arg(res, "custom role: id, role_type and "
+		    "team_member_count are read-only");
+		goto out;
+	}
+	rc = id > 0 ? build_url(c, url, sizeof(url),
+	    "/api/v2/custom_roles/%" PRId64 ".json", id) :
+	    build_url(c, url, sizeof(url), "/api/v2/custom_roles.json");
+	if (rc != 0) {
+		r = bad_arg(res, "custom role: URL too long");
+		goto out;
+	}
+	if ((doc = wrap("custom_role", role)) == NULL) {
+		r = ZD_ERROR;
+		errf(res->reason, sizeof(res->reason), "out of memory");
+		goto out;
+	}
+	r = request_item(c, method, url, doc, "custom_role", json_type_object,
+	    res);
+out:
+	json_object_put(doc);
+	return r;
+}
+
+/* POST {"custom_role": role}; role is borrowed. */
+enum zd_result
+zd_create_custom_role(struct zd_client *c, struct json_object *role,
+    struct zd_response *res)
+{
+	return role_write(c, "POST", 0, role, res);
+}
+
+/* PUT {"custom_role": role} to role id; role is borrowed. */
+enum zd_result
+zd_update_custom_role(struct zd_client *c, int64_t id,
+    struct json_object *role, struct zd_response *res)
+{
+	if (id <= 0)
+		return bad_arg(res, "update custom role: bad id");
+	return role_write(c, "PUT", id, role, res);
+}
+
+/* DELETE a custom role; 204 gives ZD_OK with no body. */
+enum zd_result
+zd_delete_custom_role(struct zd_client *c, int64_t id,
+    struct zd_response *res)
+{
+	char url[URL_MAX];
+
+	if (c == NULL || id <= 0 || build_url(c, url, sizeof(url),
+	    "/api/v2/custom_roles/%" PRId64 ".json", id) != 0)
+		return bad_arg(res, "delete custom role: bad id");
+	return perform(c, "DELETE", url, NULL, res);
+}
+
+/* -------------------------------------------------- groups, members */
+
+/* Every group, all pages; res->item borrows the collected array. */
+enum zd_result
+zd_list_groups(struct zd_client *c, struct zd_response *res)
+{
+	char url[URL_MAX];
+
+	if (c == NULL || build_url(c, url, sizeof(url),
+	    "/api/v2/groups.json?page%%5Bsize%%5D=100") != 0)
+		return bad_arg(res, "list groups: bad client");
+	return collect_all(c, url, "groups", res);
+}
+
+/* A user's memberships, all pages; res->item borrows the array. */
+enum zd_result
+zd_list_memberships(struct zd_client *c, int64_t user_id,
+    struct zd_response *res)
+{
+	char url[URL_MAX];
+
+	if (c == NULL || user_id <= 0 || build_url(c, url, sizeof(url),
+	    "/api/v2/users/%" PRId64 "/group_memberships.json"
+	    "?page%%5Bsize%%5D=100", user_id) != 0)
+		return bad_arg(res, "list memberships: bad user id");
+	return collect_all(c, url, "group_memberships", res);
+}
+
+/* POST a membership; res->item borrows body.group_membership. */
+enum zd_result
+zd_add_membership(struct zd_client *c, int64_t user_id, int64_t group_id,
+    struct zd_response *res)
+{
+	struct json_object *doc = NULL, *m = NULL;
+	char url[URL_MAX];
+	enum zd_result r = ZD_ERROR;
+
+	zd_response_clear(res);
+	if (c == NULL || user_id <= 0 || group_id <= 0 ||
+	    build_url(c, url, sizeof(url),
+	    "/api/v2/group_memberships.json") != 0)
+		return bad_arg(res, "add membership: bad id");
+	if ((m = json_object_new_object()) == NULL ||
+	    json_object_object_add(m, "user_id",
+	    json_object_new_int64(user_id)) != 0 ||
+	    json_object_object_add(m, "group_id",
+	    json_object_new_int64(group_id)) != 0 ||
+	    (doc = wrap("group_membership", m)) == NULL) {
+		errf(res->reason, sizeof(res->reason), "out of memory");
+		goto out;
+	}
+	r = request_item(c, "POST", url, doc, "group_membership",
+	    json_type_object, res);
+out:
+	json_object_put(m);
+	json_object_put(doc);
+	return r;
+}
+
+/* DELETE a membership by its id. */
+enum zd_result
+zd_remove_membership(struct zd_client *c, int64_t membership_id,
+    struct zd_response *res)
+{
+	char url[URL_MAX];
+
+	if (c == NULL || membership_id <= 0 || build_url(c, url, sizeof(url),
+	    "/api/v2/group_memberships/%" PRId64 ".json", membership_id) != 0)
+		return bad_arg(res, "remove membership: bad id");
+	return perform(c, "DELETE", url, NULL, res);
+}
+
+/* ------------------------------------------------------ entitlements */
+
+static const char *const products[] = { "support", "chat", "talk", "guide",
+	"explore", NULL };
+
+/* GET a user's entitlements (only when enabled); item borrows them. */
+enum zd_result
+zd_get_entitlements(struct zd_client *c, int64_t user_id,
+    struct zd_response *res)
+{
+	char url[URL_MAX];
+
+	zd_response_clear(res);
+	if (c == NULL || user_id <= 0)
+		return bad_arg(res, "get entitlements: bad user id");
+	if (!c->entitlements) {
+		errf(res->reason, sizeof(res->reason), "the private "
+		    "entitlements endpoint is off (zendesk.entitlements)");
+		return ZD_DISABLED;
+	}
+	if (build_url(c, url, sizeof(url), "/api/admin/private/staff/%"
+	    PRId64 "/entitlements", user_id) != 0)
+		return bad_arg(res, "get entitlements: URL too long");
+	return request_item(c, "GET", url, NULL, "entitlements",
+	    json_type_object, res);
+}
+
+/* PUT {"entitlements": ents} (only when enabled); ents is borrowed. */
+enum zd_result
+zd_put_entitlements(struct zd_client *c, int64_t user_id,
+    struct json_object *ents, struct zd_response *res)
+{
+	struct json_object *doc = NULL;
+	char url[URL_MAX];
+	enum zd_result r = ZD_EINVAL;
+
+	zd_response_clear(res);
+	if (c == NULL || user_id <= 0 || ents == NULL ||
+	    !json_object_is_type(ents, json_type_object) ||
+	    json_object_object_length(ents) == 0) {
+		r = bad_arg(res, "put entitlements: expected a user id and "
+		    "a non-empty object");
+		goto out;
+	}
+	if (!c->entitlements) {
+		r = ZD_DISABLED;
+		errf(res->reason, sizeof(res->reason), "the private "
+		    "entitlements endpoint is off (zendesk.entitlements)");
+		goto out;
+	}
+	json_object_object_foreach(ents, k, v) {
+		if (!known_key(k, products) ||
+		    !json_object_is_type(v, json_type_object)) {
+			r = bad_arg(res, "put entitlements: products are "
+			    "support, chat, talk, guide, explore, each an "
+			    "object");
+			goto out;
+		}
+	}
+	if (build_url(c, url, sizeof(url), "/api/admin/private/staff/%"
+	    PRId64 "/entitlements", user_id) != 0) {
+		r = bad_arg(res, "put entitlements: URL too long");
+		goto out;
+	}
+	if ((doc = wrap("entitlements", ents)) == NULL) {
+		r = ZD_ERROR;
+		errf(res->reason, sizeof(res->reason), "out of memory");
+		goto out;
+	}
+	r = request_item(c, "PUT", url, doc, "entitlements", json_type_object,
+	    res);
+out:
+	json_object_put(doc);
+	return r;
+}
+
+/* ------------------------------------------------------------ agents */
+
+/* Agents and admins page by page to cb; res->body is NULL after. */
+enum zd_result
+zd_list_agents(struct zd_client *c, int page_size, zd_page_cb cb, void *arg,
+    struct zd_response *res)
+{
+	char url[URL_MAX];
+
+	zd_response_clear(res);
+	if (c == NULL || cb == NULL || page_size < 0 || page_size > 100)
+		return bad_arg(res, "list agents: page_size is 1..100");
+	if (page_size == 0)
+		page_size = 100;
+	if (build_url(c, url, sizeof(url), "/api/v2/users.json?"
+	    "role%%5B%%5D=agent&role%%5B%%5D=admin&page%%5Bsize%%5D=%d",
+	    page_size) != 0)
+		return bad_arg(res, "list agents: URL too long");
+	return paginate(c, url, "users", cb, arg, res);
+}
+
+/* ---------------------------------------------------------- generic */
+
+static int
+path_ok(const struct zd_client *c, const char *path)
+{
+	const char *p;
+
+	if (strncmp(path, "/api/v2/", 8) != 0 &&
+	    !(c->entitlements &&
+	    strncmp(path, "/api/admin/private/staff/", 25) == 0))
+		return 0;
+	if (strstr(path, "..") != NULL || strstr(path, "//") != NULL ||
+	    strlen(path) > 1024)
+		return 0;
+	for (p = path; *p != '\0'; p++)
+		if (!isalnum((unsigned char)*p) && strchr("/._-?&=%", *p) ==
+		    NULL)
+			return 0;
+	return 1;
+}
+
+/* One checked request to an /api/v2 path; res->item borrows body. */
+enum zd_result
+zd_call(struct zd_client *c, const char *method, const char *path,
+    struct json_object *body, struct zd_response *res)
+{
+	char url[URL_MAX];
+	enum zd_result r;
+
+	zd_response_clear(res);
+	if (c == NULL || method == NULL || path == NULL)
+		return bad_arg(res, "call: missing argument");
+	if (strcmp(method, "GET") != 0 && strcmp(method, "POST") != 0 &&
+	    strcmp(method, "PUT") != 0 && strcmp(method, "DELETE") != 0)
+		return bad_arg(res, "call: method must be GET, POST, PUT or "
+		    "DELETE");
+	if (!path_ok(c, path)) {
+		if (!c->entitlements &&
+		    strncmp(path, "/api/admin/private/", 19) == 0) {
+			errf(res->reason, sizeof(res->reason), "the private "
+			    "entitlements endpoint is off "
+			    "(zendesk.entitlements)");
+			return ZD_DISABLED;
+		}
+		return bad_arg(res, "call: path must be /api/v2/... of "
+		    "URL-safe characters");
+	}
+	if ((body != NULL) != (strcmp(method, "POST") == 0 ||
+	    strcmp(method, "PUT") == 0))
+		return bad_arg(res, "call: POST and PUT take a body, GET and "
+		    "DELETE do not");
+	if (build_url(c, url, sizeof(url), "%s", path) != 0)
+		return bad_arg(res, "call: URL too long");
+	r = perform(c, method, url, body, res);
+	if (r == ZD_OK)
+		res->item = res->body;
+	return r;
+}
