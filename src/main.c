@@ -18,6 +18,8 @@ static const struct {
 	{ "check", cli_check },
 	{ "events", cli_events },
 	{ "simulate", cli_simulate },
+	{ "work", cli_work },
+	{ "why", cli_why },
 };
 
 int

@@ -753,6 +753,14 @@ plan_create(struct pb *b, const struct norm_event *ev,
 	struct cur none;
 	size_t i;
 
+	/*
+	 * The HR id becomes the Zendesk external_id unless the sender names
+	 * one: the worker finds people by external_id first, so the next
+	 * event for this person finds this user even after an e-mail change.
+	 */
+	if (xid == NULL)
+		xid = ev_attr(ev, "employee_id");
+
 	if (email == NULL)
 		return fail(b, "event: cannot create the Zendesk user: the "
 		    "event has no email attribute");

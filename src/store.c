@@ -842,7 +842,7 @@ store_get(struct store *st, int64_t id, struct store_event *ev)
 	memset(ev, 0, sizeof(*ev));
 	pthread_mutex_lock(&st->rlock);
 	if (sqlite3_prepare_v2(st->rdb, "SELECT " EVENT_COLS
-	    " FROM events WHERE id = ?1", -1, &s, NULL) != SQLITE_OK)
+	    " FROM events e WHERE id = ?1", -1, &s, NULL) != SQLITE_OK)
 		goto out;
 	sqlite3_bind_int64(s, 1, id);
 	step = sqlite3_step(s);
@@ -905,9 +905,18 @@ store_due(struct store *st, time_t now, int64_t after_id, int limit,
 	int n = 0, step, stop = 0;
 
 	pthread_mutex_lock(&st->rlock);
-	if (sqlite3_prepare_v2(st->rdb, "SELECT " EVENT_COLS " FROM events"
+	/*
+	 * One event per person at a time, in order: an event waits while an
+	 * earlier one of the same subject is unfinished (also one in retry
+	 * whose next attempt is later).  Events not yet normalised (subject
+	 * NULL) are not due: the worker classifies them first.
+	 */
+	if (sqlite3_prepare_v2(st->rdb, "SELECT " EVENT_COLS " FROM events e"
 	    " WHERE state IN ('pending', 'retry') AND next_attempt <= ?1"
-	    " AND id > ?2 ORDER BY id LIMIT ?3", -1, &s, NULL) != SQLITE_OK) {
+	    " AND id > ?2 AND subject IS NOT NULL AND NOT EXISTS ("
+	    "  SELECT 1 FROM events p WHERE p.subject = e.subject"
+	    "  AND p.id < e.id AND p.state IN ('pending', 'retry'))"
+	    " ORDER BY id LIMIT ?3", -1, &s, NULL) != SQLITE_OK) {
 		n = -1;
 		goto out;
 	}
@@ -929,6 +938,28 @@ out:
 	sqlite3_finalize(s);
 	pthread_mutex_unlock(&st->rlock);
 	return n;
+}
+
+int
+store_unclassified(struct store *st, int limit, int64_t *ids, int *n)
+{
+	sqlite3_stmt *s = NULL;
+	int rc = -1, step;
+
+	*n = 0;
+	pthread_mutex_lock(&st->rlock);
+	if (sqlite3_prepare_v2(st->rdb, "SELECT id FROM events WHERE state ="
+	    " 'pending' AND subject IS NULL ORDER BY id LIMIT ?1", -1, &s,
+	    NULL) != SQLITE_OK)
+		goto out;
+	sqlite3_bind_int(s, 1, limit);
+	while ((step = sqlite3_step(s)) == SQLITE_ROW && *n < limit)
+		ids[(*n)++] = sqlite3_column_int64(s, 0);
+	rc = (step == SQLITE_DONE || step == SQLITE_ROW) ? 0 : -1;
+out:
+	sqlite3_finalize(s);
+	pthread_mutex_unlock(&st->rlock);
+	return rc;
 }
 
 /* Prepares sql on the direct connection; caller holds rlock. */

@@ -12,6 +12,8 @@ int cli_serve(int argc, char **argv);
 int cli_check(int argc, char **argv);
 int cli_events(int argc, char **argv);
 int cli_simulate(int argc, char **argv);
+int cli_work(int argc, char **argv);
+int cli_why(int argc, char **argv);
 
 struct config;
 /*

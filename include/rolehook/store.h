@@ -144,8 +144,15 @@ void store_event_clear(struct store_event *ev);
  */
 
 /*
+ * Fills ids[0..limit) with pending events not yet normalised (subject
+ * NULL), oldest first; *n gets the count.  Returns 0 or -1.
+ */
+int store_unclassified(struct store *st, int limit, int64_t *ids, int *n);
+
+/*
  * Calls fn for up to limit events that are due: state pending or retry,
- * next_attempt <= now, id > after_id, in id order, with bodies.  The
+ * next_attempt <= now, id > after_id, subject set, and no earlier
+ * unfinished event of the same subject; in id order, with bodies.  The
  * event is borrowed for the call.  fn returns 0 to go on, non-zero to
  * stop.  Returns the number of events passed to fn, or -1.
  */

@@ -14,6 +14,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 
@@ -158,7 +159,7 @@ class Stack:
     Secrets go through env: references, as in production."""
 
     def __init__(self, sources, max_body=65536, threads=4, store_dir=None,
-                 extra_store=None, keep=False, log_level="info"):
+                 extra_store=None, keep=False, log_level="info", extra=None):
         self.tmp = tempfile.mkdtemp(prefix="rolehook-it-")
         os.chmod(self.tmp, 0o755)
         self.sources = sources
@@ -168,6 +169,7 @@ class Stack:
         self.extra_store = extra_store or {}
         self.keep = keep
         self.log_level = log_level
+        self.extra = extra or {}
         self.port = free_port()
         self.sock = os.path.join(self.tmp, "serve.sock")
         self.cfg_path = os.path.join(self.tmp, "rolehook.json")
@@ -192,12 +194,14 @@ class Stack:
             srcs[name] = sc
         store = {"path": self.db}
         store.update(self.extra_store)
-        return {
+        doc = {
             "store": store,
             "server": {"listen": "unix:" + self.sock, "socket_mode": "0660",
                        "threads": self.threads, "max_body": self.max_body},
             "sources": srcs,
         }
+        doc.update(self.extra)
+        return doc
 
     def write_config(self):
         with open(self.cfg_path, "w") as f:
@@ -329,9 +333,77 @@ class Stack:
         h.update(headers)
         return self.request("POST", "/hooks/" + source, body=body, headers=h)
 
-    def cli(self, *args, check=True):
+    def cli(self, *args, check=True, timeout=300):
         r = subprocess.run([self.bin] + list(args) + ["--config", self.cfg_path],
-                           env=self.env, capture_output=True, text=True)
+                           env=self.env, capture_output=True, text=True, timeout=timeout)
         if check and r.returncode != 0:
             raise RuntimeError("rolehook %s failed (%d): %s" % (args, r.returncode, r.stderr))
         return r
+
+
+class FakeZendesk:
+    """tests/fakes/fake_zendesk.py on a loopback port, with a control API."""
+
+    EMAIL = "admin@example.com"
+    TOKEN = "fake-zendesk-api-token-1"
+
+    def __init__(self, seed=None, rate_limit=700):
+        self.tmp = tempfile.mkdtemp(prefix="rolehook-zd-")
+        port_file = os.path.join(self.tmp, "port")
+        args = [sys.executable, os.path.join(SRC, "tests", "fakes", "fake_zendesk.py"),
+                "--port", "0", "--port-file", port_file, "--rate-limit", str(rate_limit),
+                "--email", self.EMAIL, "--token", self.TOKEN]
+        if seed is not None:
+            seed_file = os.path.join(self.tmp, "seed.json")
+            with open(seed_file, "w") as f:
+                json.dump(seed, f)
+            args += ["--seed", seed_file]
+        self.log = open(os.path.join(self.tmp, "fake.log"), "ab")
+        self.proc = subprocess.Popen(args, stdout=self.log, stderr=self.log)
+        def ready():
+            if self.proc.poll() is not None:
+                return True
+            try:
+                with open(port_file) as f:
+                    return f.read().strip() != ""
+            except OSError:
+                return False
+        wait_for(ready, what="fake Zendesk")
+        if self.proc.poll() is not None:
+            raise RuntimeError("fake Zendesk exited")
+        with open(port_file) as f:
+            self.port = int(f.read().strip())
+        self.base = "http://127.0.0.1:%d" % self.port
+
+    def config(self, entitlements=True):
+        """The `zendesk` section of rolehook.json for this fake."""
+        return {"base_url": self.base,
+                "auth": {"email": self.EMAIL, "token": "env:RH_TEST_ZD_TOKEN"},
+                "entitlements": entitlements, "allow_http_loopback": True}
+
+    def env(self):
+        return {"RH_TEST_ZD_TOKEN": self.TOKEN}
+
+    def control(self, method, path, doc=None):
+        c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        try:
+            body = json.dumps(doc).encode() if doc is not None else None
+            c.request(method, path, body=body, headers={"Content-Type": "application/json"})
+            r = c.getresponse()
+            data = r.read()
+            return json.loads(data) if data else None
+        finally:
+            c.close()
+
+    def state(self):
+        return self.control("GET", "/__fake/state")
+
+    def requests(self, since=0):
+        return self.control("GET", "/__fake/requests?since=%d" % since)
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(10)
+        self.log.close()
+        shutil.rmtree(self.tmp, ignore_errors=True)

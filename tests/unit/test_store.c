@@ -461,13 +461,27 @@ test_worker_api(void **state)
 	/* A direct store never ingests. */
 	assert_int_equal(put(w, "gh", "w4", "{}", &id1), STORE_UNAVAILABLE);
 
-	memset(&d, 0, sizeof(d));
-	assert_int_equal(store_due(w, 2000000000, 0, 10, due_fn, &d), 3);
-	assert_int_equal(d.ids[0], id1);
-	assert_int_equal(d.ids[2], id3);
-	assert_string_equal(d.subjects[0], "");
+	{
+		int64_t ids[8];
+		int n = 0;
 
+		assert_int_equal(store_unclassified(w, 8, ids, &n), 0);
+		assert_int_equal(n, 3);
+		assert_int_equal(ids[0], id1);
+	}
+	/* Nothing is due before it is classified. */
+	memset(&d, 0, sizeof(d));
+	assert_int_equal(store_due(w, 2000000000, 0, 10, due_fn, &d), 0);
 	assert_int_equal(store_set_subject(w, id1, "bamboohr:42", 1700000000), 0);
+	assert_int_equal(store_set_subject(w, id2, "bamboohr:43", 0), 0);
+	assert_int_equal(store_set_subject(w, id3, "bamboohr:42", 0), 0);
+	/* id3 waits for id1: same person, one event at a time, in order. */
+	memset(&d, 0, sizeof(d));
+	assert_int_equal(store_due(w, 2000000000, 0, 10, due_fn, &d), 2);
+	assert_int_equal(d.ids[0], id1);
+	assert_int_equal(d.ids[1], id2);
+	assert_string_equal(d.subjects[0], "bamboohr:42");
+
 	assert_int_equal(store_finish(w, id1, "done", NULL), 0);
 	assert_int_equal(store_retry(w, id2, 2000000100, "HTTP 503"), 0);
 	assert_int_equal(store_finish(w, 999999, "done", NULL), -1);

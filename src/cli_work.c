@@ -1,0 +1,288 @@
+/*
+ * cli_work.c -- rolehook work (apply stored events to Zendesk) and
+ * rolehook why (the audit lineage of a person's access).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+
+#include "rolehook/cli.h"
+#include "rolehook/config.h"
+#include "rolehook/log.h"
+#include "rolehook/store.h"
+#include "rolehook/worker.h"
+
+static volatile sig_atomic_t stop_flag;
+
+static void
+on_signal(int sig)
+{
+	(void)sig;
+	stop_flag = 1;
+}
+
+static int
+usage_error(const char *cmd, const char *msg)
+{
+	fprintf(stderr, "rolehook %s: %s\nrun 'rolehook %s --help' for usage\n",
+	    cmd, msg, cmd);
+	return EXIT_USAGE;
+}
+
+static int
+parse_int(const char *s, long lo, long hi, int *out)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno != 0 || end == s || *end != '\0' || v < lo || v > hi)
+		return -1;
+	*out = (int)v;
+	return 0;
+}
+
+static void
+work_help(void)
+{
+	printf(
+	    "usage: rolehook work [--config FILE] [--threads N] [--until-idle]\n"
+	    "                     [--max-retry-age SECONDS] [--log-level LEVEL]\n"
+	    "\n"
+	    "Applies stored events to Zendesk: normalise, policy, read the\n"
+	    "person's current Zendesk state, plan the minimal writes, apply\n"
+	    "them through the rate governor, and audit every write.  One\n"
+	    "event per person at a time, in order; different people in\n"
+	    "parallel.  429, 5xx and timeouts are retried with backoff until\n"
+	    "the event is --max-retry-age old; other errors go to the dead\n"
+	    "letters ('rolehook events dead').  Holds the Zendesk credential\n"
+	    "and no listening socket.  Runs until SIGTERM.\n"
+	    "\n"
+	    "  --config FILE          configuration (default " CONFIG_DEFAULT_PATH ")\n"
+	    "  --threads N            people handled in parallel (default 4, 1..64)\n"
+	    "  --until-idle           exit 0 once no event is due\n"
+	    "  --max-retry-age S      give up retrying after S seconds (default 86400)\n"
+	    "  --log-level LEVEL      debug, info (default), warn or error\n");
+}
+
+int
+cli_work(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "threads", required_argument, NULL, 't' },
+		{ "until-idle", no_argument, NULL, 'u' },
+		{ "max-retry-age", required_argument, NULL, 'm' },
+		{ "log-level", required_argument, NULL, 'l' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	static const char *const levels[] = { "debug", "info", "warn", "error" };
+	const char *path = CONFIG_DEFAULT_PATH;
+	struct worker_opts wo;
+	struct config *cfg = NULL;
+	struct sigaction sa;
+	char err[CONFIG_ERRLEN];
+	int c, i, rc;
+
+	memset(&wo, 0, sizeof(wo));
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "c:t:um:l:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			path = optarg;
+			break;
+		case 't':
+			if (parse_int(optarg, 1, 64, &wo.threads) != 0)
+				return usage_error("work", "--threads: expected "
+				    "a number from 1 to 64");
+			break;
+		case 'u':
+			wo.until_idle = 1;
+			break;
+		case 'm':
+			if (parse_int(optarg, 1, 30 * 86400,
+			    &wo.max_retry_age_s) != 0)
+				return usage_error("work", "--max-retry-age: "
+				    "expected seconds from 1 to 2592000");
+			break;
+		case 'l':
+			for (i = 0; i < 4 && strcmp(optarg, levels[i]) != 0; i++)
+				;
+			if (i == 4)
+				return usage_error("work", "--log-level: "
+				    "expected debug, info, warn or error");
+			log_set_level((enum log_level)i);
+			break;
+		case 'h':
+			work_help();
+			return 0;
+		default:
+			return usage_error("work", "unknown option");
+		}
+	}
+	if (optind != argc)
+		return usage_error("work", "unexpected argument");
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	umask(007);
+	if (config_load(path, CONFIG_SECRETS_SKIP, &cfg, err,
+	    sizeof(err)) != 0) {
+		fprintf(stderr, "rolehook: %s\n", err);
+		return EXIT_USAGE;
+	}
+	rc = worker_run(cfg, &wo, &stop_flag, err, sizeof(err));
+	if (rc != 0)
+		fprintf(stderr, "rolehook: work: %s\n", err);
+	config_free(cfg);
+	return rc == 0 ? 0 : 1;
+}
+
+/* ------------------------------------------------------------------ why */
+
+static void
+why_help(void)
+{
+	printf(
+	    "usage: rolehook why [--config FILE] [--format table|json] USER\n"
+	    "\n"
+	    "Prints the lineage of a person's access: every change rolehook\n"
+	    "made (or saw as drift), oldest first, with the event, the rule,\n"
+	    "the policy hash, the request and its HTTP status.  USER is a\n"
+	    "Zendesk user id (digits) or a subject key such as\n"
+	    "bamboohr:67890 (see 'rolehook events show').\n");
+}
+
+struct why_ctx {
+	int json;
+	int n;
+};
+
+static void
+why_row(int64_t id, time_t at, const struct store_audit *a, void *arg)
+{
+	struct why_ctx *w = arg;
+	struct tm tm;
+	char tbuf[32];
+	json_object *o;
+
+	w->n++;
+	gmtime_r(&at, &tm);
+	strftime(tbuf, sizeof(tbuf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	if (w->json) {
+		o = json_object_new_object();
+		json_object_object_add(o, "audit_id", json_object_new_int64(id));
+		json_object_object_add(o, "at", json_object_new_string(tbuf));
+		json_object_object_add(o, "event_id", a->event_id > 0 ?
+		    json_object_new_int64(a->event_id) : NULL);
+		json_object_object_add(o, "subject", a->subject ?
+		    json_object_new_string(a->subject) : NULL);
+		json_object_object_add(o, "action",
+		    json_object_new_string(a->action ? a->action : ""));
+		json_object_object_add(o, "rule", a->rule ?
+		    json_object_new_string(a->rule) : NULL);
+		json_object_object_add(o, "policy_hash", a->policy_hash ?
+		    json_object_new_string(a->policy_hash) : NULL);
+		json_object_object_add(o, "request", a->request ?
+		    json_object_new_string(a->request) : NULL);
+		json_object_object_add(o, "http_status",
+		    json_object_new_int(a->http_status));
+		json_object_object_add(o, "after", a->after ?
+		    json_object_new_string(a->after) : NULL);
+		printf("%s\n", json_object_to_json_string_ext(o,
+		    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+		json_object_put(o);
+		return;
+	}
+	printf("%s  event %-6lld %-16s rule %-12s %3d  %s  %s\n", tbuf,
+	    (long long)a->event_id, a->action ? a->action : "",
+	    a->rule ? a->rule : "-", a->http_status,
+	    a->request ? a->request : "-", a->after ? a->after : "");
+}
+
+int
+cli_why(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "format", required_argument, NULL, 'f' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char *path = CONFIG_DEFAULT_PATH, *user;
+	struct config *cfg = NULL;
+	struct store *st = NULL;
+	struct store_opts so;
+	struct why_ctx w = { 0, 0 };
+	char err[512], key[300];
+	int c, rc = 1;
+
+	w.json = !isatty(STDOUT_FILENO);
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "c:f:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			path = optarg;
+			break;
+		case 'f':
+			if (strcmp(optarg, "json") == 0)
+				w.json = 1;
+			else if (strcmp(optarg, "table") == 0)
+				w.json = 0;
+			else
+				return usage_error("why", "--format: expected "
+				    "table or json");
+			break;
+		case 'h':
+			why_help();
+			return 0;
+		default:
+			return usage_error("why", "unknown option");
+		}
+	}
+	if (optind + 1 != argc)
+		return usage_error("why", "expected one USER");
+	user = argv[optind];
+	if (strlen(user) == 0 || strlen(user) > 256)
+		return usage_error("why", "USER: expected a Zendesk user id or "
+		    "a subject key");
+	if (strspn(user, "0123456789") == strlen(user))
+		snprintf(key, sizeof(key), "zendesk_user:%s", user);
+	else
+		snprintf(key, sizeof(key), "%s", user);
+	if (config_load(path, CONFIG_SECRETS_SKIP, &cfg, err,
+	    sizeof(err)) != 0) {
+		fprintf(stderr, "rolehook: %s\n", err);
+		return EXIT_USAGE;
+	}
+	memset(&so, 0, sizeof(so));
+	so.readonly = 1;
+	if (store_open(cfg->store.path, &so, &st, err, sizeof(err)) != 0) {
+		fprintf(stderr, "rolehook: store: %s\n", err);
+		goto out;
+	}
+	if (store_audit_list(st, key, why_row, &w) != 0) {
+		fprintf(stderr, "rolehook: store: cannot read the audit trail\n");
+		goto out;
+	}
+	if (w.n == 0)
+		fprintf(stderr, "rolehook: no audit rows for %s\n", user);
+	rc = 0;
+out:
+	store_close(st);
+	config_free(cfg);
+	return rc;
+}

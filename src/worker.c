@@ -1,0 +1,918 @@
+/*
+ * worker.c -- rolehook work: the loop that ties normalise, policy, plan,
+ * apply and audit together.
+ *
+ * Threads: the calling thread dispatches; `threads` workers apply.  The
+ * dispatcher first classifies new events (normalise, record the subject),
+ * then asks the store for due events -- at most one unfinished event per
+ * person, oldest first (store_due) -- and hands each to the worker chosen
+ * by a hash of its subject.  Each worker owns one Zendesk client (one
+ * reused libcurl handle); all share one rate governor.
+ *
+ * Exactly once in effect: every attempt re-reads the person's current
+ * Zendesk state and plans from it, so writes that already happened (an
+ * earlier attempt, a crash before the audit row) are simply not planned
+ * again.  The audit row follows each write; a crash between the two
+ * loses one audit row, never repeats a harmful write.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+
+#include "rolehook/config.h"
+#include "rolehook/governor.h"
+#include "rolehook/log.h"
+#include "rolehook/normalize.h"
+#include "rolehook/plan.h"
+#include "rolehook/policy.h"
+#include "rolehook/store.h"
+#include "rolehook/worker.h"
+#include "rolehook/zendesk.h"
+
+#define MAX_THREADS 64
+#define BATCH 256
+#define NOTE_MAX 640
+
+struct job {
+	int64_t id;
+	struct job *next;
+};
+
+struct wk {
+	const struct config *cfg;
+	struct worker_opts o;
+	struct policy *pol;
+	struct zd_conf *zconf;
+	struct gov *gov;
+	struct store *st;
+	struct plan_opts popts;
+
+	pthread_mutex_t cache_lock;   /* guards roles and groups */
+	json_object *roles;           /* {"custom_roles": [...]} */
+	json_object *groups;          /* {"groups": [...]} */
+
+	pthread_mutex_t lock;         /* guards everything below */
+	pthread_cond_t work_cv;
+	pthread_cond_t done_cv;
+	struct job *head[MAX_THREADS], *tail[MAX_THREADS];
+	int64_t inflight[BATCH * 2];
+	size_t ninflight;
+	int stopping;
+};
+
+struct wthread {
+	struct wk *w;
+	int index;
+	unsigned int seed;            /* rand_r state for retry jitter */
+	struct zd_client *zd;
+	pthread_t t;
+	int started;
+};
+
+/* ------------------------------------------------------------- helpers */
+
+static const char *
+source_normalizer(const struct config_source *src, json_object **mapping)
+{
+	*mapping = NULL;
+	if (src->raw != NULL)
+		json_object_object_get_ex(src->raw, "mapping", mapping);
+	return src->normalizer != NULL ? src->normalizer : src->scheme.preset;
+}
+
+/*
+ * Normalises a stored event with its source's normaliser.  Returns 0, or
+ * -1 with note filled (the reason the event is dead).
+ */
+static int
+normalize_row(const struct wk *w, const struct store_event *row,
+    struct norm_event *nev, char *note, size_t notelen)
+{
+	const struct config_source *src;
+	const char *normalizer;
+	json_object *mapping;
+	char err[NORM_ERRLEN];
+
+	memset(nev, 0, sizeof(*nev));
+	src = config_source_find(w->cfg, row->source, strlen(row->source));
+	if (src == NULL) {
+		snprintf(note, notelen, "source \"%s\" is not in the "
+		    "configuration any more", row->source);
+		return -1;
+	}
+	normalizer = source_normalizer(src, &mapping);
+	if (normalize(normalizer, mapping, (const char *)row->body,
+	    row->body_len, row->received, nev, err, sizeof(err)) != 0) {
+		snprintf(note, notelen, "normaliser %s: %s", normalizer, err);
+		norm_event_clear(nev);
+		return -1;
+	}
+	return 0;
+}
+
+static time_t
+event_time(const struct norm_event *nev, const struct store_event *row)
+{
+	if (nev->effective_at > 0)
+		return (time_t)nev->effective_at;
+	if (nev->occurred_at > 0)
+		return (time_t)nev->occurred_at;
+	return row->received;
+}
+
+static char *
+json_text(const json_object *o)
+{
+	const char *s;
+
+	if (o == NULL)
+		return NULL;
+	s = json_object_to_json_string_ext((json_object *)o,
+	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+	return s != NULL ? strdup(s) : NULL;
+}
+
+static int64_t
+user_id_of(const json_object *user)
+{
+	json_object *v;
+
+	if (user == NULL ||
+	    !json_object_object_get_ex(user, "id", &v) ||
+	    !json_object_is_type(v, json_type_int))
+		return 0;
+	return json_object_get_int64(v);
+}
+
+/*
+ * Replaces every string PLAN_NEW_USER_ID in v (recursively) with the
+ * integer id.  Writes after a user creation carry that placeholder.
+ */
+static void
+substitute_new_id(json_object *v, int64_t id)
+{
+	size_t i, n;
+
+	if (json_object_is_type(v, json_type_object)) {
+		json_object_object_foreach(v, key, val) {
+			if (json_object_is_type(val, json_type_string) &&
+			    strcmp(json_object_get_string(val),
+			    PLAN_NEW_USER_ID) == 0)
+				json_object_object_add(v, key,
+				    json_object_new_int64(id));
+			else
+				substitute_new_id(val, id);
+		}
+	} else if (json_object_is_type(v, json_type_array)) {
+		n = json_object_array_length(v);
+		for (i = 0; i < n; i++)
+			substitute_new_id(json_object_array_get_idx(v, i), id);
+	}
+}
+
+/* Writes path with PLAN_NEW_USER_ID replaced by id into out. */
+static int
+substitute_path(const char *path, int64_t id, char *out, size_t outlen)
+{
+	const char *p = strstr(path, PLAN_NEW_USER_ID);
+	int n;
+
+	if (p == NULL)
+		n = snprintf(out, outlen, "%s", path);
+	else
+		n = snprintf(out, outlen, "%.*s%" PRId64 "%s", (int)(p - path),
+		    path, id, p + strlen(PLAN_NEW_USER_ID));
+	return (n < 0 || (size_t)n >= outlen) ? -1 : 0;
+}
+
+/* ------------------------------------------------------- Zendesk cache */
+
+static enum zd_result
+refresh_cache(struct wk *w, struct zd_client *zd, char *reason,
+    size_t reasonlen)
+{
+	struct zd_response r1 = ZD_RESPONSE_INIT, r2 = ZD_RESPONSE_INIT;
+	enum zd_result rc;
+
+	if ((rc = zd_list_custom_roles(zd, &r1)) != ZD_OK) {
+		snprintf(reason, reasonlen, "custom roles: %s", r1.reason);
+		goto out;
+	}
+	if ((rc = zd_list_groups(zd, &r2)) != ZD_OK) {
+		snprintf(reason, reasonlen, "groups: %s", r2.reason);
+		goto out;
+	}
+	pthread_mutex_lock(&w->cache_lock);
+	json_object_put(w->roles);
+	json_object_put(w->groups);
+	w->roles = json_object_get(r1.body);
+	w->groups = json_object_get(r2.body);
+	pthread_mutex_unlock(&w->cache_lock);
+out:
+	zd_response_clear(&r1);
+	zd_response_clear(&r2);
+	return rc;
+}
+
+/* ------------------------------------------------------------ outcomes */
+
+/* Full jitter (AWS architecture blog, "Exponential Backoff and Jitter"). */
+static time_t
+backoff_s(struct wthread *t, int attempts, long retry_after)
+{
+	long cap = t->w->o.backoff_base_s, d;
+	int i;
+
+	for (i = 0; i < attempts && cap < t->w->o.backoff_max_s; i++)
+		cap *= 2;
+	if (cap > t->w->o.backoff_max_s)
+		cap = t->w->o.backoff_max_s;
+	d = 1 + (long)(rand_r(&t->seed) % (unsigned int)cap);
+	if (retry_after > d)
+		d = retry_after;
+	return (time_t)d;
+}
+
+/*
+ * A Zendesk call failed: retry later (429, 5xx, timeouts) until the
+ * event is max_retry_age_s old, else dead letter with the reason.
+ */
+static void
+zd_failed(struct wthread *t, const struct store_event *row,
+    enum zd_result rc, const struct zd_response *res, const char *what)
+{
+	struct wk *w = t->w;
+	char note[NOTE_MAX], ids[24];
+	time_t now = time(NULL);
+
+	snprintf(note, sizeof(note), "%s: %s (HTTP %ld): %s", what,
+	    zd_strerror(rc), res->status, res->reason);
+	snprintf(ids, sizeof(ids), "%" PRId64, row->id);
+	if ((rc == ZD_RETRYABLE || rc == ZD_RATE_LIMITED) &&
+	    now - row->received < w->o.max_retry_age_s) {
+		store_retry(w->st, row->id, now + backoff_s(t, row->attempts,
+		    res->retry_after_s), note);
+		log_kv(LOG_WARN, "will retry", "event", ids, "error", note,
+		    (char *)NULL);
+		return;
+	}
+	store_finish(w->st, row->id, "dead", note);
+	log_kv(LOG_ERROR, "dead letter", "event", ids, "error", note,
+	    (char *)NULL);
+}
+
+static void
+finish(struct wk *w, int64_t id, const char *state, const char *note)
+{
+	char ids[24];
+
+	snprintf(ids, sizeof(ids), "%" PRId64, id);
+	if (store_finish(w->st, id, state, note) != 0)
+		log_kv(LOG_ERROR, "cannot record outcome", "event", ids,
+		    "state", state, (char *)NULL);
+	else
+		log_kv(strcmp(state, "dead") == 0 ? LOG_ERROR : LOG_INFO,
+		    "event finished", "event", ids, "state", state, "note",
+		    note, (char *)NULL);
+}
+
+/* ------------------------------------------------------ Zendesk events */
+
+struct echo_ctx {
+	time_t since;
+	const char *current;   /* the event's new value, unquoted */
+	int64_t audit_id;
+};
+
+static void
+echo_fn(int64_t id, time_t at, const struct store_audit *a, void *arg)
+{
+	struct echo_ctx *e = arg;
+
+	if (at < e->since || a->http_status < 200 || a->http_status > 299 ||
+	    a->after == NULL)
+		return;
+	if (e->current == NULL || e->current[0] == '\0' ||
+	    strstr(a->after, e->current) != NULL)
+		e->audit_id = id;
+}
+
+/*
+ * A Zendesk user event: rolehook's own write coming back (echo), or a
+ * change somebody else made (drift: logged and audited, not reverted
+ * here; reconcile decides per field).
+ */
+static void
+zendesk_event(struct wthread *t, const struct store_event *row,
+    const struct norm_event *nev)
+{
+	struct wk *w = t->w;
+	struct echo_ctx e;
+	struct store_audit a;
+	char user[24], note[NOTE_MAX], cur[128] = "";
+	size_t n;
+
+	if (nev->zendesk_user_id <= 0) {
+		finish(w, row->id, "ignored", "Zendesk event without a user id");
+		return;
+	}
+	snprintf(user, sizeof(user), "%" PRId64, nev->zendesk_user_id);
+	if (nev->current != NULL) {
+		/* "agent" -> agent: compare the bare value with our writes. */
+		snprintf(cur, sizeof(cur), "%s", nev->current);
+		n = strlen(cur);
+		if (n >= 2 && cur[0] == '"' && cur[n - 1] == '"') {
+			memmove(cur, cur + 1, n - 2);
+			cur[n - 2] = '\0';
+		}
+	}
+	memset(&e, 0, sizeof(e));
+	e.since = event_time(nev, row) - w->o.echo_window_s;
+	e.current = cur;
+	{
+		char key[48];
+
+		snprintf(key, sizeof(key), "zendesk_user:%s", user);
+		store_audit_list(w->st, key, echo_fn, &e);
+	}
+	if (e.audit_id > 0) {
+		snprintf(note, sizeof(note), "echo of rolehook's own write "
+		    "(audit %" PRId64 ")", e.audit_id);
+		finish(w, row->id, "done", note);
+		return;
+	}
+	snprintf(note, sizeof(note), "drift: %s on user %s: %s -> %s",
+	    nev->kind, user, nev->previous ? nev->previous : "?",
+	    nev->current ? nev->current : "?");
+	log_kv(LOG_WARN, "drift", "zendesk_user", user, "change", nev->kind,
+	    "previous", nev->previous, "current", nev->current, (char *)NULL);
+	memset(&a, 0, sizeof(a));
+	a.event_id = row->id;
+	a.subject = nev->subject;
+	a.action = "drift";
+	a.before = nev->previous;
+	a.after = nev->current;
+	a.zendesk_user = user;
+	store_audit_add(w->st, &a, NULL);
+	finish(w, row->id, "done", note);
+}
+
+/* ----------------------------------------------------------- one event */
+
+/*
+ * Reads the person's current Zendesk state into a `current` document
+ * ({"user", "entitlements", "group_memberships"}), *cur NULL when the
+ * person has no Zendesk user.  Returns ZD_OK or the failing result
+ * (res filled, what names the call).
+ */
+static enum zd_result
+read_current(struct wthread *t, const char *ext, const char *email,
+    json_object **cur, struct zd_response *res, const char **what)
+{
+	struct wk *w = t->w;
+	enum zd_result rc;
+	json_object *doc = NULL;
+	int64_t uid;
+
+	*cur = NULL;
+	*what = "find user";
+	rc = zd_find_user(t->zd, ext, email, res);
+	if (rc == ZD_NOT_FOUND)
+		return ZD_OK;
+	if (rc != ZD_OK)
+		return rc;
+	doc = json_object_new_object();
+	json_object_object_add(doc, "user", json_object_get(res->item));
+	uid = user_id_of(res->item);
+	zd_response_clear(res);
+	if (w->popts.entitlements) {
+		*what = "get entitlements";
+		if ((rc = zd_get_entitlements(t->zd, uid, res)) != ZD_OK)
+			goto fail;
+		json_object_object_add(doc, "entitlements",
+		    json_object_get(res->body));
+		zd_response_clear(res);
+	}
+	*what = "list group memberships";
+	if ((rc = zd_list_memberships(t->zd, uid, res)) != ZD_OK)
+		goto fail;
+	json_object_object_add(doc, "group_memberships",
+	    json_object_get(res->body));
+	zd_response_clear(res);
+	*cur = doc;
+	return ZD_OK;
+fail:
+	json_object_put(doc);
+	return rc;
+}
+
+/*
+ * Applies the plan's writes in order, one audit row each.  Returns 0
+ * when all succeeded; otherwise the event has been put to retry or dead.
+ */
+static int
+apply(struct wthread *t, const struct store_event *row,
+    const struct norm_event *nev, const struct policy_decision *d,
+    const struct plan *pl, const json_object *current)
+{
+	struct wk *w = t->w;
+	struct zd_response res = ZD_RESPONSE_INIT;
+	struct store_audit a;
+	json_object *body = NULL;
+	char path[512], req[560], user[24];
+	char *before = NULL, *after = NULL;
+	int64_t uid = pl->user_id, new_id = 0;
+	enum zd_result rc;
+	size_t i;
+	int ret = -1;
+
+	before = json_text(plan_user_of(current, NULL, NULL));
+	for (i = 0; i < pl->nwrites; i++) {
+		const struct plan_write *pw = &pl->writes[i];
+
+		body = pw->body != NULL ?
+		    json_tokener_parse(json_object_to_json_string_ext(pw->body,
+		    JSON_C_TO_STRING_PLAIN)) : NULL;
+		if (pw->uses_new_id) {
+			if (new_id <= 0) {
+				finish(w, row->id, "dead", "plan needs the new "
+				    "user's id, but no user was created");
+				goto out;
+			}
+			if (body != NULL)
+				substitute_new_id(body, new_id);
+		}
+		if (substitute_path(pw->path, new_id, path,
+		    sizeof(path)) != 0) {
+			finish(w, row->id, "dead", "write path too long");
+			goto out;
+		}
+		rc = zd_call(t->zd, pw->method, path, body, &res);
+		if (rc == ZD_OK && strcmp(pw->step, "create") == 0) {
+			json_object *u = NULL;
+
+			if (res.body != NULL)
+				json_object_object_get_ex(res.body, "user", &u);
+			new_id = user_id_of(u);
+			uid = new_id;
+		}
+		free(after);
+		after = json_text(body);
+		snprintf(req, sizeof(req), "%s %s", pw->method, path);
+		snprintf(user, sizeof(user), "%" PRId64, uid);
+		memset(&a, 0, sizeof(a));
+		a.event_id = row->id;
+		a.subject = nev->subject;
+		a.action = pw->step;
+		a.rule = d->rule != NULL ? d->rule : d->leaver ? "(leaver)" :
+		    NULL;
+		a.policy_hash = d->policy_hash;
+		a.before = before;
+		a.after = after;
+		a.http_status = (int)res.status;
+		a.zendesk_user = uid > 0 ? user : NULL;
+		a.request = req;
+		if (store_audit_add(w->st, &a, NULL) != 0)
+			log_kv(LOG_ERROR, "cannot write audit row", "request",
+			    req, (char *)NULL);
+		if (rc != ZD_OK) {
+			zd_failed(t, row, rc, &res, req);
+			goto out;
+		}
+		zd_response_clear(&res);
+		json_object_put(body);
+		body = NULL;
+	}
+	ret = 0;
+out:
+	zd_response_clear(&res);
+	json_object_put(body);
+	free(before);
+	free(after);
+	return ret;
+}
+
+/* Remembers the person: last event, and at leave time their access. */
+static void
+remember(struct wk *w, const struct store_event *row,
+    const struct norm_event *nev, const struct policy_decision *d,
+    const json_object *current, time_t evtime,
+    const struct store_subject *old)
+{
+	struct store_subject s;
+	char *snap = NULL;
+
+	memset(&s, 0, sizeof(s));
+	s.key = nev->subject;
+	s.last_event_id = row->id;
+	s.last_effective = evtime > old->last_effective ? evtime :
+	    old->last_effective;
+	s.snapshot = old->snapshot;
+	s.snapshot_at = old->snapshot_at;
+	if (d->leaver && current != NULL &&
+	    (snap = json_text(current)) != NULL) {
+		s.snapshot = snap;
+		s.snapshot_at = time(NULL);
+	}
+	if (store_subject_put(w->st, &s) != 0)
+		log_kv(LOG_ERROR, "cannot record subject state", "subject",
+		    nev->subject, (char *)NULL);
+	free(snap);
+}
+
+static void
+process(struct wthread *t, int64_t id)
+{
+	struct wk *w = t->w;
+	struct store_event row;
+	struct store_subject subj;
+	struct norm_event nev;
+	struct policy_decision d;
+	struct zd_response res = ZD_RESPONSE_INIT;
+	struct plan *pl = NULL;
+	json_object *current = NULL, *snapshot = NULL, *roles, *groups;
+	const char *ext, *email, *uemail, *uxid, *what;
+	char note[NOTE_MAX], err[PLAN_ERRLEN];
+	enum zd_result rc;
+	time_t evtime, now = time(NULL);
+	int refreshed = 0;
+
+	memset(&nev, 0, sizeof(nev));
+	memset(&subj, 0, sizeof(subj));
+	if (store_get(w->st, id, &row) != 0) {
+		log_msg(LOG_ERROR, "cannot load event %" PRId64, id);
+		return;
+	}
+	if (normalize_row(w, &row, &nev, note, sizeof(note)) != 0) {
+		finish(w, id, "dead", note);
+		goto out;
+	}
+	evtime = event_time(&nev, &row);
+	if (nev.subject != NULL &&
+	    store_subject_get(w->st, nev.subject, &subj) < 0) {
+		store_retry(w->st, id, now + 5, "cannot read subject state");
+		goto out;
+	}
+	/* Older than what was already applied for this person: stale. */
+	if (subj.key != NULL && subj.last_effective > evtime) {
+		snprintf(note, sizeof(note), "stale: event %" PRId64 " for "
+		    "this person took effect later", subj.last_event_id);
+		finish(w, id, "stale", note);
+		goto out;
+	}
+	if (strncmp(nev.kind, "zendesk.", 8) == 0) {
+		zendesk_event(t, &row, &nev);
+		goto out;
+	}
+	if (nev.completeness == NORM_IDS_ONLY &&
+	    strcmp(nev.kind, "terminate") != 0) {
+		finish(w, id, "ignored", "thin event (ids only): the sender "
+		    "did not say what changed; nothing to apply");
+		goto out;
+	}
+	policy_evaluate(w->pol, &nev, &d);
+	ext = norm_attr(&nev, "external_id");
+	if (ext == NULL)
+		ext = norm_attr(&nev, "employee_id");
+	email = norm_attr(&nev, "email");
+	if (ext == NULL && email == NULL) {
+		finish(w, id, "dead", "no external_id, employee_id or email "
+		    "to find the person in Zendesk");
+		goto out;
+	}
+	if ((rc = read_current(t, ext, email, &current, &res, &what)) !=
+	    ZD_OK) {
+		zd_failed(t, &row, rc, &res, what);
+		goto out;
+	}
+	plan_user_of(current, &uemail, &uxid);
+	if (policy_is_protected(w->pol, uemail, uxid, nev.subject))
+		d.is_protected = 1;
+	if (strcmp(nev.kind, "rehire") == 0 && subj.snapshot != NULL &&
+	    now - subj.snapshot_at <=
+	    (time_t)policy_rehire_window_days(w->pol) * 86400)
+		snapshot = json_tokener_parse(subj.snapshot);
+replan:
+	pthread_mutex_lock(&w->cache_lock);
+	roles = json_object_get(w->roles);
+	groups = json_object_get(w->groups);
+	pthread_mutex_unlock(&w->cache_lock);
+	rc = plan_build(&d, &nev, current, roles, groups, snapshot,
+	    &w->popts, &pl, err, sizeof(err)) == 0 ? ZD_OK : ZD_ERROR;
+	json_object_put(roles);
+	json_object_put(groups);
+	if (rc != ZD_OK) {
+		/* A role created in Zendesk since start: refresh once. */
+		if (!refreshed && strstr(err, "roles:") != NULL &&
+		    refresh_cache(w, t->zd, note, sizeof(note)) == ZD_OK) {
+			refreshed = 1;
+			goto replan;
+		}
+		snprintf(note, sizeof(note), "plan: %s", err);
+		finish(w, id, "dead", note);
+		goto out;
+	}
+	if (apply(t, &row, &nev, &d, pl, current) != 0)
+		goto out;
+	remember(w, &row, &nev, &d, current, evtime, &subj);
+	if (pl->nwrites == 0)
+		snprintf(note, sizeof(note), "no change%s%s",
+		    pl->nnotes > 0 ? ": " : "", pl->nnotes > 0 ?
+		    pl->notes[0] : "");
+	else
+		snprintf(note, sizeof(note), "%zu write%s (rule %s)",
+		    pl->nwrites, pl->nwrites == 1 ? "" : "s",
+		    d.rule ? d.rule : d.leaver ? "leaver" : "none");
+	finish(w, id, "done", note);
+out:
+	plan_free(pl);
+	json_object_put(current);
+	json_object_put(snapshot);
+	zd_response_clear(&res);
+	norm_event_clear(&nev);
+	store_subject_clear(&subj);
+	store_event_clear(&row);
+}
+
+/* ------------------------------------------------------------- threads */
+
+static void *
+thread_main(void *arg)
+{
+	struct wthread *t = arg;
+	struct wk *w = t->w;
+	struct job *j;
+	size_t i;
+
+	pthread_mutex_lock(&w->lock);
+	for (;;) {
+		while (w->head[t->index] == NULL && !w->stopping)
+			pthread_cond_wait(&w->work_cv, &w->lock);
+		/* Queued jobs stay pending in the store for the next run. */
+		if (w->stopping)
+			break;
+		j = w->head[t->index];
+		w->head[t->index] = j->next;
+		if (w->head[t->index] == NULL)
+			w->tail[t->index] = NULL;
+		pthread_mutex_unlock(&w->lock);
+		process(t, j->id);
+		pthread_mutex_lock(&w->lock);
+		for (i = 0; i < w->ninflight; i++)
+			if (w->inflight[i] == j->id) {
+				w->inflight[i] = w->inflight[--w->ninflight];
+				break;
+			}
+		free(j);
+		pthread_cond_broadcast(&w->done_cv);
+	}
+	pthread_mutex_unlock(&w->lock);
+	return NULL;
+}
+
+/* FNV-1a: the same person always lands on the same thread. */
+static unsigned int
+subject_hash(const char *s)
+{
+	unsigned int h = 2166136261u;
+
+	for (; s != NULL && *s != '\0'; s++)
+		h = (h ^ (unsigned char)*s) * 16777619u;
+	return h;
+}
+
+/* ---------------------------------------------------------- dispatcher */
+
+/* Normalises new events once, to learn whose they are. */
+static int
+classify(struct wk *w)
+{
+	int64_t ids[BATCH];
+	struct store_event row;
+	struct norm_event nev;
+	char note[NOTE_MAX];
+	int n = 0, i;
+
+	if (store_unclassified(w->st, BATCH, ids, &n) != 0)
+		return -1;
+	for (i = 0; i < n; i++) {
+		if (store_get(w->st, ids[i], &row) != 0)
+			continue;
+		if (normalize_row(w, &row, &nev, note, sizeof(note)) != 0)
+			finish(w, row.id, "dead", note);
+		else if (strcmp(nev.kind, "ignored") == 0)
+			finish(w, row.id, "ignored", nev.ignored_reason ?
+			    nev.ignored_reason : "event type not acted on");
+		else if (nev.subject == NULL)
+			finish(w, row.id, "ignored", "the event names nobody");
+		else if (store_set_subject(w->st, row.id, nev.subject,
+		    event_time(&nev, &row)) != 0)
+			log_msg(LOG_ERROR, "cannot classify event %" PRId64,
+			    row.id);
+		norm_event_clear(&nev);
+		store_event_clear(&row);
+	}
+	return n;
+}
+
+struct due {
+	int64_t id[BATCH];
+	unsigned int hash[BATCH];
+	int n;
+};
+
+static int
+due_fn(const struct store_event *ev, void *arg)
+{
+	struct due *d = arg;
+
+	d->id[d->n] = ev->id;
+	d->hash[d->n] = subject_hash(ev->subject);
+	d->n++;
+	return d->n >= BATCH;
+}
+
+/* Hands due events to their threads; returns how many were new. */
+static int
+dispatch(struct wk *w)
+{
+	struct due d;
+	struct job *j;
+	size_t k;
+	int i, n = 0, busy;
+
+	d.n = 0;
+	if (store_due(w->st, time(NULL), 0, BATCH, due_fn, &d) < 0)
+		return -1;
+	pthread_mutex_lock(&w->lock);
+	for (i = 0; i < d.n; i++) {
+		for (busy = 0, k = 0; k < w->ninflight; k++)
+			if (w->inflight[k] == d.id[i])
+				busy = 1;
+		if (busy || w->ninflight >= sizeof(w->inflight) /
+		    sizeof(w->inflight[0]) || (j = calloc(1, sizeof(*j))) ==
+		    NULL)
+			continue;
+		j->id = d.id[i];
+		k = d.hash[i] % (unsigned int)w->o.threads;
+		if (w->tail[k] != NULL)
+			w->tail[k]->next = j;
+		else
+			w->head[k] = j;
+		w->tail[k] = j;
+		w->inflight[w->ninflight++] = j->id;
+		n++;
+	}
+	if (n > 0)
+		pthread_cond_broadcast(&w->work_cv);
+	pthread_mutex_unlock(&w->lock);
+	return n;
+}
+
+static void
+opts_defaults(struct worker_opts *o)
+{
+	if (o->threads <= 0)
+		o->threads = 4;
+	if (o->threads > MAX_THREADS)
+		o->threads = MAX_THREADS;
+	if (o->max_retry_age_s <= 0)
+		o->max_retry_age_s = 86400;
+	if (o->backoff_base_s <= 0)
+		o->backoff_base_s = 5;
+	if (o->backoff_max_s <= 0)
+		o->backoff_max_s = 900;
+	if (o->echo_window_s <= 0)
+		o->echo_window_s = 600;
+	if (o->poll_ms <= 0)
+		o->poll_ms = 500;
+}
+
+int
+worker_run(const struct config *cfg, const struct worker_opts *opts,
+    volatile sig_atomic_t *stop, char *err, size_t errlen)
+{
+	struct wk w;
+	struct wthread th[MAX_THREADS];
+	struct store_opts so;
+	struct zd_opts zo;
+	json_object *pol = NULL;
+	struct timespec dl;
+	char reason[ZD_ERRLEN];
+	int i, rc = -1, nclass, ndisp, idle;
+	const enum policy_step *steps;
+	size_t nsteps;
+
+	memset(&w, 0, sizeof(w));
+	memset(th, 0, sizeof(th));
+	w.cfg = cfg;
+	w.o = *opts;
+	opts_defaults(&w.o);
+	pthread_mutex_init(&w.lock, NULL);
+	pthread_mutex_init(&w.cache_lock, NULL);
+	pthread_cond_init(&w.work_cv, NULL);
+	pthread_cond_init(&w.done_cv, NULL);
+
+	if (!json_object_object_get_ex(cfg->root, "policy", &pol)) {
+		snprintf(err, errlen, "%s: policy: missing; rolehook work "
+		    "needs a policy (see docs/policy.md)", cfg->path);
+		goto out;
+	}
+	if (policy_compile(pol, &w.pol, err, errlen) != 0)
+		goto out;
+	if (zd_conf_load(cfg, &w.zconf, err, errlen) != ZD_OK)
+		goto out;
+	if (gov_new(NULL, &w.gov) != GOV_OK) {
+		snprintf(err, errlen, "cannot create the rate governor");
+		goto out;
+	}
+	memset(&so, 0, sizeof(so));
+	so.direct = 1;
+	if (store_open(cfg->store.path, &so, &w.st, err, errlen) != 0)
+		goto out;
+	zo = *zd_conf_opts(w.zconf);
+	zo.gov = w.gov;
+	/* Never sleep minutes inside a thread: give the wait back instead. */
+	zo.gov_max_wait_ms = 30000;
+	w.popts.entitlements = zo.entitlements;
+	steps = policy_leaver_steps(w.pol, &nsteps);
+	w.popts.steps = steps;
+	w.popts.nsteps = nsteps;
+	for (i = 0; i < w.o.threads; i++) {
+		th[i].w = &w;
+		th[i].index = i;
+		th[i].seed = (unsigned int)time(NULL) ^ (unsigned int)(i * 7919);
+		if (zd_client_new(&zo, &th[i].zd, err, errlen) != ZD_OK)
+			goto stop;
+	}
+	if (refresh_cache(&w, th[0].zd, reason, sizeof(reason)) != ZD_OK) {
+		snprintf(err, errlen, "Zendesk: cannot read %s", reason);
+		goto stop;
+	}
+	for (i = 0; i < w.o.threads; i++) {
+		if (pthread_create(&th[i].t, NULL, thread_main, &th[i]) != 0) {
+			snprintf(err, errlen, "cannot start worker threads");
+			goto stop;
+		}
+		th[i].started = 1;
+	}
+	log_kv(LOG_INFO, "worker started", "policy", policy_hash(w.pol),
+	    (char *)NULL);
+	for (;;) {
+		if (stop != NULL && *stop)
+			break;
+		nclass = classify(&w);
+		ndisp = dispatch(&w);
+		pthread_mutex_lock(&w.lock);
+		idle = w.ninflight == 0;
+		if (w.o.until_idle && idle && nclass == 0 && ndisp == 0) {
+			pthread_mutex_unlock(&w.lock);
+			break;
+		}
+		clock_gettime(CLOCK_REALTIME, &dl);
+		dl.tv_nsec += (long)w.o.poll_ms * 1000000L;
+		while (dl.tv_nsec >= 1000000000L) {
+			dl.tv_nsec -= 1000000000L;
+			dl.tv_sec++;
+		}
+		/* Woken early when a thread finishes: its person may be due. */
+		pthread_cond_timedwait(&w.done_cv, &w.lock, &dl);
+		pthread_mutex_unlock(&w.lock);
+	}
+	rc = 0;
+stop:
+	pthread_mutex_lock(&w.lock);
+	w.stopping = 1;
+	pthread_cond_broadcast(&w.work_cv);
+	pthread_mutex_unlock(&w.lock);
+	for (i = 0; i < MAX_THREADS; i++) {
+		struct job *j, *next;
+
+		if (th[i].started)
+			pthread_join(th[i].t, NULL);
+		zd_client_free(th[i].zd);
+		for (j = w.head[i]; j != NULL; j = next) {
+			next = j->next;
+			free(j);
+		}
+	}
+out:
+	json_object_put(w.roles);
+	json_object_put(w.groups);
+	store_close(w.st);
+	gov_free(w.gov);
+	zd_conf_free(w.zconf);
+	policy_free(w.pol);
+	pthread_cond_destroy(&w.work_cv);
+	pthread_cond_destroy(&w.done_cv);
+	pthread_mutex_destroy(&w.lock);
+	pthread_mutex_destroy(&w.cache_lock);
+	return rc;
+}

@@ -1,0 +1,206 @@
+"""The whole pipeline: signed HR webhooks through nginx into rolehook
+serve, then rolehook work applies them to the fake Zendesk.  Hire, move,
+leave, rehire; echo and drift from Zendesk's own events; a protected
+user; re-running changes nothing; `why` shows the lineage."""
+import json
+import os
+import sys
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import rhstack  # noqa: E402
+from rhstack import sign  # noqa: E402
+
+HR_SECRET = "whsec_" + "cGlwZWxpbmUtdGVzdC1zZWNyZXQtMDEyMzQ1Njc4OQ=="
+ZD_SECRET = "pipeline-zendesk-webhook-secret"
+
+SEED = {
+    "custom_roles": [{"id": 101, "name": "Tier 1", "description": "first line",
+                      "configuration": {"ticket_editing": True}},
+                     {"id": 102, "name": "Team lead", "description": "leads",
+                      "configuration": {"ticket_editing": True}}],
+    "groups": [{"id": 201, "name": "Tier 1"}, {"id": 202, "name": "Leads"}],
+    "users": [{"id": 9001, "name": "Owner", "email": "owner@example.com", "role": "admin"}],
+}
+
+POLICY = {
+    "match_users_by": ["external_id", "email"],
+    "protected": ["owner@example.com"],
+    "rules": [
+        {"name": "tier1", "when": {"department": "Support", "title": {"prefix": "Associate"}},
+         "then": {"role": "agent", "custom_role": "Tier 1", "groups": ["Tier 1"],
+                  "entitlements": {"talk": "agent", "chat": "agent"}}},
+        {"name": "leads", "when": {"department": "Support", "title": {"in": ["Lead", "Manager"]}},
+         "then": {"role": "agent", "custom_role": "Team lead", "groups": ["Leads"],
+                  "entitlements": {"explore": "editor", "chat": "agent"}}},
+        {"name": "others", "when": {}, "then": {"role": "end-user"}},
+    ],
+    "leaver": {"steps": ["entitlements_off", "downgrade", "suspend"]},
+}
+
+MAPPING = {"kind": "/type", "employee_id": "/data/id", "email": "/data/work_email",
+           "name": "/data/name", "department": "/data/department", "title": "/data/job_title",
+           "kinds": {"employee.hired": "hire", "employee.updated": "update",
+                     "employee.terminated": "terminate", "employee.rehired": "rehire"}}
+
+
+class Pipeline(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.zd = rhstack.FakeZendesk(seed=SEED)
+        sources = {
+            "hr": {"preset": "standard-webhooks", "normalizer": "generic", "mapping": MAPPING,
+                   "secret_values": [HR_SECRET]},
+            "zendesk": {"preset": "zendesk", "secret_values": [ZD_SECRET]},
+        }
+        cls.stack = rhstack.Stack(sources, extra={"zendesk": cls.zd.config(), "policy": POLICY})
+        cls.stack.env.update(cls.zd.env())
+        cls.stack.start()
+        cls.n = 0
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.stack.stop()
+        cls.zd.stop()
+
+    def hr(self, typ, **data):
+        Pipeline.n += 1
+        data.setdefault("id", "E-1")
+        data.setdefault("work_email", "lee@example.com")
+        data.setdefault("name", "Lee Example")
+        body = json.dumps({"type": typ, "data": data}).encode()
+        hdrs = sign("standard-webhooks", HR_SECRET, body, msg_id="msg_pipe_%d" % self.n)
+        st, _, rb = self.stack.post("hr", body, hdrs)
+        self.assertEqual(st, 202, rb)
+        return json.loads(rb)["id"]
+
+    def work(self):
+        r = self.stack.cli("work", "--until-idle", "--threads", "2", check=False)
+        self.assertEqual(r.returncode, 0, r.stderr[-3000:])
+        return r
+
+    def event(self, eid):
+        return json.loads(self.stack.cli("events", "show", str(eid)).stdout)
+
+    def user(self, email):
+        for u in self.zd.state()["users"]:
+            if u["email"] == email:
+                return u
+        return None
+
+    def ents(self, uid):
+        return {p: v["name"] for p, v in self.zd.state()["entitlements"].get(str(uid), {}).items()
+                if v.get("is_active")}
+
+    def test_1_hire_move_leave_rehire(self):
+        seats0 = self.zd.state()["seats"]
+        e = self.hr("employee.hired", department="Support", job_title="Associate Agent")
+        self.work()
+        ev = self.event(e)
+        self.assertEqual(ev["state"], "done", ev)
+        u = self.user("lee@example.com")
+        self.assertEqual((u["role"], u["custom_role_id"], u["external_id"]), ("agent", 101, "E-1"))
+        self.assertEqual(self.ents(u["id"]), {"support": "custom_101", "talk": "agent", "chat": "agent"})
+        st = self.zd.state()
+        self.assertEqual([m["group_id"] for m in st["memberships"] if m["user_id"] == u["id"]], [201])
+        self.assertEqual(st["seats"]["talk"], seats0["talk"] + 1)
+
+        # Re-running writes nothing: the plan comes from fresh state.
+        before = len(self.zd.requests()["requests"])
+        self.work()
+        writes = [r for r in self.zd.requests()["requests"][before:] if r["method"] != "GET"]
+        self.assertEqual(writes, [])
+
+        # Move: promoted to lead.
+        e = self.hr("employee.updated", department="Support", job_title="Lead")
+        self.work()
+        self.assertEqual(self.event(e)["state"], "done")
+        u = self.user("lee@example.com")
+        self.assertEqual((u["role"], u["custom_role_id"]), ("agent", 102))
+        self.assertEqual(self.ents(u["id"]), {"support": "custom_102", "explore": "editor", "chat": "agent"})
+
+        # Leave: entitlements off, then end-user (seat freed), then suspended.
+        mark = self.zd.requests()["requests"][-1]["seq"]
+        e = self.hr("employee.terminated")
+        self.work()
+        self.assertEqual(self.event(e)["state"], "done")
+        writes = [(r["method"], r["path"], r["body"])
+                  for r in self.zd.requests(mark)["requests"] if r["method"] != "GET"]
+        uid = u["id"]
+        self.assertEqual([w[:2] for w in writes], [
+            ("PUT", "/api/admin/private/staff/%d/entitlements" % uid),
+            ("PUT", "/api/v2/users/%d.json" % uid),
+            ("PUT", "/api/v2/users/%d.json" % uid)])
+        self.assertEqual(writes[1][2], {"user": {"role": "end-user"}})
+        self.assertEqual(writes[2][2], {"user": {"suspended": True}})
+        u = self.user("lee@example.com")
+        self.assertEqual((u["role"], u["suspended"]), ("end-user", True))
+        st = self.zd.state()
+        self.assertEqual(st["seats"], seats0)
+
+        # Rehire inside the window: the access held at leave time comes back.
+        e = self.hr("employee.rehired", department="Support", job_title="Lead")
+        self.work()
+        self.assertEqual(self.event(e)["state"], "done", self.event(e))
+        u = self.user("lee@example.com")
+        self.assertEqual((u["role"], u["custom_role_id"], u["suspended"]), ("agent", 102, False))
+        self.assertEqual(self.zd.state()["legacy_events"], [])
+
+        # why: the lineage of Lee's access, from the audit trail.
+        lines = [json.loads(l) for l in self.stack.cli("why", str(uid), "--format", "json").stdout.splitlines()]
+        actions = [l["action"] for l in lines]
+        self.assertIn("create", actions)
+        self.assertIn("downgrade", actions)
+        self.assertTrue(all(200 <= l["http_status"] < 300 for l in lines), lines)
+        self.assertIn("(leaver)", [l["rule"] for l in lines])
+        self.assertTrue(all(len(l["policy_hash"]) == 64 for l in lines))
+        self.assertIn("tier1", [l["rule"] for l in lines])
+
+    def test_2_protected_user_never_touched(self):
+        mark = self.zd.requests()["requests"][-1]["seq"]
+        e = self.hr("employee.terminated", id="E-OWNER", work_email="owner@example.com")
+        self.work()
+        ev = self.event(e)
+        self.assertEqual(ev["state"], "done")
+        writes = [r for r in self.zd.requests(mark)["requests"] if r["method"] != "GET"]
+        self.assertEqual(writes, [])
+        self.assertEqual(self.user("owner@example.com")["role"], "admin")
+
+    def test_3_zendesk_echo_and_drift(self):
+        u = self.user("lee@example.com")
+        self.assertIsNotNone(u)
+
+        def zd_event(eid, typ, prev, cur):
+            body = json.dumps({"id": eid, "type": "zen:event-type:user." + typ,
+                               "subject": "zen:user:%d" % u["id"], "time": rhstack.rfc3339(time.time()),
+                               "account_id": 1, "zendesk_event_version": "2022-11-06",
+                               "detail": {"id": str(u["id"]), "email": u["email"], "role": cur},
+                               "event": {"previous": prev, "current": cur}}).encode()
+            st, _, rb = self.stack.post("zendesk", body, sign("zendesk", ZD_SECRET, body))
+            self.assertEqual(st, 202, rb)
+            return json.loads(rb)["id"]
+        # rolehook just made Lee an agent again: that event is its echo.
+        echo = zd_event("01ECHO", "role_changed", "end-user", "agent")
+        drift = zd_event("01DRIFT", "role_changed", "agent", "admin")
+        r = self.work()
+        self.assertIn("echo of rolehook's own write", self.event(echo)["last_error"])
+        self.assertIn("drift", self.event(drift)["last_error"])
+        self.assertIn('"msg":"drift"', r.stderr)
+
+    def test_4_bad_input_is_a_dead_letter(self):
+        body = json.dumps({"type": "employee.hired", "data": {"id": ["not", "a", "string"]}}).encode()
+        hdrs = sign("standard-webhooks", HR_SECRET, body, msg_id="msg_pipe_bad")
+        st, _, rb = self.stack.post("hr", body, hdrs)
+        self.assertEqual(st, 202)
+        eid = json.loads(rb)["id"]
+        self.work()
+        ev = self.event(eid)
+        self.assertEqual(ev["state"], "dead")
+        self.assertIn("normaliser generic", ev["last_error"])
+        dead = self.stack.cli("events", "dead", "--format", "json").stdout
+        self.assertIn('"id":%d' % eid, dead)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
