@@ -56,7 +56,8 @@ work_help(void)
 {
 	printf(
 	    "usage: rolehook work [--config FILE] [--threads N] [--until-idle]\n"
-	    "                     [--max-retry-age SECONDS] [--log-level LEVEL]\n"
+	    "                     [--max-retry-age S] [--retry-base S] [--retry-max S]\n"
+	    "                     [--log-level LEVEL]\n"
 	    "\n"
 	    "Applies stored events to Zendesk: normalise, policy, read the\n"
 	    "person's current Zendesk state, plan the minimal writes, apply\n"
@@ -71,6 +72,9 @@ work_help(void)
 	    "  --threads N            people handled in parallel (default 4, 1..64)\n"
 	    "  --until-idle           exit 0 once no event is due\n"
 	    "  --max-retry-age S      give up retrying after S seconds (default 86400)\n"
+	    "  --retry-base S         first retry waits up to S seconds (default 5);\n"
+	    "                         each retry doubles the cap, with full jitter\n"
+	    "  --retry-max S          largest retry wait (default 900)\n"
 	    "  --log-level LEVEL      debug, info (default), warn or error\n");
 }
 
@@ -82,6 +86,8 @@ cli_work(int argc, char **argv)
 		{ "threads", required_argument, NULL, 't' },
 		{ "until-idle", no_argument, NULL, 'u' },
 		{ "max-retry-age", required_argument, NULL, 'm' },
+		{ "retry-base", required_argument, NULL, 'b' },
+		{ "retry-max", required_argument, NULL, 'B' },
 		{ "log-level", required_argument, NULL, 'l' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
@@ -96,7 +102,8 @@ cli_work(int argc, char **argv)
 
 	memset(&wo, 0, sizeof(wo));
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "c:t:um:l:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:t:um:b:B:l:h", opts,
+	    NULL)) != -1) {
 		switch (c) {
 		case 'c':
 			path = optarg;
@@ -114,6 +121,16 @@ cli_work(int argc, char **argv)
 			    &wo.max_retry_age_s) != 0)
 				return usage_error("work", "--max-retry-age: "
 				    "expected seconds from 1 to 2592000");
+			break;
+		case 'b':
+			if (parse_int(optarg, 1, 3600, &wo.backoff_base_s) != 0)
+				return usage_error("work", "--retry-base: "
+				    "expected seconds from 1 to 3600");
+			break;
+		case 'B':
+			if (parse_int(optarg, 1, 86400, &wo.backoff_max_s) != 0)
+				return usage_error("work", "--retry-max: "
+				    "expected seconds from 1 to 86400");
 			break;
 		case 'l':
 			for (i = 0; i < 4 && strcmp(optarg, levels[i]) != 0; i++)

@@ -20,6 +20,8 @@ static const struct {
 	{ "simulate", cli_simulate },
 	{ "work", cli_work },
 	{ "why", cli_why },
+	{ "report", cli_report },
+	{ "roles", cli_roles },
 };
 
 int

@@ -482,6 +482,22 @@ apply(struct wthread *t, const struct store_event *row,
 		if (store_audit_add(w->st, &a, NULL) != 0)
 			log_kv(LOG_ERROR, "cannot write audit row", "request",
 			    req, (char *)NULL);
+		/*
+		 * A create that "already exists" after a failed attempt: the
+		 * earlier request did succeed but its answer was lost (or
+		 * libcurl resent it on a fresh connection).  Plan again from
+		 * fresh state, which then holds the user or membership; a
+		 * conflict that persists (someone else's e-mail) ends dead.
+		 */
+		if (rc == ZD_PERMANENT && res.status == 422 &&
+		    strcmp(pw->method, "POST") == 0 &&
+		    (strstr(res.reason, "already") != NULL ||
+		    strstr(res.reason, "DuplicateValue") != NULL) &&
+		    row->attempts < 10)
+			rc = ZD_RETRYABLE;
+		/* Deleting what is already gone is done (idempotent). */
+		if (rc == ZD_NOT_FOUND && strcmp(pw->method, "DELETE") == 0)
+			rc = ZD_OK;
 		if (rc != ZD_OK) {
 			zd_failed(t, row, rc, &res, req);
 			goto out;
@@ -749,9 +765,17 @@ dispatch(struct wk *w)
 	int i, n = 0, busy;
 
 	d.n = 0;
-	if (store_due(w->st, time(NULL), 0, BATCH, due_fn, &d) < 0)
-		return -1;
+	/*
+	 * The query runs under w->lock: a worker records an event's outcome
+	 * in the store before it takes w->lock to leave `inflight`, so an
+	 * event is either still in flight here or its new state is what the
+	 * query sees -- never a stale "due" for an event just finished.
+	 */
 	pthread_mutex_lock(&w->lock);
+	if (store_due(w->st, time(NULL), 0, BATCH, due_fn, &d) < 0) {
+		pthread_mutex_unlock(&w->lock);
+		return -1;
+	}
 	for (i = 0; i < d.n; i++) {
 		for (busy = 0, k = 0; k < w->ninflight; k++)
 			if (w->inflight[k] == d.id[i])
@@ -852,9 +876,21 @@ worker_run(const struct config *cfg, const struct worker_opts *opts,
 		if (zd_client_new(&zo, &th[i].zd, err, errlen) != ZD_OK)
 			goto stop;
 	}
-	if (refresh_cache(&w, th[0].zd, reason, sizeof(reason)) != ZD_OK) {
-		snprintf(err, errlen, "Zendesk: cannot read %s", reason);
-		goto stop;
+	/* Zendesk may be briefly unavailable: wait for it, not give up. */
+	for (i = 1;; i++) {
+		enum zd_result zr = refresh_cache(&w, th[0].zd, reason,
+		    sizeof(reason));
+
+		if (zr == ZD_OK)
+			break;
+		if ((zr != ZD_RETRYABLE && zr != ZD_RATE_LIMITED) ||
+		    (stop != NULL && *stop)) {
+			snprintf(err, errlen, "Zendesk: cannot read %s", reason);
+			goto stop;
+		}
+		log_kv(LOG_WARN, "Zendesk not ready, retrying", "error", reason,
+		    (char *)NULL);
+		sleep(i < 10 ? (unsigned int)i : 10);
 	}
 	for (i = 0; i < w.o.threads; i++) {
 		if (pthread_create(&th[i].t, NULL, thread_main, &th[i]) != 0) {

@@ -14,6 +14,8 @@ int cli_events(int argc, char **argv);
 int cli_simulate(int argc, char **argv);
 int cli_work(int argc, char **argv);
 int cli_why(int argc, char **argv);
+int cli_report(int argc, char **argv);   /* cli_report.c: report seats */
+int cli_roles(int argc, char **argv);    /* cli_roles.c: roles sync */
 
 struct config;
 /*

@@ -59,7 +59,7 @@ has not yet passed is counted in state.rate.early_requests (hammering).
 
 Control API (no auth, same port, never under /api):
   POST /__fake/faults  {"rules": [{"match": "PUT /api/v2/users/*",
-                         "kind": "500|503|429|timeout|reset|slow|big|garbage|redirect",
+                         "kind": "500|503|429|timeout|reset|slow|big|garbage|redirect|lost",
                          "count": N, "skip": N, "probability": p,
                          "delay_s": x, "retry_after": s, "size": bytes}]}
                        (appends; {"replace": true, ...} replaces; count
@@ -144,7 +144,10 @@ ROLE_CONFIG_DEFAULTS = {
     "report_access": "none", "ticket_access": "within-groups",
     "ticket_comment_access": "public", "user_view_access": "none", "view_access": "readonly",
 }
-FAULT_KINDS = ("500", "503", "429", "timeout", "reset", "slow", "big", "garbage", "redirect")
+GRACE_S = 0.5  # see take_budget
+
+FAULT_KINDS = ("500", "503", "429", "timeout", "reset", "slow", "big", "garbage", "redirect",
+               "lost")
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 NOT_FOUND_HTML = (b"<html><body><h1>Oops! The page you were looking for doesn't exist."
@@ -206,6 +209,7 @@ class State:
         self.blocked_until = 0.0
         self.rate_limited = 0
         self.early_requests = 0
+        self.blocked_from = 0.0
         self.user_updates = {}  # user id -> [times] for the per-user limit
 
     def new_id(self):
@@ -573,6 +577,20 @@ class Handler(BaseHTTPRequestHandler):
     do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_GET
 
     def send(self, status, body=None, headers=None, raw=None, ctype="application/json; charset=utf-8"):
+        if getattr(self, "drop_reply", False):
+            # "lost": the change was applied, the answer never arrives
+            # (the client sees a reset): the case exactly-once must survive.
+            self.drop_reply = False
+            self.close_connection = True
+            self.rec_status = status
+            self.rec_lost = True
+            try:
+                self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                                           struct.pack("ii", 1, 0))
+                self.connection.close()
+            except OSError:
+                pass
+            return
         data = raw if raw is not None else (b"" if body is None else
                                             json.dumps(body, separators=(",", ":")).encode())
         self.send_response(status)
@@ -676,6 +694,9 @@ class Handler(BaseHTTPRequestHandler):
         kind = f["kind"]
         rec["fault"] = kind
         stop = self.server.stopping
+        if kind == "lost":
+            self.drop_reply = True
+            return False
         if kind == "slow":
             stop.wait(float(f.get("delay_s", 1.0)))
             return False
@@ -734,6 +755,7 @@ class Handler(BaseHTTPRequestHandler):
             st = self.server.state
             with st.lock:
                 st.rate_limited += 1
+                st.blocked_from = time.time()
                 st.blocked_until = max(st.blocked_until, time.time() + float(headers["Retry-After"]))
             return True
         if kind == "503":
@@ -760,7 +782,10 @@ class Handler(BaseHTTPRequestHandler):
         st = self.server.state
         with st.lock:
             t = time.time()
-            if t < st.blocked_until:
+            # A request that was already on its way when the 429 went out
+            # is not hammering: count only those sent after the client
+            # could have read the 429 (a grace of GRACE_S).
+            if st.blocked_from + GRACE_S < t < st.blocked_until:
                 st.early_requests += 1
             if st.window_start is None or t >= st.window_start + st.cfg["window_s"]:
                 st.window_start = t
@@ -769,6 +794,7 @@ class Handler(BaseHTTPRequestHandler):
             if st.window_count >= limit:
                 wait = max(1, math.ceil(st.window_start + st.cfg["window_s"] - t))
                 st.rate_limited += 1
+                st.blocked_from = t
                 st.blocked_until = max(st.blocked_until, t + wait)
                 h = self.rate_headers(0)
                 h["Retry-After"] = wait
@@ -789,6 +815,7 @@ class Handler(BaseHTTPRequestHandler):
         if len(times) >= lim:
             wait = max(1, math.ceil(times[0] + 60 - t))
             st.rate_limited += 1
+            st.blocked_from = t
             st.blocked_until = max(st.blocked_until, t + wait)
             raise ApiError(429, {"error": "TooManyRequests",
                                  "description": "Rate limit for user updates exceeded"},

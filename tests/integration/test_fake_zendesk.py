@@ -183,7 +183,9 @@ class FakeZendesk(unittest.TestCase):
         self.assertEqual(doc["error"], "APIRateLimitExceeded")
         self.assertGreaterEqual(int(h["retry-after"]), 1)
         self.assertEqual(h["x-rate-limit-remaining"], "0")
-        # asking again before Retry-After is hammering, and is counted
+        # asking again before Retry-After (after a short grace for
+        # requests already on their way) is hammering, and is counted
+        time.sleep(0.6)
         self.assertEqual(self.fz.req("GET", "/api/v2/users/101.json")[0], 429)
         st = self.state()["rate"]
         self.assertEqual(st["rate_limited"], 2)

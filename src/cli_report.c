@@ -1,0 +1,1456 @@
+/*
+ * cli_report.c -- rolehook report seats: who holds a Zendesk seat, with
+ * which role, custom role, groups and product entitlements, and which of
+ * those seats look wasted (suspended agents, people HR says have left).
+ *
+ * Reads only: GET users (agents and admins, cursor pagination), custom
+ * roles, groups, each agent's group memberships and -- when
+ * zendesk.entitlements is on -- each agent's private entitlements
+ * (/api/admin/private/staff/{id}/entitlements, undocumented: see the
+ * community thread in seeds/000).  Every request goes through one rate
+ * governor, as the worker's do, so a report over thousands of agents
+ * stays inside the account's per-minute budget ("Rate limits", Zendesk
+ * Support API docs) instead of earning 429s.
+ *
+ * Results go to stdout (table, RFC 4180 CSV or JSON); notes, progress
+ * (only on a terminal) and, for CSV, the totals go to stderr.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+
+#include "rolehook/cli.h"
+#include "rolehook/config.h"
+#include "rolehook/governor.h"
+#include "rolehook/normalize.h"
+#include "rolehook/store.h"
+#include "rolehook/zendesk.h"
+
+#define PEOPLE_MAX_BYTES ((size_t)64 << 20)
+#define PEOPLE_DEPTH 8
+#define STORE_SCAN_MAX 1000000   /* newest stored events looked at */
+#define FETCH_ATTEMPTS 5         /* per-agent reads: 5xx/timeouts/429 */
+#define ENT_PROBE 3              /* 404s before the endpoint is "absent" */
+#define TABLE_CELL_MAX 40        /* bytes shown per table cell */
+
+enum fmt { FMT_TABLE, FMT_CSV, FMT_JSON };
+
+static const char *const products[] = { "support", "chat", "talk", "guide",
+	"explore" };
+#define NPRODUCTS (sizeof(products) / sizeof(products[0]))
+
+/* A sorted id -> name map (custom roles, groups); names borrowed. */
+struct idname {
+	int64_t id;
+	const char *name;
+};
+
+/* A growable set of owned strings; sorted by strset_seal. */
+struct strset {
+	char **v;
+	size_t n, cap;
+};
+
+struct report {
+	const struct config *cfg;
+	enum fmt fmt;
+	int tty;                     /* stderr is a terminal: progress */
+	int entitlements;            /* zendesk.entitlements */
+	const char *base_url;        /* for messages */
+	struct zd_client *zd;
+	json_object *roles_doc;      /* GET custom_roles body (owned) */
+	json_object *groups_doc;     /* GET groups body (owned) */
+	struct idname *roles, *groups;
+	size_t nroles, ngroups;
+	json_object *users;          /* array of user objects (owned) */
+	struct strset left_emails;   /* lower-case */
+	struct strset left_ids;      /* external ids / employee ids */
+	json_object *rows;           /* output rows (owned) */
+	size_t ent_ok, ent_404;
+	long totals[NPRODUCTS];
+	long n_agent, n_admin, n_suspended, n_flag_susp, n_flag_left;
+};
+
+/* ------------------------------------------------------------ helpers */
+
+static int
+usage_error(const char *msg)
+{
+	fprintf(stderr, "rolehook report: %s\nrun 'rolehook report --help' "
+	    "for usage\n", msg);
+	return EXIT_USAGE;
+}
+
+static void
+report_help(void)
+{
+	printf(
+	    "usage: rolehook report seats [--config FILE] [--format table|csv|json]\n"
+	    "                             [--people PEOPLE.json]\n"
+	    "\n"
+	    "Lists every Zendesk agent and admin once: id, email, name, role,\n"
+	    "custom role (name), groups, suspended, last login, and one column\n"
+	    "per product (support, chat, talk, guide, explore) holding the\n"
+	    "entitlement name, empty when the product is off.  Entitlements come\n"
+	    "from the private endpoint and are read only when zendesk.entitlements\n"
+	    "is true; otherwise the product columns stay empty.\n"
+	    "\n"
+	    "Flags:\n"
+	    "  seat_held_by_suspended  suspended, yet still an agent or admin\n"
+	    "  left_per_hr             --people marks the person terminated or\n"
+	    "                          inactive (matched by email or external_id),\n"
+	    "                          or the last HR event stored for them is a\n"
+	    "                          terminate (store.path, when it exists)\n"
+	    "\n"
+	    "  --config FILE    configuration (default " CONFIG_DEFAULT_PATH ")\n"
+	    "  --format FMT     table (default on a terminal), csv (default\n"
+	    "                   otherwise; RFC 4180, totals on stderr) or json\n"
+	    "                   ({\"agents\": [...], \"totals\": {...}, \"flags\": {...}})\n"
+	    "  --people FILE    JSON array of {\"email\", \"external_id\",\n"
+	    "                   \"employment_status\"} exported from HR\n"
+	    "\n"
+	    "Reads only; every request goes through the rate governor (a large\n"
+	    "account takes about two requests per agent).\n"
+	    "\n"
+	    "exit status: 0 report printed, 1 Zendesk failed or refused,\n"
+	    "2 usage, configuration or --people error\n");
+}
+
+static const char *
+obj_str(json_object *o, const char *key)
+{
+	json_object *v;
+
+	if (o == NULL || !json_object_object_get_ex(o, key, &v) ||
+	    !json_object_is_type(v, json_type_string))
+		return NULL;
+	return json_object_get_string(v);
+}
+
+/* Returns 0 and *out when o[key] is an integer, else -1. */
+static int
+obj_int(json_object *o, const char *key, int64_t *out)
+{
+	json_object *v;
+
+	if (o == NULL || !json_object_object_get_ex(o, key, &v) ||
+	    !json_object_is_type(v, json_type_int))
+		return -1;
+	*out = json_object_get_int64(v);
+	return 0;
+}
+
+static int
+obj_bool(json_object *o, const char *key)
+{
+	json_object *v;
+
+	return o != NULL && json_object_object_get_ex(o, key, &v) &&
+	    json_object_is_type(v, json_type_boolean) &&
+	    json_object_get_boolean(v);
+}
+
+static void
+sleep_ms(long ms)
+{
+	struct timespec ts;
+
+	ts.tv_sec = ms / 1000;
+	ts.tv_nsec = (ms % 1000) * 1000000L;
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}
+
+/* ------------------------------------------------------------- strset */
+
+static int
+strset_add(struct strset *s, const char *str, int lower)
+{
+	char **nv, *copy;
+	size_t i, ncap;
+
+	if (str == NULL || *str == '\0')
+		return 0;
+	if (s->n == s->cap) {
+		ncap = s->cap == 0 ? 64 : s->cap * 2;
+		if ((nv = realloc(s->v, ncap * sizeof(*nv))) == NULL)
+			return -1;
+		s->v = nv;
+		s->cap = ncap;
+	}
+	if ((copy = strdup(str)) == NULL)
+		return -1;
+	if (lower)
+		for (i = 0; copy[i] != '\0'; i++)
+			copy[i] = (char)tolower((unsigned char)copy[i]);
+	s->v[s->n++] = copy;
+	return 0;
+}
+
+static int
+strp_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void
+strset_seal(struct strset *s)
+{
+	if (s->n > 1)
+		qsort(s->v, s->n, sizeof(*s->v), strp_cmp);
+}
+
+/* Exact match; with lower, str is compared lower-cased. */
+static int
+strset_has(const struct strset *s, const char *str, int lower)
+{
+	char buf[512];
+	const char *key = str;
+	size_t i;
+
+	if (str == NULL || *str == '\0' || s->n == 0)
+		return 0;
+	if (lower) {
+		for (i = 0; str[i] != '\0' && i + 1 < sizeof(buf); i++)
+			buf[i] = (char)tolower((unsigned char)str[i]);
+		if (str[i] != '\0')
+			return 0;   /* longer than any e-mail address */
+		buf[i] = '\0';
+		key = buf;
+	}
+	return bsearch(&key, s->v, s->n, sizeof(*s->v), strp_cmp) != NULL;
+}
+
+static void
+strset_free(struct strset *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->n; i++)
+		free(s->v[i]);
+	free(s->v);
+	memset(s, 0, sizeof(*s));
+}
+
+/* ------------------------------------------------------------- id maps */
+
+static int
+idname_cmp(const void *a, const void *b)
+{
+	const struct idname *x = a, *y = b;
+
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+/*
+ * Builds a sorted map from an array of {"id", "name"} objects (names
+ * borrowed from arr).  Returns 0, or -1 out of memory.
+ */
+static int
+idname_build(json_object *arr, struct idname **out, size_t *n)
+{
+	struct idname *m;
+	size_t i, len, k = 0;
+	const char *name;
+	int64_t id;
+
+	*out = NULL;
+	*n = 0;
+	if (arr == NULL || !json_object_is_type(arr, json_type_array))
+		return 0;
+	len = json_object_array_length(arr);
+	if (len == 0)
+		return 0;
+	if ((m = calloc(len, sizeof(*m))) == NULL)
+		return -1;
+	for (i = 0; i < len; i++) {
+		json_object *o = json_object_array_get_idx(arr, i);
+
+		if (obj_int(o, "id", &id) != 0 ||
+		    (name = obj_str(o, "name")) == NULL)
+			continue;
+		m[k].id = id;
+		m[k].name = name;
+		k++;
+	}
+	qsort(m, k, sizeof(*m), idname_cmp);
+	*out = m;
+	*n = k;
+	return 0;
+}
+
+static const char *
+idname_find(const struct idname *m, size_t n, int64_t id)
+{
+	struct idname key, *hit;
+
+	if (n == 0)
+		return NULL;
+	key.id = id;
+	key.name = NULL;
+	hit = bsearch(&key, m, n, sizeof(*m), idname_cmp);
+	return hit != NULL ? hit->name : NULL;
+}
+
+/* ------------------------------------------------------ Zendesk errors */
+
+/*
+ * Prints why a Zendesk read failed, naming the base URL and what to
+ * check.  Returns 1 (the exit status for a Zendesk failure).
+ */
+static int
+zd_fail(const struct report *r, const char *what, enum zd_result rc,
+    const struct zd_response *res)
+{
+	switch (rc) {
+	case ZD_UNAUTHORIZED:
+		fprintf(stderr, "rolehook: %s: %s: Zendesk refused the "
+		    "credential (HTTP %ld: %s); check zendesk.auth (API token "
+		    "and the admin e-mail it belongs to, or the OAuth bearer), "
+		    "that the token is active in Admin Center > Apps and "
+		    "integrations > Zendesk API, and that the user is an "
+		    "admin\n", r->base_url, what, res->status, res->reason);
+		break;
+	case ZD_RETRYABLE:
+	case ZD_ERROR:
+		if (res->status == 0) {
+			fprintf(stderr, "rolehook: %s: %s: cannot reach "
+			    "Zendesk (%s); check zendesk.base_url or "
+			    "zendesk.subdomain, DNS, and that this host may "
+			    "make outbound HTTPS (firewall, proxy)\n",
+			    r->base_url, what, res->reason);
+			break;
+		}
+		fprintf(stderr, "rolehook: %s: %s: Zendesk kept failing "
+		    "(HTTP %ld: %s); try again later, and check "
+		    "https://status.zendesk.com\n", r->base_url, what,
+		    res->status, res->reason);
+		break;
+	case ZD_RATE_LIMITED:
+		fprintf(stderr, "rolehook: %s: %s: still rate limited after "
+		    "%d attempts (%s); other integrations may be using the "
+		    "account's budget: try again later\n", r->base_url, what,
+		    FETCH_ATTEMPTS, res->reason);
+		break;
+	default:
+		fprintf(stderr, "rolehook: %s: %s: %s (HTTP %ld: %s)\n",
+		    r->base_url, what, zd_strerror(rc), res->status,
+		    res->reason);
+		break;
+	}
+	return 1;
+}
+
+/*
+ * Retries a read on 5xx/timeouts (growing pause, or Retry-After) and on
+ * 429 (the governor, which saw the Retry-After, holds the next request
+ * back by itself).  Returns the last result.
+ */
+static enum zd_result
+fetch_retry(struct zd_client *zd, enum zd_result (*fn)(struct zd_client *,
+    int64_t, struct zd_response *), int64_t id, struct zd_response *res)
+{
+	enum zd_result rc = ZD_ERROR;
+	long pause;
+	int i;
+
+	for (i = 0; i < FETCH_ATTEMPTS; i++) {
+		rc = fn(zd, id, res);
+		if (rc != ZD_RETRYABLE && rc != ZD_RATE_LIMITED)
+			break;
+		if (rc == ZD_RETRYABLE && i + 1 < FETCH_ATTEMPTS) {
+			pause = res->retry_after_s > 0 && res->retry_after_s < 60 ?
+			    res->retry_after_s * 1000L : 500L << i;
+			sleep_ms(pause);
+		}
+	}
+	return rc;
+}
+
+/* ----------------------------------------------------------- leavers */
+
+static int
+left_status(const char *s)
+{
+	return s != NULL && (strcasecmp(s, "terminated") == 0 ||
+	    strcasecmp(s, "inactive") == 0);
+}
+
+/* Reads path, parsing at most PEOPLE_MAX_BYTES, depth PEOPLE_DEPTH. */
+static int
+read_json_file(const char *path, json_object **out, char *err, size_t errlen)
+{
+	struct json_tokener *tok = NULL;
+	struct stat st;
+	json_object *v = NULL;
+	char *buf = NULL;
+	size_t n = 0, off;
+	ssize_t got;
+	int fd = -1, rc = -1;
+
+	*out = NULL;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1 ||
+	    fstat(fd, &st) != 0) {
+		snprintf(err, errlen, "%s: cannot read: %s", path,
+		    strerror(errno));
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode) || (size_t)st.st_size > PEOPLE_MAX_BYTES) {
+		snprintf(err, errlen, "%s: not a regular file of at most %zu "
+		    "bytes", path, PEOPLE_MAX_BYTES);
+		goto out;
+	}
+	if ((buf = malloc((size_t)st.st_size + 1)) == NULL) {
+		snprintf(err, errlen, "%s: out of memory", path);
+		goto out;
+	}
+	while (n < (size_t)st.st_size) {
+		got = read(fd, buf + n, (size_t)st.st_size - n);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got <= 0) {
+			snprintf(err, errlen, "%s: short read", path);
+			goto out;
+		}
+		n += (size_t)got;
+	}
+	buf[n] = '\0';
+	if ((tok = json_tokener_new_ex(PEOPLE_DEPTH)) == NULL) {
+		snprintf(err, errlen, "%s: out of memory", path);
+		goto out;
+	}
+	v = json_tokener_parse_ex(tok, buf, (int)n);
+	if (v == NULL || json_tokener_get_error(tok) != json_tokener_success) {
+		snprintf(err, errlen, "%s: invalid JSON: %s", path,
+		    json_tokener_error_desc(json_tokener_get_error(tok)));
+		goto out;
+	}
+	for (off = json_tokener_get_parse_end(tok); off < n; off++)
+		if (!isspace((unsigned char)buf[off])) {
+			snprintf(err, errlen, "%s: text after the JSON value",
+			    path);
+			goto out;
+		}
+	*out = v;
+	v = NULL;
+	rc = 0;
+out:
+	json_object_put(v);
+	if (tok != NULL)
+		json_tokener_free(tok);
+	free(buf);
+	if (fd != -1)
+		close(fd);
+	return rc;
+}
+
+/*
+ * Loads --people: a JSON array of objects with optional string members
+ * email, external_id, employment_status.  People whose status is
+ * terminated or inactive go into the leaver sets.  Returns 0, or -1 with
+ * err naming the file and the entry.
+ */
+static int
+load_people(struct report *r, const char *path, char *err, size_t errlen)
+{
+	json_object *doc = NULL, *p, *v;
+	static const char *const keys[] = { "email", "external_id",
+	    "employment_status" };
+	size_t i, k, n;
+	int rc = -1;
+
+	if (read_json_file(path, &doc, err, errlen) != 0)
+		goto out;
+	if (!json_object_is_type(doc, json_type_array)) {
+		snprintf(err, errlen, "%s: expected a JSON array of "
+		    "{\"email\", \"external_id\", \"employment_status\"}",
+		    path);
+		goto out;
+	}
+	n = json_object_array_length(doc);
+	for (i = 0; i < n; i++) {
+		p = json_object_array_get_idx(doc, i);
+		if (!json_object_is_type(p, json_type_object)) {
+			snprintf(err, errlen, "%s: [%zu]: expected an object",
+			    path, i);
+			goto out;
+		}
+		for (k = 0; k < sizeof(keys) / sizeof(keys[0]); k++)
+			if (json_object_object_get_ex(p, keys[k], &v) &&
+			    !json_object_is_type(v, json_type_null) &&
+			    !json_object_is_type(v, json_type_string)) {
+				snprintf(err, errlen, "%s: [%zu].%s: expected "
+				    "a string", path, i, keys[k]);
+				goto out;
+			}
+		if (!left_status(obj_str(p, "employment_status")))
+			continue;
+		if (strset_add(&r->left_emails, obj_str(p, "email"), 1) != 0 ||
+		    strset_add(&r->left_ids, obj_str(p, "external_id"),
+		    0) != 0) {
+			snprintf(err, errlen, "%s: out of memory", path);
+			goto out;
+		}
+	}
+	rc = 0;
+out:
+	json_object_put(doc);
+	return rc;
+}
+
+/* A stored event's id and subject (NULL until the worker classified it). */
+struct subj_ev {
+	char *subject;
+	int64_t id;
+};
+
+struct scan {
+	struct subj_ev *v;
+	size_t n, cap;
+	int oom;
+};
+
+static void
+scan_cb(const struct store_event *ev, void *arg)
+{
+	struct scan *s = arg;
+	struct subj_ev *nv;
+	size_t ncap;
+
+	/* Zendesk's own events are about accounts, not employment. */
+	if (s->oom || (ev->subject != NULL &&
+	    strncmp(ev->subject, "zendesk:", 8) == 0))
+		return;
+	if (s->n == s->cap) {
+		ncap = s->cap == 0 ? 256 : s->cap * 2;
+		if ((nv = realloc(s->v, ncap * sizeof(*nv))) == NULL) {
+			s->oom = 1;
+			return;
+		}
+		s->v = nv;
+		s->cap = ncap;
+	}
+	s->v[s->n].subject = NULL;
+	if (ev->subject != NULL &&
+	    (s->v[s->n].subject = strdup(ev->subject)) == NULL) {
+		s->oom = 1;
+		return;
+	}
+	s->v[s->n].id = ev->id;
+	s->n++;
+}
+
+/* Open-addressing set of subject keys (owned), sized once. */
+struct seen {
+	char **slot;
+	size_t cap;   /* power of two */
+};
+
+static uint64_t
+fnv1a(const char *s)
+{
+	uint64_t h = 1469598103934665603ULL;
+
+	for (; *s != '\0'; s++) {
+		h ^= (unsigned char)*s;
+		h *= 1099511628211ULL;
+	}
+	return h;
+}
+
+/* Returns 1 if key is in the set, 0 after adding it, -1 out of memory. */
+static int
+seen_add(struct seen *set, const char *key)
+{
+	size_t i = (size_t)fnv1a(key) & (set->cap - 1);
+
+	while (set->slot[i] != NULL) {
+		if (strcmp(set->slot[i], key) == 0)
+			return 1;
+		i = (i + 1) & (set->cap - 1);
+	}
+	return (set->slot[i] = strdup(key)) == NULL ? -1 : 0;
+}
+
+static int
+seen_has(const struct seen *set, const char *key)
+{
+	size_t i = (size_t)fnv1a(key) & (set->cap - 1);
+
+	while (set->slot[i] != NULL) {
+		if (strcmp(set->slot[i], key) == 0)
+			return 1;
+		i = (i + 1) & (set->cap - 1);
+	}
+	return 0;
+}
+
+/*
+ * Normalises stored event id and, when it is the newest person event of
+ * its subject, records the subject in set and -- for a terminate -- the
+ * person's e-mail, external id and employee id in the leaver sets.
+ * Unreadable events, ignored kinds and Zendesk events say nothing.
+ * Returns 0, or -1 out of memory.
+ */
+static int
+store_event_visit(struct report *r, struct store *st, int64_t id,
+    struct seen *set)
+{
+	const struct config_source *src;
+	struct store_event row;
+	struct norm_event nev;
+	json_object *mapping = NULL;
+	const char *normalizer;
+	char err[NORM_ERRLEN];
+	int rc = 0, s;
+
+	memset(&nev, 0, sizeof(nev));
+	if (store_get(st, id, &row) != 0)
+		return 0;
+	src = config_source_find(r->cfg, row.source, strlen(row.source));
+	if (src == NULL)
+		goto out;
+	if (src->raw != NULL)
+		json_object_object_get_ex(src->raw, "mapping", &mapping);
+	normalizer = src->normalizer != NULL ? src->normalizer :
+	    src->scheme.preset;
+	if (normalize(normalizer, mapping, (const char *)row.body,
+	    row.body_len, row.received, &nev, err, sizeof(err)) != 0 ||
+	    nev.kind == NULL || nev.subject == NULL ||
+	    strcmp(nev.kind, "ignored") == 0 ||
+	    strncmp(nev.kind, "zendesk.", 8) == 0)
+		goto out;
+	if ((s = seen_add(set, nev.subject)) != 0) {
+		rc = s < 0 ? -1 : 0;   /* 1: a newer event decided */
+		goto out;
+	}
+	if (strcmp(nev.kind, "terminate") == 0 &&
+	    (strset_add(&r->left_emails, norm_attr(&nev, "email"), 1) != 0 ||
+	    strset_add(&r->left_ids, norm_attr(&nev, "external_id"), 0) != 0 ||
+	    strset_add(&r->left_ids, norm_attr(&nev, "employee_id"), 0) != 0))
+		rc = -1;
+out:
+	norm_event_clear(&nev);
+	store_event_clear(&row);
+	return rc;
+}
+
+/*
+ * Adds the people whose newest stored HR event is a terminate (processed
+ * or still pending).  The store is optional: nothing happens when
+ * store.path does not exist, and a store that cannot be read earns a
+ * note.  Processed events older than store.retention_days are gone.
+ * Returns 0, or -1 out of memory.
+ */
+static int
+load_store_leavers(struct report *r)
+{
+	struct store *st = NULL;
+	struct store_opts so;
+	struct scan sc;
+	struct seen set = { NULL, 0 };
+	struct stat sb;
+	char err[512];
+	size_t i;
+	int rc = -1;
+
+	memset(&sc, 0, sizeof(sc));
+	if (r->cfg->store.path == NULL || stat(r->cfg->store.path, &sb) != 0)
+		return 0;
+	memset(&so, 0, sizeof(so));
+	so.readonly = 1;
+	if (store_open(r->cfg->store.path, &so, &st, err, sizeof(err)) != 0) {
+		fprintf(stderr, "rolehook: note: %s: not read (%s); "
+		    "left_per_hr uses --people only\n", r->cfg->store.path,
+		    err);
+		rc = 0;
+		goto out;
+	}
+	/* Newest first: the first event seen for a subject decides. */
+	if (store_list(st, NULL, NULL, STORE_SCAN_MAX, scan_cb, &sc) != 0) {
+		fprintf(stderr, "rolehook: note: %s: cannot list events; "
+		    "left_per_hr uses --people only\n", r->cfg->store.path);
+		rc = 0;
+		goto out;
+	}
+	if (sc.oom)
+		goto out;
+	if (sc.n == STORE_SCAN_MAX)
+		fprintf(stderr, "rolehook: note: only the newest %d stored "
+		    "events were read for left_per_hr\n", STORE_SCAN_MAX);
+	for (set.cap = 64; set.cap < sc.n * 2; set.cap *= 2)
+		;
+	if ((set.slot = calloc(set.cap, sizeof(*set.slot))) == NULL)
+		goto out;
+	for (i = 0; i < sc.n; i++) {
+		/* Classified and already decided: no need to load it. */
+		if (sc.v[i].subject != NULL && seen_has(&set, sc.v[i].subject))
+			continue;
+		if (store_event_visit(r, st, sc.v[i].id, &set) != 0)
+			goto out;
+	}
+	rc = 0;
+out:
+	for (i = 0; i < set.cap && set.slot != NULL; i++)
+		free(set.slot[i]);
+	free(set.slot);
+	for (i = 0; i < sc.n; i++)
+		free(sc.v[i].subject);
+	free(sc.v);
+	store_close(st);
+	return rc;
+}
+
+/* ------------------------------------------------------------- fetch */
+
+struct collect {
+	const struct report *r;
+	json_object *arr;
+	int oom;
+};
+
+static int
+collect_cb(json_object *items, void *arg)
+{
+	struct collect *co = arg;
+	size_t i, n = json_object_array_length(items);
+
+	for (i = 0; i < n; i++) {
+		json_object *u = json_object_array_get_idx(items, i);
+
+		if (!json_object_is_type(u, json_type_object))
+			continue;
+		/* The page is freed after this call; the user lives on. */
+		if (json_object_array_add(co->arr, json_object_get(u)) != 0) {
+			json_object_put(u);
+			co->oom = 1;
+			return 1;
+		}
+	}
+	if (co->r->tty)
+		fprintf(stderr, "\rrolehook: fetched %zu agents...",
+		    json_object_array_length(co->arr));
+	return 0;
+}
+
+static int
+user_id_cmp(const void *a, const void *b)
+{
+	int64_t x = 0, y = 0;
+
+	obj_int(*(json_object *const *)a, "id", &x);
+	obj_int(*(json_object *const *)b, "id", &y);
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * Lists every agent and admin into r->users, sorted by id, each once (a
+ * user who moves while the listing pages may be seen twice).  Returns 0
+ * or an exit status.
+ */
+static int
+fetch_agents(struct report *r)
+{
+	struct zd_response res = ZD_RESPONSE_INIT;
+	struct collect co;
+	json_object *dedup = NULL;
+	enum zd_result rc = ZD_ERROR;
+	int64_t prev = 0, id;
+	size_t i, n;
+	int attempt, ret = 1;
+
+	memset(&co, 0, sizeof(co));
+	co.r = r;
+	for (attempt = 0; attempt < 3; attempt++) {
+		json_object_put(co.arr);
+		if ((co.arr = json_object_new_array()) == NULL)
+			goto oom;
+		rc = zd_list_agents(r->zd, 100, collect_cb, &co, &res);
+		if (co.oom)
+			goto oom;
+		if (rc != ZD_RETRYABLE && rc != ZD_RATE_LIMITED)
+			break;
+		if (rc == ZD_RETRYABLE && res.status == 0)
+			break;   /* unreachable: say so now */
+		sleep_ms(1000L << attempt);
+	}
+	if (r->tty)
+		fputc('\n', stderr);
+	if (rc != ZD_OK) {
+		ret = zd_fail(r, "listing agents and admins", rc, &res);
+		goto out;
+	}
+	json_object_array_sort(co.arr, user_id_cmp);
+	if ((dedup = json_object_new_array()) == NULL)
+		goto oom;
+	n = json_object_array_length(co.arr);
+	for (i = 0; i < n; i++) {
+		json_object *u = json_object_array_get_idx(co.arr, i);
+
+		if (obj_int(u, "id", &id) != 0 || (i > 0 && id == prev))
+			continue;
+		prev = id;
+		if (json_object_array_add(dedup, json_object_get(u)) != 0) {
+			json_object_put(u);
+			goto oom;
+		}
+	}
+	r->users = dedup;
+	dedup = NULL;
+	ret = 0;
+	goto out;
+oom:
+	fprintf(stderr, "rolehook: out of memory listing agents\n");
+out:
+	json_object_put(dedup);
+	json_object_put(co.arr);
+	zd_response_clear(&res);
+	return ret;
+}
+
+/*
+ * Reads the custom roles and groups maps.  Without them the report still
+ * works (ids instead of names), so failures other than a refused
+ * credential are notes.  Returns 0 or an exit status.
+ */
+static int
+fetch_maps(struct report *r)
+{
+	struct zd_response res = ZD_RESPONSE_INIT;
+	enum zd_result rc;
+	int ret = 1;
+
+	rc = zd_list_custom_roles(r->zd, &res);
+	if (rc == ZD_OK) {
+		r->roles_doc = json_object_get(res.body);
+		if (idname_build(res.item, &r->roles, &r->nroles) != 0)
+			goto oom;
+	} else if (rc == ZD_NOT_FOUND || rc == ZD_PERMANENT) {
+		fprintf(stderr, "rolehook: note: custom roles not readable "
+		    "(%s: %s; custom roles need the Enterprise plan): "
+		    "custom_role shows \"#<id>\"\n", zd_strerror(rc),
+		    res.reason);
+	} else {
+		ret = zd_fail(r, "listing custom roles", rc, &res);
+		goto out;
+	}
+	rc = zd_list_groups(r->zd, &res);
+	if (rc == ZD_OK) {
+		r->groups_doc = json_object_get(res.body);
+		if (idname_build(res.item, &r->groups, &r->ngroups) != 0)
+			goto oom;
+	} else if (rc == ZD_NOT_FOUND || rc == ZD_PERMANENT) {
+		fprintf(stderr, "rolehook: note: groups not readable (%s: "
+		    "%s): groups show \"#<id>\"\n", zd_strerror(rc),
+		    res.reason);
+	} else {
+		ret = zd_fail(r, "listing groups", rc, &res);
+		goto out;
+	}
+	ret = 0;
+	goto out;
+oom:
+	fprintf(stderr, "rolehook: out of memory\n");
+out:
+	zd_response_clear(&res);
+	return ret;
+}
+
+/* json string of s, or null for NULL. */
+static json_object *
+str_or_null(const char *s)
+{
+	return s != NULL ? json_object_new_string(s) : NULL;
+}
+
+/* Adds key: value to o, value stolen; -1 when json-c refused. */
+static int
+put(json_object *o, const char *key, json_object *v)
+{
+	if (json_object_object_add(o, key, v) != 0) {
+		json_object_put(v);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Builds one output row for user u, reading its memberships and (when
+ * enabled) entitlements.  Returns 0 and appends to r->rows, or an exit
+ * status.
+ */
+static int
+agent_row(struct report *r, json_object *u)
+{
+	struct zd_response res = ZD_RESPONSE_INIT;
+	json_object *row = NULL, *groups = NULL, *ents = NULL, *p;
+	const char *prod[NPRODUCTS] = { NULL };
+	const char *role = obj_str(u, "role"), *crname = NULL;
+	char idbuf[32], what[96];
+	enum zd_result rc;
+	int64_t id = 0, crid = 0, gid;
+	size_t i, n;
+	int susp = obj_bool(u, "suspended"), left, ret = 1, gone = 0;
+
+	obj_int(u, "id", &id);
+	if ((row = json_object_new_object()) == NULL ||
+	    (groups = json_object_new_array()) == NULL)
+		goto oom;
+
+	/* Groups: a user deleted since the listing simply has none. */
+	rc = fetch_retry(r->zd, zd_list_memberships, id, &res);
+	if (rc == ZD_NOT_FOUND)
+		gone = 1;
+	else if (rc != ZD_OK) {
+		snprintf(what, sizeof(what), "reading the groups of user %"
+		    PRId64, id);
+		ret = zd_fail(r, what, rc, &res);
+		goto out;
+	} else {
+		n = json_object_array_length(res.item);
+		for (i = 0; i < n; i++) {
+			const char *gname;
+
+			if (obj_int(json_object_array_get_idx(res.item, i),
+			    "group_id", &gid) != 0)
+				continue;
+			gname = idname_find(r->groups, r->ngroups, gid);
+			if (gname == NULL) {
+				snprintf(idbuf, sizeof(idbuf), "#%" PRId64, gid);
+				gname = idbuf;
+			}
+			if (json_object_array_add(groups,
+			    json_object_new_string(gname)) != 0)
+				goto oom;
+		}
+	}
+	zd_response_clear(&res);
+
+	if (r->entitlements && !gone) {
+		rc = fetch_retry(r->zd, zd_get_entitlements, id, &res);
+		if (rc == ZD_NOT_FOUND) {
+			if (++r->ent_404 >= ENT_PROBE && r->ent_ok == 0) {
+				fprintf(stderr, "%srolehook: note: the private "
+				    "entitlements endpoint answered 404 for "
+				    "the first %d agents; product columns are "
+				    "left empty\n", r->tty ? "\n" : "",
+				    ENT_PROBE);
+				r->entitlements = 0;
+			}
+		} else if (rc != ZD_OK) {
+			snprintf(what, sizeof(what), "reading the product "
+			    "entitlements of user %" PRId64, id);
+			ret = zd_fail(r, what, rc, &res);
+			goto out;
+		} else {
+			r->ent_ok++;
+			ents = res.item;
+			for (i = 0; i < NPRODUCTS; i++)
+				if (json_object_object_get_ex(ents, products[i],
+				    &p) && obj_bool(p, "is_active"))
+					prod[i] = obj_str(p, "name");
+		}
+	}
+
+	if (obj_int(u, "custom_role_id", &crid) == 0 && crid > 0) {
+		crname = idname_find(r->roles, r->nroles, crid);
+		if (crname == NULL) {
+			snprintf(idbuf, sizeof(idbuf), "#%" PRId64, crid);
+			crname = idbuf;
+		}
+	}
+	left = strset_has(&r->left_emails, obj_str(u, "email"), 1) ||
+	    strset_has(&r->left_ids, obj_str(u, "external_id"), 0);
+
+	if (put(row, "id", json_object_new_int64(id)) != 0 ||
+	    put(row, "email", str_or_null(obj_str(u, "email"))) != 0 ||
+	    put(row, "name", str_or_null(obj_str(u, "name"))) != 0 ||
+	    put(row, "role", str_or_null(role)) != 0 ||
+	    put(row, "custom_role", str_or_null(crname)) != 0 ||
+	    put(row, "custom_role_id", crid > 0 ?
+	    json_object_new_int64(crid) : NULL) != 0 ||
+	    put(row, "external_id", str_or_null(obj_str(u,
+	    "external_id"))) != 0)
+		goto oom;
+	if (put(row, "groups", groups) != 0) {
+		groups = NULL;
+		goto oom;
+	}
+	groups = NULL;
+	if (put(row, "suspended", json_object_new_boolean(susp)) != 0 ||
+	    put(row, "last_login_at", str_or_null(obj_str(u,
+	    "last_login_at"))) != 0)
+		goto oom;
+	for (i = 0; i < NPRODUCTS; i++) {
+		if (put(row, products[i], str_or_null(prod[i])) != 0)
+			goto oom;
+		if (prod[i] != NULL)
+			r->totals[i]++;
+	}
+	/* The listing holds agents and admins only: a suspended one still
+	 * occupies a paid seat until downgraded to end-user. */
+	if (put(row, "seat_held_by_suspended",
+	    json_object_new_boolean(susp)) != 0 ||
+	    put(row, "left_per_hr", json_object_new_boolean(left)) != 0)
+		goto oom;
+	if (json_object_array_add(r->rows, row) != 0)
+		goto oom;
+	row = NULL;
+	if (role != NULL && strcmp(role, "admin") == 0)
+		r->n_admin++;
+	else
+		r->n_agent++;
+	r->n_suspended += susp;
+	r->n_flag_susp += susp;
+	r->n_flag_left += left;
+	ret = 0;
+	goto out;
+oom:
+	fprintf(stderr, "rolehook: out of memory building the report\n");
+	ret = 1;
+out:
+	zd_response_clear(&res);
+	json_object_put(groups);
+	json_object_put(row);
+	return ret;
+}
+
+/* -------------------------------------------------------------- output */
+
+enum col { C_ID, C_EMAIL, C_NAME, C_ROLE, C_CROLE, C_GROUPS, C_SUSP,
+	C_LOGIN, C_PROD0, C_FLAG_SUSP = C_PROD0 + NPRODUCTS, C_FLAG_LEFT,
+	NCOLS };
+
+static const char *const col_names[NCOLS] = { "id", "email", "name",
+	"role", "custom_role", "groups", "suspended", "last_login_at",
+	"support", "chat", "talk", "guide", "explore",
+	"seat_held_by_suspended", "left_per_hr" };
+
+/* Groups joined with "; " (caller frees), or NULL out of memory. */
+static char *
+join_groups(json_object *row)
+{
+	json_object *g;
+	size_t i, n, len = 1, off = 0;
+	const char *s;
+	char *buf;
+
+	if (!json_object_object_get_ex(row, "groups", &g))
+		return strdup("");
+	n = json_object_array_length(g);
+	for (i = 0; i < n; i++)
+		len += strlen(json_object_get_string(
+		    json_object_array_get_idx(g, i))) + 2;
+	if ((buf = malloc(len)) == NULL)
+		return NULL;
+	buf[0] = '\0';
+	for (i = 0; i < n; i++) {
+		s = json_object_get_string(json_object_array_get_idx(g, i));
+		off += (size_t)snprintf(buf + off, len - off, "%s%s",
+		    i > 0 ? "; " : "", s);
+	}
+	return buf;
+}
+
+/*
+ * Cell text of row for column c: borrowed from row, or written into buf
+ * (groups: *owned gets a malloc'd string the caller frees).
+ */
+static const char *
+cell(json_object *row, enum col c, char *buf, size_t len, char **owned)
+{
+	json_object *v;
+	const char *key = col_names[c];
+
+	*owned = NULL;
+	if (c == C_GROUPS)
+		return (*owned = join_groups(row)) != NULL ? *owned : "";
+	if (!json_object_object_get_ex(row, key, &v) || v == NULL)
+		return "";
+	if (json_object_is_type(v, json_type_boolean))
+		return json_object_get_boolean(v) ? "true" : "false";
+	if (json_object_is_type(v, json_type_int)) {
+		snprintf(buf, len, "%" PRId64, json_object_get_int64(v));
+		return buf;
+	}
+	return json_object_get_string(v);
+}
+
+/* RFC 4180 section 2: quote a field holding a comma, quote or line
+ * break, and double the quotes inside. */
+static void
+csv_field(const char *s)
+{
+	if (strpbrk(s, ",\"\r\n") == NULL) {
+		fputs(s, stdout);
+		return;
+	}
+	putchar('"');
+	for (; *s != '\0'; s++) {
+		if (*s == '"')
+			putchar('"');
+		putchar(*s);
+	}
+	putchar('"');
+}
+
+static void
+print_csv(const struct report *r)
+{
+	char buf[32], *owned;
+	size_t i, n = json_object_array_length(r->rows);
+	int c;
+
+	for (c = 0; c < NCOLS; c++) {
+		if (c > 0)
+			putchar(',');
+		csv_field(col_names[c]);
+	}
+	fputs("\r\n", stdout);   /* RFC 4180: records end in CRLF */
+	for (i = 0; i < n; i++) {
+		json_object *row = json_object_array_get_idx(r->rows, i);
+
+		for (c = 0; c < NCOLS; c++) {
+			if (c > 0)
+				putchar(',');
+			csv_field(cell(row, (enum col)c, buf, sizeof(buf),
+			    &owned));
+			free(owned);
+		}
+		fputs("\r\n", stdout);
+	}
+}
+
+/*
+ * Copies s into out (cap bytes) for a terminal: control bytes become
+ * '?' (Zendesk names are user-editable: no escape sequences reach the
+ * operator's terminal), and text over TABLE_CELL_MAX bytes is cut at a
+ * UTF-8 boundary and marked with '~'.  Returns the byte length.
+ */
+static size_t
+table_text(const char *s, char *out, size_t cap)
+{
+	size_t i, n = strlen(s);
+
+	if (n > TABLE_CELL_MAX) {
+		n = TABLE_CELL_MAX - 1;
+		while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
+			n--;
+	}
+	if (n + 2 > cap)
+		n = cap - 2;
+	for (i = 0; i < n; i++)
+		out[i] = ((unsigned char)s[i] < 0x20 || s[i] == 0x7f) ? '?' :
+		    s[i];
+	if (n < strlen(s))
+		out[i++] = '~';
+	out[i] = '\0';
+	return i;
+}
+
+static void
+table_row(json_object *row, size_t *w, int print)
+{
+	static const char *const heads[NCOLS] = { "ID", "EMAIL", "NAME",
+		"ROLE", "CUSTOM ROLE", "GROUPS", "SUSP", "LAST LOGIN",
+		"SUPPORT", "CHAT", "TALK", "GUIDE", "EXPLORE", "SUSP SEAT",
+		"LEFT" };
+	char buf[32], text[TABLE_CELL_MAX + 8], *owned;
+	char line[NCOLS * (TABLE_CELL_MAX + 8)];
+	const char *s;
+	size_t len, off = 0;
+	int c, n;
+
+	for (c = 0; c < NCOLS; c++) {
+		if (row == NULL)
+			s = heads[c];
+		else {
+			s = cell(row, (enum col)c, buf, sizeof(buf), &owned);
+			if (c == C_SUSP || c == C_FLAG_SUSP || c == C_FLAG_LEFT)
+				s = strcmp(s, "true") == 0 ? "yes" : "";
+		}
+		len = table_text(s, text, sizeof(text));
+		if (row != NULL)
+			free(owned);
+		if (!print) {
+			if (len > w[c])
+				w[c] = len;
+			continue;
+		}
+		n = snprintf(line + off, sizeof(line) - off, "%s%-*s",
+		    c > 0 ? "  " : "", (int)w[c], text);
+		if (n > 0 && (size_t)n < sizeof(line) - off)
+			off += (size_t)n;
+	}
+	if (!print)
+		return;
+	while (off > 0 && line[off - 1] == ' ')
+		off--;
+	line[off] = '\0';
+	puts(line);
+}
+
+/* Totals as text lines (table footer, or stderr for CSV). */
+static void
+print_totals(const struct report *r, FILE *f, const char *prefix)
+{
+	size_t i;
+
+	fprintf(f, "%stotals: %ld users (%ld agents, %ld admins), %ld "
+	    "suspended\n", prefix, r->n_agent + r->n_admin, r->n_agent,
+	    r->n_admin, r->n_suspended);
+	if (!r->entitlements)
+		fprintf(f, "%sproducts: unknown (entitlements not read)\n",
+		    prefix);
+	else {
+		fprintf(f, "%sproducts:", prefix);
+		for (i = 0; i < NPRODUCTS; i++)
+			fprintf(f, "%s %s %ld", i > 0 ? "," : "", products[i],
+			    r->totals[i]);
+		fputc('\n', f);
+	}
+	fprintf(f, "%sflags: seat_held_by_suspended %ld, left_per_hr %ld\n",
+	    prefix, r->n_flag_susp, r->n_flag_left);
+}
+
+static void
+print_table(const struct report *r)
+{
+	size_t w[NCOLS] = { 0 }, i, n = json_object_array_length(r->rows);
+
+	table_row(NULL, w, 0);
+	for (i = 0; i < n; i++)
+		table_row(json_object_array_get_idx(r->rows, i), w, 0);
+	table_row(NULL, w, 1);
+	for (i = 0; i < n; i++)
+		table_row(json_object_array_get_idx(r->rows, i), w, 1);
+	putchar('\n');
+	print_totals(r, stdout, "");
+}
+
+static int
+print_json(struct report *r, int pretty)
+{
+	json_object *doc = NULL, *tot = NULL, *flags = NULL;
+	size_t i;
+	int ret = 1;
+
+	if ((doc = json_object_new_object()) == NULL ||
+	    (tot = json_object_new_object()) == NULL ||
+	    (flags = json_object_new_object()) == NULL)
+		goto out;
+	if (put(tot, "users", json_object_new_int64(r->n_agent +
+	    r->n_admin)) != 0 ||
+	    put(tot, "agent", json_object_new_int64(r->n_agent)) != 0 ||
+	    put(tot, "admin", json_object_new_int64(r->n_admin)) != 0 ||
+	    put(tot, "suspended", json_object_new_int64(r->n_suspended)) != 0)
+		goto out;
+	/* null, not 0, when entitlements were not read: unknown. */
+	for (i = 0; i < NPRODUCTS; i++)
+		if (put(tot, products[i], r->entitlements ?
+		    json_object_new_int64(r->totals[i]) : NULL) != 0)
+			goto out;
+	if (put(flags, "seat_held_by_suspended",
+	    json_object_new_int64(r->n_flag_susp)) != 0 ||
+	    put(flags, "left_per_hr", json_object_new_int64(r->n_flag_left)) != 0)
+		goto out;
+	if (put(doc, "agents", json_object_get(r->rows)) != 0)
+		goto out;
+	if (put(doc, "totals", tot) != 0) {
+		tot = NULL;
+		goto out;
+	}
+	tot = NULL;
+	if (put(doc, "flags", flags) != 0) {
+		flags = NULL;
+		goto out;
+	}
+	flags = NULL;
+	if (put(doc, "entitlements_read", json_object_new_boolean(
+	    r->entitlements)) != 0)
+		goto out;
+	puts(json_object_to_json_string_ext(doc, JSON_C_TO_STRING_NOSLASHESCAPE |
+	    (pretty ? JSON_C_TO_STRING_PRETTY : JSON_C_TO_STRING_PLAIN)));
+	ret = 0;
+out:
+	if (ret != 0)
+		fprintf(stderr, "rolehook: out of memory printing JSON\n");
+	json_object_put(flags);
+	json_object_put(tot);
+	json_object_put(doc);
+	return ret;
+}
+
+/* ---------------------------------------------------------------- main */
+
+/*
+ * rolehook report seats.  Returns 0 when the report was printed, 1 when
+ * Zendesk failed or refused, EXIT_USAGE for usage, configuration or
+ * --people errors.
+ */
+int
+cli_report(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "format", required_argument, NULL, 'f' },
+		{ "people", required_argument, NULL, 'p' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char *path = CONFIG_DEFAULT_PATH, *people = NULL;
+	struct report r;
+	struct config *cfg = NULL;
+	struct zd_conf *zconf = NULL;
+	struct gov *gov = NULL;
+	struct zd_opts zo;
+	char err[CONFIG_ERRLEN];
+	size_t i, n;
+	int c, rc = 1, fmt_set = 0;
+
+	memset(&r, 0, sizeof(r));
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "c:f:p:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			path = optarg;
+			break;
+		case 'f':
+			fmt_set = 1;
+			if (strcmp(optarg, "table") == 0)
+				r.fmt = FMT_TABLE;
+			else if (strcmp(optarg, "csv") == 0)
+				r.fmt = FMT_CSV;
+			else if (strcmp(optarg, "json") == 0)
+				r.fmt = FMT_JSON;
+			else
+				return usage_error("--format: expected table, "
+				    "csv or json");
+			break;
+		case 'p':
+			people = optarg;
+			break;
+		case 'h':
+			report_help();
+			return 0;
+		default:
+			return usage_error("unknown option");
+		}
+	}
+	if (optind + 1 != argc || strcmp(argv[optind], "seats") != 0)
+		return usage_error("expected 'seats' (the only report)");
+	if (!fmt_set)
+		r.fmt = isatty(STDOUT_FILENO) ? FMT_TABLE : FMT_CSV;
+	r.tty = isatty(STDERR_FILENO);
+
+	/* Webhook secrets are not needed here: the serve user's files may
+	 * be unreadable to whoever runs a report. */
+	if (config_load(path, CONFIG_SECRETS_SKIP, &cfg, err,
+	    sizeof(err)) != 0) {
+		fprintf(stderr, "rolehook: %s\n", err);
+		rc = EXIT_USAGE;
+		goto out;
+	}
+	r.cfg = cfg;
+	if (people != NULL && load_people(&r, people, err, sizeof(err)) != 0) {
+		fprintf(stderr, "rolehook: --people %s\n", err);
+		rc = EXIT_USAGE;
+		goto out;
+	}
+	if (load_store_leavers(&r) != 0) {
+		fprintf(stderr, "rolehook: out of memory reading the store\n");
+		goto out;
+	}
+	strset_seal(&r.left_emails);
+	strset_seal(&r.left_ids);
+
+	if (zd_conf_load(cfg, &zconf, err, sizeof(err)) != ZD_OK) {
+		fprintf(stderr, "rolehook: %s: %s\n", cfg->path, err);
+		rc = EXIT_USAGE;
+		goto out;
+	}
+	if (gov_new(NULL, &gov) != GOV_OK) {
+		fprintf(stderr, "rolehook: cannot create the rate governor\n");
+		goto out;
+	}
+	zo = *zd_conf_opts(zconf);
+	zo.gov = gov;
+	zo.gov_max_wait_ms = -1;   /* a report may wait out the budget */
+	r.base_url = zo.base_url;
+	r.entitlements = zo.entitlements;
+	if (zd_client_new(&zo, &r.zd, err, sizeof(err)) != ZD_OK) {
+		fprintf(stderr, "rolehook: %s: %s\n", cfg->path, err);
+		rc = EXIT_USAGE;
+		goto out;
+	}
+	if (!r.entitlements)
+		fprintf(stderr, "rolehook: note: zendesk.entitlements is off: "
+		    "the product columns (support, chat, talk, guide, explore) "
+		    "are empty; set it to true to read the private "
+		    "entitlements endpoint\n");
+
+	if ((rc = fetch_agents(&r)) != 0 || (rc = fetch_maps(&r)) != 0)
+		goto out;
+	rc = 1;
+	if ((r.rows = json_object_new_array()) == NULL)
+		goto out;
+	n = json_object_array_length(r.users);
+	for (i = 0; i < n; i++) {
+		if (agent_row(&r, json_object_array_get_idx(r.users, i)) != 0) {
+			if (r.tty)
+				fputc('\n', stderr);
+			goto out;
+		}
+		if (r.tty && (i % 25 == 24 || i + 1 == n))
+			fprintf(stderr, "\rrolehook: read groups%s of %zu/%zu "
+			    "agents...", r.entitlements ? " and products" :
+			    "", i + 1, n);
+	}
+	if (r.tty && n > 0)
+		fputc('\n', stderr);
+
+	switch (r.fmt) {
+	case FMT_CSV:
+		print_csv(&r);
+		print_totals(&r, stderr, "rolehook: ");
+		break;
+	case FMT_TABLE:
+		print_table(&r);
+		break;
+	case FMT_JSON:
+		if (print_json(&r, isatty(STDOUT_FILENO)) != 0)
+			goto out;
+		break;
+	}
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		fprintf(stderr, "rolehook: cannot write the report: %s\n",
+		    strerror(errno));
+		goto out;
+	}
+	rc = 0;
+out:
+	json_object_put(r.rows);
+	json_object_put(r.users);
+	free(r.roles);
+	free(r.groups);
+	json_object_put(r.roles_doc);
+	json_object_put(r.groups_doc);
+	strset_free(&r.left_emails);
+	strset_free(&r.left_ids);
+	zd_client_free(r.zd);
+	gov_free(gov);
+	zd_conf_free(zconf);
+	config_free(cfg);
+	return rc;
+}
