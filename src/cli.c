@@ -270,7 +270,25 @@ cli_check(int argc, char **argv)
 
 /* --------------------------------------------------------------- events */
 
-#define EVENTS_SUBS "expected 'list', 'dead', 'show ID' or 'retry ID'"
+#define EVENTS_SUBS "expected 'list', 'dead', 'show ID', 'retry ID' or " \
+	"'replay --since TIME'"
+
+/* RFC 3339 or unix seconds. */
+static int
+parse_time(const char *s, time_t *out)
+{
+	char *end;
+	long long v;
+
+	if (verify_parse_rfc3339(s, out) == 0)
+		return 0;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno != 0 || end == s || *end != '\0' || v < 0)
+		return -1;
+	*out = (time_t)v;
+	return 0;
+}
 
 static void
 events_help(void)
@@ -281,19 +299,26 @@ events_help(void)
 	    "       rolehook events dead [--format table|json]\n"
 	    "       rolehook events show ID\n"
 	    "       rolehook events retry ID\n"
+	    "       rolehook events replay --since TIME [--dry-run]\n"
 	    "\n"
 	    "Inspects the inbox.  list prints the newest events first (table\n"
 	    "on a terminal; --format json prints one JSON object per line).\n"
 	    "dead lists dead letters with the reason.  show prints one event\n"
 	    "with its kept headers and body as JSON.  retry puts an event\n"
 	    "(typically a dead letter, once its cause is fixed) back to\n"
-	    "pending with its attempts reset.\n"
+	    "pending with its attempts reset.  replay puts each person's\n"
+	    "newest finished event received since TIME back to pending\n"
+	    "(after a policy change, or a Zendesk restore): the worker plans\n"
+	    "it again from fresh Zendesk state, so only what differs is\n"
+	    "written.\n"
 	    "Signatures and secrets are never stored, so never shown.\n"
 	    "\n"
 	    "  --config FILE   configuration (default " CONFIG_DEFAULT_PATH ")\n"
 	    "  --state S       pending, done, ignored, dead, ...\n"
 	    "  --source S      a source name from the configuration\n"
 	    "  --limit N       at most N events (default 100)\n"
+	    "  --since TIME    replay: RFC 3339 time or unix seconds\n"
+	    "  --dry-run       replay: only count what would be replayed\n"
 	    "  --format F      table (default on a terminal) or json (one\n"
 	    "                  object per line, default otherwise)\n");
 }
@@ -383,12 +408,18 @@ cli_events(int argc, char **argv)
 		{ "config", required_argument, NULL, 'c' },
 		{ "state", required_argument, NULL, 's' },
 		{ "source", required_argument, NULL, 'S' },
-		{ "limit", required_argument, NULL, 'n' },
+		{ "limit", required_argument, NULL, 'l' },
 		{ "format", required_argument, NULL, 'f' },
+		{ "since", required_argument, NULL, 'T' },
+		{ "dry-run", no_argument, NULL, 'n' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
 	const char *path = CONFIG_DEFAULT_PATH, *state = NULL, *source = NULL;
+	const char *since = NULL;
+	time_t since_t = 0;
+	long nreplay = 0;
+	int dry_run = 0, replay = 0;
 	const char *sub;
 	struct config *cfg = NULL;
 	struct store *st = NULL;
@@ -402,7 +433,8 @@ cli_events(int argc, char **argv)
 
 	optind = 1;
 	lc.json = !isatty(STDOUT_FILENO);
-	while ((c = getopt_long(argc, argv, "c:s:S:n:f:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:s:S:l:f:T:h", opts,
+	    NULL)) != -1) {
 		switch (c) {
 		case 'c':
 			path = optarg;
@@ -413,7 +445,13 @@ cli_events(int argc, char **argv)
 		case 'S':
 			source = optarg;
 			break;
+		case 'T':
+			since = optarg;
+			break;
 		case 'n':
+			dry_run = 1;
+			break;
+		case 'l':
 			if (parse_id(optarg, &limit) != 0 || limit > 1000000)
 				return usage_error("events", "--limit: expected "
 				    "a number from 1 to 1000000");
@@ -444,16 +482,37 @@ cli_events(int argc, char **argv)
 		retry = sub[0] == 'r';
 	} else if (strcmp(sub, "dead") == 0 && optind == argc)
 		state = "dead";
+	else if (strcmp(sub, "replay") == 0 && optind == argc) {
+		replay = 1;
+		if (since == NULL)
+			return usage_error("events", "replay: --since TIME is "
+			    "required");
+		if (parse_time(since, &since_t) != 0)
+			return usage_error("events", "--since: expected an RFC "
+			    "3339 time (2026-11-29T08:00:00Z) or unix seconds");
+	}
 	else if (strcmp(sub, "list") != 0 || optind != argc)
 		return usage_error("events", EVENTS_SUBS);
 
 	if (load_config(path, CONFIG_SECRETS_SKIP, &cfg) != 0)
 		return EXIT_USAGE;
 	memset(&so, 0, sizeof(so));
-	so.readonly = !retry;
-	so.direct = retry;
+	so.readonly = !retry && !replay;
+	so.direct = retry || replay;
 	if (store_open(cfg->store.path, &so, &st, err, sizeof(err)) != 0) {
 		fprintf(stderr, "rolehook: store: %s\n", err);
+		goto out;
+	}
+	if (replay) {
+		if (store_replay(st, since_t, dry_run, &nreplay) != 0) {
+			fprintf(stderr, "rolehook: store: cannot replay events\n");
+			goto out;
+		}
+		printf("rolehook: %ld event%s received since %s %s\n", nreplay,
+		    nreplay == 1 ? "" : "s", since, dry_run ?
+		    "would be replayed (dry run)" : "are pending again (the newest of each person); "
+		    "'rolehook work' applies them from fresh Zendesk state");
+		rc = 0;
 		goto out;
 	}
 	if (retry) {

@@ -1073,6 +1073,75 @@ store_requeue(struct store *st, int64_t id)
 	return rc;
 }
 
+/*
+ * What replay takes: finished events since ?1, and of each person only
+ * the newest one -- it alone decides the state the person should be in,
+ * so replaying the history in between would only churn Zendesk.
+ */
+#define REPLAY_WHERE " e.received >= ?1 AND e.state IN ('done', 'ignored'," \
+	" 'stale', 'dead') AND (e.subject IS NULL OR NOT EXISTS (SELECT 1" \
+	" FROM events n WHERE n.subject = e.subject AND n.id > e.id AND" \
+	" n.received >= ?1 AND n.state IN ('done', 'ignored', 'stale'," \
+	" 'dead')))"
+
+int
+store_replay(struct store *st, time_t since, int dry_run, long *count)
+{
+	sqlite3_stmt *s = NULL;
+	int rc = -1;
+
+	*count = 0;
+	pthread_mutex_lock(&st->rlock);
+	if (sqlite3_exec(st->rdb, "BEGIN IMMEDIATE", NULL, NULL, NULL) !=
+	    SQLITE_OK)
+		goto out;
+	if (sqlite3_prepare_v2(st->rdb, "SELECT count(*) FROM events e WHERE"
+	    REPLAY_WHERE, -1, &s, NULL) != SQLITE_OK)
+		goto rollback;
+	sqlite3_bind_int64(s, 1, (sqlite3_int64)since);
+	if (sqlite3_step(s) != SQLITE_ROW)
+		goto rollback;
+	*count = (long)sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	s = NULL;
+	if (dry_run) {
+		rc = 0;
+		goto rollback;
+	}
+	/*
+	 * The people concerned forget how far they got, or the first
+	 * replayed event would be stale; replaying in id order ends in the
+	 * state the newest event gives, re-read from Zendesk each time.
+	 */
+	if (sqlite3_prepare_v2(st->rdb, "UPDATE subjects SET last_effective"
+	    " = 0 WHERE key IN (SELECT subject FROM events WHERE received >="
+	    " ?1 AND subject IS NOT NULL)", -1, &s, NULL) != SQLITE_OK)
+		goto rollback;
+	sqlite3_bind_int64(s, 1, (sqlite3_int64)since);
+	if (sqlite3_step(s) != SQLITE_DONE)
+		goto rollback;
+	sqlite3_finalize(s);
+	if (sqlite3_prepare_v2(st->rdb, "UPDATE events AS e SET state ="
+	    " 'pending', attempts = 0, next_attempt = 0, last_error = NULL"
+	    " WHERE" REPLAY_WHERE, -1, &s, NULL) != SQLITE_OK) {
+		s = NULL;
+		goto rollback;
+	}
+	sqlite3_bind_int64(s, 1, (sqlite3_int64)since);
+	if (sqlite3_step(s) != SQLITE_DONE)
+		goto rollback;
+	if (sqlite3_exec(st->rdb, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+		goto rollback;
+	rc = 0;
+	goto out;
+rollback:
+	sqlite3_exec(st->rdb, "ROLLBACK", NULL, NULL, NULL);
+out:
+	sqlite3_finalize(s);
+	pthread_mutex_unlock(&st->rlock);
+	return rc;
+}
+
 int
 store_audit_add(struct store *st, const struct store_audit *a,
     int64_t *audit_id)

@@ -180,6 +180,15 @@ int store_retry(struct store *st, int64_t id, time_t next_attempt,
  */
 int store_requeue(struct store *st, int64_t id);
 
+/*
+ * Puts finished events (done, ignored, stale, dead) received at or
+ * after since back to pending -- of each person only the newest, which
+ * alone decides their state -- in one transaction, and clears those
+ * people's "last applied" time so the replayed event is not stale.  With dry_run,
+ * only counts.  *count gets the number of events.  Returns 0 or -1.
+ */
+int store_replay(struct store *st, time_t since, int dry_run, long *count);
+
 /* Appends an audit row; *audit_id (may be NULL) gets its id. */
 int store_audit_add(struct store *st, const struct store_audit *a,
     int64_t *audit_id);

@@ -201,6 +201,29 @@ class Pipeline(unittest.TestCase):
         dead = self.stack.cli("events", "dead", "--format", "json").stdout
         self.assertIn('"id":%d' % eid, dead)
 
+    def test_5_replay_writes_nothing_new(self):
+        # Replay re-plans each person's newest event from fresh Zendesk
+        # state: the people are already where those events put them.
+        r = self.stack.cli("events", "replay", "--since", "0", "--dry-run")
+        n = int(r.stdout.split()[1])
+        self.assertGreaterEqual(n, 3)
+        r = self.stack.cli("events", "replay", "--since", "1970-01-01T00:00:00Z")
+        self.assertIn("%d events received since" % n, r.stdout)
+        mark = self.zd.requests()["requests"][-1]["seq"]
+        before = self.zd.state()
+        self.work()
+        writes = [q for q in self.zd.requests(mark)["requests"] if q["method"] != "GET"]
+        after = self.zd.state()
+        self.assertEqual([(q["method"], q["path"], q["body"]) for q in writes], [])
+        self.assertEqual(after["users"], before["users"])
+        self.assertEqual(after["seats"], before["seats"])
+        # Only the dead letter stays dead; everything else is done again.
+        left = self.stack.cli("events", "list", "--format", "json").stdout.splitlines()
+        states = sorted({json.loads(l)["state"] for l in left})
+        self.assertEqual(states, ["dead", "done", "ignored"] if any(
+            json.loads(l)["state"] == "ignored" for l in left) else ["dead", "done"])
+        self.assertEqual(writes, [], writes)
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)
