@@ -21,7 +21,7 @@ if [ "${SKIP_INSTALL:-0}" != 1 ]; then
 fi
 
 echo "== building rolehook"
-cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DROLEHOOK_TESTS=OFF >/dev/null
-cmake --build build -j "$(nproc)" >/dev/null
+cmake -S . -B build-demo -DCMAKE_BUILD_TYPE=RelWithDebInfo -DROLEHOOK_TESTS=OFF >/dev/null
+cmake --build build-demo -j "$(nproc)" --target rolehook >/dev/null
 
-exec python3 deploy/demo.py --bin build/rolehook
+exec python3 deploy/demo.py --bin build-demo/rolehook

@@ -20,9 +20,11 @@
 #include "rolehook/config.h"
 #include "rolehook/log.h"
 #include "rolehook/metrics.h"
+#include "rolehook/normalize.h"
 #include "rolehook/server.h"
 #include "rolehook/store.h"
 #include "rolehook/verify.h"
+#include "rolehook/zendesk.h"
 
 void
 cli_usage(void)
@@ -212,6 +214,83 @@ check_help(void)
 	    "never match are warnings (docs/policy.md).\n");
 }
 
+/*
+ * Each source's normaliser exists and a generic mapping is complete; a
+ * preset without a normaliser of its own is only a warning (serve alone
+ * needs none, but work would dead-letter its events).
+ */
+static int
+check_sources(const struct config *cfg)
+{
+	const char *const *names = normalize_names();
+	const struct config_source *src;
+	json_object *mapping;
+	char err[NORM_ERRLEN];
+	const char *n;
+	size_t i, j;
+	int errs = 0;
+
+	for (i = 0; i < cfg->nsources; i++) {
+		src = &cfg->sources[i];
+		n = src->normalizer != NULL ? src->normalizer :
+		    src->scheme.preset;
+		for (j = 0; names[j] != NULL && strcmp(names[j], n) != 0; j++)
+			;
+		if (names[j] == NULL) {
+			if (src->normalizer != NULL) {
+				fprintf(stderr, "rolehook: %s: sources.%s.normalizer:"
+				    " unknown normaliser \"%s\"; see "
+				    "docs/normalizers.md\n", cfg->path, src->name, n);
+				errs++;
+			} else
+				fprintf(stderr, "rolehook: %s: sources.%s: warning: "
+				    "preset \"%s\" has no normaliser; set "
+				    "\"normalizer\" (e.g. \"generic\" with a "
+				    "mapping) or rolehook work dead-letters its "
+				    "events\n", cfg->path, src->name, n);
+			continue;
+		}
+		if (strcmp(n, "generic") != 0)
+			continue;
+		mapping = NULL;
+		if (src->raw != NULL)
+			json_object_object_get_ex(src->raw, "mapping", &mapping);
+		if (mapping == NULL) {
+			fprintf(stderr, "rolehook: %s: sources.%s.mapping: "
+			    "missing; the generic normaliser needs one (see "
+			    "docs/normalizers.md)\n", cfg->path, src->name);
+			errs++;
+		} else if (normalize_check_mapping(mapping, err,
+		    sizeof(err)) != 0) {
+			fprintf(stderr, "rolehook: %s: sources.%s.%s\n",
+			    cfg->path, src->name, err);
+			errs++;
+		}
+	}
+	return errs == 0 ? 0 : -1;
+}
+
+/* The zendesk section, as work, report and roles will read it. */
+static int
+check_zendesk(const struct config *cfg, enum config_secrets secrets)
+{
+	struct zd_conf *zc = NULL;
+	json_object *z;
+	char err[ZD_ERRLEN];
+
+	if (!json_object_object_get_ex(cfg->root, "zendesk", &z))
+		return 0;
+	/* zd_conf_load reads the credential: only when secrets are read. */
+	if (secrets != CONFIG_SECRETS_RESOLVE)
+		return 0;
+	if (zd_conf_load(cfg, &zc, err, sizeof(err)) != ZD_OK) {
+		fprintf(stderr, "rolehook: %s: %s\n", cfg->path, err);
+		return -1;
+	}
+	zd_conf_free(zc);
+	return 0;
+}
+
 int
 cli_check(int argc, char **argv)
 {
@@ -261,6 +340,10 @@ cli_check(int argc, char **argv)
 		return EXIT_USAGE;
 	/* policy: compiled, and checked against Zendesk's names when given */
 	rc = cli_check_policy(cfg, roles, groups, quiet);
+	if (rc == 0 && (check_sources(cfg) != 0 ||
+	    cli_check_custom_roles(cfg) != 0 ||
+	    check_zendesk(cfg, secrets) != 0))
+		rc = EXIT_USAGE;
 	if (rc == 0 && !quiet)
 		printf("rolehook: %s: configuration is valid (%zu source%s)\n",
 		    path, cfg->nsources, cfg->nsources == 1 ? "" : "s");

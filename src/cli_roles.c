@@ -881,3 +881,19 @@ out:
 	config_free(cfg);
 	return rc;
 }
+
+int
+cli_check_custom_roles(const struct config *cfg)
+{
+	struct sync s;
+	json_object *arr;
+	int rc;
+
+	if (!json_object_object_get_ex(cfg->root, "custom_roles", &arr))
+		return 0;
+	memset(&s, 0, sizeof(s));
+	s.cfg_path = cfg->path;
+	rc = load_decls(&s, cfg);
+	free(s.decls);
+	return rc;
+}

@@ -16,11 +16,13 @@
  * loses one audit row, never repeats a harmful write.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -364,6 +366,30 @@ zendesk_event(struct wthread *t, const struct store_event *row,
 	finish(w, row->id, "done", note);
 }
 
+/*
+ * policy.match_users_by: a key the policy does not list is not used to
+ * find the person (the client always tries external_id before email).
+ */
+static void
+match_by(const struct policy *pol, const char **ext, const char **email)
+{
+	const char *const *keys;
+	size_t n, i;
+	int use_ext = 0, use_email = 0;
+
+	keys = policy_match_users_by(pol, &n);
+	for (i = 0; i < n; i++) {
+		if (strcmp(keys[i], "external_id") == 0)
+			use_ext = 1;
+		else if (strcmp(keys[i], "email") == 0)
+			use_email = 1;
+	}
+	if (!use_ext)
+		*ext = NULL;
+	if (!use_email)
+		*email = NULL;
+}
+
 /* ----------------------------------------------------------- one event */
 
 /*
@@ -598,6 +624,7 @@ process(struct wthread *t, int64_t id)
 	if (ext == NULL)
 		ext = norm_attr(&nev, "employee_id");
 	email = norm_attr(&nev, "email");
+	match_by(w->pol, &ext, &email);
 	if (ext == NULL && email == NULL) {
 		finish(w, id, "dead", "no external_id, employee_id or email "
 		    "to find the person in Zendesk");
@@ -625,8 +652,9 @@ replan:
 	json_object_put(roles);
 	json_object_put(groups);
 	if (rc != ZD_OK) {
-		/* A role created in Zendesk since start: refresh once. */
-		if (!refreshed && strstr(err, "roles:") != NULL &&
+		/* A role or group created in Zendesk since start: refresh once. */
+		if (!refreshed && (strstr(err, "roles:") != NULL ||
+		    strstr(err, "groups:") != NULL) &&
 		    refresh_cache(w, t->zd, note, sizeof(note)) == ZD_OK) {
 			refreshed = 1;
 			goto replan;
@@ -800,6 +828,32 @@ dispatch(struct wk *w)
 	return n;
 }
 
+/* flock() on "<store>.work.lock"; returns the fd, or -1 with err. */
+static int
+lock_store(const char *store_path, char *err, size_t errlen)
+{
+	char path[4096];
+	int fd;
+
+	if ((size_t)snprintf(path, sizeof(path), "%s.work.lock", store_path) >=
+	    sizeof(path)) {
+		snprintf(err, errlen, "store path too long");
+		return -1;
+	}
+	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0660)) < 0) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+		snprintf(err, errlen, "another rolehook work is running on %s "
+		    "(%s is locked); run one worker per store", store_path,
+		    path);
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
 static void
 opts_defaults(struct worker_opts *o)
 {
@@ -830,7 +884,7 @@ worker_run(const struct config *cfg, const struct worker_opts *opts,
 	json_object *pol = NULL;
 	struct timespec dl;
 	char reason[ZD_ERRLEN];
-	int i, rc = -1, nclass, ndisp, idle;
+	int i, rc = -1, nclass, ndisp, idle, lockfd = -1;
 	const enum policy_step *steps;
 	size_t nsteps;
 
@@ -857,6 +911,12 @@ worker_run(const struct config *cfg, const struct worker_opts *opts,
 		snprintf(err, errlen, "cannot create the rate governor");
 		goto out;
 	}
+	/*
+	 * One worker per store: two would dispatch the same person's events
+	 * side by side.  The lock is released by the kernel if we die.
+	 */
+	if ((lockfd = lock_store(cfg->store.path, err, errlen)) < 0)
+		goto out;
 	memset(&so, 0, sizeof(so));
 	so.direct = 1;
 	if (store_open(cfg->store.path, &so, &w.st, err, errlen) != 0)
@@ -946,6 +1006,8 @@ out:
 	gov_free(w.gov);
 	zd_conf_free(w.zconf);
 	policy_free(w.pol);
+	if (lockfd >= 0)
+		close(lockfd);
 	pthread_cond_destroy(&w.work_cv);
 	pthread_cond_destroy(&w.done_cv);
 	pthread_mutex_destroy(&w.lock);

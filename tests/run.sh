@@ -31,11 +31,11 @@ werror=OFF
 [ "${CI:-}" = true ] && werror=ON
 
 echo "== build: release"
-cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DROLEHOOK_WERROR=$werror >/dev/null
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DROLEHOOK_WERROR=$werror -DROLEHOOK_TESTS=ON >/dev/null
 cmake --build build -j "$jobs"
 
 echo "== build: asan+ubsan (clang, libFuzzer)"
-CC=clang cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Asan -DROLEHOOK_WERROR=$werror \
+CC=clang cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Asan -DROLEHOOK_WERROR=$werror -DROLEHOOK_TESTS=ON \
     -DROLEHOOK_FUZZ=ON -DCMAKE_C_FLAGS=-fsanitize=fuzzer-no-link >/dev/null
 cmake --build build-asan -j "$jobs"
 

@@ -8,16 +8,25 @@
 
 #define EXIT_USAGE 2
 
+struct config;
+
 int cli_serve(int argc, char **argv);
 int cli_check(int argc, char **argv);
 int cli_events(int argc, char **argv);
 int cli_simulate(int argc, char **argv);
 int cli_work(int argc, char **argv);
+
 int cli_why(int argc, char **argv);
 int cli_report(int argc, char **argv);   /* cli_report.c: report seats */
 int cli_roles(int argc, char **argv);    /* cli_roles.c: roles sync */
 
-struct config;
+/*
+ * The custom_roles part of `rolehook check` (cli_roles.c): validates the
+ * declarations as `roles sync` would, printing each problem.  Returns 0
+ * (also when none are declared) or -1.
+ */
+int cli_check_custom_roles(const struct config *cfg);
+
 /*
  * The policy part of `rolehook check` (cli_simulate.c): compiles cfg's
  * policy when there is one and checks it against the custom roles and

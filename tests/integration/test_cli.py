@@ -109,6 +109,34 @@ class Cli(unittest.TestCase):
         self.assertEqual(r.returncode, 2)
         self.assertIn("store.path", r.stderr)
 
+    def test_check_normalizers_roles_and_zendesk(self):
+        base = self.good()
+        env = {"RH_CLI_SECRET": "s", "RH_CLI_ZD": "t"}
+        cases = [
+            ({"normalizer": "bamboo"}, None, "sources.gh.normalizer: unknown normaliser"),
+            ({"normalizer": "generic"}, None, "sources.gh.mapping: missing"),
+            ({"normalizer": "generic", "mapping": {"kind": "/type", "employee_id": "/id"}}, None,
+             "sources.gh.mapping.kinds"),
+            ({}, {"custom_roles": [{"name": "T1", "configuration": {"light_agent": True}}]},
+             'custom_roles[0] ("T1")'),
+            ({}, {"zendesk": {"base_url": "https://x.zendesk.com", "bogus": 1,
+                              "auth": {"email": "a@x.com", "token": "env:RH_CLI_ZD"}}},
+             "zendesk"),
+        ]
+        for src_extra, top_extra, want in cases:
+            with self.subTest(want=want):
+                doc = json.loads(json.dumps(base))
+                doc["sources"]["gh"].update(src_extra)
+                doc.update(top_extra or {})
+                p = self.write("n.json", doc)
+                r = rh("check", "--config", p, env=env)
+                self.assertEqual(r.returncode, 2, r.stdout + r.stderr)
+                self.assertIn(want, r.stderr)
+        # A preset with no normaliser of its own: valid, with a warning.
+        r = rh("check", "--config", self.write("w.json", base), env=env)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("warning: preset \"github\" has no normaliser", r.stderr)
+
     def test_shipped_example_checks(self):
         r = rh("check", "--no-secrets", "--config", os.path.join(rhstack.SRC, "deploy", "rolehook.example.json"))
         self.assertEqual(r.returncode, 0, r.stderr)

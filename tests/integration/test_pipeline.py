@@ -224,6 +224,25 @@ class Pipeline(unittest.TestCase):
             json.loads(l)["state"] == "ignored" for l in left) else ["dead", "done"])
         self.assertEqual(writes, [], writes)
 
+    def test_6_one_worker_per_store(self):
+        import signal
+        import subprocess
+        first = subprocess.Popen([self.stack.bin, "work", "--config", self.stack.cfg_path],
+                                 env=self.stack.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            end = time.time() + 10
+            while time.time() < end:
+                r = self.stack.cli("work", "--until-idle", check=False)
+                if r.returncode != 0:
+                    break
+                time.sleep(0.1)
+            self.assertEqual(r.returncode, 1)
+            self.assertIn("another rolehook work is running", r.stderr)
+        finally:
+            first.send_signal(signal.SIGTERM)
+            self.assertEqual(first.wait(30), 0)
+        self.work()  # the lock went with the first worker
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)
