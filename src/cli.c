@@ -353,8 +353,8 @@ cli_check(int argc, char **argv)
 
 /* --------------------------------------------------------------- events */
 
-#define EVENTS_SUBS "expected 'list', 'dead', 'show ID', 'retry ID' or " \
-	"'replay --since TIME'"
+#define EVENTS_SUBS "expected 'list', 'dead', 'show ID', 'retry ID', " \
+	"'approve ID' or 'replay --since TIME'"
 
 /* RFC 3339 or unix seconds. */
 static int
@@ -377,11 +377,13 @@ static void
 events_help(void)
 {
 	printf(
-	    "usage: rolehook events list [--state S] [--source S] [--limit N]"
-	    " [--format table|json]\n"
+	    "usage: rolehook events list [--state S | --held] [--source S]"
+	    " [--limit N]\n"
+	    "                            [--format table|json]\n"
 	    "       rolehook events dead [--format table|json]\n"
 	    "       rolehook events show ID\n"
 	    "       rolehook events retry ID\n"
+	    "       rolehook events approve ID\n"
 	    "       rolehook events replay --since TIME [--dry-run]\n"
 	    "\n"
 	    "Inspects the inbox.  list prints the newest events first (table\n"
@@ -400,6 +402,8 @@ events_help(void)
 	    "  --state S       pending, done, ignored, dead, ...\n"
 	    "  --source S      a source name from the configuration\n"
 	    "  --limit N       at most N events (default 100)\n"
+	    "  --held          list: events the blast-radius guard (policy.limits)\n"
+	    "                  holds; release one with 'events approve ID'\n"
 	    "  --since TIME    replay: RFC 3339 time or unix seconds\n"
 	    "  --dry-run       replay: only count what would be replayed\n"
 	    "  --format F      table (default on a terminal) or json (one\n"
@@ -495,6 +499,7 @@ cli_events(int argc, char **argv)
 		{ "format", required_argument, NULL, 'f' },
 		{ "since", required_argument, NULL, 'T' },
 		{ "dry-run", no_argument, NULL, 'n' },
+		{ "held", no_argument, NULL, 'H' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -502,7 +507,7 @@ cli_events(int argc, char **argv)
 	const char *since = NULL;
 	time_t since_t = 0;
 	long nreplay = 0;
-	int dry_run = 0, replay = 0;
+	int dry_run = 0, replay = 0, approve = 0;
 	const char *sub;
 	struct config *cfg = NULL;
 	struct store *st = NULL;
@@ -516,7 +521,7 @@ cli_events(int argc, char **argv)
 
 	optind = 1;
 	lc.json = !isatty(STDOUT_FILENO);
-	while ((c = getopt_long(argc, argv, "c:s:S:l:f:T:h", opts,
+	while ((c = getopt_long(argc, argv, "c:s:S:l:f:T:Hh", opts,
 	    NULL)) != -1) {
 		switch (c) {
 		case 'c':
@@ -530,6 +535,9 @@ cli_events(int argc, char **argv)
 			break;
 		case 'T':
 			since = optarg;
+			break;
+		case 'H':
+			state = "held";
 			break;
 		case 'n':
 			dry_run = 1;
@@ -558,11 +566,13 @@ cli_events(int argc, char **argv)
 	if (optind >= argc)
 		return usage_error("events", EVENTS_SUBS);
 	sub = argv[optind++];
-	if (strcmp(sub, "show") == 0 || strcmp(sub, "retry") == 0) {
+	if (strcmp(sub, "show") == 0 || strcmp(sub, "retry") == 0 ||
+	    strcmp(sub, "approve") == 0) {
 		if (optind + 1 != argc || parse_id(argv[optind], &id) != 0)
-			return usage_error("events", "show, retry: expected one "
-			    "event id (a positive number)");
+			return usage_error("events", "show, retry, approve: "
+			    "expected one event id (a positive number)");
 		retry = sub[0] == 'r';
+		approve = sub[0] == 'a';
 	} else if (strcmp(sub, "dead") == 0 && optind == argc)
 		state = "dead";
 	else if (strcmp(sub, "replay") == 0 && optind == argc) {
@@ -580,10 +590,24 @@ cli_events(int argc, char **argv)
 	if (load_config(path, CONFIG_SECRETS_SKIP, &cfg) != 0)
 		return EXIT_USAGE;
 	memset(&so, 0, sizeof(so));
-	so.readonly = !retry && !replay;
-	so.direct = retry || replay;
+	so.readonly = !retry && !replay && !approve;
+	so.direct = retry || replay || approve;
 	if (store_open(cfg->store.path, &so, &st, err, sizeof(err)) != 0) {
 		fprintf(stderr, "rolehook: store: %s\n", err);
+		goto out;
+	}
+	if (approve) {
+		g = store_approve(st, (int64_t)id);
+		if (g == 0) {
+			printf("rolehook: event %lld approved; 'rolehook work' "
+			    "applies it past policy.limits\n", id);
+			rc = 0;
+		} else if (g == 1)
+			fprintf(stderr, "rolehook: no held event %lld; 'rolehook "
+			    "events list --held' shows them\n", id);
+		else
+			fprintf(stderr, "rolehook: store: cannot approve event "
+			    "%lld\n", id);
 		goto out;
 	}
 	if (replay) {

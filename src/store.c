@@ -21,7 +21,7 @@
 #include "rolehook/log.h"
 #include "rolehook/store.h"
 
-#define SCHEMA_VERSION 2
+#define SCHEMA_VERSION 3
 #define STR_(x) #x
 #define STR(x) STR_(x)
 #define PROBE_MS 1000
@@ -116,6 +116,9 @@ static const char *const migrations[] = {
 	"ALTER TABLE audit ADD COLUMN request TEXT;"
 	"CREATE INDEX audit_zendesk_user ON audit (zendesk_user, id);"
 	"ALTER TABLE subjects ADD COLUMN snapshot_at INTEGER;",
+	/* 2 -> 3: the blast-radius guard. */
+	"ALTER TABLE events ADD COLUMN approved INTEGER NOT NULL DEFAULT 0;"
+	"CREATE INDEX audit_action_at ON audit (action, at);",
 };
 
 const char *
@@ -786,6 +789,7 @@ fill_event(sqlite3_stmt *s, struct store_event *ev, int with_body)
 	ev->subject = col_strdup(s, 9);
 	ev->effective_at = (time_t)sqlite3_column_int64(s, 10);
 	ev->next_attempt = (time_t)sqlite3_column_int64(s, 11);
+	ev->approved = sqlite3_column_int(s, 12);
 	if (with_body) {
 		int n = sqlite3_column_bytes(s, 8);
 		const void *b = sqlite3_column_blob(s, 8);
@@ -801,7 +805,7 @@ fill_event(sqlite3_stmt *s, struct store_event *ev, int with_body)
 }
 
 #define EVENT_COLS "id, source, delivery_id, received, state, attempts, " \
-	"last_error, headers, body, subject, effective_at, next_attempt"
+	"last_error, headers, body, subject, effective_at, next_attempt, approved"
 
 int
 store_list(struct store *st, const char *state, const char *source,
@@ -1140,6 +1144,61 @@ out:
 	sqlite3_finalize(s);
 	pthread_mutex_unlock(&st->rlock);
 	return rc;
+}
+
+int
+store_hold(struct store *st, int64_t id, const char *why)
+{
+	sqlite3_stmt *s;
+	int rc = -1;
+
+	pthread_mutex_lock(&st->rlock);
+	if ((s = prep(st, "UPDATE events SET state = 'held', last_error = ?2"
+	    " WHERE id = ?1")) != NULL) {
+		sqlite3_bind_int64(s, 1, id);
+		bind_opt_text(s, 2, why);
+		rc = update_event(st, s);
+	}
+	pthread_mutex_unlock(&st->rlock);
+	return rc;
+}
+
+int
+store_approve(struct store *st, int64_t id)
+{
+	sqlite3_stmt *s;
+	int rc = -1, changes = 0;
+
+	pthread_mutex_lock(&st->rlock);
+	if ((s = prep(st, "UPDATE events SET state = 'pending', approved = 1,"
+	    " next_attempt = 0 WHERE id = ?1 AND state = 'held'")) != NULL) {
+		sqlite3_bind_int64(s, 1, id);
+		rc = step_done(st->rdb, s, &changes);
+		if (rc == 0 && changes == 0)
+			rc = 1;
+	}
+	pthread_mutex_unlock(&st->rlock);
+	return rc;
+}
+
+long
+store_audit_count(struct store *st, const char *action, time_t since)
+{
+	sqlite3_stmt *s = NULL;
+	long n = -1;
+
+	pthread_mutex_lock(&st->rlock);
+	if (sqlite3_prepare_v2(st->rdb, "SELECT count(*) FROM audit WHERE"
+	    " action = ?1 AND at >= ?2 AND http_status BETWEEN 200 AND 299",
+	    -1, &s, NULL) == SQLITE_OK) {
+		sqlite3_bind_text(s, 1, action, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_int64(s, 2, (sqlite3_int64)since);
+		if (sqlite3_step(s) == SQLITE_ROW)
+			n = (long)sqlite3_column_int64(s, 0);
+	}
+	sqlite3_finalize(s);
+	pthread_mutex_unlock(&st->rlock);
+	return n;
 }
 
 int

@@ -47,6 +47,19 @@ struct job {
 	struct job *next;
 };
 
+/*
+ * The blast-radius guard (policy.limits): how many writes of a kind may
+ * succeed per hour.  A plan that would cross a limit is held until a
+ * person approves it (`rolehook events approve ID`).
+ */
+enum { GUARD_DOWNGRADE = 0, GUARD_SUSPEND, GUARD_ROLE, GUARD_NCLASSES };
+static const char *const guard_step[GUARD_NCLASSES] = {
+	"downgrade", "suspend", "role"
+};
+static const char *const guard_limit_name[GUARD_NCLASSES] = {
+	"downgrades_per_hour", "suspensions_per_hour", "changes_per_hour"
+};
+
 struct wk {
 	const struct config *cfg;
 	struct worker_opts o;
@@ -67,6 +80,7 @@ struct wk {
 	int64_t inflight[BATCH * 2];
 	size_t ninflight;
 	int stopping;
+	long reserved[GUARD_NCLASSES]; /* guarded writes being applied now */
 };
 
 struct wthread {
@@ -390,6 +404,76 @@ match_by(const struct policy *pol, const char **ext, const char **email)
 		*email = NULL;
 }
 
+static long
+guard_limit(const struct policy *pol, int k)
+{
+	const struct policy_limits *l = policy_limits(pol);
+
+	return k == GUARD_DOWNGRADE ? l->downgrades_per_hour :
+	    k == GUARD_SUSPEND ? l->suspensions_per_hour : l->changes_per_hour;
+}
+
+/*
+ * Checks pl against the hourly limits and, when it fits, reserves its
+ * guarded writes in w->reserved (released by guard_release).  Returns 0
+ * to go ahead, 1 to hold (why filled), -1 on a store error.
+ */
+static int
+guard_take(struct wk *w, const struct plan *pl, long want[GUARD_NCLASSES],
+    char *why, size_t whylen)
+{
+	long used[GUARD_NCLASSES], lim;
+	time_t since = time(NULL) - 3600;
+	size_t i;
+	int k, any = 0;
+
+	for (k = 0; k < GUARD_NCLASSES; k++) {
+		want[k] = 0;
+		for (i = 0; i < pl->nwrites; i++)
+			if (strcmp(pl->writes[i].step, guard_step[k]) == 0)
+				want[k]++;
+		used[k] = 0;
+		if (want[k] > 0 && guard_limit(w->pol, k) >= 0) {
+			any = 1;
+			if ((used[k] = store_audit_count(w->st, guard_step[k],
+			    since)) < 0)
+				return -1;
+		}
+	}
+	if (!any)
+		return 0;
+	pthread_mutex_lock(&w->lock);
+	for (k = 0; k < GUARD_NCLASSES; k++) {
+		lim = guard_limit(w->pol, k);
+		if (want[k] > 0 && lim >= 0 &&
+		    used[k] + w->reserved[k] + want[k] > lim) {
+			pthread_mutex_unlock(&w->lock);
+			snprintf(why, whylen, "held: policy.limits.%s is %ld and "
+			    "%ld %s write%s happened in the last hour; approve "
+			    "with 'rolehook events approve ID'",
+			    guard_limit_name[k], lim, used[k] + w->reserved[k],
+			    guard_step[k], used[k] + w->reserved[k] == 1 ? "" :
+			    "s");
+			return 1;
+		}
+	}
+	for (k = 0; k < GUARD_NCLASSES; k++)
+		w->reserved[k] += want[k];
+	pthread_mutex_unlock(&w->lock);
+	return 0;
+}
+
+static void
+guard_release(struct wk *w, const long want[GUARD_NCLASSES])
+{
+	int k;
+
+	pthread_mutex_lock(&w->lock);
+	for (k = 0; k < GUARD_NCLASSES; k++)
+		w->reserved[k] -= want[k];
+	pthread_mutex_unlock(&w->lock);
+}
+
 /* ----------------------------------------------------------- one event */
 
 /*
@@ -584,7 +668,8 @@ process(struct wthread *t, int64_t id)
 	char note[NOTE_MAX], err[PLAN_ERRLEN];
 	enum zd_result rc;
 	time_t evtime, now = time(NULL);
-	int refreshed = 0;
+	long want[GUARD_NCLASSES] = { 0 };
+	int refreshed = 0, reserved = 0, ok;
 
 	memset(&nev, 0, sizeof(nev));
 	memset(&subj, 0, sizeof(subj));
@@ -663,7 +748,30 @@ replan:
 		finish(w, id, "dead", note);
 		goto out;
 	}
-	if (apply(t, &row, &nev, &d, pl, current) != 0)
+	if (!row.approved) {
+		int g = guard_take(w, pl, want, note, sizeof(note));
+
+		if (g < 0) {
+			store_retry(w->st, id, now + 5, "cannot read the audit "
+			    "counts for policy.limits");
+			goto out;
+		}
+		if (g > 0) {
+			char ids[24];
+
+			snprintf(ids, sizeof(ids), "%" PRId64, id);
+			store_hold(w->st, id, note);
+			log_kv(LOG_WARN, "held by the blast-radius guard",
+			    "event", ids, "subject", nev.subject, "why", note,
+			    (char *)NULL);
+			goto out;
+		}
+		reserved = 1;
+	}
+	ok = apply(t, &row, &nev, &d, pl, current) == 0;
+	if (reserved)
+		guard_release(w, want);
+	if (!ok)
 		goto out;
 	remember(w, &row, &nev, &d, current, evtime, &subj);
 	if (pl->nwrites == 0)

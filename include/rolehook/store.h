@@ -63,6 +63,7 @@ struct store_event {
 	char *subject;              /* NULL until the worker normalised it */
 	time_t effective_at;        /* 0 if unknown */
 	time_t next_attempt;
+	int approved;               /* released by `events approve` */
 };
 
 /* One audit row: a Zendesk write (or a decision not to write). */
@@ -188,6 +189,24 @@ int store_requeue(struct store *st, int64_t id);
  * only counts.  *count gets the number of events.  Returns 0 or -1.
  */
 int store_replay(struct store *st, time_t since, int dry_run, long *count);
+
+/*
+ * Holds an event (state "held", why in last_error): the blast-radius
+ * guard stopped it.  Held events are not due until approved.
+ */
+int store_hold(struct store *st, int64_t id, const char *why);
+
+/*
+ * Releases a held event: pending again, marked approved so the guard
+ * lets it through.  Returns 0, 1 if there is no held event id, -1.
+ */
+int store_approve(struct store *st, int64_t id);
+
+/*
+ * Number of successful audit rows with this action since the time given
+ * (the guard's hourly counts), or -1 on error.
+ */
+long store_audit_count(struct store *st, const char *action, time_t since);
 
 /* Appends an audit row; *audit_id (may be NULL) gets its id. */
 int store_audit_add(struct store *st, const struct store_audit *a,

@@ -1,0 +1,75 @@
+"""The blast-radius guard: a policy limit of 2 downgrades per hour holds
+the third and fourth leaver; they show in `events list --held`, and
+`events approve ID` releases one.  Nothing held is ever written."""
+import json
+import os
+import sys
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import rhstack  # noqa: E402
+from rhstack import sign  # noqa: E402
+from test_pipeline import MAPPING, POLICY, SEED  # noqa: E402
+
+SECRET = "whsec_" + "Z3VhcmQtdGVzdC1zZWNyZXQtMDEyMzQ1Njc4OWFiYw=="
+
+
+class Guard(unittest.TestCase):
+    def test_downgrades_held_then_approved(self):
+        zd = rhstack.FakeZendesk(seed=SEED)
+        policy = dict(POLICY, limits={"downgrades_per_hour": 2})
+        src = {"hr": {"preset": "standard-webhooks", "normalizer": "generic", "mapping": MAPPING,
+                      "secret_values": [SECRET]}}
+        st = rhstack.Stack(src, extra={"zendesk": zd.config(), "policy": policy})
+        st.env.update(zd.env())
+        st.start()
+        try:
+            n = [0]
+
+            def hr(typ, p, **extra):
+                n[0] += 1
+                data = {"id": "G-%d" % p, "work_email": "g%d@example.com" % p, "name": "G %d" % p}
+                data.update(extra)
+                body = json.dumps({"type": typ, "data": data}).encode()
+                code, _, rb = st.post("hr", body, sign("standard-webhooks", SECRET, body,
+                                                       msg_id="msg_guard_%d" % n[0]))
+                self.assertEqual(code, 202, rb)
+                return json.loads(rb)["id"]
+
+            for p in range(4):
+                hr("employee.hired", p, department="Support", job_title="Associate Agent")
+            self.assertEqual(st.cli("work", "--until-idle").returncode, 0)
+            leavers = [hr("employee.terminated", p) for p in range(4)]
+            r = st.cli("work", "--until-idle")
+            self.assertIn("held by the blast-radius guard", r.stderr)
+            roles = {u["email"]: u["role"] for u in zd.state()["users"]}
+            downgraded = [p for p in range(4) if roles["g%d@example.com" % p] == "end-user"]
+            self.assertEqual(len(downgraded), 2)
+            held = [json.loads(l) for l in st.cli("events", "list", "--held", "--format", "json").stdout.splitlines()]
+            self.assertEqual(len(held), 2)
+            self.assertTrue(all("policy.limits.downgrades_per_hour is 2" in h["last_error"] for h in held))
+            self.assertEqual(sorted(h["id"] for h in held), sorted(set(leavers) - set(
+                e for e in leavers if json.loads(st.cli("events", "show", str(e)).stdout)["state"] == "done")))
+            # Held: nothing written for them (still agents, products on).
+            for h in held:
+                p = int(h["id"]) - leavers[0]
+                self.assertEqual(roles["g%d@example.com" % p], "agent")
+            # Work again: still held (the limit holds within the hour).
+            st.cli("work", "--until-idle")
+            self.assertEqual(len(st.cli("events", "list", "--held", "--format", "json").stdout.splitlines()), 2)
+            r = st.cli("events", "approve", str(held[0]["id"]))
+            self.assertIn("approved", r.stdout)
+            self.assertEqual(st.cli("events", "approve", "999999", check=False).returncode, 1)
+            st.cli("work", "--until-idle")
+            self.assertEqual(json.loads(st.cli("events", "show", str(held[0]["id"])).stdout)["state"], "done")
+            left = [json.loads(l) for l in st.cli("events", "list", "--held", "--format", "json").stdout.splitlines()]
+            self.assertEqual([h["id"] for h in left], [held[1]["id"]])
+            roles = {u["email"]: u["role"] for u in zd.state()["users"]}
+            self.assertEqual(sum(1 for p in range(4) if roles["g%d@example.com" % p] == "end-user"), 3)
+        finally:
+            st.stop()
+            zd.stop()
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
