@@ -227,20 +227,20 @@ class Pipeline(unittest.TestCase):
     def test_6_one_worker_per_store(self):
         import signal
         import subprocess
+        logp = os.path.join(self.stack.tmp, "first-work.log")
+        log = open(logp, "wb")
         first = subprocess.Popen([self.stack.bin, "work", "--config", self.stack.cfg_path],
-                                 env=self.stack.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                                 env=self.stack.env, stdout=log, stderr=log)
         try:
-            end = time.time() + 10
-            while time.time() < end:
-                r = self.stack.cli("work", "--until-idle", check=False)
-                if r.returncode != 0:
-                    break
-                time.sleep(0.1)
+            rhstack.wait_for(lambda: b"worker started" in open(logp, "rb").read(), 30,
+                             "the first worker")
+            r = self.stack.cli("work", "--until-idle", check=False)
             self.assertEqual(r.returncode, 1)
             self.assertIn("another rolehook work is running", r.stderr)
         finally:
             first.send_signal(signal.SIGTERM)
             self.assertEqual(first.wait(30), 0)
+            log.close()
         self.work()  # the lock went with the first worker
 
 
