@@ -384,7 +384,7 @@ events_help(void)
 	    "       rolehook events show ID\n"
 	    "       rolehook events retry ID\n"
 	    "       rolehook events approve ID\n"
-	    "       rolehook events replay --since TIME [--dry-run]\n"
+	    "       rolehook events replay --since TIME [--dry-run | --policy FILE]\n"
 	    "\n"
 	    "Inspects the inbox.  list prints the newest events first (table\n"
 	    "on a terminal; --format json prints one JSON object per line).\n"
@@ -406,6 +406,11 @@ events_help(void)
 	    "                  holds; release one with 'events approve ID'\n"
 	    "  --since TIME    replay: RFC 3339 time or unix seconds\n"
 	    "  --dry-run       replay: only count what would be replayed\n"
+	    "  --policy FILE   replay: change nothing; print (JSON lines) each\n"
+	    "                  person whose rule or desired access would differ\n"
+	    "                  under FILE's policy (a policy object, or a\n"
+	    "                  configuration with one); then install it and\n"
+	    "                  replay without --policy\n"
 	    "  --format F      table (default on a terminal) or json (one\n"
 	    "                  object per line, default otherwise)\n");
 }
@@ -500,11 +505,12 @@ cli_events(int argc, char **argv)
 		{ "since", required_argument, NULL, 'T' },
 		{ "dry-run", no_argument, NULL, 'n' },
 		{ "held", no_argument, NULL, 'H' },
+		{ "policy", required_argument, NULL, 'P' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
 	const char *path = CONFIG_DEFAULT_PATH, *state = NULL, *source = NULL;
-	const char *since = NULL;
+	const char *since = NULL, *policy_file = NULL;
 	time_t since_t = 0;
 	long nreplay = 0;
 	int dry_run = 0, replay = 0, approve = 0;
@@ -521,7 +527,7 @@ cli_events(int argc, char **argv)
 
 	optind = 1;
 	lc.json = !isatty(STDOUT_FILENO);
-	while ((c = getopt_long(argc, argv, "c:s:S:l:f:T:Hh", opts,
+	while ((c = getopt_long(argc, argv, "c:s:S:l:f:T:HP:h", opts,
 	    NULL)) != -1) {
 		switch (c) {
 		case 'c':
@@ -538,6 +544,9 @@ cli_events(int argc, char **argv)
 			break;
 		case 'H':
 			state = "held";
+			break;
+		case 'P':
+			policy_file = optarg;
 			break;
 		case 'n':
 			dry_run = 1;
@@ -590,8 +599,9 @@ cli_events(int argc, char **argv)
 	if (load_config(path, CONFIG_SECRETS_SKIP, &cfg) != 0)
 		return EXIT_USAGE;
 	memset(&so, 0, sizeof(so));
-	so.readonly = !retry && !replay && !approve;
-	so.direct = retry || replay || approve;
+	/* A replay preview (--policy) only reads. */
+	so.direct = retry || approve || (replay && policy_file == NULL);
+	so.readonly = !so.direct;
 	if (store_open(cfg->store.path, &so, &st, err, sizeof(err)) != 0) {
 		fprintf(stderr, "rolehook: store: %s\n", err);
 		goto out;
@@ -608,6 +618,11 @@ cli_events(int argc, char **argv)
 		else
 			fprintf(stderr, "rolehook: store: cannot approve event "
 			    "%lld\n", id);
+		goto out;
+	}
+	if (replay && policy_file != NULL) {
+		rc = cli_replay_preview(cfg, st, (long long)since_t,
+		    policy_file);
 		goto out;
 	}
 	if (replay) {

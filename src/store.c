@@ -1202,6 +1202,31 @@ store_audit_count(struct store *st, const char *action, time_t since)
 }
 
 int
+store_replay_list(struct store *st, time_t since,
+    int (*fn)(const struct store_event *, void *), void *arg)
+{
+	sqlite3_stmt *s = NULL;
+	struct store_event ev;
+	int rc = -1, step, stop = 0;
+
+	pthread_mutex_lock(&st->rlock);
+	if (sqlite3_prepare_v2(st->rdb, "SELECT " EVENT_COLS " FROM events e"
+	    " WHERE" REPLAY_WHERE " ORDER BY id", -1, &s, NULL) != SQLITE_OK)
+		goto out;
+	sqlite3_bind_int64(s, 1, (sqlite3_int64)since);
+	while (!stop && (step = sqlite3_step(s)) == SQLITE_ROW) {
+		fill_event(s, &ev, 1);
+		stop = fn(&ev, arg);
+		store_event_clear(&ev);
+	}
+	rc = (stop || step == SQLITE_DONE) ? 0 : -1;
+out:
+	sqlite3_finalize(s);
+	pthread_mutex_unlock(&st->rlock);
+	return rc;
+}
+
+int
 store_audit_add(struct store *st, const struct store_audit *a,
     int64_t *audit_id)
 {

@@ -27,6 +27,15 @@ int cli_roles(int argc, char **argv);    /* cli_roles.c: roles sync */
  */
 int cli_check_custom_roles(const struct config *cfg);
 
+struct store;
+/*
+ * `events replay --since T --policy FILE` (cli_replay.c): prints, one
+ * JSON line each, the people whose decision would change under FILE's
+ * policy.  Reads only.  Returns an exit status.
+ */
+int cli_replay_preview(const struct config *cfg, struct store *st,
+    long long since, const char *policy_path);
+
 /*
  * The policy part of `rolehook check` (cli_simulate.c): compiles cfg's
  * policy when there is one and checks it against the custom roles and

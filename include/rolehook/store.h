@@ -191,6 +191,13 @@ int store_requeue(struct store *st, int64_t id);
 int store_replay(struct store *st, time_t since, int dry_run, long *count);
 
 /*
+ * Calls fn for the events store_replay would take (with bodies), oldest
+ * first; fn returns non-zero to stop.  The store is not changed.
+ */
+int store_replay_list(struct store *st, time_t since,
+    int (*fn)(const struct store_event *, void *), void *arg);
+
+/*
  * Holds an event (state "held", why in last_error): the blast-radius
  * guard stopped it.  Held events are not due until approved.
  */

@@ -243,6 +243,28 @@ class Pipeline(unittest.TestCase):
             log.close()
         self.work()  # the lock went with the first worker
 
+    def test_7_replay_preview_with_a_new_policy(self):
+        newpol = json.loads(json.dumps(POLICY))
+        newpol["rules"][1]["then"]["custom_role"] = "Tier 1"   # leads demoted to Tier 1
+        path = os.path.join(self.stack.tmp, "new-policy.json")
+        with open(path, "w") as f:
+            json.dump({"policy": newpol}, f)
+        before = self.stack.cli("events", "list", "--format", "json").stdout
+        r = self.stack.cli("events", "replay", "--since", "0", "--policy", path)
+        lines = [json.loads(l) for l in r.stdout.splitlines()]
+        self.assertEqual([l["subject"] for l in lines], ["generic:E-1"])
+        self.assertEqual(lines[0]["now"]["desired"]["custom_role"], "Team lead")
+        self.assertEqual(lines[0]["with_new_policy"]["desired"]["custom_role"], "Tier 1")
+        self.assertIn("1 would change", r.stderr)
+        # A preview changes nothing.
+        self.assertEqual(self.stack.cli("events", "list", "--format", "json").stdout, before)
+        bad = os.path.join(self.stack.tmp, "bad-policy.json")
+        with open(bad, "w") as f:
+            f.write('{"rules": "nope"}')
+        r = self.stack.cli("events", "replay", "--since", "0", "--policy", bad, check=False)
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("policy.rules", r.stderr)
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)

@@ -1,0 +1,140 @@
+/*
+ * cli_replay.c -- rolehook events replay --since T --policy FILE: what a
+ * new policy would decide for the people whose events a replay takes,
+ * next to what the configured policy decides.  Reads the store only; no
+ * Zendesk call, no write.  Put the new policy in the configuration and
+ * run `events replay` (without --policy) to apply it.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "rolehook/cli.h"
+#include "rolehook/config.h"
+#include "rolehook/normalize.h"
+#include "rolehook/policy.h"
+#include "rolehook/store.h"
+
+struct preview {
+	const struct config *cfg;
+	struct policy *now, *next;
+	long people, changed, skipped;
+};
+
+static json_object *
+decision_json(const struct policy_decision *d)
+{
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "rule", d->rule ?
+	    json_object_new_string(d->rule) : NULL);
+	json_object_object_add(o, "leaver", json_object_new_boolean(d->leaver));
+	json_object_object_add(o, "desired",
+	    policy_desired_to_json(&d->desired));
+	return o;
+}
+
+static int
+preview_one(const struct store_event *ev, void *arg)
+{
+	struct preview *p = arg;
+	const struct config_source *src;
+	struct norm_event nev;
+	struct policy_decision a, b;
+	json_object *ja = NULL, *jb = NULL, *line, *mapping = NULL;
+	char err[NORM_ERRLEN];
+	const char *normalizer;
+
+	src = config_source_find(p->cfg, ev->source, strlen(ev->source));
+	if (src == NULL) {
+		p->skipped++;
+		return 0;
+	}
+	normalizer = src->normalizer != NULL ? src->normalizer :
+	    src->scheme.preset;
+	if (src->raw != NULL)
+		json_object_object_get_ex(src->raw, "mapping", &mapping);
+	if (normalize(normalizer, mapping, (const char *)ev->body,
+	    ev->body_len, ev->received, &nev, err, sizeof(err)) != 0) {
+		p->skipped++;
+		return 0;
+	}
+	if (strcmp(nev.kind, "ignored") == 0 || nev.subject == NULL) {
+		norm_event_clear(&nev);
+		return 0;
+	}
+	p->people++;
+	policy_evaluate(p->now, &nev, &a);
+	policy_evaluate(p->next, &nev, &b);
+	ja = decision_json(&a);
+	jb = decision_json(&b);
+	if (!json_object_equal(ja, jb)) {
+		p->changed++;
+		line = json_object_new_object();
+		json_object_object_add(line, "event_id",
+		    json_object_new_int64(ev->id));
+		json_object_object_add(line, "subject",
+		    json_object_new_string(nev.subject));
+		json_object_object_add(line, "kind",
+		    json_object_new_string(nev.kind));
+		json_object_object_add(line, "now", ja);
+		json_object_object_add(line, "with_new_policy", jb);
+		ja = jb = NULL;
+		printf("%s\n", json_object_to_json_string_ext(line,
+		    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+		json_object_put(line);
+	}
+	json_object_put(ja);
+	json_object_put(jb);
+	norm_event_clear(&nev);
+	return 0;
+}
+
+int
+cli_replay_preview(const struct config *cfg, struct store *st,
+    long long since, const char *policy_path)
+{
+	struct preview p;
+	json_object *doc = NULL, *pol = NULL, *cur = NULL;
+	char err[POLICY_ERRLEN];
+	int rc = EXIT_USAGE;
+
+	memset(&p, 0, sizeof(p));
+	p.cfg = cfg;
+	if ((doc = json_object_from_file(policy_path)) == NULL ||
+	    !json_object_is_type(doc, json_type_object)) {
+		fprintf(stderr, "rolehook: %s: expected a JSON object: the "
+		    "policy, or a configuration with a \"policy\" member\n",
+		    policy_path);
+		goto out;
+	}
+	if (!json_object_object_get_ex(doc, "policy", &pol))
+		pol = doc;
+	if (policy_compile(pol, &p.next, err, sizeof(err)) != 0) {
+		fprintf(stderr, "rolehook: %s: %s\n", policy_path, err);
+		goto out;
+	}
+	if (!json_object_object_get_ex(cfg->root, "policy", &cur) ||
+	    policy_compile(cur, &p.now, err, sizeof(err)) != 0) {
+		fprintf(stderr, "rolehook: %s: policy: %s\n", cfg->path,
+		    cur == NULL ? "missing" : err);
+		goto out;
+	}
+	rc = 1;
+	if (store_replay_list(st, (time_t)since, preview_one, &p) != 0) {
+		fprintf(stderr, "rolehook: store: cannot read events\n");
+		goto out;
+	}
+	fprintf(stderr, "rolehook: %ld people, %ld would change with %s "
+	    "(policy %.12s -> %.12s)%s\n", p.people, p.changed, policy_path,
+	    policy_hash(p.now), policy_hash(p.next), p.skipped > 0 ?
+	    "; some events could not be normalised (see events dead)" : "");
+	rc = 0;
+out:
+	policy_free(p.now);
+	policy_free(p.next);
+	json_object_put(doc);
+	return rc;
+}
