@@ -116,9 +116,9 @@ static const char *const migrations[] = {
 	"ALTER TABLE audit ADD COLUMN request TEXT;"
 	"CREATE INDEX audit_zendesk_user ON audit (zendesk_user, id);"
 	"ALTER TABLE subjects ADD COLUMN snapshot_at INTEGER;",
-	/* 2 -> 3: the blast-radius guard. */
-	"ALTER TABLE events ADD COLUMN approved INTEGER NOT NULL DEFAULT 0;"
-	"CREATE INDEX audit_action_at ON audit (action, at);",
+	/* 2 -> 3: the blast-radius guard.  (Parenthesised: one element.) */
+	("ALTER TABLE events ADD COLUMN approved INTEGER NOT NULL DEFAULT 0;"
+	"CREATE INDEX audit_action_at ON audit (action, at);"),
 };
 
 const char *
