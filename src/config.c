@@ -918,6 +918,19 @@ resolve_secret(struct ctx *c, const char *path, const char *ref,
 	return dup_string(c, path, ref, out);
 }
 
+int
+config_resolve_secret(const struct config *cfg, const char *where,
+    const char *ref, char **out, char *err, size_t errlen)
+{
+	struct ctx c;
+
+	c.fname = cfg->path != NULL ? cfg->path : "(config)";
+	c.secrets = CONFIG_SECRETS_RESOLVE;
+	c.err = err;
+	c.errlen = errlen;
+	return resolve_secret(&c, where, ref, 0, out);
+}
+
 /* One entry of "secrets": "REF" or {"secret": "REF", "expires": T}. */
 static int
 parse_secret(struct ctx *c, struct json_object *v, const char *path,

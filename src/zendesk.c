@@ -245,136 +245,26 @@ out:
 
 /* ------------------------------------------------------------- config */
 
-/* Reads a secret file like config.c does: regular, not world-accessible. */
-static int
-read_secret_file(const char *fpath, char **out, char *err, size_t errlen,
-    const char *where)
-{
-	struct stat sb;
-	char *buf = NULL;
-	size_t n = 0;
-	ssize_t r;
-	int fd, rc = -1;
-
-	fd = open(fpath, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-	if (fd == -1) {
-		errf(err, errlen, "%s: cannot open secret file %s: %s", where,
-		    fpath, strerror(errno));
-		goto out;
-	}
-	if (fstat(fd, &sb) == -1 || !S_ISREG(sb.st_mode)) {
-		errf(err, errlen, "%s: secret file %s is not a regular file",
-		    where, fpath);
-		goto out;
-	}
-	if (sb.st_mode & (S_IROTH | S_IWOTH)) {
-		errf(err, errlen, "%s: secret file %s has mode %04o, which "
-		    "lets any user read or change it; chmod 600", where, fpath,
-		    (unsigned)(sb.st_mode & 07777));
-		goto out;
-	}
-	if ((buf = malloc(SECRET_MAX + 1)) == NULL) {
-		errf(err, errlen, "%s: out of memory", where);
-		goto out;
-	}
-	for (;;) {
-		r = read(fd, buf + n, SECRET_MAX + 1 - n);
-		if (r == -1 && errno == EINTR)
-			continue;
-		if (r == -1) {
-			errf(err, errlen, "%s: cannot read secret file %s: %s",
-			    where, fpath, strerror(errno));
-			goto out;
-		}
-		if (r == 0)
-			break;
-		n += (size_t)r;
-		if (n > SECRET_MAX) {
-			errf(err, errlen, "%s: secret file %s is larger than "
-			    "%d bytes", where, fpath, SECRET_MAX);
-			goto out;
-		}
-	}
-	if (n > 0 && buf[n - 1] == '\n')
-		n--;
-	if (n > 0 && buf[n - 1] == '\r')
-		n--;
-	buf[n] = '\0';
-	*out = buf;
-	buf = NULL;
-	rc = 0;
-out:
-	if (buf != NULL)
-		OPENSSL_clear_free(buf, SECRET_MAX + 1);
-	if (fd != -1)
-		close(fd);
-	return rc;
-}
-
 /*
- * Resolves "env:NAME" or "file:/path" into a malloc'd secret (caller
- * wipes).  Inline secrets are refused.  Messages never hold the value.
+ * A secret reference resolved by config.c (one implementation of the
+ * file and environment rules), then checked for what an HTTP header
+ * cannot carry.
  */
 static int
-resolve_secret(const char *ref, const char *where, char **out, char *err,
-    size_t errlen)
+resolve_secret(const struct config *cfg, const char *ref, const char *where,
+    char **out, char *err, size_t errlen)
 {
-	const char *v;
-	size_t i, n;
-	int rc = -1;
-
 	*out = NULL;
-	if (strncmp(ref, "file:", 5) == 0) {
-		if (ref[5] != '/') {
-			errf(err, errlen, "%s: expected \"file:/absolute/path\"",
-			    where);
-			goto out;
-		}
-		if (read_secret_file(ref + 5, out, err, errlen, where) != 0)
-			goto out;
-	} else if (strncmp(ref, "env:", 4) == 0) {
-		n = strlen(ref + 4);
-		for (i = 0; i < n; i++)
-			if (!isalnum((unsigned char)ref[4 + i]) &&
-			    ref[4 + i] != '_')
-				break;
-		if (n == 0 || n > 128 || i < n ||
-		    isdigit((unsigned char)ref[4])) {
-			errf(err, errlen, "%s: expected \"env:NAME\" with NAME "
-			    "made of letters, digits and '_'", where);
-			goto out;
-		}
-		if ((v = getenv(ref + 4)) == NULL) {
-			errf(err, errlen, "%s: environment variable %s is not "
-			    "set", where, ref + 4);
-			goto out;
-		}
-		if (strlen(v) > SECRET_MAX) {
-			errf(err, errlen, "%s: environment variable %s is "
-			    "longer than %d bytes", where, ref + 4, SECRET_MAX);
-			goto out;
-		}
-		if ((*out = strdup(v)) == NULL) {
-			errf(err, errlen, "%s: out of memory", where);
-			goto out;
-		}
-	} else {
-		errf(err, errlen, "%s: expected a \"file:\" or \"env:\" "
-		    "reference (secrets are never written inline)", where);
-		goto out;
-	}
+	if (config_resolve_secret(cfg, where, ref, out, err, errlen) != 0)
+		return -1;
 	if ((*out)[0] == '\0' || has_ctl(*out)) {
 		errf(err, errlen, "%s: the secret is empty or holds control "
 		    "characters", where);
-		goto out;
-	}
-	rc = 0;
-out:
-	if (rc != 0 && *out != NULL) {
 		OPENSSL_clear_free(*out, strlen(*out));
 		*out = NULL;
+		return -1;
 	}
-	return rc;
+	return 0;
 }
 
 static const char *const zd_keys[] = { "base_url", "subdomain", "auth",
@@ -605,8 +495,8 @@ zd_conf_load(const struct config *cfg, struct zd_conf **out, char *err,
 		goto out;
 	}
 	if (bearer != NULL) {
-		if (resolve_secret(bearer, "zendesk.auth.bearer", &secret, err,
-		    errlen) != 0)
+		if (resolve_secret(cfg, bearer, "zendesk.auth.bearer", &secret,
+		    err, errlen) != 0)
 			goto out;
 		n = strlen(secret) + sizeof("Bearer ");
 		if ((zc->auth = malloc(n)) == NULL) {
@@ -627,8 +517,8 @@ zd_conf_load(const struct config *cfg, struct zd_conf **out, char *err,
 			    "email address of the API user");
 			goto out;
 		}
-		if (resolve_secret(tokref, "zendesk.auth.token", &secret, err,
-		    errlen) != 0)
+		if (resolve_secret(cfg, tokref, "zendesk.auth.token", &secret,
+		    err, errlen) != 0)
 			goto out;
 		if (basic_auth(email, secret, &zc->auth) != 0) {
 			rc = ZD_ERROR;

@@ -80,6 +80,18 @@ int config_parse(const char *text, size_t len, const char *fname,
 int config_load(const char *path, enum config_secrets secrets,
     struct config **out, char *err, size_t errlen);
 
+/*
+ * Resolves one secret reference ("file:/abs/path" or "env:NAME") the way
+ * the loader resolves webhook secrets: a regular file that others can
+ * neither read nor write, a size cap, one trailing newline dropped; a
+ * set, non-empty variable.  Inline secrets are refused.  On success
+ * returns 0 and *out, a malloc'd copy the caller wipes and frees with
+ * OPENSSL_clear_free; on failure -1 with err "FILE: where: message"
+ * (never the secret).  For the Zendesk credential and the like.
+ */
+int config_resolve_secret(const struct config *cfg, const char *where,
+    const char *ref, char **out, char *err, size_t errlen);
+
 /* Frees cfg and wipes its secrets.  NULL is a no-op. */
 void config_free(struct config *cfg);
 

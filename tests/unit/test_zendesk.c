@@ -397,7 +397,7 @@ test_conf_load(void **state)
 		  NULL },
 		{ "{\"subdomain\":\"a\",\"auth\":{\"email\":\"" EMAIL "\","
 		  "\"token\":\"" TOKEN "\"}}", ZD_EINVAL,
-		  "zendesk.auth.token: expected a \"file:\" or \"env:\"", NULL },
+		  "zendesk.auth.token: secrets must be file: or env: references", NULL },
 		{ "{\"subdomain\":\"a\",\"auth\":{\"email\":\"" EMAIL "\","
 		  "\"token\":\"env:RH_ZD_UNSET\"}}", ZD_EINVAL,
 		  "RH_ZD_UNSET is not set", NULL },
