@@ -354,7 +354,7 @@ cli_check(int argc, char **argv)
 /* --------------------------------------------------------------- events */
 
 #define EVENTS_SUBS "expected 'list', 'dead', 'show ID', 'retry ID', " \
-	"'approve ID' or 'replay --since TIME'"
+	"'approve ID', 'cancel ID' or 'replay --since TIME'"
 
 /* RFC 3339 or unix seconds. */
 static int
@@ -377,13 +377,14 @@ static void
 events_help(void)
 {
 	printf(
-	    "usage: rolehook events list [--state S | --held] [--source S]"
+	    "usage: rolehook events list [--state S | --held | --pending] [--source S]"
 	    " [--limit N]\n"
 	    "                            [--format table|json]\n"
 	    "       rolehook events dead [--format table|json]\n"
 	    "       rolehook events show ID\n"
 	    "       rolehook events retry ID\n"
 	    "       rolehook events approve ID\n"
+	    "       rolehook events cancel ID\n"
 	    "       rolehook events replay --since TIME [--dry-run | --policy FILE]\n"
 	    "\n"
 	    "Inspects the inbox.  list prints the newest events first (table\n"
@@ -402,6 +403,9 @@ events_help(void)
 	    "  --state S       pending, done, ignored, dead, ...\n"
 	    "  --source S      a source name from the configuration\n"
 	    "  --limit N       at most N events (default 100)\n"
+	    "  --pending       list: events waiting for a future effective date\n"
+	    "                  (a newer one of the same kind moves them;\n"
+	    "                  'events cancel ID' drops one)\n"
 	    "  --held          list: events the blast-radius guard (policy.limits)\n"
 	    "                  holds; release one with 'events approve ID'\n"
 	    "  --since TIME    replay: RFC 3339 time or unix seconds\n"
@@ -444,6 +448,16 @@ event_json(const struct store_event *ev, int with_body)
 	    json_object_new_string(ev->last_error) : NULL);
 	json_object_object_add(o, "subject", ev->subject ?
 	    json_object_new_string(ev->subject) : NULL);
+	if (ev->effective_at > 0) {
+		fmt_time(ev->effective_at, tbuf, sizeof(tbuf));
+		json_object_object_add(o, "effective_at",
+		    json_object_new_string(tbuf));
+	}
+	if (ev->next_attempt > 0) {
+		fmt_time(ev->next_attempt, tbuf, sizeof(tbuf));
+		json_object_object_add(o, "next_attempt",
+		    json_object_new_string(tbuf));
+	}
 	if (!with_body)
 		return o;
 	h = ev->headers_json ? json_tokener_parse(ev->headers_json) : NULL;
@@ -505,6 +519,7 @@ cli_events(int argc, char **argv)
 		{ "since", required_argument, NULL, 'T' },
 		{ "dry-run", no_argument, NULL, 'n' },
 		{ "held", no_argument, NULL, 'H' },
+		{ "pending", no_argument, NULL, 'W' },
 		{ "policy", required_argument, NULL, 'P' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
@@ -513,7 +528,7 @@ cli_events(int argc, char **argv)
 	const char *since = NULL, *policy_file = NULL;
 	time_t since_t = 0;
 	long nreplay = 0;
-	int dry_run = 0, replay = 0, approve = 0;
+	int dry_run = 0, replay = 0, approve = 0, cancel = 0;
 	const char *sub;
 	struct config *cfg = NULL;
 	struct store *st = NULL;
@@ -527,7 +542,7 @@ cli_events(int argc, char **argv)
 
 	optind = 1;
 	lc.json = !isatty(STDOUT_FILENO);
-	while ((c = getopt_long(argc, argv, "c:s:S:l:f:T:HP:h", opts,
+	while ((c = getopt_long(argc, argv, "c:s:S:l:f:T:HWP:h", opts,
 	    NULL)) != -1) {
 		switch (c) {
 		case 'c':
@@ -544,6 +559,9 @@ cli_events(int argc, char **argv)
 			break;
 		case 'H':
 			state = "held";
+			break;
+		case 'W':
+			state = "waiting";
 			break;
 		case 'P':
 			policy_file = optarg;
@@ -576,12 +594,13 @@ cli_events(int argc, char **argv)
 		return usage_error("events", EVENTS_SUBS);
 	sub = argv[optind++];
 	if (strcmp(sub, "show") == 0 || strcmp(sub, "retry") == 0 ||
-	    strcmp(sub, "approve") == 0) {
+	    strcmp(sub, "approve") == 0 || strcmp(sub, "cancel") == 0) {
 		if (optind + 1 != argc || parse_id(argv[optind], &id) != 0)
-			return usage_error("events", "show, retry, approve: "
-			    "expected one event id (a positive number)");
+			return usage_error("events", "show, retry, approve, "
+			    "cancel: expected one event id (a positive number)");
 		retry = sub[0] == 'r';
 		approve = sub[0] == 'a';
+		cancel = sub[0] == 'c';
 	} else if (strcmp(sub, "dead") == 0 && optind == argc)
 		state = "dead";
 	else if (strcmp(sub, "replay") == 0 && optind == argc) {
@@ -600,10 +619,26 @@ cli_events(int argc, char **argv)
 		return EXIT_USAGE;
 	memset(&so, 0, sizeof(so));
 	/* A replay preview (--policy) only reads. */
-	so.direct = retry || approve || (replay && policy_file == NULL);
+	so.direct = retry || approve || cancel ||
+	    (replay && policy_file == NULL);
 	so.readonly = !so.direct;
 	if (store_open(cfg->store.path, &so, &st, err, sizeof(err)) != 0) {
 		fprintf(stderr, "rolehook: store: %s\n", err);
+		goto out;
+	}
+	if (cancel) {
+		g = store_cancel(st, (int64_t)id);
+		if (g == 0) {
+			printf("rolehook: event %lld cancelled; it will not be "
+			    "applied\n", id);
+			rc = 0;
+		} else if (g == 1)
+			fprintf(stderr, "rolehook: no unfinished event %lld; "
+			    "'rolehook events list --pending' shows waiting "
+			    "ones\n", id);
+		else
+			fprintf(stderr, "rolehook: store: cannot cancel event "
+			    "%lld\n", id);
 		goto out;
 	}
 	if (approve) {

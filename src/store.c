@@ -21,7 +21,7 @@
 #include "rolehook/log.h"
 #include "rolehook/store.h"
 
-#define SCHEMA_VERSION 3
+#define SCHEMA_VERSION 4
 #define STR_(x) #x
 #define STR(x) STR_(x)
 #define PROBE_MS 1000
@@ -119,6 +119,8 @@ static const char *const migrations[] = {
 	/* 2 -> 3: the blast-radius guard.  (Parenthesised: one element.) */
 	("ALTER TABLE events ADD COLUMN approved INTEGER NOT NULL DEFAULT 0;"
 	"CREATE INDEX audit_action_at ON audit (action, at);"),
+	/* 3 -> 4: effective dates (an event's kind, to move a waiting one). */
+	"ALTER TABLE events ADD COLUMN kind TEXT;",
 };
 
 const char *
@@ -915,8 +917,14 @@ store_due(struct store *st, time_t now, int64_t after_id, int limit,
 	 * whose next attempt is later).  Events not yet normalised (subject
 	 * NULL) are not due: the worker classifies them first.
 	 */
+	/*
+	 * An event waiting for a future effective date does not hold the
+	 * person's later events back (they take effect first); when its
+	 * date comes it is due like any other.
+	 */
 	if (sqlite3_prepare_v2(st->rdb, "SELECT " EVENT_COLS " FROM events e"
-	    " WHERE state IN ('pending', 'retry') AND next_attempt <= ?1"
+	    " WHERE state IN ('pending', 'retry', 'waiting') AND"
+	    " next_attempt <= ?1"
 	    " AND id > ?2 AND subject IS NOT NULL AND NOT EXISTS ("
 	    "  SELECT 1 FROM events p WHERE p.subject = e.subject"
 	    "  AND p.id < e.id AND p.state IN ('pending', 'retry'))"
@@ -1003,18 +1011,82 @@ update_event(struct store *st, sqlite3_stmt *s)
 
 int
 store_set_subject(struct store *st, int64_t id, const char *subject,
-    time_t effective_at)
+    time_t effective_at, const char *kind)
 {
 	sqlite3_stmt *s;
 	int rc = -1;
 
 	pthread_mutex_lock(&st->rlock);
-	if ((s = prep(st, "UPDATE events SET subject = ?2, effective_at = ?3"
-	    " WHERE id = ?1")) != NULL) {
+	if ((s = prep(st, "UPDATE events SET subject = ?2, effective_at = ?3,"
+	    " kind = ?4 WHERE id = ?1")) != NULL) {
 		sqlite3_bind_int64(s, 1, id);
 		bind_opt_text(s, 2, subject);
 		sqlite3_bind_int64(s, 3, (sqlite3_int64)effective_at);
+		bind_opt_text(s, 4, kind);
 		rc = update_event(st, s);
+	}
+	pthread_mutex_unlock(&st->rlock);
+	return rc;
+}
+
+int
+store_wait(struct store *st, int64_t id, time_t until, const char *note)
+{
+	sqlite3_stmt *s;
+	int rc = -1;
+
+	pthread_mutex_lock(&st->rlock);
+	if ((s = prep(st, "UPDATE events SET state = 'waiting', next_attempt"
+	    " = ?2, last_error = ?3 WHERE id = ?1")) != NULL) {
+		sqlite3_bind_int64(s, 1, id);
+		sqlite3_bind_int64(s, 2, (sqlite3_int64)until);
+		bind_opt_text(s, 3, note);
+		rc = update_event(st, s);
+	}
+	pthread_mutex_unlock(&st->rlock);
+	return rc;
+}
+
+int
+store_supersede(struct store *st, int64_t id, const char *subject,
+    const char *kind, long *n)
+{
+	sqlite3_stmt *s;
+	char note[96];
+	int rc = -1, changes = 0;
+
+	*n = 0;
+	snprintf(note, sizeof(note), "moved: superseded by event %lld",
+	    (long long)id);
+	pthread_mutex_lock(&st->rlock);
+	if ((s = prep(st, "UPDATE events SET state = 'cancelled', last_error"
+	    " = ?4 WHERE state = 'waiting' AND subject = ?2 AND kind = ?3"
+	    " AND id < ?1")) != NULL) {
+		sqlite3_bind_int64(s, 1, id);
+		bind_opt_text(s, 2, subject);
+		bind_opt_text(s, 3, kind);
+		sqlite3_bind_text(s, 4, note, -1, SQLITE_TRANSIENT);
+		rc = step_done(st->rdb, s, &changes);
+		*n = changes;
+	}
+	pthread_mutex_unlock(&st->rlock);
+	return rc;
+}
+
+int
+store_cancel(struct store *st, int64_t id)
+{
+	sqlite3_stmt *s;
+	int rc = -1, changes = 0;
+
+	pthread_mutex_lock(&st->rlock);
+	if ((s = prep(st, "UPDATE events SET state = 'cancelled', last_error"
+	    " = 'cancelled by rolehook events cancel' WHERE id = ?1 AND state"
+	    " IN ('pending', 'waiting', 'retry', 'held')")) != NULL) {
+		sqlite3_bind_int64(s, 1, id);
+		rc = step_done(st->rdb, s, &changes);
+		if (rc == 0 && changes == 0)
+			rc = 1;
 	}
 	pthread_mutex_unlock(&st->rlock);
 	return rc;

@@ -41,6 +41,7 @@
 #define MAX_THREADS 64
 #define BATCH 256
 #define NOTE_MAX 640
+#define STALE_SLACK_S 86399
 
 struct job {
 	int64_t id;
@@ -687,8 +688,13 @@ process(struct wthread *t, int64_t id)
 		store_retry(w->st, id, now + 5, "cannot read subject state");
 		goto out;
 	}
-	/* Older than what was already applied for this person: stale. */
-	if (subj.key != NULL && subj.last_effective > evtime) {
+	/*
+	 * Older than what was already applied for this person: stale.
+	 * HR effective dates are days (midnight UTC), so only a whole day
+	 * older counts: a change "effective today" after a hire received
+	 * this morning is not stale.
+	 */
+	if (subj.key != NULL && subj.last_effective > evtime + STALE_SLACK_S) {
 		snprintf(note, sizeof(note), "stale: event %" PRId64 " for "
 		    "this person took effect later", subj.last_event_id);
 		finish(w, id, "stale", note);
@@ -842,6 +848,40 @@ subject_hash(const char *s)
 
 /* ---------------------------------------------------------- dispatcher */
 
+/* An event this much ahead of its effective time waits for it. */
+#define EARLY_S 60
+
+/*
+ * Effective dates: a change that takes effect later (a termination at
+ * the end of the month) waits for it, and a newer future-dated event of
+ * the same kind for the same person moves it (the older one is
+ * cancelled).
+ */
+static void
+wait_for_effective(struct wk *w, const struct store_event *row,
+    const struct norm_event *nev)
+{
+	char note[128], when[32], ids[24];
+	time_t t = (time_t)nev->effective_at;
+	struct tm tm;
+	long moved = 0;
+
+	gmtime_r(&t, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	snprintf(ids, sizeof(ids), "%" PRId64, row->id);
+	if (store_supersede(w->st, row->id, nev->subject, nev->kind,
+	    &moved) == 0 && moved > 0)
+		log_kv(LOG_INFO, "moved a waiting event", "event", ids,
+		    "subject", nev->subject, (char *)NULL);
+	snprintf(note, sizeof(note), "waits for its effective date %s", when);
+	if (store_wait(w->st, row->id, t, note) != 0)
+		log_kv(LOG_ERROR, "cannot park event", "event", ids,
+		    (char *)NULL);
+	else
+		log_kv(LOG_INFO, "waiting for effective date", "event", ids,
+		    "effective_at", when, (char *)NULL);
+}
+
 /* Normalises new events once, to learn whose they are. */
 static int
 classify(struct wk *w)
@@ -865,9 +905,11 @@ classify(struct wk *w)
 		else if (nev.subject == NULL)
 			finish(w, row.id, "ignored", "the event names nobody");
 		else if (store_set_subject(w->st, row.id, nev.subject,
-		    event_time(&nev, &row)) != 0)
+		    event_time(&nev, &row), nev.kind) != 0)
 			log_msg(LOG_ERROR, "cannot classify event %" PRId64,
 			    row.id);
+		else if (nev.effective_at > (int64_t)time(NULL) + EARLY_S)
+			wait_for_effective(w, &row, &nev);
 		norm_event_clear(&nev);
 		store_event_clear(&row);
 	}

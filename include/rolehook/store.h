@@ -160,9 +160,31 @@ int store_unclassified(struct store *st, int limit, int64_t *ids, int *n);
 int store_due(struct store *st, time_t now, int64_t after_id, int limit,
     int (*fn)(const struct store_event *, void *), void *arg);
 
-/* Records what normalising found: the subject key and effective time. */
+/*
+ * Records what normalising found: the subject key, effective time and
+ * event kind ("hire", "terminate", ...; may be NULL).
+ */
 int store_set_subject(struct store *st, int64_t id, const char *subject,
-    time_t effective_at);
+    time_t effective_at, const char *kind);
+
+/*
+ * Parks an event until its effective date: state "waiting", due at
+ * until.  A waiting event does not hold the person's later events back.
+ */
+int store_wait(struct store *st, int64_t id, time_t until, const char *note);
+
+/*
+ * A new future-dated event moves the person's plan: earlier waiting
+ * events of the same subject and kind are cancelled.  *n gets how many.
+ */
+int store_supersede(struct store *st, int64_t id, const char *subject,
+    const char *kind, long *n);
+
+/*
+ * Cancels an event that has not finished (pending, waiting, retry,
+ * held).  Returns 0, 1 if there is no such unfinished event, -1.
+ */
+int store_cancel(struct store *st, int64_t id);
 
 /*
  * Ends an event: state is "done", "ignored", "stale", "cancelled" or

@@ -472,9 +472,10 @@ test_worker_api(void **state)
 	/* Nothing is due before it is classified. */
 	memset(&d, 0, sizeof(d));
 	assert_int_equal(store_due(w, 2000000000, 0, 10, due_fn, &d), 0);
-	assert_int_equal(store_set_subject(w, id1, "bamboohr:42", 1700000000), 0);
-	assert_int_equal(store_set_subject(w, id2, "bamboohr:43", 0), 0);
-	assert_int_equal(store_set_subject(w, id3, "bamboohr:42", 0), 0);
+	assert_int_equal(store_set_subject(w, id1, "bamboohr:42", 1700000000,
+	    "hire"), 0);
+	assert_int_equal(store_set_subject(w, id2, "bamboohr:43", 0, "hire"), 0);
+	assert_int_equal(store_set_subject(w, id3, "bamboohr:42", 0, NULL), 0);
 	/* id3 waits for id1: same person, one event at a time, in order. */
 	memset(&d, 0, sizeof(d));
 	assert_int_equal(store_due(w, 2000000000, 0, 10, due_fn, &d), 2);
