@@ -43,6 +43,7 @@ cli_usage(void)
 	    "  simulate  one event (or everyone) through policy: planned writes as JSON\n"
 	    "  work      apply stored events to Zendesk (holds the Zendesk credential)\n"
 	    "  why       the audit lineage of a person's access\n"
+	    "  reconcile compare people with policy in Zendesk; --fix repairs drift\n"
 	    "  report    report seats: agents, roles, groups, products; CSV/JSON\n"
 	    "  roles     roles sync: create/update the declared custom roles\n"
 	    "\n"

@@ -303,3 +303,89 @@ out:
 	config_free(cfg);
 	return rc;
 }
+
+/* ------------------------------------------------------------ reconcile */
+
+static void
+reconcile_help(void)
+{
+	printf(
+	    "usage: rolehook reconcile [--config FILE] [--fix] [--field FIELD]\n"
+	    "\n"
+	    "Compares every person rolehook knows from HR events (their newest\n"
+	    "event) with Zendesk: the writes the policy would make now, from\n"
+	    "fresh Zendesk state, are the drift.  Prints one JSON line per\n"
+	    "person with drift: field (role, custom_role, groups,\n"
+	    "entitlements, suspended), its policy.drift mode (revert, alert;\n"
+	    "accept is not shown) and the write.  Needs the Zendesk credential.\n"
+	    "\n"
+	    "  --config FILE   configuration (default " CONFIG_DEFAULT_PATH ")\n"
+	    "  --fix           put people whose drift is all 'revert' back to\n"
+	    "                  pending: 'rolehook work' applies and audits the\n"
+	    "                  fix like any event (bulk offboarding = leavers'\n"
+	    "                  drift); 'alert' fields are left to a person\n"
+	    "  --field FIELD   only this field\n"
+	    "\n"
+	    "exit status: 0 done (drift or not), 1 some people could not be\n"
+	    "read, 2 usage or configuration error\n");
+}
+
+int
+cli_reconcile(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "fix", no_argument, NULL, 'f' },
+		{ "field", required_argument, NULL, 'F' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	static const char *const fields[] = { "role", "custom_role", "groups",
+		"entitlements", "suspended", NULL };
+	const char *path = CONFIG_DEFAULT_PATH;
+	struct reconcile_opts ro;
+	struct config *cfg = NULL;
+	char err[CONFIG_ERRLEN];
+	int c, i, rc;
+
+	memset(&ro, 0, sizeof(ro));
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "c:fF:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			path = optarg;
+			break;
+		case 'f':
+			ro.fix = 1;
+			break;
+		case 'F':
+			for (i = 0; fields[i] != NULL &&
+			    strcmp(fields[i], optarg) != 0; i++)
+				;
+			if (fields[i] == NULL)
+				return usage_error("reconcile", "--field: expected "
+				    "role, custom_role, groups, entitlements or "
+				    "suspended");
+			ro.field = optarg;
+			break;
+		case 'h':
+			reconcile_help();
+			return 0;
+		default:
+			return usage_error("reconcile", "unknown option");
+		}
+	}
+	if (optind != argc)
+		return usage_error("reconcile", "unexpected argument");
+	signal(SIGPIPE, SIG_IGN);
+	if (config_load(path, CONFIG_SECRETS_SKIP, &cfg, err,
+	    sizeof(err)) != 0) {
+		fprintf(stderr, "rolehook: %s\n", err);
+		return EXIT_USAGE;
+	}
+	rc = worker_reconcile(cfg, &ro, err, sizeof(err));
+	if (rc < 0)
+		fprintf(stderr, "rolehook: reconcile: %s\n", err);
+	config_free(cfg);
+	return rc < 0 ? 1 : rc;
+}

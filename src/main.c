@@ -20,6 +20,7 @@ static const struct {
 	{ "simulate", cli_simulate },
 	{ "work", cli_work },
 	{ "why", cli_why },
+	{ "reconcile", cli_reconcile },
 	{ "report", cli_report },
 	{ "roles", cli_roles },
 };

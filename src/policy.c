@@ -83,6 +83,7 @@ struct policy {
 	int icase;                 /* policy.ignore_case: default for matchers */
 	struct policy_limits limits;
 	struct policy_desired leaver;
+	enum policy_drift drift[POLICY_NDRIFT];
 	char hash[POLICY_HASH_HEXLEN + 1];
 };
 
@@ -106,7 +107,11 @@ static const char *const attr_names[] = {
 	"location", "employment_status", "manager_email", "effective_at", NULL
 };
 static const char *const top_keys[] = { "match_users_by", "protected",
-	"rules", "leaver", "limits", "rehire_window_days", "ignore_case", NULL };
+	"rules", "leaver", "limits", "rehire_window_days", "ignore_case",
+	"drift", NULL };
+static const char *const drift_fields[POLICY_NDRIFT] = { "role",
+	"custom_role", "groups", "entitlements", "suspended" };
+static const char *const drift_modes[] = { "revert", "alert", "accept" };
 static const char *const rule_keys[] = { "name", "description", "when",
 	"then", NULL };
 static const char *const then_keys[] = { "role", "custom_role", "groups",
@@ -1047,6 +1052,46 @@ policy_free(struct policy *p)
  * Compiles the policy object (borrowed).  Returns 0 with *out (caller
  * frees with policy_free), or -1 with err naming the JSON path.
  */
+/* policy.drift: {"role": "revert", "groups": "alert", ...}. */
+static int
+compile_drift(struct cc *c, const struct json_object *o)
+{
+	char path[128];
+	size_t i, m;
+	const char *v;
+
+	if (!json_object_is_type(o, json_type_object))
+		return fail(c, "policy.drift", "expected an object {\"role\": "
+		    "\"revert\", ...}, found %s", type_name(o));
+	json_object_object_foreach((struct json_object *)o, k, val) {
+		snprintf(path, sizeof(path), "policy.drift.%.64s", k);
+		for (i = 0; i < POLICY_NDRIFT && strcmp(drift_fields[i], k) != 0;
+		    i++)
+			;
+		if (i == POLICY_NDRIFT)
+			return fail(c, path, "unknown field; expected role, "
+			    "custom_role, groups, entitlements or suspended");
+		v = json_object_is_type(val, json_type_string) ?
+		    json_object_get_string(val) : NULL;
+		for (m = 0; v != NULL && m < 3 && strcmp(drift_modes[m], v) != 0;
+		    m++)
+			;
+		if (v == NULL || m == 3)
+			return fail(c, path, "expected \"revert\", \"alert\" or "
+			    "\"accept\"");
+		c->p->drift[i] = (enum policy_drift)m;
+	}
+	return 0;
+}
+
+enum policy_drift
+policy_drift_mode(const struct policy *p, enum policy_drift_field f)
+{
+	if ((int)f < 0 || f >= POLICY_NDRIFT)
+		return POLICY_DRIFT_REVERT;
+	return p->drift[f];
+}
+
 int
 policy_compile(const struct json_object *policy, struct policy **out,
     char *err, size_t errlen)
@@ -1117,6 +1162,9 @@ policy_compile(const struct json_object *policy, struct policy **out,
 		goto out;
 	if (json_object_object_get_ex(policy, "limits", &v) &&
 	    compile_limits(&c, v) != 0)
+		goto out;
+	if (json_object_object_get_ex(policy, "drift", &v) &&
+	    compile_drift(&c, v) != 0)
 		goto out;
 	if (json_object_object_get_ex(policy, "rehire_window_days", &v)) {
 		if (get_int_range(&c, v, "policy.rehire_window_days", 0, 3650,

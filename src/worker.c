@@ -1164,3 +1164,258 @@ out:
 	pthread_mutex_destroy(&w.cache_lock);
 	return rc;
 }
+
+/* ------------------------------------------------------------ reconcile */
+
+struct idlist {
+	int64_t *ids;
+	size_t n, cap;
+};
+
+static int
+collect_id(const struct store_event *ev, void *arg)
+{
+	struct idlist *l = arg;
+	int64_t *nids;
+
+	if (l->n == l->cap) {
+		l->cap = l->cap ? l->cap * 2 : 256;
+		if ((nids = realloc(l->ids, l->cap * sizeof(*nids))) == NULL)
+			return 1;
+		l->ids = nids;
+	}
+	l->ids[l->n++] = ev->id;
+	return 0;
+}
+
+/* Which reconcile field a planned write changes. */
+static enum policy_drift_field
+write_field(const struct plan_write *pw, const json_object *user)
+{
+	json_object *u, *r, *cur;
+
+	if (strcmp(pw->step, "group_add") == 0 ||
+	    strcmp(pw->step, "group_remove") == 0)
+		return POLICY_FIELD_GROUPS;
+	if (strncmp(pw->step, "entitlements", 12) == 0)
+		return POLICY_FIELD_ENTITLEMENTS;
+	if (strcmp(pw->step, "suspend") == 0 ||
+	    strcmp(pw->step, "unsuspend") == 0)
+		return POLICY_FIELD_SUSPENDED;
+	/* A role write that keeps the role only changes the custom role. */
+	if (strcmp(pw->step, "role") == 0 && user != NULL && pw->body != NULL &&
+	    json_object_object_get_ex(pw->body, "user", &u) &&
+	    json_object_object_get_ex(u, "role", &r) &&
+	    json_object_object_get_ex(user, "role", &cur) &&
+	    strcmp(json_object_get_string(r), json_object_get_string(cur)) == 0)
+		return POLICY_FIELD_CUSTOM_ROLE;
+	return POLICY_FIELD_ROLE;
+}
+
+static const char *const field_names[POLICY_NDRIFT] = { "role",
+	"custom_role", "groups", "entitlements", "suspended" };
+static const char *const mode_names[] = { "revert", "alert", "accept" };
+
+int
+worker_reconcile(const struct config *cfg, const struct reconcile_opts *ro,
+    char *err, size_t errlen)
+{
+	struct wk w;
+	struct wthread t;
+	struct store_opts so;
+	struct zd_opts zo;
+	struct idlist ids = { NULL, 0, 0 };
+	json_object *pol = NULL;
+	char reason[ZD_ERRLEN];
+	long people = 0, drifted = 0, queued = 0, needs = 0, failed = 0;
+	size_t i, k;
+	int rc = -1, tty = isatty(STDERR_FILENO);
+
+	memset(&w, 0, sizeof(w));
+	memset(&t, 0, sizeof(t));
+	w.cfg = cfg;
+	opts_defaults(&w.o);
+	pthread_mutex_init(&w.lock, NULL);
+	pthread_mutex_init(&w.cache_lock, NULL);
+	pthread_cond_init(&w.work_cv, NULL);
+	pthread_cond_init(&w.done_cv, NULL);
+	if (!json_object_object_get_ex(cfg->root, "policy", &pol)) {
+		snprintf(err, errlen, "%s: policy: missing", cfg->path);
+		goto out;
+	}
+	if (policy_compile(pol, &w.pol, err, errlen) != 0 ||
+	    zd_conf_load(cfg, &w.zconf, err, errlen) != ZD_OK)
+		goto out;
+	if (gov_new(NULL, &w.gov) != GOV_OK) {
+		snprintf(err, errlen, "cannot create the rate governor");
+		goto out;
+	}
+	memset(&so, 0, sizeof(so));
+	so.direct = ro->fix;
+	so.readonly = !ro->fix;
+	if (store_open(cfg->store.path, &so, &w.st, err, errlen) != 0)
+		goto out;
+	zo = *zd_conf_opts(w.zconf);
+	zo.gov = w.gov;
+	w.popts.entitlements = zo.entitlements;
+	w.popts.steps = policy_leaver_steps(w.pol, &w.popts.nsteps);
+	t.w = &w;
+	if (zd_client_new(&zo, &t.zd, err, errlen) != ZD_OK)
+		goto out;
+	if (refresh_cache(&w, t.zd, reason, sizeof(reason)) != ZD_OK) {
+		snprintf(err, errlen, "Zendesk: cannot read %s", reason);
+		goto out;
+	}
+	/* Each person's newest finished event is their last known HR state. */
+	if (store_replay_list(w.st, 0, collect_id, &ids) != 0) {
+		snprintf(err, errlen, "store: cannot read events");
+		goto out;
+	}
+	for (i = 0; i < ids.n; i++) {
+		struct store_event row;
+		struct norm_event nev;
+		struct policy_decision d;
+		struct zd_response res = ZD_RESPONSE_INIT;
+		struct plan *pl = NULL;
+		json_object *current = NULL, *line = NULL, *arr = NULL;
+		const json_object *user;
+		const char *ext, *email, *uemail, *uxid, *what;
+		char note[NOTE_MAX], perr[PLAN_ERRLEN];
+		int revert = 0, alert = 0;
+
+		if (tty && i % 20 == 0)
+			fprintf(stderr, "\rreconcile: %zu/%zu people", i, ids.n);
+		memset(&nev, 0, sizeof(nev));
+		if (store_get(w.st, ids.ids[i], &row) != 0)
+			continue;
+		if (normalize_row(&w, &row, &nev, note, sizeof(note)) != 0 ||
+		    strcmp(nev.kind, "ignored") == 0 ||
+		    strncmp(nev.kind, "zendesk.", 8) == 0 || nev.subject == NULL)
+			goto next;
+		people++;
+		policy_evaluate(w.pol, &nev, &d);
+		ext = norm_attr(&nev, "external_id");
+		if (ext == NULL)
+			ext = norm_attr(&nev, "employee_id");
+		email = norm_attr(&nev, "email");
+		match_by(w.pol, &ext, &email);
+		if (read_current(&t, ext, email, &current, &res, &what) !=
+		    ZD_OK) {
+			fprintf(stderr, "%srolehook: reconcile: %s: %s: %s\n",
+			    tty ? "\n" : "", nev.subject, what, res.reason);
+			failed++;
+			goto next;
+		}
+		user = plan_user_of(current, &uemail, &uxid);
+		if (policy_is_protected(w.pol, uemail, uxid, nev.subject))
+			d.is_protected = 1;
+		pthread_mutex_lock(&w.cache_lock);
+		if (plan_build(&d, &nev, current, w.roles, w.groups, NULL,
+		    &w.popts, &pl, perr, sizeof(perr)) != 0) {
+			pthread_mutex_unlock(&w.cache_lock);
+			fprintf(stderr, "%srolehook: reconcile: %s: plan: %s\n",
+			    tty ? "\n" : "", nev.subject, perr);
+			failed++;
+			goto next;
+		}
+		pthread_mutex_unlock(&w.cache_lock);
+		arr = json_object_new_array();
+		for (k = 0; k < pl->nwrites; k++) {
+			const struct plan_write *pw = &pl->writes[k];
+			enum policy_drift_field f = write_field(pw, user);
+			enum policy_drift m = policy_drift_mode(w.pol, f);
+			json_object *o;
+
+			/* A person with no Zendesk user is not drift. */
+			if (strcmp(pw->step, "create") == 0 ||
+			    m == POLICY_DRIFT_ACCEPT ||
+			    (ro->field != NULL &&
+			    strcmp(ro->field, field_names[f]) != 0))
+				continue;
+			if (m == POLICY_DRIFT_REVERT)
+				revert++;
+			else
+				alert++;
+			o = json_object_new_object();
+			json_object_object_add(o, "field",
+			    json_object_new_string(field_names[f]));
+			json_object_object_add(o, "mode",
+			    json_object_new_string(mode_names[m]));
+			json_object_object_add(o, "method",
+			    json_object_new_string(pw->method));
+			json_object_object_add(o, "path",
+			    json_object_new_string(pw->path));
+			json_object_object_add(o, "body", pw->body ?
+			    json_object_get(pw->body) : NULL);
+			json_object_array_add(arr, o);
+		}
+		if (revert + alert == 0)
+			goto next;
+		drifted++;
+		line = json_object_new_object();
+		json_object_object_add(line, "subject",
+		    json_object_new_string(nev.subject));
+		json_object_object_add(line, "email", uemail ?
+		    json_object_new_string(uemail) : NULL);
+		json_object_object_add(line, "zendesk_user",
+		    json_object_new_int64(pl->user_id));
+		json_object_object_add(line, "event_id",
+		    json_object_new_int64(row.id));
+		json_object_object_add(line, "rule", d.rule ?
+		    json_object_new_string(d.rule) : NULL);
+		json_object_object_add(line, "drift", arr);
+		arr = NULL;
+		/*
+		 * --fix puts the person's newest event back through work's
+		 * plan/apply/audit path.  That applies the whole plan, so a
+		 * person with an "alert" field is left to a human.
+		 */
+		if (ro->fix && alert == 0) {
+			if (store_requeue(w.st, row.id) == 0) {
+				queued++;
+				json_object_object_add(line, "fix",
+				    json_object_new_string("queued"));
+			}
+		} else if (ro->fix) {
+			needs++;
+			json_object_object_add(line, "fix",
+			    json_object_new_string("alert: not fixed"));
+		}
+		if (tty)
+			fputc('\r', stderr);
+		printf("%s\n", json_object_to_json_string_ext(line,
+		    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+next:
+		json_object_put(line);
+		json_object_put(arr);
+		json_object_put(current);
+		plan_free(pl);
+		zd_response_clear(&res);
+		norm_event_clear(&nev);
+		store_event_clear(&row);
+	}
+	fprintf(stderr, "%sreconcile: %ld people checked, %ld with drift", tty ?
+	    "\r" : "", people, drifted);
+	if (ro->fix)
+		fprintf(stderr, ", %ld queued for 'rolehook work', %ld left for a "
+		    "person (alert fields)", queued, needs);
+	fprintf(stderr, "%s\n", failed ? "; some people could not be read "
+	    "(see above)" : "");
+	rc = failed ? 1 : 0;
+	if (rc != 0)
+		snprintf(err, errlen, "%ld people could not be checked", failed);
+out:
+	free(ids.ids);
+	zd_client_free(t.zd);
+	json_object_put(w.roles);
+	json_object_put(w.groups);
+	store_close(w.st);
+	gov_free(w.gov);
+	zd_conf_free(w.zconf);
+	policy_free(w.pol);
+	pthread_cond_destroy(&w.work_cv);
+	pthread_cond_destroy(&w.done_cv);
+	pthread_mutex_destroy(&w.lock);
+	pthread_mutex_destroy(&w.cache_lock);
+	return rc;
+}

@@ -17,6 +17,7 @@ int cli_simulate(int argc, char **argv);
 int cli_work(int argc, char **argv);
 
 int cli_why(int argc, char **argv);
+int cli_reconcile(int argc, char **argv); /* cli_work.c */
 int cli_report(int argc, char **argv);   /* cli_report.c: report seats */
 int cli_roles(int argc, char **argv);    /* cli_roles.c: roles sync */
 

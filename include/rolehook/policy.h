@@ -82,7 +82,26 @@ struct policy_limits {
 	long writes_per_minute;
 };
 
+/* policy.drift: what reconcile does when Zendesk differs, per field. */
+enum policy_drift {
+	POLICY_DRIFT_REVERT = 0,   /* report; --fix puts it back (default) */
+	POLICY_DRIFT_ALERT,        /* report only, never fixed */
+	POLICY_DRIFT_ACCEPT        /* ignored */
+};
+enum policy_drift_field {
+	POLICY_FIELD_ROLE = 0,
+	POLICY_FIELD_CUSTOM_ROLE,
+	POLICY_FIELD_GROUPS,
+	POLICY_FIELD_ENTITLEMENTS,
+	POLICY_FIELD_SUSPENDED,
+	POLICY_NDRIFT
+};
+
 struct policy;
+
+/* The drift mode of a field (POLICY_DRIFT_REVERT unless configured). */
+enum policy_drift policy_drift_mode(const struct policy *p,
+    enum policy_drift_field f);
 
 /*
  * Compiles the `policy` object (borrowed; nothing is kept pointing into

@@ -40,4 +40,20 @@ struct worker_opts {
 int worker_run(const struct config *cfg, const struct worker_opts *o,
     volatile sig_atomic_t *stop, char *err, size_t errlen);
 
+struct reconcile_opts {
+	int fix;              /* queue drifted people for work */
+	const char *field;    /* only this field, or NULL */
+};
+
+/*
+ * rolehook reconcile: for each person's newest finished event, the plan
+ * from fresh Zendesk state is the drift; prints one JSON line per person
+ * with drift (fields per policy.drift: revert, alert; accept is left
+ * out).  With fix, people whose drift is all "revert" get that event
+ * back to pending, for work to apply and audit.  Returns 0, 1 when some
+ * people could not be read, -1 when it cannot start (err filled).
+ */
+int worker_reconcile(const struct config *cfg, const struct reconcile_opts *o,
+    char *err, size_t errlen);
+
 #endif

@@ -1,0 +1,89 @@
+"""reconcile: drift planted in the fake Zendesk (a role raised to admin,
+a group membership removed, a product switched off) is found per field;
+--fix puts the 'revert' people through work's plan/apply/audit path and
+leaves the 'alert' one to a person."""
+import base64
+import http.client
+import json
+import os
+import sys
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import rhstack  # noqa: E402
+from rhstack import sign  # noqa: E402
+from test_pipeline import MAPPING, POLICY, SEED  # noqa: E402
+
+SECRET = "whsec_" + "cmVjb25jaWxlLXRlc3Qtc2VjcmV0LTAxMjM0NTY3OA=="
+
+
+class Reconcile(unittest.TestCase):
+    def zd_api(self, method, path, doc=None):
+        auth = base64.b64encode(("%s/token:%s" % (self.zd.EMAIL, self.zd.TOKEN)).encode()).decode()
+        c = http.client.HTTPConnection("127.0.0.1", self.zd.port, timeout=10)
+        c.request(method, path, body=json.dumps(doc).encode() if doc is not None else None,
+                  headers={"Authorization": "Basic " + auth, "Content-Type": "application/json"})
+        r = c.getresponse()
+        data = r.read()
+        c.close()
+        self.assertLess(r.status, 300, data)
+        return json.loads(data) if data else None
+
+    def test_reconcile(self):
+        self.zd = zd = rhstack.FakeZendesk(seed=SEED)
+        policy = dict(POLICY, drift={"groups": "alert"})
+        src = {"hr": {"preset": "standard-webhooks", "normalizer": "generic", "mapping": MAPPING,
+                      "secret_values": [SECRET]}}
+        st = rhstack.Stack(src, extra={"zendesk": zd.config(), "policy": policy})
+        st.env.update(zd.env())
+        st.start()
+        try:
+            for p in range(3):
+                data = {"id": "R-%d" % p, "work_email": "r%d@example.com" % p, "name": "R %d" % p,
+                        "department": "Support", "job_title": "Associate Agent"}
+                body = json.dumps({"type": "employee.hired", "data": data}).encode()
+                code, _, _ = st.post("hr", body, sign("standard-webhooks", SECRET, body, msg_id="msg_rc_%d" % p))
+                self.assertEqual(code, 202)
+            self.assertEqual(st.cli("work", "--until-idle").returncode, 0)
+            r = st.cli("reconcile")
+            self.assertEqual(r.stdout, "")
+            self.assertIn("3 people checked, 0 with drift", r.stderr)
+
+            users = {u["email"]: u for u in zd.state()["users"]}
+            a, b, c = (users["r%d@example.com" % i]["id"] for i in range(3))
+            self.zd_api("PUT", "/api/v2/users/%d.json" % a, {"user": {"role": "admin"}})
+            mems = self.zd_api("GET", "/api/v2/users/%d/group_memberships.json" % b)["group_memberships"]
+            self.zd_api("DELETE", "/api/v2/group_memberships/%d.json" % mems[0]["id"])
+            self.zd_api("PUT", "/api/admin/private/staff/%d/entitlements" % c,
+                        {"entitlements": {"talk": {"name": "agent", "is_active": False}}})
+
+            r = st.cli("reconcile")
+            lines = {l["zendesk_user"]: l for l in map(json.loads, r.stdout.splitlines())}
+            self.assertEqual(set(lines), {a, b, c})
+            self.assertEqual([(d["field"], d["mode"]) for d in lines[a]["drift"]], [("role", "revert")])
+            self.assertEqual([(d["field"], d["mode"]) for d in lines[b]["drift"]], [("groups", "alert")])
+            self.assertEqual([(d["field"], d["mode"]) for d in lines[c]["drift"]], [("entitlements", "revert")])
+            only = st.cli("reconcile", "--field", "entitlements").stdout.splitlines()
+            self.assertEqual([json.loads(l)["zendesk_user"] for l in only], [c])
+            self.assertEqual(st.cli("reconcile", "--field", "colour", check=False).returncode, 2)
+
+            r = st.cli("reconcile", "--fix")
+            fixed = {l["zendesk_user"]: l.get("fix") for l in map(json.loads, r.stdout.splitlines())}
+            self.assertEqual(fixed, {a: "queued", b: "alert: not fixed", c: "queued"})
+            self.assertEqual(st.cli("work", "--until-idle").returncode, 0)
+            users = {u["id"]: u for u in zd.state()["users"]}
+            self.assertEqual((users[a]["role"], users[a]["custom_role_id"]), ("agent", 101))
+            ents = zd.state()["entitlements"][str(c)]
+            self.assertTrue(ents["talk"]["is_active"])
+            # The fixes went through the audit trail.
+            why = [json.loads(l) for l in st.cli("why", str(a), "--format", "json").stdout.splitlines()]
+            self.assertEqual(why[-1]["action"], "role")
+            left = [json.loads(l)["zendesk_user"] for l in st.cli("reconcile").stdout.splitlines()]
+            self.assertEqual(left, [b])
+        finally:
+            st.stop()
+            zd.stop()
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
