@@ -84,6 +84,27 @@ class Reconcile(unittest.TestCase):
             st.stop()
             zd.stop()
 
+    def test_bad_drift_config(self):
+        import subprocess
+        import tempfile
+        bin_ = os.environ.get("ROLEHOOK_BIN", os.path.join(rhstack.SRC, "build", "rolehook"))
+        for drift, want in (({"roles": "revert"}, "policy.drift.roles: unknown field"),
+                            ({"groups": "ignore"}, 'policy.drift.groups: expected "revert"'),
+                            ("revert", "policy.drift: expected an object")):
+            with self.subTest(drift=drift):
+                doc = {"store": {"path": "/tmp/x.db"},
+                       "sources": {"hr": {"preset": "github", "secrets": ["env:X"]}},
+                       "policy": dict(POLICY, drift=drift)}
+                with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
+                    json.dump(doc, f)
+                try:
+                    r = subprocess.run([bin_, "check", "--no-secrets", "--config", f.name],
+                                       capture_output=True, text=True)
+                finally:
+                    os.unlink(f.name)
+                self.assertEqual(r.returncode, 2, r.stderr)
+                self.assertIn(want, r.stderr)
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)
