@@ -295,11 +295,20 @@ handle_health(const struct ingress *ig, struct ingress_response *r)
 }
 
 static void
+count_state(const char *state, long count, void *arg)
+{
+	metrics_events(arg, state, count);
+}
+
+static void
 handle_metrics(const struct ingress *ig, struct ingress_response *r)
 {
 	size_t len = 0;
 
 	metrics_store_up(ig->metrics, store_healthy(ig->store, NULL) == 0);
+	/* Counted at scrape time: the worker changes states, not serve. */
+	metrics_events_reset(ig->metrics);
+	store_count_states(ig->store, count_state, ig->metrics);
 	if (ig->metrics == NULL ||
 	    (r->owned = metrics_render(ig->metrics, &len)) == NULL) {
 		set_fixed(r, 500);

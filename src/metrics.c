@@ -19,6 +19,11 @@ static const int statuses[] = {
 #define NSTATUS (sizeof(statuses) / sizeof(statuses[0]))
 #define STATUS_OTHER NSTATUS /* one more slot for anything else */
 
+/* Event states exported as rolehook_events{state=...}. */
+static const char *const states[] = { "pending", "retry", "waiting", "held",
+	"dead", "done", "ignored", "stale", "cancelled" };
+#define NSTATES (sizeof(states) / sizeof(states[0]))
+
 /* Histogram upper bounds in seconds. */
 static const double buckets[] = {
 	0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
@@ -36,6 +41,7 @@ struct metrics {
 	atomic_ullong sum_us;
 	atomic_ulong count;
 	atomic_int store_up;
+	atomic_long events[NSTATES];
 };
 
 struct metrics *
@@ -69,6 +75,8 @@ metrics_new(const char *const *sources, size_t nsources)
 	atomic_init(&m->sum_us, 0);
 	atomic_init(&m->count, 0);
 	atomic_init(&m->store_up, 1);
+	for (i = 0; i < NSTATES; i++)
+		atomic_init(&m->events[i], 0);
 	return m;
 }
 
@@ -125,6 +133,30 @@ metrics_verified(struct metrics *m, int source, int secret_index)
 		return;
 	atomic_fetch_add_explicit(&m->verified[source_slot(m, source) * 2 +
 	    (size_t)secret_index], 1, memory_order_relaxed);
+}
+
+void
+metrics_events(struct metrics *m, const char *state, long count)
+{
+	size_t i;
+
+	if (m == NULL || state == NULL)
+		return;
+	for (i = 0; i < NSTATES; i++)
+		if (strcmp(states[i], state) == 0)
+			atomic_store_explicit(&m->events[i], count,
+			    memory_order_relaxed);
+}
+
+void
+metrics_events_reset(struct metrics *m)
+{
+	size_t i;
+
+	if (m == NULL)
+		return;
+	for (i = 0; i < NSTATES; i++)
+		atomic_store_explicit(&m->events[i], 0, memory_order_relaxed);
 }
 
 void
@@ -252,6 +284,13 @@ metrics_render(struct metrics *m, size_t *len)
 	    "rolehook_request_duration_seconds_count %lu\n",
 	    (double)atomic_load_explicit(&m->sum_us, memory_order_relaxed) /
 	    1e6, atomic_load_explicit(&m->count, memory_order_relaxed));
+	out_printf(&o, "# HELP rolehook_events Stored events by state (held: "
+	    "waiting for 'rolehook events approve'; waiting: for their "
+	    "effective date; dead: see 'rolehook events dead').\n"
+	    "# TYPE rolehook_events gauge\n");
+	for (i = 0; i < NSTATES; i++)
+		out_printf(&o, "rolehook_events{state=\"%s\"} %ld\n", states[i],
+		    atomic_load_explicit(&m->events[i], memory_order_relaxed));
 	out_printf(&o, "# HELP rolehook_store_up 1 if the store accepts "
 	    "writes.\n# TYPE rolehook_store_up gauge\nrolehook_store_up %d\n",
 	    atomic_load_explicit(&m->store_up, memory_order_relaxed));

@@ -754,6 +754,27 @@ store_prune(struct store *st, time_t cutoff, long *deleted)
 }
 
 int
+store_count_states(struct store *st,
+    void (*fn)(const char *state, long count, void *), void *arg)
+{
+	sqlite3_stmt *s = NULL;
+	int rc = -1, step;
+
+	pthread_mutex_lock(&st->rlock);
+	if (sqlite3_prepare_v2(st->rdb, "SELECT state, count(*) FROM events"
+	    " GROUP BY state", -1, &s, NULL) != SQLITE_OK)
+		goto out;
+	while ((step = sqlite3_step(s)) == SQLITE_ROW)
+		fn((const char *)sqlite3_column_text(s, 0),
+		    (long)sqlite3_column_int64(s, 1), arg);
+	rc = step == SQLITE_DONE ? 0 : -1;
+out:
+	sqlite3_finalize(s);
+	pthread_mutex_unlock(&st->rlock);
+	return rc;
+}
+
+int
 store_healthy(struct store *st, const char **reason)
 {
 	int ok;

@@ -38,6 +38,14 @@ void metrics_verify_failure(struct metrics *m, int source,
  */
 void metrics_verified(struct metrics *m, int source, int secret_index);
 
+/*
+ * Sets the gauge of stored events in a state (pending, retry, waiting,
+ * held, dead, done, ignored, stale, cancelled); other states are not
+ * exported.  metrics_events_reset() zeroes them all first.
+ */
+void metrics_events(struct metrics *m, const char *state, long count);
+void metrics_events_reset(struct metrics *m);
+
 /* Sets the store health gauge (1 healthy, 0 not). */
 void metrics_store_up(struct metrics *m, int up);
 

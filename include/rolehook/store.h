@@ -118,6 +118,13 @@ enum store_err store_put(struct store *st, const struct store_event_in *ev,
 int store_prune(struct store *st, time_t cutoff, long *deleted);
 
 /*
+ * Calls fn with the number of events in each state (for /metrics).
+ * Returns 0 or -1.
+ */
+int store_count_states(struct store *st,
+    void (*fn)(const char *state, long count, void *), void *arg);
+
+/*
  * Returns 0 if the store accepts writes, -1 if the last commit failed
  * and it has not recovered yet (for /healthz).  reason may be NULL.
  */

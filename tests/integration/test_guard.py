@@ -54,6 +54,9 @@ class Guard(unittest.TestCase):
             for h in held:
                 p = int(h["id"]) - leavers[0]
                 self.assertEqual(roles["g%d@example.com" % p], "agent")
+            # Held changes are visible to monitoring too.
+            metrics = st.request("GET", "/metrics")[2].decode()
+            self.assertIn('rolehook_events{state="held"} 2\n', metrics)
             # Work again: still held (the limit holds within the hour).
             st.cli("work", "--until-idle")
             self.assertEqual(len(st.cli("events", "list", "--held", "--format", "json").stdout.splitlines()), 2)
