@@ -412,8 +412,8 @@ out:
 
 /* ---------------------------------------------------------- population */
 
-static void
-person_clear(struct norm_event *ev)
+void
+cli_person_clear(struct norm_event *ev)
 {
 	size_t i;
 
@@ -449,9 +449,8 @@ person_add(struct norm_event *ev, const char *k, const char *v)
 	    ev->attrs[ev->nattrs - 1].value == NULL ? -1 : 0;
 }
 
-/* Fills ev from people[i]; err says "[i].key: ...". */
-static int
-person_from_json(struct json_object *p, size_t idx, struct norm_event *ev,
+int
+cli_person_from_json(struct json_object *p, size_t idx, struct norm_event *ev,
     char *err, size_t errlen)
 {
 	static const char *const kinds[] = { "hire", "update", "terminate",
@@ -672,7 +671,7 @@ simulate_all(struct sim *s)
 	for (i = 0; i < npeople; i++) {
 		struct json_object *user = NULL;
 
-		if (person_from_json(json_object_array_get_idx(s->people, i), i,
+		if (cli_person_from_json(json_object_array_get_idx(s->people, i), i,
 		    &ev, err, sizeof(err)) != 0) {
 			fprintf(stderr, "%s%s: %s: %s\n", tty ? "\n" : "",
 			    "rolehook", s->people_path, err);
@@ -726,7 +725,7 @@ simulate_all(struct sim *s)
 		pl = NULL;
 		json_object_put(cur);
 		cur = NULL;
-		person_clear(&ev);
+		cli_person_clear(&ev);
 		if (tty && ((i + 1) % 100 == 0 || i + 1 == npeople))
 			fprintf(stderr, "\rrolehook: simulate: %zu/%zu people",
 			    i + 1, npeople);
@@ -765,7 +764,7 @@ simulate_all(struct sim *s)
 		fprintf(stderr, "rolehook: %ld of %zu people could not be "
 		    "planned; see their \"error\" members\n", nerrors, npeople);
 out:
-	person_clear(&ev);
+	cli_person_clear(&ev);
 	json_object_put(cur);
 	plan_free(pl);
 	json_object_put(out);

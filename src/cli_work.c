@@ -311,6 +311,7 @@ reconcile_help(void)
 {
 	printf(
 	    "usage: rolehook reconcile [--config FILE] [--fix] [--field FIELD]\n"
+	    "                          [--people PEOPLE.json]\n"
 	    "\n"
 	    "Compares every person rolehook knows from HR events (their newest\n"
 	    "event) with Zendesk: the writes the policy would make now, from\n"
@@ -325,6 +326,9 @@ reconcile_help(void)
 	    "                  fix like any event (bulk offboarding = leavers'\n"
 	    "                  drift); 'alert' fields are left to a person\n"
 	    "  --field FIELD   only this field\n"
+	    "  --people FILE   an HR export instead of the stored events: a JSON\n"
+	    "                  array of people (normalised attributes, as for\n"
+	    "                  simulate --all); report only\n"
 	    "\n"
 	    "exit status: 0 done (drift or not), 1 some people could not be\n"
 	    "read, 2 usage or configuration error\n");
@@ -337,12 +341,13 @@ cli_reconcile(int argc, char **argv)
 		{ "config", required_argument, NULL, 'c' },
 		{ "fix", no_argument, NULL, 'f' },
 		{ "field", required_argument, NULL, 'F' },
+		{ "people", required_argument, NULL, 'p' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
 	static const char *const fields[] = { "role", "custom_role", "groups",
 		"entitlements", "suspended", NULL };
-	const char *path = CONFIG_DEFAULT_PATH;
+	const char *path = CONFIG_DEFAULT_PATH, *people = NULL;
 	struct reconcile_opts ro;
 	struct config *cfg = NULL;
 	char err[CONFIG_ERRLEN];
@@ -350,7 +355,7 @@ cli_reconcile(int argc, char **argv)
 
 	memset(&ro, 0, sizeof(ro));
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "c:fF:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:fF:p:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
 			path = optarg;
@@ -368,6 +373,9 @@ cli_reconcile(int argc, char **argv)
 				    "suspended");
 			ro.field = optarg;
 			break;
+		case 'p':
+			people = optarg;
+			break;
 		case 'h':
 			reconcile_help();
 			return 0;
@@ -377,15 +385,28 @@ cli_reconcile(int argc, char **argv)
 	}
 	if (optind != argc)
 		return usage_error("reconcile", "unexpected argument");
+	if (people != NULL && ro.fix)
+		return usage_error("reconcile", "--fix works on stored events; "
+		    "with --people it only reports (send the HR events, then "
+		    "reconcile --fix)");
+	if (people != NULL && ((ro.people = json_object_from_file(people)) ==
+	    NULL || !json_object_is_type(ro.people, json_type_array))) {
+		fprintf(stderr, "rolehook: %s: expected a JSON array of people "
+		    "(normalised attributes, as for simulate --all)\n", people);
+		json_object_put(ro.people);
+		return EXIT_USAGE;
+	}
 	signal(SIGPIPE, SIG_IGN);
 	if (config_load(path, CONFIG_SECRETS_SKIP, &cfg, err,
 	    sizeof(err)) != 0) {
 		fprintf(stderr, "rolehook: %s\n", err);
+		json_object_put(ro.people);
 		return EXIT_USAGE;
 	}
 	rc = worker_reconcile(cfg, &ro, err, sizeof(err));
 	if (rc < 0)
 		fprintf(stderr, "rolehook: reconcile: %s\n", err);
+	json_object_put(ro.people);
 	config_free(cfg);
 	return rc < 0 ? 1 : rc;
 }

@@ -28,6 +28,7 @@
 
 #include <json-c/json.h>
 
+#include "rolehook/cli.h"
 #include "rolehook/config.h"
 #include "rolehook/governor.h"
 #include "rolehook/log.h"
@@ -1216,6 +1217,129 @@ static const char *const field_names[POLICY_NDRIFT] = { "role",
 	"custom_role", "groups", "entitlements", "suspended" };
 static const char *const mode_names[] = { "revert", "alert", "accept" };
 
+struct rc_count {
+	long people, drifted, queued, needs, failed;
+};
+
+/*
+ * One person: plan from fresh Zendesk state, print the drift.  row_id is
+ * the stored event to requeue for --fix (0: an HR export, report only).
+ */
+static void
+reconcile_person(struct wthread *t, const struct reconcile_opts *ro,
+    const struct norm_event *nev, int64_t row_id, struct rc_count *n,
+    int tty)
+{
+	struct wk *w = t->w;
+	struct policy_decision d;
+	struct zd_response res = ZD_RESPONSE_INIT;
+	struct plan *pl = NULL;
+	json_object *current = NULL, *line = NULL, *arr = NULL;
+	const json_object *user;
+	const char *ext, *email, *uemail, *uxid, *what;
+	char perr[PLAN_ERRLEN];
+	int revert = 0, alert = 0, r;
+	size_t k;
+
+	n->people++;
+	policy_evaluate(w->pol, nev, &d);
+	ext = norm_attr(nev, "external_id");
+	if (ext == NULL)
+		ext = norm_attr(nev, "employee_id");
+	email = norm_attr(nev, "email");
+	match_by(w->pol, &ext, &email);
+	if (read_current(t, ext, email, &current, &res, &what) != ZD_OK) {
+		fprintf(stderr, "%srolehook: reconcile: %s: %s: %s\n",
+		    tty ? "\n" : "", nev->subject, what, res.reason);
+		n->failed++;
+		goto out;
+	}
+	user = plan_user_of(current, &uemail, &uxid);
+	if (policy_is_protected(w->pol, uemail, uxid, nev->subject))
+		d.is_protected = 1;
+	pthread_mutex_lock(&w->cache_lock);
+	r = plan_build(&d, nev, current, w->roles, w->groups, NULL, &w->popts,
+	    &pl, perr, sizeof(perr));
+	pthread_mutex_unlock(&w->cache_lock);
+	if (r != 0) {
+		fprintf(stderr, "%srolehook: reconcile: %s: plan: %s\n",
+		    tty ? "\n" : "", nev->subject, perr);
+		n->failed++;
+		goto out;
+	}
+	/* A person with no Zendesk user is not drift: work creates them. */
+	if (pl->user_id <= 0)
+		goto out;
+	arr = json_object_new_array();
+	for (k = 0; k < pl->nwrites; k++) {
+		const struct plan_write *pw = &pl->writes[k];
+		enum policy_drift_field f = write_field(pw, user);
+		enum policy_drift m = policy_drift_mode(w->pol, f);
+		json_object *o;
+
+		if (m == POLICY_DRIFT_ACCEPT || (ro->field != NULL &&
+		    strcmp(ro->field, field_names[f]) != 0))
+			continue;
+		if (m == POLICY_DRIFT_REVERT)
+			revert++;
+		else
+			alert++;
+		o = json_object_new_object();
+		json_object_object_add(o, "field",
+		    json_object_new_string(field_names[f]));
+		json_object_object_add(o, "mode",
+		    json_object_new_string(mode_names[m]));
+		json_object_object_add(o, "method",
+		    json_object_new_string(pw->method));
+		json_object_object_add(o, "path", json_object_new_string(pw->path));
+		json_object_object_add(o, "body", pw->body ?
+		    json_object_get(pw->body) : NULL);
+		json_object_array_add(arr, o);
+	}
+	if (revert + alert == 0)
+		goto out;
+	n->drifted++;
+	line = json_object_new_object();
+	json_object_object_add(line, "subject",
+	    json_object_new_string(nev->subject));
+	json_object_object_add(line, "email", uemail ?
+	    json_object_new_string(uemail) : NULL);
+	json_object_object_add(line, "zendesk_user",
+	    json_object_new_int64(pl->user_id));
+	json_object_object_add(line, "event_id", row_id > 0 ?
+	    json_object_new_int64(row_id) : NULL);
+	json_object_object_add(line, "rule", d.rule ?
+	    json_object_new_string(d.rule) : NULL);
+	json_object_object_add(line, "drift", arr);
+	arr = NULL;
+	/*
+	 * --fix puts the person's newest event back through work's
+	 * plan/apply/audit path.  That applies the whole plan, so a person
+	 * with an "alert" field is left to a human.
+	 */
+	if (ro->fix && alert == 0 && row_id > 0) {
+		if (store_requeue(w->st, row_id) == 0) {
+			n->queued++;
+			json_object_object_add(line, "fix",
+			    json_object_new_string("queued"));
+		}
+	} else if (ro->fix) {
+		n->needs++;
+		json_object_object_add(line, "fix", json_object_new_string(
+		    alert > 0 ? "alert: not fixed" : "no stored event"));
+	}
+	if (tty)
+		fputc('\r', stderr);
+	printf("%s\n", json_object_to_json_string_ext(line,
+	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+out:
+	json_object_put(line);
+	json_object_put(arr);
+	json_object_put(current);
+	plan_free(pl);
+	zd_response_clear(&res);
+}
+
 int
 worker_reconcile(const struct config *cfg, const struct reconcile_opts *ro,
     char *err, size_t errlen)
@@ -1225,14 +1349,15 @@ worker_reconcile(const struct config *cfg, const struct reconcile_opts *ro,
 	struct store_opts so;
 	struct zd_opts zo;
 	struct idlist ids = { NULL, 0, 0 };
+	struct rc_count n;
 	json_object *pol = NULL;
-	char reason[ZD_ERRLEN];
-	long people = 0, drifted = 0, queued = 0, needs = 0, failed = 0;
-	size_t i, k;
+	char reason[ZD_ERRLEN], note[NOTE_MAX];
+	size_t i, total;
 	int rc = -1, tty = isatty(STDERR_FILENO);
 
 	memset(&w, 0, sizeof(w));
 	memset(&t, 0, sizeof(t));
+	memset(&n, 0, sizeof(n));
 	w.cfg = cfg;
 	opts_defaults(&w.o);
 	pthread_mutex_init(&w.lock, NULL);
@@ -1250,11 +1375,13 @@ worker_reconcile(const struct config *cfg, const struct reconcile_opts *ro,
 		snprintf(err, errlen, "cannot create the rate governor");
 		goto out;
 	}
-	memset(&so, 0, sizeof(so));
-	so.direct = ro->fix;
-	so.readonly = !ro->fix;
-	if (store_open(cfg->store.path, &so, &w.st, err, errlen) != 0)
-		goto out;
+	if (ro->people == NULL) {
+		memset(&so, 0, sizeof(so));
+		so.direct = ro->fix;
+		so.readonly = !ro->fix;
+		if (store_open(cfg->store.path, &so, &w.st, err, errlen) != 0)
+			goto out;
+	}
 	zo = *zd_conf_opts(w.zconf);
 	zo.gov = w.gov;
 	w.popts.entitlements = zo.entitlements;
@@ -1267,143 +1394,50 @@ worker_reconcile(const struct config *cfg, const struct reconcile_opts *ro,
 		goto out;
 	}
 	/* Each person's newest finished event is their last known HR state. */
-	if (store_replay_list(w.st, 0, collect_id, &ids) != 0) {
+	if (ro->people == NULL &&
+	    store_replay_list(w.st, 0, collect_id, &ids) != 0) {
 		snprintf(err, errlen, "store: cannot read events");
 		goto out;
 	}
-	for (i = 0; i < ids.n; i++) {
+	total = ro->people != NULL ?
+	    json_object_array_length(ro->people) : ids.n;
+	for (i = 0; i < total; i++) {
 		struct store_event row;
 		struct norm_event nev;
-		struct policy_decision d;
-		struct zd_response res = ZD_RESPONSE_INIT;
-		struct plan *pl = NULL;
-		json_object *current = NULL, *line = NULL, *arr = NULL;
-		const json_object *user;
-		const char *ext, *email, *uemail, *uxid, *what;
-		char note[NOTE_MAX], perr[PLAN_ERRLEN];
-		int revert = 0, alert = 0;
 
 		if (tty && i % 20 == 0)
-			fprintf(stderr, "\rreconcile: %zu/%zu people", i, ids.n);
-		memset(&nev, 0, sizeof(nev));
+			fprintf(stderr, "\rreconcile: %zu/%zu people", i, total);
+		if (ro->people != NULL) {
+			if (cli_person_from_json(json_object_array_get_idx(
+			    ro->people, i), i, &nev, note, sizeof(note)) != 0) {
+				fprintf(stderr, "%srolehook: reconcile: people%s\n",
+				    tty ? "\n" : "", note);
+				n.failed++;
+				continue;
+			}
+			reconcile_person(&t, ro, &nev, 0, &n, tty);
+			cli_person_clear(&nev);
+			continue;
+		}
 		if (store_get(w.st, ids.ids[i], &row) != 0)
 			continue;
-		if (normalize_row(&w, &row, &nev, note, sizeof(note)) != 0 ||
-		    strcmp(nev.kind, "ignored") == 0 ||
-		    strncmp(nev.kind, "zendesk.", 8) == 0 || nev.subject == NULL)
-			goto next;
-		people++;
-		policy_evaluate(w.pol, &nev, &d);
-		ext = norm_attr(&nev, "external_id");
-		if (ext == NULL)
-			ext = norm_attr(&nev, "employee_id");
-		email = norm_attr(&nev, "email");
-		match_by(w.pol, &ext, &email);
-		if (read_current(&t, ext, email, &current, &res, &what) !=
-		    ZD_OK) {
-			fprintf(stderr, "%srolehook: reconcile: %s: %s: %s\n",
-			    tty ? "\n" : "", nev.subject, what, res.reason);
-			failed++;
-			goto next;
-		}
-		user = plan_user_of(current, &uemail, &uxid);
-		if (policy_is_protected(w.pol, uemail, uxid, nev.subject))
-			d.is_protected = 1;
-		pthread_mutex_lock(&w.cache_lock);
-		if (plan_build(&d, &nev, current, w.roles, w.groups, NULL,
-		    &w.popts, &pl, perr, sizeof(perr)) != 0) {
-			pthread_mutex_unlock(&w.cache_lock);
-			fprintf(stderr, "%srolehook: reconcile: %s: plan: %s\n",
-			    tty ? "\n" : "", nev.subject, perr);
-			failed++;
-			goto next;
-		}
-		pthread_mutex_unlock(&w.cache_lock);
-		arr = json_object_new_array();
-		for (k = 0; k < pl->nwrites; k++) {
-			const struct plan_write *pw = &pl->writes[k];
-			enum policy_drift_field f = write_field(pw, user);
-			enum policy_drift m = policy_drift_mode(w.pol, f);
-			json_object *o;
-
-			/* A person with no Zendesk user is not drift. */
-			if (strcmp(pw->step, "create") == 0 ||
-			    m == POLICY_DRIFT_ACCEPT ||
-			    (ro->field != NULL &&
-			    strcmp(ro->field, field_names[f]) != 0))
-				continue;
-			if (m == POLICY_DRIFT_REVERT)
-				revert++;
-			else
-				alert++;
-			o = json_object_new_object();
-			json_object_object_add(o, "field",
-			    json_object_new_string(field_names[f]));
-			json_object_object_add(o, "mode",
-			    json_object_new_string(mode_names[m]));
-			json_object_object_add(o, "method",
-			    json_object_new_string(pw->method));
-			json_object_object_add(o, "path",
-			    json_object_new_string(pw->path));
-			json_object_object_add(o, "body", pw->body ?
-			    json_object_get(pw->body) : NULL);
-			json_object_array_add(arr, o);
-		}
-		if (revert + alert == 0)
-			goto next;
-		drifted++;
-		line = json_object_new_object();
-		json_object_object_add(line, "subject",
-		    json_object_new_string(nev.subject));
-		json_object_object_add(line, "email", uemail ?
-		    json_object_new_string(uemail) : NULL);
-		json_object_object_add(line, "zendesk_user",
-		    json_object_new_int64(pl->user_id));
-		json_object_object_add(line, "event_id",
-		    json_object_new_int64(row.id));
-		json_object_object_add(line, "rule", d.rule ?
-		    json_object_new_string(d.rule) : NULL);
-		json_object_object_add(line, "drift", arr);
-		arr = NULL;
-		/*
-		 * --fix puts the person's newest event back through work's
-		 * plan/apply/audit path.  That applies the whole plan, so a
-		 * person with an "alert" field is left to a human.
-		 */
-		if (ro->fix && alert == 0) {
-			if (store_requeue(w.st, row.id) == 0) {
-				queued++;
-				json_object_object_add(line, "fix",
-				    json_object_new_string("queued"));
-			}
-		} else if (ro->fix) {
-			needs++;
-			json_object_object_add(line, "fix",
-			    json_object_new_string("alert: not fixed"));
-		}
-		if (tty)
-			fputc('\r', stderr);
-		printf("%s\n", json_object_to_json_string_ext(line,
-		    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
-next:
-		json_object_put(line);
-		json_object_put(arr);
-		json_object_put(current);
-		plan_free(pl);
-		zd_response_clear(&res);
+		if (normalize_row(&w, &row, &nev, note, sizeof(note)) == 0 &&
+		    strcmp(nev.kind, "ignored") != 0 &&
+		    strncmp(nev.kind, "zendesk.", 8) != 0 && nev.subject != NULL)
+			reconcile_person(&t, ro, &nev, row.id, &n, tty);
 		norm_event_clear(&nev);
 		store_event_clear(&row);
 	}
 	fprintf(stderr, "%sreconcile: %ld people checked, %ld with drift", tty ?
-	    "\r" : "", people, drifted);
+	    "\r" : "", n.people, n.drifted);
 	if (ro->fix)
 		fprintf(stderr, ", %ld queued for 'rolehook work', %ld left for a "
-		    "person (alert fields)", queued, needs);
-	fprintf(stderr, "%s\n", failed ? "; some people could not be read "
+		    "person", n.queued, n.needs);
+	fprintf(stderr, "%s\n", n.failed ? "; some people could not be read "
 	    "(see above)" : "");
-	rc = failed ? 1 : 0;
+	rc = n.failed ? 1 : 0;
 	if (rc != 0)
-		snprintf(err, errlen, "%ld people could not be checked", failed);
+		snprintf(err, errlen, "%ld people could not be checked", n.failed);
 out:
 	free(ids.ids);
 	zd_client_free(t.zd);

@@ -40,9 +40,13 @@ struct worker_opts {
 int worker_run(const struct config *cfg, const struct worker_opts *o,
     volatile sig_atomic_t *stop, char *err, size_t errlen);
 
+struct json_object;
+
 struct reconcile_opts {
 	int fix;              /* queue drifted people for work */
 	const char *field;    /* only this field, or NULL */
+	struct json_object *people; /* an HR export (array) instead of the
+	                       * stored events; report only; borrowed */
 };
 
 /*

@@ -80,6 +80,26 @@ class Reconcile(unittest.TestCase):
             self.assertEqual(why[-1]["action"], "role")
             left = [json.loads(l)["zendesk_user"] for l in st.cli("reconcile").stdout.splitlines()]
             self.assertEqual(left, [b])
+
+            # An HR export instead of the stored events (report only).
+            people = os.path.join(st.tmp, "people.json")
+            with open(people, "w") as f:
+                json.dump([{"employee_id": "R-1", "email": "r1@example.com",
+                            "department": "Support", "title": "Associate Agent"},
+                           {"employee_id": "R-9", "email": "r9@example.com",
+                            "department": "Support", "title": "Associate Agent"},
+                           {"employee_id": "R-2", "email": "r2@example.com", "kind": "terminate"}], f)
+            r = st.cli("reconcile", "--people", people)
+            got = {l["zendesk_user"]: [d["field"] for d in l["drift"]]
+                   for l in map(json.loads, r.stdout.splitlines())}
+            # the group still missing; R-9 has no user (not drift);
+            # R-2 left per the export: its seat is drift to revert.
+            self.assertEqual(set(got), {b, c})
+            self.assertEqual(got[b], ["groups"])
+            self.assertIn("entitlements", got[c])
+            self.assertIn("role", got[c])
+            r = st.cli("reconcile", "--people", people, "--fix", check=False)
+            self.assertEqual(r.returncode, 2)
         finally:
             st.stop()
             zd.stop()
