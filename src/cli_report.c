@@ -1087,16 +1087,26 @@ cell(json_object *row, enum col c, char *buf, size_t len, char **owned)
 	return json_object_get_string(v);
 }
 
-/* RFC 4180 section 2: quote a field holding a comma, quote or line
- * break, and double the quotes inside. */
+/*
+ * RFC 4180 section 2: quote a field holding a comma, quote or line
+ * break, and double the quotes inside.  A field that a spreadsheet would
+ * run as a formula (=, +, -, @ first; OWASP "CSV Injection") gets a
+ * leading apostrophe: names and group names come from Zendesk users.
+ */
 static void
 csv_field(const char *s)
 {
+	int formula = s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@';
+
 	if (strpbrk(s, ",\"\r\n") == NULL) {
+		if (formula)
+			putchar('\'');
 		fputs(s, stdout);
 		return;
 	}
 	putchar('"');
+	if (formula)
+		putchar('\'');
 	for (; *s != '\0'; s++) {
 		if (*s == '"')
 			putchar('"');

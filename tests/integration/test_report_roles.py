@@ -59,6 +59,8 @@ def make_seed():
         name = "User %d" % i
         if i == 10:   # RFC 4180 quoting: comma, quote, line break
             name = 'Ann "Q", Jr.\nsecond line'
+        if i == 20:   # a spreadsheet formula (CSV injection)
+            name = '=HYPERLINK("http://evil.example/","x")'
         u = {"id": uid, "name": name, "email": "user%d@example.com" % i,
              "role": role, "external_id": "E-%d" % i}
         crid = None
@@ -152,7 +154,7 @@ class ReportSeats(Base):
         cls.zd.stop()
         shutil.rmtree(cls.tmp, ignore_errors=True)
 
-    def check_rows(self, rows, products=True):
+    def check_rows(self, rows, products=True, csv_cells=False):
         ids = [int(r["id"]) for r in rows]
         self.assertEqual(len(ids), len(set(ids)), "an agent is listed twice")
         self.assertEqual(sorted(ids), self.staff)
@@ -161,7 +163,10 @@ class ReportSeats(Base):
             e = self.expect[uid]
             self.assertEqual(r["role"], e["role"], uid)
             self.assertEqual(r["email"], e["email"])
-            self.assertEqual(r["name"], e["name"])
+            want_name = e["name"]
+            if csv_cells and want_name[:1] in ("=", "+", "-", "@"):
+                want_name = "'" + want_name   # neutralised for spreadsheets
+            self.assertEqual(r["name"], want_name)
             self.assertEqual(r["custom_role"] or "", e["custom_role"], uid)
             groups = r["groups"] if isinstance(r["groups"], list) else \
                 [g for g in r["groups"].split("; ") if g]
@@ -183,7 +188,8 @@ class ReportSeats(Base):
         self.assertEqual(out.count("\r\n"), len(self.staff) + 1)
         rows = list(csv.DictReader(io.StringIO(out, newline="")))
         self.assertEqual(list(rows[0].keys()), COLUMNS)
-        self.check_rows(rows)
+        self.check_rows(rows, csv_cells=True)
+        self.assertIn("'=HYPERLINK(", out)
         # The quoted names survive the round trip.
         self.assertIn("Billing, \"special\"", {x["custom_role"] for x in rows})
         self.assertIn("EMEA, nights", "".join(x["groups"] for x in rows))
