@@ -12,6 +12,7 @@
  * VERIFY_MAX_DIGEST bytes whose length must equal the algorithm's.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -828,7 +829,7 @@ mac_compute(EVP_MAC_CTX *ctx, const struct verify_scheme *s,
 	size_t outl = 0;
 
 	/* OSSL_PARAM wants a mutable string; keep the table const. */
-	strcpy(dname, alg_name(s->alg));
+	snprintf(dname, sizeof(dname), "%s", alg_name(s->alg));
 	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
 	    dname, 0);
 	params[1] = OSSL_PARAM_construct_end();
