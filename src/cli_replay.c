@@ -17,6 +17,8 @@
 #include "rolehook/policy.h"
 #include "rolehook/store.h"
 
+#define POLICY_FILE_MAX ((size_t)1 << 20)
+
 struct preview {
 	const struct config *cfg;
 	struct policy *now, *next;
@@ -103,8 +105,12 @@ cli_replay_preview(const struct config *cfg, struct store *st,
 
 	memset(&p, 0, sizeof(p));
 	p.cfg = cfg;
-	if ((doc = json_object_from_file(policy_path)) == NULL ||
-	    !json_object_is_type(doc, json_type_object)) {
+	if (cli_read_json(policy_path, POLICY_FILE_MAX, 64, &doc, err,
+	    sizeof(err)) != 0) {
+		fprintf(stderr, "rolehook: %s\n", err);
+		goto out;
+	}
+	if (!json_object_is_type(doc, json_type_object)) {
 		fprintf(stderr, "rolehook: %s: expected a JSON object: the "
 		    "policy, or a configuration with a \"policy\" member\n",
 		    policy_path);

@@ -391,68 +391,8 @@ left_status(const char *s)
 static int
 read_json_file(const char *path, json_object **out, char *err, size_t errlen)
 {
-	struct json_tokener *tok = NULL;
-	struct stat st;
-	json_object *v = NULL;
-	char *buf = NULL;
-	size_t n = 0, off;
-	ssize_t got;
-	int fd = -1, rc = -1;
-
-	*out = NULL;
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1 ||
-	    fstat(fd, &st) != 0) {
-		snprintf(err, errlen, "%s: cannot read: %s", path,
-		    strerror(errno));
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode) || (size_t)st.st_size > PEOPLE_MAX_BYTES) {
-		snprintf(err, errlen, "%s: not a regular file of at most %zu "
-		    "bytes", path, PEOPLE_MAX_BYTES);
-		goto out;
-	}
-	if ((buf = malloc((size_t)st.st_size + 1)) == NULL) {
-		snprintf(err, errlen, "%s: out of memory", path);
-		goto out;
-	}
-	while (n < (size_t)st.st_size) {
-		got = read(fd, buf + n, (size_t)st.st_size - n);
-		if (got < 0 && errno == EINTR)
-			continue;
-		if (got <= 0) {
-			snprintf(err, errlen, "%s: short read", path);
-			goto out;
-		}
-		n += (size_t)got;
-	}
-	buf[n] = '\0';
-	if ((tok = json_tokener_new_ex(PEOPLE_DEPTH)) == NULL) {
-		snprintf(err, errlen, "%s: out of memory", path);
-		goto out;
-	}
-	v = json_tokener_parse_ex(tok, buf, (int)n);
-	if (v == NULL || json_tokener_get_error(tok) != json_tokener_success) {
-		snprintf(err, errlen, "%s: invalid JSON: %s", path,
-		    json_tokener_error_desc(json_tokener_get_error(tok)));
-		goto out;
-	}
-	for (off = json_tokener_get_parse_end(tok); off < n; off++)
-		if (!isspace((unsigned char)buf[off])) {
-			snprintf(err, errlen, "%s: text after the JSON value",
-			    path);
-			goto out;
-		}
-	*out = v;
-	v = NULL;
-	rc = 0;
-out:
-	json_object_put(v);
-	if (tok != NULL)
-		json_tokener_free(tok);
-	free(buf);
-	if (fd != -1)
-		close(fd);
-	return rc;
+	return cli_read_json(path, PEOPLE_MAX_BYTES, PEOPLE_DEPTH, out, err,
+	    errlen);
 }
 
 /*

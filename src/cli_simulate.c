@@ -152,10 +152,9 @@ out:
 	return rc;
 }
 
-/* Parses path as one JSON value (nothing after it). */
-static int
-read_json(const char *path, size_t max, struct json_object **out,
-    char *err, size_t errlen)
+int
+cli_read_json(const char *path, size_t max, int depth,
+    struct json_object **out, char *err, size_t errlen)
 {
 	struct json_tokener *tok = NULL;
 	struct json_object *v = NULL;
@@ -166,7 +165,7 @@ read_json(const char *path, size_t max, struct json_object **out,
 	*out = NULL;
 	if (read_file(path, max, &buf, &len, err, errlen) != 0)
 		goto out;
-	if ((tok = json_tokener_new_ex(INPUT_DEPTH)) == NULL) {
+	if ((tok = json_tokener_new_ex(depth)) == NULL) {
 		snprintf(err, errlen, "%s: out of memory", path);
 		goto out;
 	}
@@ -260,7 +259,8 @@ load_inputs(struct sim *s)
 	for (i = 0; i < sizeof(in) / sizeof(in[0]); i++) {
 		if (in[i].path == NULL)
 			continue;
-		if (read_json(in[i].path, INPUT_MAX, in[i].dst, err,
+		if (cli_read_json(in[i].path, INPUT_MAX, INPUT_DEPTH, in[i].dst,
+		    err,
 		    sizeof(err)) != 0) {
 			fprintf(stderr, "rolehook: %s\n", err);
 			return -1;
@@ -624,8 +624,9 @@ simulate_all(struct sim *s)
 	memset(&ev, 0, sizeof(ev));
 	if (load_inputs(s) != 0)
 		goto out;
-	if (read_json(s->users_path, POPULATION_MAX, &s->users, err,
-	    sizeof(err)) != 0 || read_json(s->people_path, POPULATION_MAX,
+	if (cli_read_json(s->users_path, POPULATION_MAX, INPUT_DEPTH,
+	    &s->users, err, sizeof(err)) != 0 ||
+	    cli_read_json(s->people_path, POPULATION_MAX, INPUT_DEPTH,
 	    &s->people, err, sizeof(err)) != 0) {
 		fprintf(stderr, "rolehook: %s\n", err);
 		goto out;
@@ -925,7 +926,8 @@ cli_check_policy(const struct config *cfg, const char *roles_path,
 		goto out;
 	}
 	if (roles_path != NULL) {
-		if (read_json(roles_path, INPUT_MAX, &roles, err,
+		if (cli_read_json(roles_path, INPUT_MAX, INPUT_DEPTH, &roles,
+		    err,
 		    sizeof(err)) != 0) {
 			fprintf(stderr, "rolehook: %s\n", err);
 			goto out;
@@ -939,7 +941,8 @@ cli_check_policy(const struct config *cfg, const char *roles_path,
 		}
 	}
 	if (groups_path != NULL) {
-		if (read_json(groups_path, INPUT_MAX, &groups, err,
+		if (cli_read_json(groups_path, INPUT_MAX, INPUT_DEPTH, &groups,
+		    err,
 		    sizeof(err)) != 0) {
 			fprintf(stderr, "rolehook: %s\n", err);
 			goto out;

@@ -389,8 +389,13 @@ cli_reconcile(int argc, char **argv)
 		return usage_error("reconcile", "--fix works on stored events; "
 		    "with --people it only reports (send the HR events, then "
 		    "reconcile --fix)");
-	if (people != NULL && ((ro.people = json_object_from_file(people)) ==
-	    NULL || !json_object_is_type(ro.people, json_type_array))) {
+	if (people != NULL && cli_read_json(people, (size_t)64 << 20, 16,
+	    &ro.people, err, sizeof(err)) != 0) {
+		fprintf(stderr, "rolehook: %s\n", err);
+		return EXIT_USAGE;
+	}
+	if (people != NULL && !json_object_is_type(ro.people,
+	    json_type_array)) {
 		fprintf(stderr, "rolehook: %s: expected a JSON array of people "
 		    "(normalised attributes, as for simulate --all)\n", people);
 		json_object_put(ro.people);

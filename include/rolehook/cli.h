@@ -41,6 +41,15 @@ struct norm_event;
 int cli_person_from_json(struct json_object *p, size_t idx,
     struct norm_event *ev, char *err, size_t errlen);
 void cli_person_clear(struct norm_event *ev);
+
+/*
+ * Reads path (a regular file of at most max bytes) as one JSON value of
+ * at most depth levels, nothing after it (cli_simulate.c).  Returns 0
+ * and *out (caller puts), or -1 with err naming the file and, for bad
+ * JSON, the line.  For every JSON input file the commands take.
+ */
+int cli_read_json(const char *path, size_t max, int depth,
+    struct json_object **out, char *err, size_t errlen);
 /*
  * `events replay --since T --policy FILE` (cli_replay.c): prints, one
  * JSON line each, the people whose decision would change under FILE's
