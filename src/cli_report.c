@@ -32,6 +32,7 @@
 
 #include "rolehook/cli.h"
 #include "rolehook/config.h"
+#include "rolehook/jsonutil.h"
 #include "rolehook/governor.h"
 #include "rolehook/normalize.h"
 #include "rolehook/store.h"
@@ -127,40 +128,7 @@ report_help(void)
 	    "2 usage, configuration or --people error\n");
 }
 
-static const char *
-obj_str(json_object *o, const char *key)
-{
-	json_object *v;
-
-	if (o == NULL || !json_object_object_get_ex(o, key, &v) ||
-	    !json_object_is_type(v, json_type_string))
-		return NULL;
-	return json_object_get_string(v);
-}
-
 /* Returns 0 and *out when o[key] is an integer, else -1. */
-static int
-obj_int(json_object *o, const char *key, int64_t *out)
-{
-	json_object *v;
-
-	if (o == NULL || !json_object_object_get_ex(o, key, &v) ||
-	    !json_object_is_type(v, json_type_int))
-		return -1;
-	*out = json_object_get_int64(v);
-	return 0;
-}
-
-static int
-obj_bool(json_object *o, const char *key)
-{
-	json_object *v;
-
-	return o != NULL && json_object_object_get_ex(o, key, &v) &&
-	    json_object_is_type(v, json_type_boolean) &&
-	    json_object_get_boolean(v);
-}
-
 static void
 sleep_ms(long ms)
 {
@@ -277,8 +245,8 @@ idname_build(json_object *arr, struct idname **out, size_t *n)
 	for (i = 0; i < len; i++) {
 		json_object *o = json_object_array_get_idx(arr, i);
 
-		if (obj_int(o, "id", &id) != 0 ||
-		    (name = obj_str(o, "name")) == NULL)
+		if (json_member_int(o, "id", &id) != 0 ||
+		    (name = json_member_str(o, "name")) == NULL)
 			continue;
 		m[k].id = id;
 		m[k].name = name;
@@ -434,10 +402,10 @@ load_people(struct report *r, const char *path, char *err, size_t errlen)
 				    "a string", path, i, keys[k]);
 				goto out;
 			}
-		if (!left_status(obj_str(p, "employment_status")))
+		if (!left_status(json_member_str(p, "employment_status")))
 			continue;
-		if (strset_add(&r->left_emails, obj_str(p, "email"), 1) != 0 ||
-		    strset_add(&r->left_ids, obj_str(p, "external_id"),
+		if (strset_add(&r->left_emails, json_member_str(p, "email"), 1) != 0 ||
+		    strset_add(&r->left_ids, json_member_str(p, "external_id"),
 		    0) != 0) {
 			snprintf(err, errlen, "%s: out of memory", path);
 			goto out;
@@ -689,8 +657,8 @@ user_id_cmp(const void *a, const void *b)
 {
 	int64_t x = 0, y = 0;
 
-	obj_int(*(json_object *const *)a, "id", &x);
-	obj_int(*(json_object *const *)b, "id", &y);
+	json_member_int(*(json_object *const *)a, "id", &x);
+	json_member_int(*(json_object *const *)b, "id", &y);
 	return x < y ? -1 : x > y;
 }
 
@@ -738,7 +706,7 @@ fetch_agents(struct report *r)
 	for (i = 0; i < n; i++) {
 		json_object *u = json_object_array_get_idx(co.arr, i);
 
-		if (obj_int(u, "id", &id) != 0 || (i > 0 && id == prev))
+		if (json_member_int(u, "id", &id) != 0 || (i > 0 && id == prev))
 			continue;
 		prev = id;
 		if (json_object_array_add(dedup, json_object_get(u)) != 0) {
@@ -836,14 +804,14 @@ agent_row(struct report *r, json_object *u)
 	struct zd_response res = ZD_RESPONSE_INIT;
 	json_object *row = NULL, *groups = NULL, *ents = NULL, *p;
 	const char *prod[NPRODUCTS] = { NULL };
-	const char *role = obj_str(u, "role"), *crname = NULL;
+	const char *role = json_member_str(u, "role"), *crname = NULL;
 	char idbuf[32], what[96];
 	enum zd_result rc;
 	int64_t id = 0, crid = 0, gid;
 	size_t i, n;
-	int susp = obj_bool(u, "suspended"), left, ret = 1, gone = 0;
+	int susp = json_member_true(u, "suspended"), left, ret = 1, gone = 0;
 
-	obj_int(u, "id", &id);
+	json_member_int(u, "id", &id);
 	if ((row = json_object_new_object()) == NULL ||
 	    (groups = json_object_new_array()) == NULL)
 		goto oom;
@@ -862,7 +830,7 @@ agent_row(struct report *r, json_object *u)
 		for (i = 0; i < n; i++) {
 			const char *gname;
 
-			if (obj_int(json_object_array_get_idx(res.item, i),
+			if (json_member_int(json_object_array_get_idx(res.item, i),
 			    "group_id", &gid) != 0)
 				continue;
 			gname = idname_find(r->groups, r->ngroups, gid);
@@ -898,29 +866,29 @@ agent_row(struct report *r, json_object *u)
 			ents = res.item;
 			for (i = 0; i < NPRODUCTS; i++)
 				if (json_object_object_get_ex(ents, products[i],
-				    &p) && obj_bool(p, "is_active"))
-					prod[i] = obj_str(p, "name");
+				    &p) && json_member_true(p, "is_active"))
+					prod[i] = json_member_str(p, "name");
 		}
 	}
 
-	if (obj_int(u, "custom_role_id", &crid) == 0 && crid > 0) {
+	if (json_member_int(u, "custom_role_id", &crid) == 0 && crid > 0) {
 		crname = idname_find(r->roles, r->nroles, crid);
 		if (crname == NULL) {
 			snprintf(idbuf, sizeof(idbuf), "#%" PRId64, crid);
 			crname = idbuf;
 		}
 	}
-	left = strset_has(&r->left_emails, obj_str(u, "email"), 1) ||
-	    strset_has(&r->left_ids, obj_str(u, "external_id"), 0);
+	left = strset_has(&r->left_emails, json_member_str(u, "email"), 1) ||
+	    strset_has(&r->left_ids, json_member_str(u, "external_id"), 0);
 
 	if (put(row, "id", json_object_new_int64(id)) != 0 ||
-	    put(row, "email", str_or_null(obj_str(u, "email"))) != 0 ||
-	    put(row, "name", str_or_null(obj_str(u, "name"))) != 0 ||
+	    put(row, "email", str_or_null(json_member_str(u, "email"))) != 0 ||
+	    put(row, "name", str_or_null(json_member_str(u, "name"))) != 0 ||
 	    put(row, "role", str_or_null(role)) != 0 ||
 	    put(row, "custom_role", str_or_null(crname)) != 0 ||
 	    put(row, "custom_role_id", crid > 0 ?
 	    json_object_new_int64(crid) : NULL) != 0 ||
-	    put(row, "external_id", str_or_null(obj_str(u,
+	    put(row, "external_id", str_or_null(json_member_str(u,
 	    "external_id"))) != 0)
 		goto oom;
 	if (put(row, "groups", groups) != 0) {
@@ -929,7 +897,7 @@ agent_row(struct report *r, json_object *u)
 	}
 	groups = NULL;
 	if (put(row, "suspended", json_object_new_boolean(susp)) != 0 ||
-	    put(row, "last_login_at", str_or_null(obj_str(u,
+	    put(row, "last_login_at", str_or_null(json_member_str(u,
 	    "last_login_at"))) != 0)
 		goto oom;
 	for (i = 0; i < NPRODUCTS; i++) {

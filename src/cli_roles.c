@@ -29,6 +29,7 @@
 
 #include "rolehook/cli.h"
 #include "rolehook/config.h"
+#include "rolehook/jsonutil.h"
 #include "rolehook/governor.h"
 #include "rolehook/zendesk.h"
 
@@ -168,29 +169,6 @@ roles_help(void)
 	    "\n"
 	    "exit status: 0 in sync (or plan printed), 1 a write failed or a\n"
 	    "prune was refused, 2 usage or configuration error\n");
-}
-
-static const char *
-obj_str(json_object *o, const char *key)
-{
-	json_object *v;
-
-	if (o == NULL || !json_object_object_get_ex(o, key, &v) ||
-	    !json_object_is_type(v, json_type_string))
-		return NULL;
-	return json_object_get_string(v);
-}
-
-static int
-obj_int(json_object *o, const char *key, int64_t *out)
-{
-	json_object *v;
-
-	if (o == NULL || !json_object_object_get_ex(o, key, &v) ||
-	    !json_object_is_type(v, json_type_int))
-		return -1;
-	*out = json_object_get_int64(v);
-	return 0;
 }
 
 /* Appends to s->changes, "; "-separated; a full buffer ends in "...". */
@@ -345,7 +323,7 @@ load_decls(struct sync *s, const struct config *cfg)
 			errs++;
 			continue;
 		}
-		name = obj_str(o, "name");
+		name = json_member_str(o, "name");
 		json_object_object_foreach(o, k, val) {
 			(void)val;
 			if (strcmp(k, "name") != 0 &&
@@ -412,7 +390,7 @@ static void
 compare(const struct decl *d, json_object *have, struct step *st)
 {
 	json_object *hv, *hconf = NULL;
-	const char *hname = obj_str(have, "name");
+	const char *hname = json_member_str(have, "name");
 	char what[96];
 
 	if (hname == NULL || strcmp(hname, d->name) != 0)
@@ -461,7 +439,7 @@ make_plan(struct sync *s, json_object *list)
 		st->status = "planned";
 		for (j = 0; j < n; j++) {
 			json_object *h = json_object_array_get_idx(list, j);
-			const char *hn = obj_str(h, "name");
+			const char *hn = json_member_str(h, "name");
 
 			if (!matched[j] && hn != NULL &&
 			    strcasecmp(hn, d->name) == 0)
@@ -473,8 +451,8 @@ make_plan(struct sync *s, json_object *list)
 		}
 		matched[j] = 1;
 		st->have = json_object_array_get_idx(list, j);
-		obj_int(st->have, "id", &st->id);
-		if (obj_int(st->have, "team_member_count", &v) == 0)
+		json_member_int(st->have, "id", &st->id);
+		if (json_member_int(st->have, "team_member_count", &v) == 0)
 			st->members = (long)v;
 		compare(d, st->have, st);
 		st->act = st->changes[0] != '\0' ? A_UPDATE : A_UNCHANGED;
@@ -488,15 +466,15 @@ make_plan(struct sync *s, json_object *list)
 			continue;
 		st = &s->steps[s->nsteps++];
 		st->have = h;
-		st->name = obj_str(h, "name") != NULL ? obj_str(h, "name") :
+		st->name = json_member_str(h, "name") != NULL ? json_member_str(h, "name") :
 		    "(no name)";
 		st->members = -1;
 		st->status = "planned";
-		obj_int(h, "id", &st->id);
-		if (obj_int(h, "team_member_count", &v) == 0)
+		json_member_int(h, "id", &st->id);
+		if (json_member_int(h, "team_member_count", &v) == 0)
 			st->members = (long)v;
 		st->act = A_EXTRA;
-		if (obj_int(h, "role_type", &rt) == 0 && rt != 0) {
+		if (json_member_int(h, "role_type", &rt) == 0 && rt != 0) {
 			snprintf(st->changes, sizeof(st->changes), "built-in "
 			    "(role_type %" PRId64 "); never pruned", rt);
 			continue;
@@ -619,7 +597,7 @@ apply(struct sync *s, struct zd_client *zd)
 		else {
 			st->status = "done";
 			if (st->act == A_CREATE &&
-			    obj_int(res.item, "id", &id) == 0)
+			    json_member_int(res.item, "id", &id) == 0)
 				st->id = id;
 		}
 		zd_response_clear(&res);
