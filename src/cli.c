@@ -271,24 +271,22 @@ check_sources(const struct config *cfg)
 	return errs == 0 ? 0 : -1;
 }
 
-/* The zendesk section, as work, report and roles will read it. */
+/*
+ * The zendesk section, as work, report and roles will read it -- all but
+ * the credential itself: serve's user must not be able to read it.
+ */
 static int
-check_zendesk(const struct config *cfg, enum config_secrets secrets)
+check_zendesk(const struct config *cfg)
 {
-	struct zd_conf *zc = NULL;
 	json_object *z;
 	char err[ZD_ERRLEN];
 
 	if (!json_object_object_get_ex(cfg->root, "zendesk", &z))
 		return 0;
-	/* zd_conf_load reads the credential: only when secrets are read. */
-	if (secrets != CONFIG_SECRETS_RESOLVE)
-		return 0;
-	if (zd_conf_load(cfg, &zc, err, sizeof(err)) != ZD_OK) {
+	if (zd_conf_check(cfg, err, sizeof(err)) != ZD_OK) {
 		fprintf(stderr, "rolehook: %s: %s\n", cfg->path, err);
 		return -1;
 	}
-	zd_conf_free(zc);
 	return 0;
 }
 
@@ -343,7 +341,7 @@ cli_check(int argc, char **argv)
 	rc = cli_check_policy(cfg, roles, groups, quiet);
 	if (rc == 0 && (check_sources(cfg) != 0 ||
 	    cli_check_custom_roles(cfg) != 0 ||
-	    check_zendesk(cfg, secrets) != 0))
+	    check_zendesk(cfg) != 0))
 		rc = EXIT_USAGE;
 	if (rc == 0 && !quiet)
 		printf("rolehook: %s: configuration is valid (%zu source%s)\n",

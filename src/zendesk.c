@@ -245,6 +245,9 @@ out:
 
 /* ------------------------------------------------------------- config */
 
+/* Set only inside zd_conf_check (single-threaded CLI use). */
+static _Thread_local int conf_check_only;
+
 /*
  * A secret reference resolved by config.c (one implementation of the
  * file and environment rules), then checked for what an HTTP header
@@ -255,6 +258,16 @@ resolve_secret(const struct config *cfg, const char *ref, const char *where,
     char **out, char *err, size_t errlen)
 {
 	*out = NULL;
+	/* zd_conf_check: the reference's form only, the secret unread. */
+	if (conf_check_only) {
+		if ((strncmp(ref, "file:/", 6) != 0 || ref[6] == '\0') &&
+		    (strncmp(ref, "env:", 4) != 0 || ref[4] == '\0')) {
+			errf(err, errlen, "%s: secrets must be file: or env: "
+			    "references", where);
+			return -1;
+		}
+		return (*out = strdup("unread")) != NULL ? 0 : -1;
+	}
 	if (config_resolve_secret(cfg, where, ref, out, err, errlen) != 0)
 		return -1;
 	if ((*out)[0] == '\0' || has_ctl(*out)) {
@@ -376,6 +389,19 @@ out:
  * zd_conf_free).  ZD_OK, or ZD_EINVAL/ZD_ERROR with err naming the
  * JSON path; secrets never reach err.
  */
+enum zd_result
+zd_conf_check(const struct config *cfg, char *err, size_t errlen)
+{
+	struct zd_conf *zc = NULL;
+	enum zd_result rc;
+
+	conf_check_only = 1;
+	rc = zd_conf_load(cfg, &zc, err, errlen);
+	conf_check_only = 0;
+	zd_conf_free(zc);
+	return rc;
+}
+
 enum zd_result
 zd_conf_load(const struct config *cfg, struct zd_conf **out, char *err,
     size_t errlen)

@@ -120,6 +120,15 @@ const char *zd_strerror(enum zd_result r);
 enum zd_result zd_conf_load(const struct config *cfg, struct zd_conf **out,
     char *err, size_t errlen);
 
+/*
+ * Validates the "zendesk" section like zd_conf_load, but only the form of
+ * the credential reference: the secret is not read (rolehook check runs
+ * as users that may not be able to read it).  Returns ZD_OK or the
+ * error with err filled.
+ */
+enum zd_result zd_conf_check(const struct config *cfg, char *err,
+    size_t errlen);
+
 /* Options to pass to zd_client_new; borrowed from conf. */
 const struct zd_opts *zd_conf_opts(const struct zd_conf *conf);
 

@@ -132,6 +132,19 @@ class Cli(unittest.TestCase):
                 r = rh("check", "--config", p, env=env)
                 self.assertEqual(r.returncode, 2, r.stdout + r.stderr)
                 self.assertIn(want, r.stderr)
+        # check validates the zendesk section but never reads its credential
+        # (serve's user cannot): an unset variable is fine, an inline token is not.
+        zd = {"base_url": "https://x.zendesk.com",
+              "auth": {"email": "a@x.com", "token": "env:RH_CLI_NOT_SET_ANYWHERE"}}
+        doc = dict(json.loads(json.dumps(base)), zendesk=zd)
+        r = rh("check", "--config", self.write("z.json", doc), env=env)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        zd["auth"]["token"] = "inline-token-value"
+        doc = dict(json.loads(json.dumps(base)), zendesk=zd)
+        r = rh("check", "--config", self.write("z.json", doc), env=env)
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("zendesk.auth.token: secrets must be file: or env: references", r.stderr)
+        self.assertNotIn("inline-token-value", r.stderr)
         # A preset with no normaliser of its own: valid, with a warning.
         r = rh("check", "--config", self.write("w.json", base), env=env)
         self.assertEqual(r.returncode, 0, r.stderr)
