@@ -21,7 +21,7 @@
 #include "rolehook/log.h"
 #include "rolehook/store.h"
 
-#define SCHEMA_VERSION 4
+#define SCHEMA_VERSION 5
 #define STR_(x) #x
 #define STR(x) STR_(x)
 #define PROBE_MS 1000
@@ -121,6 +121,14 @@ static const char *const migrations[] = {
 	"CREATE INDEX audit_action_at ON audit (action, at);"),
 	/* 3 -> 4: effective dates (an event's kind, to move a waiting one). */
 	"ALTER TABLE events ADD COLUMN kind TEXT;",
+	/*
+	 * 4 -> 5: the subject is unknown when serve inserts an event, so the
+	 * subject index skips NULLs: one b-tree fewer per insert (and per
+	 * group commit page write).  Lookups are all "subject = x".
+	 */
+	("DROP INDEX events_subject;"
+	"CREATE INDEX events_subject ON events (subject, id)"
+	" WHERE subject IS NOT NULL;"),
 };
 
 const char *
@@ -167,13 +175,20 @@ out:
 	return rc;
 }
 
-/* Brings the schema to SCHEMA_VERSION in one transaction. */
+/*
+ * Brings the schema to SCHEMA_VERSION in one transaction.  A database
+ * that is current is only read: the writer reopens its connection after
+ * a failed commit, and on a full or read-only disk that reopen must not
+ * fail on a write it does not need (the reason would read "cannot open").
+ */
 static int
 migrate(sqlite3 *db, char *err, size_t errlen)
 {
 	char sql[64];
 	int v, i;
 
+	if (user_version(db, &v) == 0 && v == SCHEMA_VERSION)
+		return 0;
 	if (exec_sql(db, "BEGIN IMMEDIATE", err, errlen) != 0)
 		return -1;
 	if (user_version(db, &v) != 0) {
@@ -200,19 +215,26 @@ fail:
 	return -1;
 }
 
+/*
+ * Opens one connection.  On failure returns -1 with err filled and, if
+ * code is not NULL, SQLite's result code there (disk full, read-only).
+ */
 static int
-open_conn(const char *path, int readonly, sqlite3 **out, char *err,
-    size_t errlen)
+open_conn_code(const char *path, int readonly, sqlite3 **out, char *err,
+    size_t errlen, int *code)
 {
 	sqlite3 *db = NULL;
 	int flags = readonly ? SQLITE_OPEN_READONLY :
 	    (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+	int rc;
 
 	*out = NULL;
-	if (sqlite3_open_v2(path, &db, flags | SQLITE_OPEN_NOMUTEX, NULL) !=
-	    SQLITE_OK) {
+	if ((rc = sqlite3_open_v2(path, &db, flags | SQLITE_OPEN_NOMUTEX,
+	    NULL)) != SQLITE_OK) {
 		snprintf(err, errlen, "%s: %s", path,
 		    db ? sqlite3_errmsg(db) : "out of memory");
+		if (code != NULL)
+			*code = rc;
 		sqlite3_close(db);
 		return -1;
 	}
@@ -226,11 +248,20 @@ open_conn(const char *path, int readonly, sqlite3 **out, char *err,
 	    (!readonly &&
 	    (exec_sql(db, "PRAGMA journal_mode=WAL", err, errlen) != 0 ||
 	    exec_sql(db, "PRAGMA synchronous=FULL", err, errlen) != 0))) {
+		if (code != NULL)
+			*code = sqlite3_errcode(db);
 		sqlite3_close(db);
 		return -1;
 	}
 	*out = db;
 	return 0;
+}
+
+static int
+open_conn(const char *path, int readonly, sqlite3 **out, char *err,
+    size_t errlen)
+{
+	return open_conn_code(path, readonly, out, err, errlen, NULL);
 }
 
 /*
@@ -362,13 +393,25 @@ close_writer_conn(struct store *st)
 	st->wdb = NULL;
 }
 
+/*
+ * Opens the writer's connection.  On failure, *code (if not NULL) is
+ * SQLite's result code, so that /healthz can say "disk full" rather
+ * than "cannot open database" when the reopen is what failed.
+ */
 static int
-open_writer_conn(struct store *st, char *err, size_t errlen)
+open_writer_conn(struct store *st, char *err, size_t errlen, int *code)
 {
-	if (open_conn(st->path, 0, &st->wdb, err, errlen) != 0)
+	int c = SQLITE_CANTOPEN;
+
+	if (open_conn_code(st->path, 0, &st->wdb, err, errlen, &c) != 0) {
+		if (code != NULL)
+			*code = c;
 		return -1;
-	if (migrate(st->wdb, err, errlen) != 0)
+	}
+	if (migrate(st->wdb, err, errlen) != 0) {
+		c = sqlite3_errcode(st->wdb);
 		goto fail;
+	}
 	/* Checkpoints belong to ckpt_main, not to the writer's COMMIT. */
 	sqlite3_wal_autocheckpoint(st->wdb, 0);
 	sqlite3_wal_hook(st->wdb, wal_hook, st);
@@ -382,10 +425,14 @@ open_writer_conn(struct store *st, char *err, size_t errlen)
 	    -1, SQLITE_PREPARE_PERSISTENT, &st->dup, NULL) != SQLITE_OK) {
 		snprintf(err, errlen, "%s: %s", st->path,
 		    sqlite3_errmsg(st->wdb));
+		c = sqlite3_errcode(st->wdb);
 		goto fail;
 	}
 	return 0;
 fail:
+	if (code != NULL)
+		*code = (c == SQLITE_OK || c == SQLITE_ROW || c == SQLITE_DONE) ?
+		    SQLITE_CANTOPEN : c;
 	close_writer_conn(st);
 	return -1;
 }
@@ -459,8 +506,7 @@ commit_batch(struct store *st, struct pending *batch)
 
 	if (st->wdb == NULL || st->need_reopen) {
 		close_writer_conn(st);
-		if (open_writer_conn(st, err, sizeof(err)) != 0) {
-			rc = SQLITE_CANTOPEN;
+		if (open_writer_conn(st, err, sizeof(err), &rc) != 0) {
 			if (st->healthy) /* probes repeat it every second */
 				log_kv(LOG_ERROR, "store reopen failed",
 				    "error", err, (char *)NULL);
@@ -636,7 +682,7 @@ store_open(const char *path, const struct store_opts *opts,
 		*out = st;
 		return 0;
 	}
-	if (open_writer_conn(st, err, errlen) != 0)
+	if (open_writer_conn(st, err, errlen, NULL) != 0)
 		goto fail;
 	if (open_conn(path, 0, &st->rdb, err, errlen) != 0 ||
 	    open_conn(path, 0, &st->cdb, err, errlen) != 0)

@@ -272,6 +272,59 @@ test_newer_schema_refused(void **state)
 	assert_non_null(strstr(err, "upgrade rolehook"));
 }
 
+/* sqlite_master's SQL for index name, or "" (caller frees). */
+static char *
+index_sql(sqlite3 *db, const char *name)
+{
+	sqlite3_stmt *s = NULL;
+	char *sql = NULL;
+
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT sql FROM sqlite_master"
+	    " WHERE type = 'index' AND name = ?1", -1, &s, NULL), SQLITE_OK);
+	sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+	if (sqlite3_step(s) == SQLITE_ROW)
+		sql = strdup((const char *)sqlite3_column_text(s, 0));
+	sqlite3_finalize(s);
+	return sql != NULL ? sql : strdup("");
+}
+
+/*
+ * A schema 4 database (full events_subject index) with a stored event
+ * becomes schema 5 at open: the index is partial, the event unchanged.
+ */
+static void
+test_migrate_4_to_5(void **state)
+{
+	struct fixture *f = *state;
+	struct store *st = open_store(f->path, 0);
+	struct store_event ev;
+	sqlite3 *db = NULL;
+	int64_t id = 0;
+	char *sql;
+
+	assert_int_equal(put(st, "gh", "m1", "{\"x\":1}", &id), STORE_OK);
+	store_close(st);
+	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "DROP INDEX events_subject;"
+	    "CREATE INDEX events_subject ON events (subject, id);"
+	    "PRAGMA user_version = 4", NULL, NULL, NULL), SQLITE_OK);
+	sql = index_sql(db, "events_subject");
+	assert_null(strstr(sql, "WHERE"));
+	free(sql);
+	sqlite3_close(db);
+
+	st = open_store(f->path, 0);
+	assert_int_equal(store_get(st, id, &ev), 0);
+	assert_string_equal(ev.delivery_id, "m1");
+	store_event_clear(&ev);
+	store_close(st);
+	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	sql = index_sql(db, "events_subject");
+	assert_non_null(strstr(sql, "WHERE subject IS NOT NULL"));
+	free(sql);
+	sqlite3_close(db);
+}
+
 static void
 test_unopenable_path(void **state)
 {
@@ -572,6 +625,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_group_commit_concurrent, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reopen_list_get, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_newer_schema_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_migrate_4_to_5, setup, teardown),
 		cmocka_unit_test(test_unopenable_path),
 		cmocka_unit_test_setup_teardown(test_worker_api, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_queue_bound_is_busy_not_lost, setup, teardown),
