@@ -998,7 +998,9 @@ compile_limits(struct cc *c, const struct json_object *o)
 		return -1;
 	json_object_object_foreach((struct json_object *)o, k, v) {
 		path_key(path, sizeof(path), "policy.limits", k);
-		if (get_int_range(c, v, path, 0, 1000000, &x) != 0)
+		/* A rate of 0 would stop every write: not a limit. */
+		if (get_int_range(c, v, path, strcmp(k, "writes_per_minute") == 0 ?
+		    1 : 0, 1000000, &x) != 0)
 			return -1;
 		switch (str_in(k, limit_keys)) {
 		case 0: l->downgrades_per_hour = x; break;

@@ -68,6 +68,7 @@ struct wk {
 	struct policy *pol;
 	struct zd_conf *zconf;
 	struct gov *gov;
+	struct gov *wgov;          /* policy.limits.writes_per_minute, or NULL */
 	struct store *st;
 	struct plan_opts popts;
 
@@ -1005,6 +1006,27 @@ lock_store(const char *store_path, char *err, size_t errlen)
 	return fd;
 }
 
+/*
+ * The write cap of policy.limits.writes_per_minute: a governor that is
+ * never fed from Zendesk's headers, so it paces writes at exactly that
+ * rate (one at a time), under whatever the account allows.  *out is NULL
+ * when the policy sets no cap.
+ */
+static int
+new_write_gov(const struct policy *pol, struct gov **out)
+{
+	const struct policy_limits *l = policy_limits(pol);
+	struct gov_opts go;
+
+	*out = NULL;
+	if (l->writes_per_minute <= 0)
+		return 0;
+	memset(&go, 0, sizeof(go));
+	go.default_limit = l->writes_per_minute;
+	go.burst = 1;
+	return gov_new(&go, out) == GOV_OK ? 0 : -1;
+}
+
 static void
 opts_defaults(struct worker_opts *o)
 {
@@ -1058,7 +1080,8 @@ worker_run(const struct config *cfg, const struct worker_opts *opts,
 		goto out;
 	if (zd_conf_load(cfg, &w.zconf, err, errlen) != ZD_OK)
 		goto out;
-	if (gov_new(NULL, &w.gov) != GOV_OK) {
+	if (gov_new(NULL, &w.gov) != GOV_OK ||
+	    new_write_gov(w.pol, &w.wgov) != 0) {
 		snprintf(err, errlen, "cannot create the rate governor");
 		goto out;
 	}
@@ -1074,6 +1097,7 @@ worker_run(const struct config *cfg, const struct worker_opts *opts,
 		goto out;
 	zo = *zd_conf_opts(w.zconf);
 	zo.gov = w.gov;
+	zo.write_gov = w.wgov;
 	/* Never sleep minutes inside a thread: give the wait back instead. */
 	zo.gov_max_wait_ms = 30000;
 	w.popts.entitlements = zo.entitlements;
@@ -1155,6 +1179,7 @@ out:
 	json_object_put(w.groups);
 	store_close(w.st);
 	gov_free(w.gov);
+	gov_free(w.wgov);
 	zd_conf_free(w.zconf);
 	policy_free(w.pol);
 	if (lockfd >= 0)
@@ -1371,7 +1396,8 @@ worker_reconcile(const struct config *cfg, const struct reconcile_opts *ro,
 	if (policy_compile(pol, &w.pol, err, errlen) != 0 ||
 	    zd_conf_load(cfg, &w.zconf, err, errlen) != ZD_OK)
 		goto out;
-	if (gov_new(NULL, &w.gov) != GOV_OK) {
+	if (gov_new(NULL, &w.gov) != GOV_OK ||
+	    new_write_gov(w.pol, &w.wgov) != 0) {
 		snprintf(err, errlen, "cannot create the rate governor");
 		goto out;
 	}
@@ -1384,6 +1410,7 @@ worker_reconcile(const struct config *cfg, const struct reconcile_opts *ro,
 	}
 	zo = *zd_conf_opts(w.zconf);
 	zo.gov = w.gov;
+	zo.write_gov = w.wgov;
 	w.popts.entitlements = zo.entitlements;
 	w.popts.steps = policy_leaver_steps(w.pol, &w.popts.nsteps);
 	t.w = &w;
@@ -1445,6 +1472,7 @@ out:
 	json_object_put(w.groups);
 	store_close(w.st);
 	gov_free(w.gov);
+	gov_free(w.wgov);
 	zd_conf_free(w.zconf);
 	policy_free(w.pol);
 	pthread_cond_destroy(&w.work_cv);

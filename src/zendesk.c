@@ -67,6 +67,7 @@ struct zd_client {
 	long total_ms;
 	size_t max_response;
 	struct gov *gov;
+	struct gov *write_gov;
 	int64_t gov_max_wait_ms;
 	struct curl_slist *hdr_read;   /* both hold the Authorization line */
 	struct curl_slist *hdr_write;
@@ -683,6 +684,7 @@ zd_client_new(const struct zd_opts *o, struct zd_client **out, char *err,
 	c->max_response = o->max_response > 0 ? o->max_response :
 	    DEFAULT_MAX_RESPONSE;
 	c->gov = o->gov;
+	c->write_gov = o->write_gov;
 	c->gov_max_wait_ms = o->gov_max_wait_ms;
 	if (build_headers(c, o->auth) != 0) {
 		errf(err, errlen, "zendesk: out of memory");
@@ -1029,6 +1031,18 @@ perform(struct zd_client *c, const char *method, const char *url,
 		res->retry_after_s = (long)((w + 999) / 1000);
 		errf(res->reason, sizeof(res->reason), "rate budget: the "
 		    "governor asks for a %" PRId64 " ms wait", w);
+		return ZD_RATE_LIMITED;
+	}
+	/*
+	 * The write cap last, right before sending: a wait in the account's
+	 * governor after it would let two writes out closer than the cap.
+	 */
+	if (c->write_gov != NULL && strcmp(method, "GET") != 0 &&
+	    (w = gov_acquire(c->write_gov, c->gov_max_wait_ms)) > 0) {
+		res->retry_after_s = (long)((w + 999) / 1000);
+		errf(res->reason, sizeof(res->reason), "write budget: "
+		    "policy.limits.writes_per_minute asks for a %" PRId64
+		    " ms wait", w);
 		return ZD_RATE_LIMITED;
 	}
 	if (body != NULL) {

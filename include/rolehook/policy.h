@@ -79,7 +79,7 @@ struct policy_limits {
 	long downgrades_per_hour;
 	long suspensions_per_hour;
 	long changes_per_hour;
-	long writes_per_minute;
+	long writes_per_minute;    /* cap on Zendesk writes (zd_opts.write_gov) */
 };
 
 /* policy.drift: what reconcile does when Zendesk differs, per field. */

@@ -57,6 +57,9 @@ struct zd_opts {
 	long timeout_ms;             /* whole request; 0: 30000 */
 	size_t max_response;         /* bytes of (decoded) body; 0: 8 MiB */
 	struct gov *gov;             /* optional, borrowed, shared */
+	struct gov *write_gov;       /* optional, borrowed, shared: a local cap
+	                              * on writes (POST/PUT/PATCH/DELETE), on
+	                              * top of gov; never fed from headers */
 	int64_t gov_max_wait_ms;     /* < 0: wait as long as the governor says */
 };
 

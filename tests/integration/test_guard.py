@@ -73,6 +73,41 @@ class Guard(unittest.TestCase):
             st.stop()
             zd.stop()
 
+    def test_writes_per_minute_paces_writes(self):
+        """policy.limits.writes_per_minute: work sends Zendesk writes no
+        faster than the cap (reads are not paced), and still applies all."""
+        zd = rhstack.FakeZendesk(seed=SEED)
+        policy = dict(POLICY, limits={"writes_per_minute": 120})   # one per 0.5 s
+        src = {"hr": {"preset": "standard-webhooks", "normalizer": "generic", "mapping": MAPPING,
+                      "secret_values": [SECRET]}}
+        st = rhstack.Stack(src, extra={"zendesk": zd.config(), "policy": policy})
+        st.env.update(zd.env())
+        st.start()
+        try:
+            for p in range(3):
+                data = {"id": "W-%d" % p, "work_email": "w%d@example.com" % p, "name": "W %d" % p,
+                        "department": "Support", "job_title": "Associate Agent"}
+                body = json.dumps({"type": "employee.hired", "data": data}).encode()
+                code, _, rb = st.post("hr", body, sign("standard-webhooks", SECRET, body,
+                                                       msg_id="msg_wpm_%d" % p))
+                self.assertEqual(code, 202, rb)
+            self.assertEqual(st.cli("work", "--until-idle").returncode, 0)
+            users = {u["email"]: u for u in zd.state()["users"]}
+            for p in range(3):
+                self.assertEqual(users["w%d@example.com" % p]["role"], "agent")
+            reqs = [r for r in zd.requests()["requests"] if r["path"].startswith("/api/")]
+            writes = sorted(r["time"] for r in reqs if r["method"] != "GET")
+            self.assertGreaterEqual(len(writes), 3)
+            gaps = [b - a for a, b in zip(writes, writes[1:])]
+            # The governor grants one write per 500 ms; allow for the time
+            # between a grant and the request reaching the fake.
+            self.assertGreaterEqual(min(gaps), 0.4, [(r["method"], r["path"], r["time"]) for r in reqs])
+            reads = sorted(r["time"] for r in reqs if r["method"] == "GET")
+            self.assertLess(min(b - a for a, b in zip(reads, reads[1:])), 0.4)
+        finally:
+            st.stop()
+            zd.stop()
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)

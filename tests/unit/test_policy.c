@@ -452,6 +452,8 @@ static const struct {
 	  "policy.limits.downgrades_per_hour", "from 0 to 1000000" },
 	{ "{\"rules\":[],\"limits\":{\"downgrades_per_hour\":1.5}}",
 	  "policy.limits.downgrades_per_hour", "whole number" },
+	{ "{\"rules\":[],\"limits\":{\"writes_per_minute\":0}}",
+	  "policy.limits.writes_per_minute", "from 1 to 1000000" },
 	{ "{\"rules\":[],\"rehire_window_days\":4000}",
 	  "policy.rehire_window_days", "from 0 to 3650" },
 	{ "{\"rules\":[],\"protected\":\"owner@example.com\"}",

@@ -1158,6 +1158,54 @@ test_governor_hook(void **state)
 	gov_free(g);
 }
 
+/*
+ * policy.limits.writes_per_minute: a write governor paces PUT/POST/DELETE
+ * and never GET; a write over the cap is not sent.
+ */
+static void
+test_write_cap(void **state)
+{
+	struct gov *wg = NULL;
+	struct gov_opts go;
+	struct gov_stats s;
+	struct zd_opts o;
+	struct zd_client *c;
+	struct zd_response r = ZD_RESPONSE_INIT;
+	struct json_object *body;
+	size_t n;
+	int i;
+
+	(void)state;
+	memset(&go, 0, sizeof(go));
+	go.default_limit = 2;      /* one write per 30 s */
+	go.burst = 1;
+	assert_int_equal(gov_new(&go, &wg), GOV_OK);
+	opts_default(&o, "Basic " BASIC_B64);
+	o.write_gov = wg;
+	o.gov_max_wait_ms = 0;
+	c = client_with(&o);
+	body = json_tokener_parse("{\"user\":{\"suspended\":false}}");
+	assert_int_equal(zd_call(c, "PUT", "/api/v2/users/102.json", body, &r),
+	    ZD_OK);
+	n = nrequests();
+	assert_int_equal(zd_call(c, "PUT", "/api/v2/users/102.json", body, &r),
+	    ZD_RATE_LIMITED);
+	assert_non_null(strstr(r.reason, "writes_per_minute"));
+	assert_true(r.retry_after_s >= 29 && r.retry_after_s <= 30);
+	assert_int_equal(r.status, 0);
+	assert_int_equal(nrequests(), n);
+	/* Reads are not writes: never paced by the cap. */
+	for (i = 0; i < 3; i++)
+		assert_int_equal(zd_get_user(c, 101, &r), ZD_OK);
+	assert_int_equal(nrequests(), n + 3);
+	gov_stats(wg, &s);
+	assert_int_equal(s.granted, 1);
+	json_object_put(body);
+	zd_response_clear(&r);
+	zd_client_free(c);
+	gov_free(wg);
+}
+
 /* ------------------------------------------------------------- logs */
 
 static void
@@ -1251,6 +1299,7 @@ main(void)
 		cmocka_unit_test_setup(test_auth, reset_fake),
 		cmocka_unit_test_setup(test_call, reset_fake),
 		cmocka_unit_test_setup(test_governor_hook, reset_fake),
+		cmocka_unit_test_setup(test_write_cap, reset_fake),
 		cmocka_unit_test_setup(test_no_secret_in_logs, reset_fake),
 	};
 	int rc;
