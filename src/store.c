@@ -9,12 +9,14 @@
  * sent for a row that is not on disk.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <semaphore.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <sqlite3.h>
 
@@ -229,6 +231,20 @@ open_conn_code(const char *path, int readonly, sqlite3 **out, char *err,
 	int rc;
 
 	*out = NULL;
+	/*
+	 * serve and work run as two users sharing a group (deploy/systemd):
+	 * whichever starts first creates the database, and the other must be
+	 * able to write it.  SQLite would create it 0644 (0640 under a umask
+	 * of 0007) and its -wal and -shm files with the same mode, so the file
+	 * is created here, 0660 less the umask; an existing file keeps its
+	 * mode.
+	 */
+	if (!readonly) {
+		int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0660);
+
+		if (fd >= 0)
+			close(fd);
+	}
 	if ((rc = sqlite3_open_v2(path, &db, flags | SQLITE_OPEN_NOMUTEX,
 	    NULL)) != SQLITE_OK) {
 		snprintf(err, errlen, "%s: %s", path,

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -325,6 +326,30 @@ test_migrate_4_to_5(void **state)
 	sqlite3_close(db);
 }
 
+/*
+ * serve and work share the database through a group: it is created
+ * group-writable (0660 less the umask), and so are its -wal and -shm.
+ */
+static void
+test_created_group_writable(void **state)
+{
+	struct fixture *f = *state;
+	struct store *st;
+	struct stat sb;
+	char wal[160];
+	mode_t old = umask(0007);
+
+	st = open_store(f->path, 0);
+	assert_int_equal(put(st, "gh", "p1", "{}", NULL), STORE_OK);
+	assert_int_equal(stat(f->path, &sb), 0);
+	assert_int_equal(sb.st_mode & 0777, 0660);
+	snprintf(wal, sizeof(wal), "%s-wal", f->path);
+	assert_int_equal(stat(wal, &sb), 0);
+	assert_int_equal(sb.st_mode & 0777, 0660);
+	store_close(st);
+	umask(old);
+}
+
 static void
 test_unopenable_path(void **state)
 {
@@ -626,6 +651,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_reopen_list_get, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_newer_schema_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migrate_4_to_5, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_created_group_writable, setup, teardown),
 		cmocka_unit_test(test_unopenable_path),
 		cmocka_unit_test_setup_teardown(test_worker_api, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_queue_bound_is_busy_not_lost, setup, teardown),
