@@ -237,10 +237,12 @@ open_conn_code(const char *path, int readonly, sqlite3 **out, char *err,
 	 * able to write it.  SQLite would create it 0644 (0640 under a umask
 	 * of 0007) and its -wal and -shm files with the same mode, so the file
 	 * is created here, 0660 less the umask; an existing file keeps its
-	 * mode.
+	 * mode.  O_EXCL: an existing file must not be opened and closed here,
+	 * since close() drops every POSIX lock this process holds on it,
+	 * SQLite's included (the other connections would stop seeing ours).
 	 */
 	if (!readonly) {
-		int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0660);
+		int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0660);
 
 		if (fd >= 0)
 			close(fd);
