@@ -184,15 +184,20 @@ out:
  * fail on a write it does not need (the reason would read "cannot open").
  */
 static int
-migrate(sqlite3 *db, char *err, size_t errlen)
+migrate(sqlite3 *db, char *err, size_t errlen, int *code)
 {
 	char sql[64];
 	int v, i;
 
+	if (code != NULL)
+		*code = SQLITE_OK;
 	if (user_version(db, &v) == 0 && v == SCHEMA_VERSION)
 		return 0;
-	if (exec_sql(db, "BEGIN IMMEDIATE", err, errlen) != 0)
+	if (exec_sql(db, "BEGIN IMMEDIATE", err, errlen) != 0) {
+		if (code != NULL)
+			*code = sqlite3_errcode(db);
 		return -1;
+	}
 	if (user_version(db, &v) != 0) {
 		snprintf(err, errlen, "cannot read schema version: %s",
 		    sqlite3_errmsg(db));
@@ -213,7 +218,36 @@ migrate(sqlite3 *db, char *err, size_t errlen)
 		goto fail;
 	return 0;
 fail:
+	/* The cause, before ROLLBACK replaces it. */
+	if (code != NULL)
+		*code = sqlite3_errcode(db);
 	exec_sql(db, "ROLLBACK", NULL, 0);
+	return -1;
+}
+
+/*
+ * Switches a connection to WAL.  On a new database that another process
+ * is creating at the same moment (serve and work start together), this
+ * returns SQLITE_BUSY at once, without the busy handler: retry for up to
+ * BUSY_TIMEOUT_MS.
+ */
+static int
+set_wal(sqlite3 *db, char *err, size_t errlen)
+{
+	struct timespec ts = { 0, 10 * 1000000L };
+	int waited = 0;
+
+	for (;;) {
+		if (sqlite3_exec(db, "PRAGMA journal_mode=WAL", NULL, NULL,
+		    NULL) == SQLITE_OK)
+			return 0;
+		if ((sqlite3_errcode(db) & 0xff) != SQLITE_BUSY ||
+		    waited >= BUSY_TIMEOUT_MS)
+			break;
+		nanosleep(&ts, NULL);
+		waited += 10;
+	}
+	snprintf(err, errlen, "%s", sqlite3_errmsg(db));
 	return -1;
 }
 
@@ -263,16 +297,30 @@ open_conn_code(const char *path, int readonly, sqlite3 **out, char *err,
 	 * connections whose caches count against its memory budget.
 	 */
 	if (exec_sql(db, "PRAGMA cache_size=-512", err, errlen) != 0 ||
-	    (!readonly &&
-	    (exec_sql(db, "PRAGMA journal_mode=WAL", err, errlen) != 0 ||
-	    exec_sql(db, "PRAGMA synchronous=FULL", err, errlen) != 0))) {
+	    (!readonly && (set_wal(db, err, errlen) != 0 ||
+	    exec_sql(db, "PRAGMA synchronous=FULL", err, errlen) != 0)))
+		goto fail;
+	/*
+	 * SQLite opens a file it may not write read-only without a word;
+	 * the first commit would fail.  Say so now (a store left 0640 by
+	 * another user, a read-only file system).
+	 */
+	if (!readonly && sqlite3_db_readonly(db, "main") == 1) {
+		snprintf(err, errlen, "%s: database is read-only for this user "
+		    "(check its owner, group and mode, and the file system)",
+		    path);
 		if (code != NULL)
-			*code = sqlite3_errcode(db);
+			*code = SQLITE_READONLY;
 		sqlite3_close(db);
 		return -1;
 	}
 	*out = db;
 	return 0;
+fail:
+	if (code != NULL)
+		*code = sqlite3_errcode(db);
+	sqlite3_close(db);
+	return -1;
 }
 
 static int
@@ -426,10 +474,8 @@ open_writer_conn(struct store *st, char *err, size_t errlen, int *code)
 			*code = c;
 		return -1;
 	}
-	if (migrate(st->wdb, err, errlen) != 0) {
-		c = sqlite3_errcode(st->wdb);
+	if (migrate(st->wdb, err, errlen, &c) != 0)
 		goto fail;
-	}
 	/* Checkpoints belong to ckpt_main, not to the writer's COMMIT. */
 	sqlite3_wal_autocheckpoint(st->wdb, 0);
 	sqlite3_wal_hook(st->wdb, wal_hook, st);
@@ -695,7 +741,7 @@ store_open(const char *path, const struct store_opts *opts,
 	if (st->opts.direct) {
 		/* Worker and CLI: one read-write connection, no threads. */
 		if (open_conn(path, 0, &st->rdb, err, errlen) != 0 ||
-		    migrate(st->rdb, err, errlen) != 0)
+		    migrate(st->rdb, err, errlen, NULL) != 0)
 			goto fail;
 		*out = st;
 		return 0;

@@ -274,6 +274,19 @@ zd_failed(struct wthread *t, const struct store_event *row,
 	snprintf(note, sizeof(note), "%s: %s (HTTP %ld): %s", what,
 	    zd_strerror(rc), res->status, res->reason);
 	snprintf(ids, sizeof(ids), "%" PRId64, row->id);
+	/*
+	 * Nothing was sent: the local budget (the account's governor, or
+	 * policy.limits.writes_per_minute) asked for a wait.  Not a failure,
+	 * so no backoff and no dead letter however old the event: it is due
+	 * again when the budget allows.
+	 */
+	if (rc == ZD_RATE_LIMITED && res->status == 0) {
+		store_retry(w->st, row->id, now + (res->retry_after_s > 0 ?
+		    res->retry_after_s : 1), note);
+		log_kv(LOG_INFO, "waiting for the rate budget", "event", ids,
+		    "reason", res->reason, (char *)NULL);
+		return;
+	}
 	if ((rc == ZD_RETRYABLE || rc == ZD_RATE_LIMITED) &&
 	    now - row->received < w->o.max_retry_age_s) {
 		store_retry(w->st, row->id, now + backoff_s(t, row->attempts,
@@ -418,8 +431,15 @@ guard_limit(const struct policy *pol, int k)
 
 /*
  * Checks pl against the hourly limits and, when it fits, reserves its
- * guarded writes in w->reserved (released by guard_release).  Returns 0
- * to go ahead, 1 to hold (why filled), -1 on a store error.
+ * guarded writes in w->reserved.  Returns 0 to go ahead, 1 to hold (why
+ * filled), -1 on a store error.
+ *
+ * Under w->lock every guarded write is counted exactly once: as an audit
+ * row once apply() wrote one (guard_audit moves it from the reservation
+ * to the table in one critical section), else as a reservation until
+ * guard_release.  So the count is read under the lock too: read before
+ * it, another thread's write could be counted twice (a needless hold) or
+ * not at all (one write past the limit).
  */
 static int
 guard_take(struct wk *w, const struct plan *pl, long want[GUARD_NCLASSES],
@@ -436,16 +456,19 @@ guard_take(struct wk *w, const struct plan *pl, long want[GUARD_NCLASSES],
 			if (strcmp(pl->writes[i].step, guard_step[k]) == 0)
 				want[k]++;
 		used[k] = 0;
-		if (want[k] > 0 && guard_limit(w->pol, k) >= 0) {
+		if (want[k] > 0 && guard_limit(w->pol, k) >= 0)
 			any = 1;
-			if ((used[k] = store_audit_count(w->st, guard_step[k],
-			    since)) < 0)
-				return -1;
-		}
 	}
 	if (!any)
 		return 0;
 	pthread_mutex_lock(&w->lock);
+	for (k = 0; k < GUARD_NCLASSES; k++)
+		if (want[k] > 0 && guard_limit(w->pol, k) >= 0 &&
+		    (used[k] = store_audit_count(w->st, guard_step[k],
+		    since)) < 0) {
+			pthread_mutex_unlock(&w->lock);
+			return -1;
+		}
 	for (k = 0; k < GUARD_NCLASSES; k++) {
 		lim = guard_limit(w->pol, k);
 		if (want[k] > 0 && lim >= 0 &&
@@ -464,6 +487,30 @@ guard_take(struct wk *w, const struct plan *pl, long want[GUARD_NCLASSES],
 		w->reserved[k] += want[k];
 	pthread_mutex_unlock(&w->lock);
 	return 0;
+}
+
+/*
+ * Writes the audit row of one write.  A guarded write (want != NULL: the
+ * plan holds a reservation) leaves its reservation in the same critical
+ * section, so guard_take never sees it twice or not at all.
+ */
+static int
+guard_audit(struct wk *w, long *want, const struct store_audit *a)
+{
+	int k, rc;
+
+	for (k = 0; k < GUARD_NCLASSES; k++)
+		if (want != NULL && want[k] > 0 &&
+		    strcmp(a->action, guard_step[k]) == 0)
+			break;
+	if (k == GUARD_NCLASSES)
+		return store_audit_add(w->st, a, NULL);
+	pthread_mutex_lock(&w->lock);
+	rc = store_audit_add(w->st, a, NULL);
+	w->reserved[k]--;
+	want[k]--;
+	pthread_mutex_unlock(&w->lock);
+	return rc;
 }
 
 static void
@@ -527,13 +574,14 @@ fail:
 }
 
 /*
- * Applies the plan's writes in order, one audit row each.  Returns 0
- * when all succeeded; otherwise the event has been put to retry or dead.
+ * Applies the plan's writes in order, one audit row each.  want: the
+ * plan's guard reservation, or NULL (see guard_audit).  Returns 0 when
+ * all succeeded; otherwise the event has been put to retry or dead.
  */
 static int
 apply(struct wthread *t, const struct store_event *row,
     const struct norm_event *nev, const struct policy_decision *d,
-    const struct plan *pl, const json_object *current)
+    const struct plan *pl, const json_object *current, long *want)
 {
 	struct wk *w = t->w;
 	struct zd_response res = ZD_RESPONSE_INIT;
@@ -592,7 +640,9 @@ apply(struct wthread *t, const struct store_event *row,
 		a.http_status = (int)res.status;
 		a.zendesk_user = uid > 0 ? user : NULL;
 		a.request = req;
-		if (store_audit_add(w->st, &a, NULL) != 0)
+		/* A write the rate budget kept back was never sent: no row. */
+		if (!(rc == ZD_RATE_LIMITED && res.status == 0) &&
+		    guard_audit(w, want, &a) != 0)
 			log_kv(LOG_ERROR, "cannot write audit row", "request",
 			    req, (char *)NULL);
 		/*
@@ -776,7 +826,8 @@ replan:
 		}
 		reserved = 1;
 	}
-	ok = apply(t, &row, &nev, &d, pl, current) == 0;
+	ok = apply(t, &row, &nev, &d, pl, current, reserved ? want : NULL) ==
+	    0;
 	if (reserved)
 		guard_release(w, want);
 	if (!ok)

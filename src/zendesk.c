@@ -1036,14 +1036,30 @@ perform(struct zd_client *c, const char *method, const char *url,
 	/*
 	 * The write cap last, right before sending: a wait in the account's
 	 * governor after it would let two writes out closer than the cap.
+	 * A Retry-After that another thread learned while this one waited
+	 * for its write slot still holds it back.
 	 */
-	if (c->write_gov != NULL && strcmp(method, "GET") != 0 &&
-	    (w = gov_acquire(c->write_gov, c->gov_max_wait_ms)) > 0) {
-		res->retry_after_s = (long)((w + 999) / 1000);
-		errf(res->reason, sizeof(res->reason), "write budget: "
-		    "policy.limits.writes_per_minute asks for a %" PRId64
-		    " ms wait", w);
-		return ZD_RATE_LIMITED;
+	if (c->write_gov != NULL && strcmp(method, "GET") != 0) {
+		struct gov_stats gs;
+
+		if ((w = gov_acquire(c->write_gov, c->gov_max_wait_ms)) > 0) {
+			res->retry_after_s = (long)((w + 999) / 1000);
+			errf(res->reason, sizeof(res->reason), "write budget: "
+			    "policy.limits.writes_per_minute asks for a %"
+			    PRId64 " ms wait", w);
+			return ZD_RATE_LIMITED;
+		}
+		if (c->gov != NULL) {
+			gov_stats(c->gov, &gs);
+			if (gs.paused_ms > 0) {
+				res->retry_after_s =
+				    (long)((gs.paused_ms + 999) / 1000);
+				errf(res->reason, sizeof(res->reason), "rate "
+				    "budget: Zendesk asked for a %" PRId64
+				    " ms pause", gs.paused_ms);
+				return ZD_RATE_LIMITED;
+			}
+		}
 	}
 	if (body != NULL) {
 		payload = json_object_to_json_string_ext(body,

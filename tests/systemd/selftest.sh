@@ -26,6 +26,9 @@ fail() {
 
 step() { echo "== $*"; }
 
+# Every HTTP call is bounded: a hang fails the step, not the whole run.
+curl() { command curl --max-time 10 "$@"; }
+
 # sudo resolves the host name; the container has no DNS.
 echo "127.0.1.1 $(hostname)" >>/etc/hosts
 
@@ -35,15 +38,15 @@ useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nolo
 	--gid www-data --groups rolehook rolehook-serve || fail "useradd rolehook-serve"
 useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin \
 	--gid rolehook rolehook-work || fail "useradd rolehook-work"
-install -d -o root -g rolehook -m 0750 /etc/rolehook
-install -d -o rolehook-work -g rolehook -m 2770 /var/lib/rolehook
+install -d -o root -g rolehook -m 0750 /etc/rolehook || fail "install /etc/rolehook"
+install -d -o rolehook-work -g rolehook -m 2770 /var/lib/rolehook || fail "install /var/lib/rolehook"
 
 step "README 4: configuration (from the test, not the example)"
 install -o root -g rolehook -m 0640 /stage/rolehook.json "$CONF" || fail "install config"
 
 step "README 5: secrets"
-install -o root -g root -m 0600 /stage/serve.env /etc/rolehook/serve.env
-install -o root -g root -m 0600 /stage/work.env /etc/rolehook/work.env
+install -o root -g root -m 0600 /stage/serve.env /etc/rolehook/serve.env || fail "serve.env"
+install -o root -g root -m 0600 /stage/work.env /etc/rolehook/work.env || fail "work.env"
 
 step "README 6: check the configuration as each service"
 out=$(systemd-run --pipe --wait --quiet --uid=rolehook-serve --gid=www-data \
@@ -82,7 +85,7 @@ systemctl restart nginx || fail "nginx restart"
 
 step "README 8: start the services"
 install -m 0644 /stage/units/rolehook-serve.service /stage/units/rolehook-work.service \
-	/etc/systemd/system/
+	/etc/systemd/system/ || fail "install the units"
 systemctl daemon-reload
 systemctl enable --now rolehook-work.service rolehook-serve.service || fail "enable --now"
 for _ in $(seq 100); do
@@ -90,8 +93,15 @@ for _ in $(seq 100); do
 	sleep 0.1
 done
 systemctl status rolehook-serve rolehook-work --no-pager
+# Both started at once; give a restart (RestartSec) a chance to show.
 for u in rolehook-serve rolehook-work; do
+	for _ in $(seq 100); do
+		[ "$(systemctl is-active $u)" = active ] && break
+		sleep 0.1
+	done
 	[ "$(systemctl is-active $u)" = active ] || fail "$u is not active"
+	[ "$(systemctl show -p NRestarts --value $u)" = 0 ] ||
+		fail "$u restarted: it failed at least once"
 done
 perm=$(stat -c '%A %U %G' /run/rolehook/serve.sock)
 echo "socket: $perm"
@@ -114,7 +124,10 @@ for u in serve work; do
 	grep -q '^CapEff:[[:space:]]*0000000000000000$' "$st" || fail "rolehook-$u has capabilities"
 	grep -q '^CapBnd:[[:space:]]*0000000000000000$' "$st" || fail "rolehook-$u: bounding set not empty"
 	[ "$(ps -o user= -p "$pid")" = "rolehook-$u" ] || fail "rolehook-$u runs as $(ps -o user= -p "$pid")"
-	# ProtectSystem=strict: /etc and /usr are read-only in its namespace.
+	# ProtectSystem=strict: /etc and /usr are read-only in its namespace
+	# (while root may write /etc outside it: the control).
+	touch /etc/rolehook/probe || fail "control: root cannot write /etc"
+	rm -f /etc/rolehook/probe
 	if nsenter -t "$pid" -m touch /etc/rolehook/probe 2>/dev/null; then
 		fail "rolehook-$u can write /etc"
 	fi
@@ -128,6 +141,8 @@ tr '\0' '\n' </proc/"$(systemctl show -p MainPID --value rolehook-serve)"/enviro
 	fail "serve's environment holds the Zendesk token"
 tr '\0' '\n' </proc/"$(systemctl show -p MainPID --value rolehook-work)"/environ | grep -q '^HR_SECRET=' &&
 	fail "work's environment holds a webhook secret"
+runuser -u rolehook-serve -- cat "$CONF" >/dev/null ||
+	fail "control: rolehook-serve cannot read the configuration"
 if runuser -u rolehook-serve -- cat /etc/rolehook/work.env >/dev/null 2>&1; then
 	fail "rolehook-serve can read work.env"
 fi

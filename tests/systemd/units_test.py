@@ -18,6 +18,8 @@ and this script prints its log.
 usage: units_test.py BUILD_DIR      (root; needs systemd-nspawn, debootstrap)
 env:   ROLEHOOK_KEEP=1 keeps the container's root under /var/tmp.
 """
+import fcntl
+import glob
 import hashlib
 import json
 import os
@@ -56,26 +58,51 @@ def mirror():
 
 
 def base_root():
+    """The cached root, built once under a lock (another checkout may be
+    building it), in a temporary directory renamed into place when done."""
     cache = os.environ.get("ROLEHOOK_NSPAWN_CACHE", "/var/tmp/rolehook-nspawn-bookworm")
     stamp = os.path.join(cache, ".rolehook-stamp")
     want = hashlib.sha256(PACKAGES.encode()).hexdigest()
-    try:
-        with open(stamp) as f:
-            if f.read().strip() == want:
-                return cache
-    except OSError:
-        pass
-    print("units_test: building the Debian 12 root in %s (debootstrap, about a minute)" % cache,
-          flush=True)
-    shutil.rmtree(cache, ignore_errors=True)
-    r = subprocess.run(["debootstrap", "--variant=minbase", "--include=" + PACKAGES,
-                        "bookworm", cache, mirror()], capture_output=True, text=True)
-    if r.returncode != 0:
+    with open(cache + ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            with open(stamp) as f:
+                if f.read().strip() == want:
+                    return cache
+        except OSError:
+            pass
+        print("units_test: building the Debian 12 root in %s (debootstrap, about a minute)"
+              % cache, flush=True)
+        tmp = cache + ".new"
+        shutil.rmtree(tmp, ignore_errors=True)
+        try:
+            r = subprocess.run(["timeout", "-k", "10", "900", "debootstrap", "--variant=minbase",
+                                "--include=" + PACKAGES, "bookworm", tmp, mirror()],
+                               capture_output=True, text=True)
+        except KeyboardInterrupt:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        if r.returncode != 0:
+            shutil.rmtree(tmp, ignore_errors=True)
+            die("debootstrap failed (exit %d):\n%s" % (r.returncode,
+                                                       (r.stdout + r.stderr)[-3000:]))
+        with open(os.path.join(tmp, ".rolehook-stamp"), "w") as f:
+            f.write(want + "\n")
         shutil.rmtree(cache, ignore_errors=True)
-        die("debootstrap failed (exit %d):\n%s" % (r.returncode, (r.stdout + r.stderr)[-3000:]))
-    with open(stamp, "w") as f:
-        f.write(want + "\n")
-    return cache
+        os.rename(tmp, cache)
+        return cache
+
+
+def clean_stale():
+    """Containers left by a run that was killed (ctest's timeout) before
+    its cleanup: older than an hour."""
+    import time
+    for d in glob.glob("/var/tmp/rolehook-units-*"):
+        try:
+            if time.time() - os.path.getmtime(d) > 3600:
+                shutil.rmtree(d, ignore_errors=True)
+        except OSError:
+            pass
 
 
 def write(path, text, mode=0o644):
@@ -136,6 +163,7 @@ def main():
         if shutil.which(tool) is None:
             die("%s not found: apt-get install systemd-container debootstrap "
                 "(tests/run.sh installs them)" % tool)
+    clean_stale()
     cache = base_root()
     work = tempfile.mkdtemp(prefix="rolehook-units-", dir="/var/tmp")
     root = os.path.join(work, "root")
@@ -152,7 +180,7 @@ def main():
         with open(console, "wb") as out:
             # Private network: the container's 127.0.0.1 is its own, so its
             # nginx and fake Zendesk cannot meet other tests' ports.
-            p = subprocess.run(["timeout", "600", "systemd-nspawn", "--quiet", "--boot",
+            p = subprocess.run(["timeout", "-k", "10", "600", "systemd-nspawn", "--quiet", "--boot",
                                 "--directory", root, "--private-network", "--register=no",
                                 "--keep-unit", "--machine", "rh-units-%d" % os.getpid()],
                                stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)

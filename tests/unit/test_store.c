@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -340,6 +341,7 @@ test_created_group_writable(void **state)
 	mode_t old = umask(0007);
 
 	st = open_store(f->path, 0);
+	umask(old);
 	assert_int_equal(put(st, "gh", "p1", "{}", NULL), STORE_OK);
 	assert_int_equal(stat(f->path, &sb), 0);
 	assert_int_equal(sb.st_mode & 0777, 0660);
@@ -347,7 +349,45 @@ test_created_group_writable(void **state)
 	assert_int_equal(stat(wal, &sb), 0);
 	assert_int_equal(sb.st_mode & 0777, 0660);
 	store_close(st);
-	umask(old);
+}
+
+/*
+ * A database this user may not write (another user's 0644 file) is
+ * refused at open, with the reason, not at the first commit.  Needs root
+ * to become another user (tests/run.sh runs as root).
+ */
+static void
+test_not_writable_refused_at_open(void **state)
+{
+	struct fixture *f = *state;
+	struct store *st = open_store(f->path, 0);
+	pid_t pid;
+	int status = 0;
+
+	store_close(st);
+	if (geteuid() != 0)
+		skip();
+	assert_int_equal(chmod(f->dir, 0777), 0);
+	assert_int_equal(chmod(f->path, 0644), 0);
+	if ((pid = fork()) == 0) {
+		struct store *ro = NULL;
+		char err[512];
+		int bad;
+
+		if (setgid(65534) != 0 || setuid(65534) != 0)
+			_exit(3);
+		bad = store_open(f->path, NULL, &ro, err, sizeof(err)) == 0 ||
+		    strstr(err, "read-only for this user") == NULL;
+		if (bad)
+			fprintf(stderr, "store_open as nobody: %s\n", ro ? "opened" :
+			    err);
+		store_close(ro);
+		_exit(bad ? 1 : 0);
+	}
+	assert_true(pid > 0);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
 }
 
 static void
@@ -652,6 +692,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_newer_schema_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migrate_4_to_5, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_created_group_writable, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_not_writable_refused_at_open, setup, teardown),
 		cmocka_unit_test(test_unopenable_path),
 		cmocka_unit_test_setup_teardown(test_worker_api, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_queue_bound_is_busy_not_lost, setup, teardown),
