@@ -506,9 +506,11 @@ guard_audit(struct wk *w, long *want, const struct store_audit *a)
 	if (k == GUARD_NCLASSES)
 		return store_audit_add(w->st, a, NULL);
 	pthread_mutex_lock(&w->lock);
-	rc = store_audit_add(w->st, a, NULL);
-	w->reserved[k]--;
-	want[k]--;
+	/* Without its row the write stays reserved until guard_release. */
+	if ((rc = store_audit_add(w->st, a, NULL)) == 0) {
+		w->reserved[k]--;
+		want[k]--;
+	}
 	pthread_mutex_unlock(&w->lock);
 	return rc;
 }
