@@ -1007,6 +1007,19 @@ log_path(const struct zd_client *c, const char *url, char *dst, size_t cap)
 }
 
 /*
+ * A request the local budget keeps back (nothing sent): ZD_RATE_LIMITED,
+ * with the wait in res->retry_after_s and who asked for it in the reason.
+ */
+static enum zd_result
+budget_wait(struct zd_response *res, int64_t wait_ms, const char *who)
+{
+	res->retry_after_s = (long)((wait_ms + 999) / 1000);
+	errf(res->reason, sizeof(res->reason), "%s asks for a %" PRId64
+	    " ms wait", who, wait_ms);
+	return ZD_RATE_LIMITED;
+}
+
+/*
  * Sends one request to url (absolute, already checked) and classifies
  * the answer.  body may be NULL.  res is cleared first.
  */
@@ -1027,12 +1040,8 @@ perform(struct zd_client *c, const char *method, const char *url,
 	zd_response_clear(res);
 	/* Nothing is owned yet and nothing was sent: no log line either. */
 	if (c->gov != NULL && (w = gov_acquire(c->gov,
-	    c->gov_max_wait_ms)) > 0) {
-		res->retry_after_s = (long)((w + 999) / 1000);
-		errf(res->reason, sizeof(res->reason), "rate budget: the "
-		    "governor asks for a %" PRId64 " ms wait", w);
-		return ZD_RATE_LIMITED;
-	}
+	    c->gov_max_wait_ms)) > 0)
+		return budget_wait(res, w, "rate budget: the governor");
 	/*
 	 * The write cap last, right before sending: a wait in the account's
 	 * governor after it would let two writes out closer than the cap.
@@ -1042,23 +1051,14 @@ perform(struct zd_client *c, const char *method, const char *url,
 	if (c->write_gov != NULL && strcmp(method, "GET") != 0) {
 		struct gov_stats gs;
 
-		if ((w = gov_acquire(c->write_gov, c->gov_max_wait_ms)) > 0) {
-			res->retry_after_s = (long)((w + 999) / 1000);
-			errf(res->reason, sizeof(res->reason), "write budget: "
-			    "policy.limits.writes_per_minute asks for a %"
-			    PRId64 " ms wait", w);
-			return ZD_RATE_LIMITED;
-		}
+		if ((w = gov_acquire(c->write_gov, c->gov_max_wait_ms)) > 0)
+			return budget_wait(res, w, "write budget: "
+			    "policy.limits.writes_per_minute");
 		if (c->gov != NULL) {
 			gov_stats(c->gov, &gs);
-			if (gs.paused_ms > 0) {
-				res->retry_after_s =
-				    (long)((gs.paused_ms + 999) / 1000);
-				errf(res->reason, sizeof(res->reason), "rate "
-				    "budget: Zendesk asked for a %" PRId64
-				    " ms pause", gs.paused_ms);
-				return ZD_RATE_LIMITED;
-			}
+			if (gs.paused_ms > 0)
+				return budget_wait(res, gs.paused_ms, "rate "
+				    "budget: a Retry-After from Zendesk");
 		}
 	}
 	if (body != NULL) {

@@ -168,13 +168,10 @@ def main():
     work = tempfile.mkdtemp(prefix="rolehook-units-", dir="/var/tmp")
     root = os.path.join(work, "root")
     try:
+        os.makedirs(root)
         r = subprocess.run(["cp", "-a", cache + "/.", root + "/"], capture_output=True, text=True)
         if r.returncode != 0:
-            os.makedirs(root, exist_ok=True)
-            r = subprocess.run(["cp", "-a", cache + "/.", root + "/"], capture_output=True,
-                               text=True)
-            if r.returncode != 0:
-                die("cannot copy the root: " + r.stderr)
+            die("cannot copy the root: " + r.stderr)
         stage(root, build)
         console = os.path.join(work, "console.log")
         with open(console, "wb") as out:
