@@ -59,7 +59,7 @@ preview_one(const struct store_event *ev, void *arg)
 	if (src->raw != NULL)
 		json_object_object_get_ex(src->raw, "mapping", &mapping);
 	if (normalize(normalizer, mapping, (const char *)ev->body,
-	    ev->body_len, ev->received, &nev, err, sizeof(err)) != 0) {
+	    ev->body_len, ev->signed_at, &nev, err, sizeof(err)) != 0) {
 		p->skipped++;
 		return 0;
 	}

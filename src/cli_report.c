@@ -534,7 +534,7 @@ store_event_visit(struct report *r, struct store *st, int64_t id,
 	normalizer = src->normalizer != NULL ? src->normalizer :
 	    src->scheme.preset;
 	if (normalize(normalizer, mapping, (const char *)row.body,
-	    row.body_len, row.received, &nev, err, sizeof(err)) != 0 ||
+	    row.body_len, row.signed_at, &nev, err, sizeof(err)) != 0 ||
 	    nev.kind == NULL || nev.subject == NULL ||
 	    strcmp(nev.kind, "ignored") == 0 ||
 	    strncmp(nev.kind, "zendesk.", 8) == 0)

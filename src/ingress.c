@@ -22,6 +22,7 @@
 #include "rolehook/codec.h"
 #include "rolehook/config.h"
 #include "rolehook/ingress.h"
+#include "rolehook/jsonutil.h"
 #include "rolehook/log.h"
 #include "rolehook/metrics.h"
 #include "rolehook/store.h"
@@ -187,17 +188,6 @@ id_ok(const char *s, size_t n)
 	return 1;
 }
 
-/* True if body[from..len) is JSON whitespace only (RFC 8259 section 2). */
-static int
-only_space(const unsigned char *body, size_t from, size_t len)
-{
-	for (; from < len; from++)
-		if (body[from] != ' ' && body[from] != '\t' &&
-		    body[from] != '\n' && body[from] != '\r')
-			return 0;
-	return 1;
-}
-
 static const char *
 body_id_pointer(const struct config_source *src)
 {
@@ -212,10 +202,14 @@ body_id_pointer(const struct config_source *src)
 }
 
 /*
- * The delivery id, for dedupe: the sender's id header, else its event id
- * in the body, else "sha256:" + hex SHA-256 of the body.  The body hash,
- * not of the signed content: senders re-sign retries with a fresh
- * timestamp, and the same body must still dedupe.
+ * The dedupe key, from signed material only (docs/security.md, "Replay
+ * and ordering"): the sender's id header when the signature covers it,
+ * else the sender's event id in the body, else "sha256:" + hex SHA-256
+ * of the body.  An id header the signature does not cover (GitHub's
+ * X-GitHub-Delivery) is never the key: a captured body re-sent with any
+ * other id, or none, must land on the key it was first stored under.
+ * The body hash, not that of the signed content: senders re-sign retries
+ * with a fresh timestamp, and the same body must still dedupe.
  */
 static int
 delivery_id(const struct config_source *src, const struct verify_info *vi,
@@ -228,7 +222,7 @@ delivery_id(const struct config_source *src, const struct verify_info *vi,
 	unsigned int mdlen = 0;
 	const char *s;
 
-	if (vi->id[0] != '\0' && id_ok(vi->id, strlen(vi->id))) {
+	if (vi->id_signed && id_ok(vi->id, strlen(vi->id))) {
 		snprintf(out, outlen, "%s", vi->id);
 		return 0;
 	}
@@ -329,7 +323,6 @@ handle_hook(const struct ingress *ig, const struct ingress_io *io,
 	const char *remote = io->param(io->ctx, "REMOTE_ADDR");
 	unsigned long long clen = 0;
 	unsigned char *body = NULL;
-	json_tokener *tok = NULL;
 	json_object *doc = NULL;
 	struct verify_request vr;
 	struct verify_info vi;
@@ -401,16 +394,10 @@ handle_hook(const struct ingress *ig, const struct ingress_io *io,
 
 	/* Only now, with the sender authenticated, is the body parsed. */
 	if (src->require_json) {
-		if ((tok = json_tokener_new_ex(JSON_DEPTH)) == NULL) {
-			set_fixed(r, 500);
-			goto out;
-		}
-		doc = json_tokener_parse_ex(tok, (const char *)body, (int)clen);
-		if (doc == NULL ||
-		    json_tokener_get_error(tok) != json_tokener_success ||
-		    !only_space(body, json_tokener_get_parse_end(tok),
-		    (size_t)clen) ||
-		    !json_object_is_type(doc, json_type_object)) {
+		/* RFC 8259 strictly: the README promises 400 otherwise. */
+		doc = json_parse_strict((const char *)body, (size_t)clen,
+		    JSON_DEPTH);
+		if (doc == NULL || !json_object_is_type(doc, json_type_object)) {
 			log_kv(LOG_WARN, "malformed JSON after a valid signature",
 			    "source", src->name, (char *)NULL);
 			set_fixed(r, 400);
@@ -428,6 +415,8 @@ handle_hook(const struct ingress *ig, const struct ingress_io *io,
 	ev.source = src->name;
 	ev.delivery_id = id;
 	ev.received = now;
+	/* Only a timestamp the signature covers may order events. */
+	ev.signed_at = vi.timestamp_signed ? vi.timestamp : 0;
 	ev.headers_json = headers;
 	ev.body = body;
 	ev.body_len = (size_t)clen;
@@ -456,8 +445,6 @@ handle_hook(const struct ingress *ig, const struct ingress_io *io,
 	}
 out:
 	json_object_put(doc);
-	if (tok != NULL)
-		json_tokener_free(tok);
 	free(headers);
 	free(body);
 }

@@ -2689,7 +2689,7 @@ out:
 
 static int
 run(const char *normalizer, const struct json_object *mapping,
-    const char *body, size_t len, time_t received, size_t index, int batch,
+    const char *body, size_t len, time_t signed_at, size_t index, int batch,
     struct norm_event *out, size_t *count, char *err, size_t errlen)
 {
 	struct nctx c;
@@ -2748,7 +2748,7 @@ run(const char *normalizer, const struct json_object *mapping,
 		goto out;
 	}
 	if (out->occurred_at == 0)
-		out->occurred_at = (int64_t)received;
+		out->occurred_at = (int64_t)signed_at;
 	set_completeness(&c);
 	rc = 0;
 out:
@@ -2763,20 +2763,20 @@ out:
 /* See normalize.h. */
 int
 normalize(const char *normalizer, const struct json_object *mapping,
-    const char *body, size_t len, time_t received, struct norm_event *out,
+    const char *body, size_t len, time_t signed_at, struct norm_event *out,
     char *err, size_t errlen)
 {
-	return run(normalizer, mapping, body, len, received, 0, 0, out, NULL,
+	return run(normalizer, mapping, body, len, signed_at, 0, 0, out, NULL,
 	    err, errlen);
 }
 
 /* See normalize.h. */
 int
 normalize_nth(const char *normalizer, const struct json_object *mapping,
-    const char *body, size_t len, time_t received, size_t index,
+    const char *body, size_t len, time_t signed_at, size_t index,
     struct norm_event *out, size_t *count, char *err, size_t errlen)
 {
-	return run(normalizer, mapping, body, len, received, index, 1, out,
+	return run(normalizer, mapping, body, len, signed_at, index, 1, out,
 	    count, err, errlen);
 }
 

@@ -23,7 +23,7 @@
 #include "rolehook/log.h"
 #include "rolehook/store.h"
 
-#define SCHEMA_VERSION 5
+#define SCHEMA_VERSION 6
 #define STR_(x) #x
 #define STR(x) STR_(x)
 #define PROBE_MS 1000
@@ -131,6 +131,23 @@ static const char *const migrations[] = {
 	("DROP INDEX events_subject;"
 	"CREATE INDEX events_subject ON events (subject, id)"
 	" WHERE subject IS NOT NULL;"),
+	/*
+	 * 5 -> 6: trust boundary.  signed_at: the sender's timestamp when
+	 * the signature covers it (the only time that may order events; the
+	 * receive time is not signed).  seen: the dedupe keys of pruned
+	 * events, so a captured request is a duplicate forever, not only
+	 * for store.retention_days.
+	 */
+	("ALTER TABLE events ADD COLUMN signed_at INTEGER;"
+	"CREATE TABLE seen ("
+	"  source TEXT NOT NULL,"
+	"  delivery_id TEXT NOT NULL,"
+	"  event_id INTEGER NOT NULL,"
+	"  PRIMARY KEY (source, delivery_id)) WITHOUT ROWID;"
+	"CREATE TRIGGER events_seen BEFORE DELETE ON events BEGIN"
+	"  INSERT OR IGNORE INTO seen (source, delivery_id, event_id)"
+	"  VALUES (old.source, old.delivery_id, old.id);"
+	" END;"),
 };
 
 const char *
@@ -479,13 +496,20 @@ open_writer_conn(struct store *st, char *err, size_t errlen, int *code)
 	/* Checkpoints belong to ckpt_main, not to the writer's COMMIT. */
 	sqlite3_wal_autocheckpoint(st->wdb, 0);
 	sqlite3_wal_hook(st->wdb, wal_hook, st);
+	/*
+	 * A key in seen (pruned) is a duplicate too.  The SELECT's WHERE
+	 * also keeps the upsert clause unambiguous (sqlite.org/lang_upsert).
+	 */
 	if (sqlite3_prepare_v3(st->wdb,
-	    "INSERT INTO events (source, delivery_id, received, headers, body)"
-	    " VALUES (?1, ?2, ?3, ?4, ?5)"
+	    "INSERT INTO events (source, delivery_id, received, headers, body,"
+	    " signed_at) SELECT ?1, ?2, ?3, ?4, ?5, ?6 WHERE NOT EXISTS"
+	    " (SELECT 1 FROM seen WHERE source = ?1 AND delivery_id = ?2)"
 	    " ON CONFLICT (source, delivery_id) DO NOTHING",
 	    -1, SQLITE_PREPARE_PERSISTENT, &st->ins, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v3(st->wdb,
-	    "SELECT id FROM events WHERE source = ?1 AND delivery_id = ?2",
+	    "SELECT id FROM events WHERE source = ?1 AND delivery_id = ?2"
+	    " UNION ALL SELECT event_id FROM seen WHERE source = ?1 AND"
+	    " delivery_id = ?2",
 	    -1, SQLITE_PREPARE_PERSISTENT, &st->dup, NULL) != SQLITE_OK) {
 		snprintf(err, errlen, "%s: %s", st->path,
 		    sqlite3_errmsg(st->wdb));
@@ -516,6 +540,10 @@ insert_one(struct store *st, struct pending *p)
 	    "{}", -1, SQLITE_STATIC);
 	sqlite3_bind_blob64(st->ins, 5, ev->body ? (const void *)ev->body :
 	    (const void *)"", ev->body_len, SQLITE_STATIC);
+	if (ev->signed_at > 0)
+		sqlite3_bind_int64(st->ins, 6, (sqlite3_int64)ev->signed_at);
+	else
+		sqlite3_bind_null(st->ins, 6);
 	if ((rc = sqlite3_step(st->ins)) != SQLITE_DONE)
 		return rc;
 	if (sqlite3_changes(st->wdb) == 1) {
@@ -923,6 +951,7 @@ fill_event(sqlite3_stmt *s, struct store_event *ev, int with_body)
 	ev->effective_at = (time_t)sqlite3_column_int64(s, 10);
 	ev->next_attempt = (time_t)sqlite3_column_int64(s, 11);
 	ev->approved = sqlite3_column_int(s, 12);
+	ev->signed_at = (time_t)sqlite3_column_int64(s, 13);
 	if (with_body) {
 		int n = sqlite3_column_bytes(s, 8);
 		const void *b = sqlite3_column_blob(s, 8);
@@ -938,7 +967,8 @@ fill_event(sqlite3_stmt *s, struct store_event *ev, int with_body)
 }
 
 #define EVENT_COLS "id, source, delivery_id, received, state, attempts, " \
-	"last_error, headers, body, subject, effective_at, next_attempt, approved"
+	"last_error, headers, body, subject, effective_at, next_attempt, approved, " \
+	"signed_at"
 
 int
 store_list(struct store *st, const char *state, const char *source,

@@ -102,15 +102,16 @@ static const struct verify_scheme presets[] = {
 	/*
 	 * BambooHR webhooks "Security": hex HMAC-SHA256 of body followed by
 	 * the timestamp (from the PHP sample, as implemented by botpress
-	 * and fusebit).  The replay tolerance is not documented, so it is
-	 * off by default; the timestamp is still required as it is signed.
+	 * and fusebit).  The replay tolerance is not documented; the
+	 * timestamp is signed, so the window is five minutes as for the
+	 * others (a window off would let a captured request verify for ever).
 	 */
 	{ .preset = "bamboohr", .mode = VERIFY_MODE_HMAC,
 	  .sig_header = "x-bamboohr-signature", .alg = VERIFY_SHA256,
 	  .enc = VERIFY_HEX, .sigfmt = VERIFY_SIG_PLAIN,
 	  .template_ = "{body}{timestamp}",
 	  .ts_header = "x-bamboohr-timestamp", .tsfmt = VERIFY_TS_UNIX,
-	  .keyenc = VERIFY_KEY_RAW, .tolerance_s = 0 },
+	  .keyenc = VERIFY_KEY_RAW, .tolerance_s = 300 },
 	/* HiBob "Working with webhooks": Bob-Signature, base64 of
 	 * HMAC-SHA512 over the payload. */
 	{ .preset = "hibob", .mode = VERIFY_MODE_HMAC,
@@ -435,6 +436,9 @@ verify_scheme_check(const struct verify_scheme *s)
 		return "template must contain {body}";
 	if (template_uses(s->template_, TOK_TIMESTAMP) && !has_ts)
 		return "{timestamp} in template without a timestamp source";
+	/* The replay window must check a value the sender signed. */
+	if (has_ts && !template_uses(s->template_, TOK_TIMESTAMP))
+		return "timestamp source not signed: template needs {timestamp}";
 	if (template_uses(s->template_, TOK_ID) && s->id_header == NULL)
 		return "{id} in template without id_header";
 	return NULL;
@@ -1161,6 +1165,12 @@ ok:
 		info->timestamp = c.ts.p != NULL ? ts : 0;
 		memcpy(info->id, c.id.p != NULL ? c.id.p : "", c.id.n);
 		info->id[c.id.n] = '\0';
+		if (scheme->mode == VERIFY_MODE_HMAC) {
+			info->timestamp_signed = c.ts.p != NULL &&
+			    template_uses(scheme->template_, TOK_TIMESTAMP);
+			info->id_signed = c.id.p != NULL &&
+			    template_uses(scheme->template_, TOK_ID);
+		}
 	}
 out:
 	EVP_MAC_CTX_free(ctx);

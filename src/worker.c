@@ -128,7 +128,7 @@ normalize_row(const struct wk *w, const struct store_event *row,
 	}
 	normalizer = source_normalizer(src, &mapping);
 	if (normalize(normalizer, mapping, (const char *)row->body,
-	    row->body_len, row->received, nev, err, sizeof(err)) != 0) {
+	    row->body_len, row->signed_at, nev, err, sizeof(err)) != 0) {
 		snprintf(note, notelen, "normaliser %s: %s", normalizer, err);
 		norm_event_clear(nev);
 		return -1;
@@ -136,14 +136,49 @@ normalize_row(const struct wk *w, const struct store_event *row,
 	return 0;
 }
 
+/*
+ * The time that orders an event: its effective date, else its occurred
+ * time (from the signed body, or the signed timestamp normalize() was
+ * given), else 0: no signed time.  Never the receive time, which serve
+ * writes and a replay chooses (docs/security.md, "Replay and ordering").
+ */
 static time_t
-event_time(const struct norm_event *nev, const struct store_event *row)
+event_time(const struct norm_event *nev)
 {
 	if (nev->effective_at > 0)
 		return (time_t)nev->effective_at;
 	if (nev->occurred_at > 0)
 		return (time_t)nev->occurred_at;
-	return row->received;
+	return 0;
+}
+
+/*
+ * The ordering rule.  A timed event older (by more than a day: HR dates
+ * are days) than the newest signed time applied for the person is stale.
+ * An event without a signed time cannot be placed, so it never overrides
+ * an applied change that had one; a terminate is the exception: removing
+ * access raises nobody's privileges, and a leaver's seat must be freed.
+ * Returns 1 (stale, note filled) or 0.
+ */
+static int
+is_stale(const struct store_subject *subj, const struct norm_event *nev,
+    time_t evtime, char *note, size_t notelen)
+{
+	if (subj->key == NULL || subj->last_effective <= 0)
+		return 0;
+	if (evtime > 0 && subj->last_effective > evtime + STALE_SLACK_S) {
+		snprintf(note, notelen, "stale: event %" PRId64 " for this "
+		    "person took effect later", subj->last_event_id);
+		return 1;
+	}
+	if (evtime == 0 && strcmp(nev->kind, "terminate") != 0) {
+		snprintf(note, notelen, "stale: no signed time, and event %"
+		    PRId64 " for this person applied a signed one; an event "
+		    "without a signed time never overrides it",
+		    subj->last_event_id);
+		return 1;
+	}
+	return 0;
 }
 
 static char *
@@ -366,7 +401,9 @@ zendesk_event(struct wthread *t, const struct store_event *row,
 		}
 	}
 	memset(&e, 0, sizeof(e));
-	e.since = event_time(nev, row) - w->o.echo_window_s;
+	/* Only for telling our own echo from drift: never a grant. */
+	e.since = (event_time(nev) > 0 ? event_time(nev) : row->received) -
+	    w->o.echo_window_s;
 	e.current = cur;
 	{
 		char key[48];
@@ -736,21 +773,13 @@ process(struct wthread *t, int64_t id)
 		finish(w, id, "dead", note);
 		goto out;
 	}
-	evtime = event_time(&nev, &row);
+	evtime = event_time(&nev);
 	if (nev.subject != NULL &&
 	    store_subject_get(w->st, nev.subject, &subj) < 0) {
 		store_retry(w->st, id, now + 5, "cannot read subject state");
 		goto out;
 	}
-	/*
-	 * Older than what was already applied for this person: stale.
-	 * HR effective dates are days (midnight UTC), so only a whole day
-	 * older counts: a change "effective today" after a hire received
-	 * this morning is not stale.
-	 */
-	if (subj.key != NULL && subj.last_effective > evtime + STALE_SLACK_S) {
-		snprintf(note, sizeof(note), "stale: event %" PRId64 " for "
-		    "this person took effect later", subj.last_event_id);
+	if (is_stale(&subj, &nev, evtime, note, sizeof(note))) {
 		finish(w, id, "stale", note);
 		goto out;
 	}
@@ -960,7 +989,7 @@ classify(struct wk *w)
 		else if (nev.subject == NULL)
 			finish(w, row.id, "ignored", "the event names nobody");
 		else if (store_set_subject(w->st, row.id, nev.subject,
-		    event_time(&nev, &row), nev.kind) != 0)
+		    event_time(&nev), nev.kind) != 0)
 			log_msg(LOG_ERROR, "cannot classify event %" PRId64,
 			    row.id);
 		else if (nev.effective_at > (int64_t)time(NULL) + EARLY_S)

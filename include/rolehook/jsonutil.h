@@ -5,6 +5,7 @@
 #ifndef ROLEHOOK_JSONUTIL_H
 #define ROLEHOOK_JSONUTIL_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 struct json_object;
@@ -18,5 +19,17 @@ int json_member_int(const struct json_object *o, const char *key,
 
 /* 1 when o[key] is the boolean true, else 0.  o may be NULL. */
 int json_member_true(const struct json_object *o, const char *key);
+
+/*
+ * Parses buf[0..len) as one strict RFC 8259 JSON text: double-quoted
+ * strings without raw control characters, valid UTF-8, the literals
+ * true/false/null in lower case only, no comments, no trailing commas,
+ * no NaN or Infinity, nothing but whitespace after the value.  json-c's
+ * JSON_TOKENER_STRICT alone still takes single quotes, NaN, Infinity and
+ * raw control bytes in strings, so a lexical pass runs first.  depth caps
+ * nesting.  Returns the document (caller puts it), or NULL.
+ */
+struct json_object *json_parse_strict(const char *buf, size_t len,
+    int depth);
 
 #endif

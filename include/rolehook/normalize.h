@@ -75,8 +75,10 @@ struct norm_event {
  * Normalises body[0..len) with the named normaliser: "zendesk",
  * "bamboohr", "hibob", "personio", "gusto", "deel", "merge", "finch" or
  * "generic".  mapping is the source's "mapping" object (generic only;
- * borrowed, may be NULL otherwise).  received is used when the payload
- * carries no time.  On success returns 0 and fills *out (caller clears
+ * borrowed, may be NULL otherwise).  signed_at (the sender's signed
+ * timestamp, 0 if the signature covers none) is the occurred_at of a
+ * payload that carries no time; with 0 occurred_at stays 0, so no
+ * unsigned time (the receive time) can order events.  On success returns 0 and fills *out (caller clears
  * it with norm_event_clear).  Returns -1 with err filled (naming the
  * field) when the body is not what that sender sends; an unknown event
  * type is not an error: it returns 0 with kind "ignored".  *out is
@@ -85,7 +87,7 @@ struct norm_event {
  * 256 visible ASCII bytes; exceeding one is an error naming the field.
  */
 int normalize(const char *normalizer, const struct json_object *mapping,
-    const char *body, size_t len, time_t received, struct norm_event *out,
+    const char *body, size_t len, time_t signed_at, struct norm_event *out,
     char *err, size_t errlen);
 
 /*
@@ -98,7 +100,7 @@ int normalize(const char *normalizer, const struct json_object *mapping,
  * error (*count is still filled when the body parsed).
  */
 int normalize_nth(const char *normalizer, const struct json_object *mapping,
-    const char *body, size_t len, time_t received, size_t index,
+    const char *body, size_t len, time_t signed_at, size_t index,
     struct norm_event *out, size_t *count, char *err, size_t errlen);
 
 /*

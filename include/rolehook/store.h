@@ -43,6 +43,8 @@ struct store_event_in {
 	const char *source;
 	const char *delivery_id;
 	time_t received;
+	time_t signed_at;           /* the sender's signed timestamp, 0 if
+	                             * the signature covers none */
 	const char *headers_json;   /* the headers that matter, no secrets */
 	const unsigned char *body;
 	size_t body_len;
@@ -64,6 +66,7 @@ struct store_event {
 	time_t effective_at;        /* 0 if unknown */
 	time_t next_attempt;
 	int approved;               /* released by `events approve` */
+	time_t signed_at;           /* signed timestamp, 0 if none */
 };
 
 /* One audit row: a Zendesk write (or a decision not to write). */
@@ -104,7 +107,9 @@ void store_close(struct store *st);
 /*
  * Stores ev durably.  Blocks until the batch holding it is committed.
  * STORE_OK: stored, *id is the new event id.  STORE_DUPLICATE: it was
- * there already, *id is the existing id.  Other values: nothing stored.
+ * there already (or was, and has been pruned: keys outlive their events,
+ * so a captured request cannot come back after retention), *id is the
+ * existing id.  Other values: nothing stored.
  */
 enum store_err store_put(struct store *st, const struct store_event_in *ev,
     int64_t *id);

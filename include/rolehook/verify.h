@@ -113,6 +113,15 @@ struct verify_info {
 	int secret_index;          /* which secret matched (0 current, 1 previous) */
 	int have_timestamp;
 	time_t timestamp;
+	/*
+	 * Whether the signature covers the timestamp and the id: only
+	 * signed values may decide anything (dedupe, ordering).  An id or
+	 * timestamp a captured request can carry with any value is a hint.
+	 * Always 0 for VERIFY_MODE_TOKEN and VERIFY_MODE_BASIC, which sign
+	 * nothing.
+	 */
+	int timestamp_signed;
+	int id_signed;
 	char id[VERIFY_ID_MAX + 1]; /* delivery id from id_header, "" if none */
 };
 

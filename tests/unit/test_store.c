@@ -81,6 +81,35 @@ put(struct store *st, const char *src, const char *id, const char *body,
 	return store_put(st, &ev, eid);
 }
 
+/* The signed timestamp is kept as given; absent reads back as 0. */
+static void
+test_signed_at_kept(void **state)
+{
+	struct fixture *f = *state;
+	struct store *st = open_store(f->path, 0);
+	struct store_event_in in;
+	struct store_event ev;
+	int64_t a = 0, b = 0;
+
+	memset(&in, 0, sizeof(in));
+	in.source = "zd";
+	in.delivery_id = "t1";
+	in.received = 1700000500;
+	in.signed_at = 1700000000;
+	in.body = (const unsigned char *)"{}";
+	in.body_len = 2;
+	assert_int_equal(store_put(st, &in, &a), STORE_OK);
+	assert_int_equal(put(st, "zd", "t2", "{}", &b), STORE_OK);
+	assert_int_equal(store_get(st, a, &ev), 0);
+	assert_int_equal(ev.signed_at, 1700000000);
+	assert_int_equal(ev.received, 1700000500);
+	store_event_clear(&ev);
+	assert_int_equal(store_get(st, b, &ev), 0);
+	assert_int_equal(ev.signed_at, 0);
+	store_event_clear(&ev);
+	store_close(st);
+}
+
 static void
 test_put_and_duplicate(void **state)
 {
@@ -274,7 +303,7 @@ test_newer_schema_refused(void **state)
 	assert_non_null(strstr(err, "upgrade rolehook"));
 }
 
-/* sqlite_master's SQL for index name, or "" (caller frees). */
+/* sqlite_master's SQL for index or trigger name, or "" (caller frees). */
 static char *
 index_sql(sqlite3 *db, const char *name)
 {
@@ -282,7 +311,8 @@ index_sql(sqlite3 *db, const char *name)
 	char *sql = NULL;
 
 	assert_int_equal(sqlite3_prepare_v2(db, "SELECT sql FROM sqlite_master"
-	    " WHERE type = 'index' AND name = ?1", -1, &s, NULL), SQLITE_OK);
+	    " WHERE type IN ('index', 'trigger') AND name = ?1", -1, &s, NULL),
+	    SQLITE_OK);
 	sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
 	if (sqlite3_step(s) == SQLITE_ROW)
 		sql = strdup((const char *)sqlite3_column_text(s, 0));
@@ -292,7 +322,8 @@ index_sql(sqlite3 *db, const char *name)
 
 /*
  * A schema 4 database (full events_subject index) with a stored event
- * becomes schema 5 at open: the index is partial, the event unchanged.
+ * becomes schema 6 at open: the index is partial, the event unchanged,
+ * signed_at and the seen table exist.
  */
 static void
 test_migrate_4_to_5(void **state)
@@ -307,8 +338,11 @@ test_migrate_4_to_5(void **state)
 	assert_int_equal(put(st, "gh", "m1", "{\"x\":1}", &id), STORE_OK);
 	store_close(st);
 	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	/* Back to schema 4: undo migrations 4->5 and 5->6. */
 	assert_int_equal(sqlite3_exec(db, "DROP INDEX events_subject;"
 	    "CREATE INDEX events_subject ON events (subject, id);"
+	    "DROP TRIGGER events_seen; DROP TABLE seen;"
+	    "ALTER TABLE events DROP COLUMN signed_at;"
 	    "PRAGMA user_version = 4", NULL, NULL, NULL), SQLITE_OK);
 	sql = index_sql(db, "events_subject");
 	assert_null(strstr(sql, "WHERE"));
@@ -323,6 +357,12 @@ test_migrate_4_to_5(void **state)
 	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
 	sql = index_sql(db, "events_subject");
 	assert_non_null(strstr(sql, "WHERE subject IS NOT NULL"));
+	free(sql);
+	/* 5 -> 6: the signed time column, the seen keys and their trigger. */
+	assert_int_equal(sqlite3_exec(db, "SELECT signed_at FROM events;"
+	    "SELECT event_id FROM seen", NULL, NULL, NULL), SQLITE_OK);
+	sql = index_sql(db, "events_seen");
+	assert_non_null(strstr(sql, "BEFORE DELETE ON events"));
 	free(sql);
 	sqlite3_close(db);
 }
@@ -450,9 +490,15 @@ test_prune_keeps_pending_and_dead(void **state)
 	assert_int_equal(deleted, 3);
 	assert_int_equal(store_list(st, NULL, NULL, 100, collect_fn, &c), 0);
 	assert_int_equal(c.n, 3);
-	/* Pruned ids are free again: a redelivery is a new event. */
-	assert_int_equal(put(st, "gh", "old-done", "{}", &id), STORE_OK);
+	/*
+	 * A pruned key stays taken (the seen table): a captured request
+	 * re-sent after retention is a duplicate, not a new event.  (Until
+	 * schema 6 pruned keys were free again.)
+	 */
+	assert_int_equal(put(st, "gh", "old-done", "{}", &id), STORE_DUPLICATE);
+	assert_true(id > 0);
 	assert_int_equal(put(st, "gh", "old-dead", "{}", &id), STORE_DUPLICATE);
+	assert_int_equal(put(st, "other", "old-done", "{}", &id), STORE_OK);
 	store_close(st);
 }
 
@@ -691,6 +737,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_reopen_list_get, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_newer_schema_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migrate_4_to_5, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_signed_at_kept, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_created_group_writable, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_not_writable_refused_at_open, setup, teardown),
 		cmocka_unit_test(test_unopenable_path),

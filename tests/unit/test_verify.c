@@ -269,6 +269,17 @@ test_presets_accept(void **state)
 		if (has_timestamp(s))
 			assert_int_equal(info.timestamp, NOW);
 		assert_string_equal(info.id, pc->id != NULL ? pc->id : "");
+		/*
+		 * Only what the template covers counts as signed: GitHub's
+		 * X-GitHub-Delivery is not, Standard Webhooks' webhook-id is;
+		 * token and basic sign nothing.
+		 */
+		assert_int_equal(info.id_signed, pc->id != NULL &&
+		    s->mode == VERIFY_MODE_HMAC &&
+		    strstr(s->template_, "{id}") != NULL);
+		assert_int_equal(info.timestamp_signed,
+		    has_timestamp(s) && s->mode == VERIFY_MODE_HMAC &&
+		    strstr(s->template_, "{timestamp}") != NULL);
 		/* info may be NULL. */
 		expect_res(run(s, &ks, &h, BODY, strlen(BODY), NOW, NULL),
 		    VERIFY_OK, "accept, no info", pc->preset, -1);
@@ -466,22 +477,29 @@ test_presets_window(void **state)
 		ks_free(&ks);
 		ntested++;
 	}
-	/* zendesk, standard-webhooks, finch, stripe. */
-	assert_int_equal(ntested, 4);
+	/* zendesk, standard-webhooks, finch, stripe, bamboohr. */
+	assert_int_equal(ntested, 5);
 }
 
-/* BambooHR: tolerance undocumented, off by default; ts still signed. */
+/*
+ * BambooHR: tolerance undocumented, 300 s as for the others (checked in
+ * test_presets_window).  With the window off (tolerance_s 0, which config
+ * takes only with insecure_no_replay_window) any age verifies, but the
+ * signed timestamp is still required.
+ */
 static void
 test_bamboohr_window_off(void **state)
 {
 	const struct pcase *pc = &pcases[5];
-	const struct verify_scheme *s = verify_preset("bamboohr");
+	struct verify_scheme off = *verify_preset("bamboohr");
+	const struct verify_scheme *s = &off;
 	struct keyset ks = { 0 };
 	struct hdrs h;
 
 	(void)state;
 	assert_string_equal(pc->preset, "bamboohr");
-	assert_int_equal(s->tolerance_s, 0);
+	assert_int_equal(off.tolerance_s, 300);
+	off.tolerance_s = 0;
 	ks_add(&ks, s->keyenc, pc->secret, 0);
 	pc_headers(pc, s, &h, pc->sig);
 	assert_int_equal(run(s, &ks, &h, BODY, strlen(BODY),
