@@ -56,6 +56,9 @@ def main():
             body = json.dumps({"client": cid, "n": n, "pad": "x" * 900}).encode()
             sig = "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
             hdrs = {"X-Hub-Signature-256": sig, "X-GitHub-Delivery": did}
+            # GitHub does not sign its delivery id: the store's key is
+            # the body hash (docs/security.md, "Replay and ordering").
+            did = "sha256:" + hashlib.sha256(body).hexdigest()
             for _ in range(200):  # a sender retries until it gets a 2xx
                 if stop.is_set():
                     return
