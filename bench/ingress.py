@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """bench/ingress: nginx -> trivial libfcgi HMAC responder (baseline, a)
 versus nginx -> rolehook serve with the real durable store (b), under the
-same load in the same run: wrk, 32 connections, 1 KiB signed bodies, a
-fixed duration.  Prints requests/s, p50 and p99 for both, the ratio b/a
+same load in the same run: wrk, 32 connections, 1 KiB signed bodies (each
+one different: the store keys a GitHub-style body by its hash), a fixed
+duration.  Prints requests/s, p50 and p99 for both, the ratio b/a
 and rolehook's peak RSS.  Targets (issue): ratio >= 0.80, p99 <= 5 ms,
 RSS <= 16 MiB.
 
@@ -13,6 +14,7 @@ import hashlib
 import hmac
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -26,18 +28,32 @@ import rhstack  # noqa: E402
 SECRET = "bench-secret"
 
 
-def body_1k():
+PER_THREAD_RATE = 40000  # signatures per wrk thread and second of run
+
+
+def body_parts():
+    """A 1 KiB body as prefix + ten-digit sequence number + suffix."""
     doc = {"type": "employee.updated", "data": {"employeeId": "67890", "department": "Support",
-                                               "title": "Associate", "pad": ""}}
-    base = len(json.dumps(doc, separators=(",", ":")))
+                                               "title": "Associate", "seq": "@", "pad": ""}}
+    base = len(json.dumps(doc, separators=(",", ":"))) - 1 + 10
     doc["data"]["pad"] = "x" * (1024 - base)
-    b = json.dumps(doc, separators=(",", ":")).encode()
-    assert len(b) == 1024
-    return b
+    text = json.dumps(doc, separators=(",", ":")).encode()
+    prefix, suffix = text.split(b"@")
+    assert len(prefix) + 10 + len(suffix) == 1024
+    return prefix, suffix
 
 
-def run_wrk(port, args, body_file, sig, run):
-    env = dict(os.environ, BENCH_BODY_FILE=body_file, BENCH_SIG=sig, BENCH_RUN=run)
+def write_sigs(path, prefix, suffix, n):
+    """One hex HMAC-SHA256 per sequence number 0..n-1 (Python's hmac)."""
+    key = SECRET.encode()
+    with open(path, "w") as f:
+        for i in range(n):
+            body = prefix + b"%010d" % i + suffix
+            f.write(hmac.new(key, body, hashlib.sha256).hexdigest() + "\n")
+
+
+def run_wrk(port, args, files, run):
+    env = dict(os.environ, BENCH_RUN=run, **files)
     out = subprocess.run(["wrk", "-t2", "-c%d" % args.connections, "-d%ds" % args.duration,
                           "--timeout", "5s", "-s", os.path.join(HERE, "ingress.lua"),
                           "http://127.0.0.1:%d/" % port], env=env, capture_output=True,
@@ -66,11 +82,17 @@ def main():
     os.environ.setdefault("ROLEHOOK_BIN", os.path.join(args.build, "rolehook"))
     trivial = os.path.join(args.build, "bench_trivial_fcgi")
 
-    body = body_1k()
-    sig = "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
-    with tempfile.NamedTemporaryFile("wb", delete=False, suffix=".json") as f:
-        f.write(body)
-        body_file = f.name
+    prefix, suffix = body_parts()
+    tmp = tempfile.mkdtemp(prefix="rolehook-bench-")
+    per = PER_THREAD_RATE * args.duration
+    files = {"BENCH_PREFIX_FILE": os.path.join(tmp, "prefix"),
+             "BENCH_SUFFIX_FILE": os.path.join(tmp, "suffix"),
+             "BENCH_SIG_FILE": os.path.join(tmp, "sigs"), "BENCH_PER_THREAD": str(per)}
+    with open(files["BENCH_PREFIX_FILE"], "wb") as f:
+        f.write(prefix)
+    with open(files["BENCH_SUFFIX_FILE"], "wb") as f:
+        f.write(suffix)
+    write_sigs(files["BENCH_SIG_FILE"], prefix, suffix, 2 * per)
     src = {"bench": {"preset": "github", "secret_values": [SECRET]}}
     results = {}
     try:
@@ -80,8 +102,8 @@ def main():
         rhstack.wait_for(lambda: os.path.exists(st.sock), what="baseline socket")
         try:
             st.start(rolehook=False)
-            run_wrk(st.port, args, body_file, sig, "warm-a")  # warm-up is not counted
-            results["a"] = run_wrk(st.port, args, body_file, sig, "a")
+            run_wrk(st.port, args, files, "warm-a")  # warm-up is not counted
+            results["a"] = run_wrk(st.port, args, files, "a")
         finally:
             base.terminate()
             base.wait()
@@ -91,13 +113,13 @@ def main():
                             extra_store={"batch_us": int(os.environ.get("BENCH_BATCH_US", "200"))})
         st.start()
         try:
-            results["b"] = run_wrk(st.port, args, body_file, sig, "b")
+            results["b"] = run_wrk(st.port, args, files, "b")
             results["b"]["rss_kib"] = peak_rss_kib(st.rh.pid)
             stored = len(st.cli("events", "list", "--format", "json", "--limit", "1000000").stdout.splitlines())
         finally:
             st.stop()
     finally:
-        os.unlink(body_file)
+        shutil.rmtree(tmp, ignore_errors=True)
 
     a, b = results["a"], results["b"]
     print("bench/ingress: %d connections, 1 KiB signed bodies, %d s per run, %d FastCGI threads"
