@@ -17,6 +17,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -44,6 +45,8 @@
 #define QUOTE_SHOWN 48
 #define LISTLEN 320
 #define DEFAULT_LISTEN "unix:/run/rolehook/serve.sock"
+#define LISTEN_MAX 128           /* "unix:" + sun_path, with room */
+#define ENV_TAKEN_MAX 512        /* distinct env: names one process takes */
 
 /* Parse state shared by the validators. */
 struct ctx {
@@ -58,10 +61,12 @@ static const char *const top_keys[] = { "store", "server", "sources",
 static const char *const store_keys[] = { "path", "retention_days",
 	"batch_rows", "batch_us", "queue_max", "checkpoint_pages", NULL };
 static const char *const server_keys[] = { "listen", "socket_mode",
-	"threads", "max_body", "backlog", "retry_after_s", NULL };
+	"socket_group", "threads", "max_body", "backlog", "retry_after_s",
+	NULL };
 static const char *const source_keys[] = { "preset", "secrets",
-	"insecure_inline_secret", "tolerance_s", "id_pointer", "normalizer",
-	"require_json", "mapping", "scheme", "header", NULL };
+	"insecure_inline_secret", "tolerance_s", "insecure_no_replay_window",
+	"id_pointer", "normalizer", "require_json", "mapping", "scheme",
+	"header", NULL };
 static const char *const secret_keys[] = { "secret", "expires", NULL };
 static const char *const scheme_keys[] = { "header", "algorithm",
 	"encoding", "format", "prefix", "version", "template",
@@ -540,9 +545,21 @@ parse_store(struct ctx *c, struct json_object *root, struct config *cfg)
 	return 0;
 }
 
-/* "unix:/abs/path" (fits sun_path) or "A.B.C.D:PORT". */
-static int
-valid_listen(const char *s)
+enum listen_kind {
+	LISTEN_OK = 0,   /* unix socket or IPv4 loopback */
+	LISTEN_SYNTAX,   /* neither "unix:/path" nor "HOST:PORT" */
+	LISTEN_PUBLIC,   /* a valid IPv4 address outside 127.0.0.0/8 */
+	LISTEN_IPV6      /* "[...]:PORT": serve binds IPv4 only */
+};
+
+/*
+ * Classifies server.listen: "unix:/abs/path" (fits sun_path),
+ * "A.B.C.D:PORT" with A = 127, or "localhost:PORT", which is written to
+ * norm as "127.0.0.1:PORT" so nothing resolves the name later (an
+ * /etc/hosts entry could point it elsewhere).  norm holds s otherwise.
+ */
+static enum listen_kind
+classify_listen(const char *s, char *norm, size_t cap)
 {
 	struct sockaddr_un sun;
 	struct in_addr in;
@@ -551,26 +568,76 @@ valid_listen(const char *s)
 	size_t hlen, i, plen;
 	unsigned long port;
 
+	snprintf(norm, cap, "%s", s);
 	if (strncmp(s, "unix:", 5) == 0)
-		return s[5] == '/' && strlen(s + 5) < sizeof(sun.sun_path);
+		return s[5] == '/' && strlen(s + 5) < sizeof(sun.sun_path) ?
+		    LISTEN_OK : LISTEN_SYNTAX;
 	if ((colon = strrchr(s, ':')) == NULL)
-		return 0;
-	hlen = (size_t)(colon - s);
-	if (hlen == 0 || hlen >= sizeof(host))
-		return 0;
-	memcpy(host, s, hlen);
-	host[hlen] = '\0';
-	/* inet_pton: dotted-quad decimal only, no "localhost", no octal. */
-	if (inet_pton(AF_INET, host, &in) != 1)
-		return 0;
+		return LISTEN_SYNTAX;
 	plen = strlen(colon + 1);
 	if (plen == 0 || plen > 5)
-		return 0;
+		return LISTEN_SYNTAX;
 	for (i = 0; i < plen; i++)
 		if (!isdigit((unsigned char)colon[1 + i]))
-			return 0;
+			return LISTEN_SYNTAX;
 	port = strtoul(colon + 1, NULL, 10);
-	return port >= 1 && port <= 65535;
+	if (port < 1 || port > 65535)
+		return LISTEN_SYNTAX;
+	if (s[0] == '[' && colon > s && colon[-1] == ']')
+		return LISTEN_IPV6;
+	hlen = (size_t)(colon - s);
+	if (hlen == 9 && strncmp(s, "localhost", 9) == 0) {
+		snprintf(norm, cap, "127.0.0.1:%lu", port);
+		return LISTEN_OK;
+	}
+	if (hlen == 0 || hlen >= sizeof(host))
+		return LISTEN_SYNTAX;
+	memcpy(host, s, hlen);
+	host[hlen] = '\0';
+	/* inet_pton: dotted-quad decimal only, no octal. */
+	if (inet_pton(AF_INET, host, &in) != 1)
+		return LISTEN_SYNTAX;
+	return (ntohl(in.s_addr) >> 24) == 127 ? LISTEN_OK : LISTEN_PUBLIC;
+}
+
+/*
+ * server.socket_group: a group name (or numeric gid) that serve gives
+ * its unix socket, so nginx's group can connect while serve's primary
+ * group stays its own.  Only the syntax here; serve resolves the name
+ * when it binds (the group may not exist where "check" runs).
+ */
+static int
+parse_socket_group(struct ctx *c, struct json_object *obj,
+    struct config *cfg)
+{
+	const char *g = NULL;
+	char d[QUOTELEN];
+	size_t i, n;
+
+	if (opt_string(c, obj, "server", "socket_group", &g) != 0)
+		return -1;
+	if (g == NULL)
+		return 0;
+	n = strlen(g);
+	for (i = 0; i < n; i++)
+		if (!isalnum((unsigned char)g[i]) && g[i] != '_' &&
+		    g[i] != '-' && g[i] != '.')
+			break;
+	if (i != n || n > 32 || g[0] == '-') {
+		fail(c, "server.socket_group", "expected a group name like "
+		    "\"www-data\" (letters, digits, '_', '-', '.'; at most "
+		    "32) or a numeric gid, got %s", quote(d, sizeof(d), g, n));
+		return -1;
+	}
+	if (strncmp(cfg->server.listen, "unix:", 5) != 0) {
+		fail(c, "server.socket_group", "only for a unix socket "
+		    "(server.listen \"unix:/path\"), not %s",
+		    quote(d, sizeof(d), cfg->server.listen,
+		    strlen(cfg->server.listen)));
+		return -1;
+	}
+	return dup_string(c, "server.socket_group", g,
+	    &cfg->server.socket_group);
 }
 
 static int
@@ -578,7 +645,7 @@ parse_server(struct ctx *c, struct json_object *root, struct config *cfg)
 {
 	struct json_object *obj;
 	const char *listen = DEFAULT_LISTEN, *mode = NULL;
-	char d[QUOTELEN];
+	char d[QUOTELEN], norm[LISTEN_MAX];
 	int64_t max_body = (int64_t)cfg->server.max_body;
 	size_t i;
 
@@ -589,15 +656,38 @@ parse_server(struct ctx *c, struct json_object *root, struct config *cfg)
 	    0) != 0 || check_keys(c, obj, "server", server_keys) != 0 ||
 	    opt_string(c, obj, "server", "listen", &listen) != 0)
 		return -1;
-	if (!valid_listen(listen)) {
+	/*
+	 * The FastCGI socket is unauthenticated: whoever reaches it can set
+	 * any CGI parameter nginx would (REMOTE_ADDR, the request URI) and
+	 * skip nginx's limits.  Only nginx on this host may reach it.
+	 */
+	switch (classify_listen(listen, norm, sizeof(norm))) {
+	case LISTEN_OK:
+		break;
+	case LISTEN_PUBLIC:
+		fail(c, "server.listen", "%s is not a loopback address: the "
+		    "FastCGI socket has no authentication of its own, so it "
+		    "must be reachable from this host only; use "
+		    "\"unix:/run/rolehook/serve.sock\" or \"127.0.0.1:PORT\"",
+		    quote(d, sizeof(d), listen, strlen(listen)));
+		return -1;
+	case LISTEN_IPV6:
+		fail(c, "server.listen", "IPv6 addresses are not supported "
+		    "(serve binds IPv4 only), got %s; use "
+		    "\"unix:/run/rolehook/serve.sock\" or \"127.0.0.1:PORT\"",
+		    quote(d, sizeof(d), listen, strlen(listen)));
+		return -1;
+	default:
 		fail(c, "server.listen", "expected \"unix:/absolute/path\" or "
-		    "\"IPv4:PORT\" (e.g. \"127.0.0.1:9000\"), got %s",
+		    "a loopback \"127.0.0.1:PORT\" (127.0.0.0/8 or "
+		    "localhost), got %s",
 		    quote(d, sizeof(d), listen, strlen(listen)));
 		return -1;
 	}
-	if (dup_string(c, "server.listen", listen, &cfg->server.listen) != 0)
+	if (dup_string(c, "server.listen", norm, &cfg->server.listen) != 0)
 		return -1;
-	if (opt_string(c, obj, "server", "socket_mode", &mode) != 0)
+	if (opt_string(c, obj, "server", "socket_mode", &mode) != 0 ||
+	    parse_socket_group(c, obj, cfg) != 0)
 		return -1;
 	if (mode != NULL) {
 		size_t n = strlen(mode);
@@ -778,7 +868,7 @@ valid_pointer(const char *s)
 
 /*
  * Reads a secret file into a malloc'd NUL-terminated string (caller wipes
- * and frees).  The file must be regular and closed to "other" users.
+ * and frees).  The file must be regular and closed to group and others.
  */
 static int
 read_secret_file(struct ctx *c, const char *path, const char *fpath,
@@ -806,10 +896,16 @@ read_secret_file(struct ctx *c, const char *path, const char *fpath,
 		fail(c, path, "secret file %s is not a regular file", fpath);
 		goto out;
 	}
-	if (sb.st_mode & (S_IROTH | S_IWOTH)) {
-		fail(c, path, "secret file %s has mode %04o, which lets any "
-		    "user read or change it; chmod 600 (or 640 with a group)",
-		    fpath, (unsigned)(sb.st_mode & 07777));
+	/*
+	 * Owner only.  A group bit would hand the secret to every member:
+	 * serve and work share the group rolehook (for the store), and
+	 * serve, the process nginx talks to, must never read work's Zendesk
+	 * credential, nor work the webhook secrets (deploy/systemd).
+	 */
+	if (sb.st_mode & (S_IRGRP | S_IWGRP | S_IROTH | S_IWOTH)) {
+		fail(c, path, "secret file %s has mode %04o, which lets its "
+		    "group or other users read or change it; run: chmod 600 %s",
+		    fpath, (unsigned)(sb.st_mode & 07777), fpath);
 		goto out;
 	}
 	if ((buf = malloc(SECRET_FILE_MAX + 1)) == NULL) {
@@ -860,6 +956,149 @@ out:
 }
 
 /*
+ * env: secrets leave the environment once read.  A variable left in
+ * environ is inherited by every child, and Linux shows the original
+ * environment block (on the stack, not environ) in /proc/PID/environ for
+ * the life of the process.  So the first read of NAME copies the value
+ * into the process-local table below, unsetenv()s NAME and then wipes
+ * the "NAME=value" bytes that lie in the original block.  Strings that
+ * setenv() made are on the heap, not shown there, and left alone: glibc
+ * keeps them in a search tree ordered by their content.
+ *
+ * The table makes a second load in the same process work (check then
+ * serve in one test, `work` reading the Zendesk credential after the
+ * config, a load retried after an error): NAME is then served from the
+ * table, unless it has been set again since, in which case the new value
+ * wins and is taken the same way.  Copies live as long as the process,
+ * as the loaded keys do.  unsetenv() is not safe against getenv() in
+ * another thread: every caller loads its config before it starts threads
+ * (serve, work, report, roles); the mutex guards the table only.
+ */
+struct env_taken {
+	char name[ENV_NAME_MAX + 1];
+	char *value;
+};
+
+static struct env_taken env_taken[ENV_TAKEN_MAX];
+static size_t nenv_taken;
+static pthread_mutex_t env_lock = PTHREAD_MUTEX_INITIALIZER;
+
+extern char **environ;
+
+/*
+ * The bounds of this process's original environment block: fields 50
+ * and 51 (env_start, env_end) of /proc/self/stat, Linux 3.5 and later
+ * (proc(5)).  Returns 0, or -1 where they cannot be read.
+ */
+static int
+env_block(uintptr_t *lo, uintptr_t *hi)
+{
+	char buf[2048], *p, *e;
+	unsigned long long v;
+	size_t got = 0;
+	ssize_t r;
+	int fd, field = 2, found = 0;
+
+	if ((fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC)) == -1)
+		return -1;
+	while (got < sizeof(buf) - 1) {
+		r = read(fd, buf + got, sizeof(buf) - 1 - got);
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		got += (size_t)r;
+	}
+	close(fd);
+	buf[got] = '\0';
+	/* Field 2 is "(comm)", which may hold spaces and parentheses. */
+	if ((p = strrchr(buf, ')')) == NULL)
+		return -1;
+	for (p++; *p != '\0' && found < 2;) {
+		while (*p == ' ' || *p == '\n')
+			p++;
+		if (*p == '\0')
+			break;
+		field++;
+		if (field == 50 || field == 51) {
+			errno = 0;
+			v = strtoull(p, &e, 10);
+			if (errno != 0 || e == p)
+				return -1;
+			*(field == 50 ? lo : hi) = (uintptr_t)v;
+			found++;
+		}
+		while (*p != '\0' && *p != ' ' && *p != '\n')
+			p++;
+	}
+	return found == 2 && *lo < *hi ? 0 : -1;
+}
+
+/* Takes env:NAME as described above; *out is a malloc'd copy. */
+static int
+take_env_secret(struct ctx *c, const char *path, const char *name,
+    char **out)
+{
+	struct env_taken *t = NULL;
+	char *orig[8], *copy = NULL, **ep;
+	const char *val;
+	uintptr_t lo = 0, hi = 0;
+	size_t i, len = strlen(name), norig = 0;
+	int rc = -1, block;
+
+	pthread_mutex_lock(&env_lock);
+	for (i = 0; i < nenv_taken; i++)
+		if (strcmp(env_taken[i].name, name) == 0) {
+			t = &env_taken[i];
+			break;
+		}
+	if ((val = getenv(name)) == NULL) {
+		if (t == NULL)
+			fail(c, path, "environment variable %s is not set",
+			    name);
+		else
+			rc = dup_string(c, path, t->value, out);
+		goto out;
+	}
+	if (val[0] == '\0') {
+		fail(c, path, "environment variable %s is empty", name);
+		goto out;
+	}
+	if (t == NULL && nenv_taken == ENV_TAKEN_MAX) {
+		fail(c, path, "more than %d env: secrets in one process",
+		    ENV_TAKEN_MAX);
+		goto out;
+	}
+	if (dup_string(c, path, val, &copy) != 0 ||
+	    dup_string(c, path, val, out) != 0)
+		goto out;
+	if (t == NULL) {
+		t = &env_taken[nenv_taken++];
+		snprintf(t->name, sizeof(t->name), "%s", name);
+	} else
+		OPENSSL_clear_free(t->value, strlen(t->value));
+	t->value = copy;
+	copy = NULL;
+	block = env_block(&lo, &hi) == 0;
+	for (ep = environ; block && ep != NULL && *ep != NULL; ep++)
+		if (strncmp(*ep, name, len) == 0 && (*ep)[len] == '=' &&
+		    (uintptr_t)*ep >= lo && (uintptr_t)*ep < hi &&
+		    norig < sizeof(orig) / sizeof(orig[0]))
+			orig[norig++] = *ep;
+	/* First out of environ (unsetenv finds entries by name), then the
+	 * bytes, which nothing points at any more. */
+	unsetenv(name);
+	for (i = 0; i < norig; i++)
+		OPENSSL_cleanse(orig[i], strlen(orig[i]));
+	rc = 0;
+out:
+	pthread_mutex_unlock(&env_lock);
+	if (copy != NULL)
+		OPENSSL_clear_free(copy, strlen(copy));
+	return rc;
+}
+
+/*
  * Resolves one secret reference.  With CONFIG_SECRETS_RESOLVE *out is a
  * malloc'd copy of the secret (caller wipes it); with CONFIG_SECRETS_SKIP
  * only the syntax is checked and *out stays NULL.
@@ -869,7 +1108,7 @@ resolve_secret(struct ctx *c, const char *path, const char *ref,
     int inline_ok, char **out)
 {
 	char d[QUOTELEN];
-	const char *name, *val;
+	const char *name;
 	size_t i, len;
 
 	*out = NULL;
@@ -898,16 +1137,7 @@ resolve_secret(struct ctx *c, const char *path, const char *ref,
 		}
 		if (c->secrets == CONFIG_SECRETS_SKIP)
 			return 0;
-		if ((val = getenv(name)) == NULL) {
-			fail(c, path, "environment variable %s is not set",
-			    name);
-			return -1;
-		}
-		if (val[0] == '\0') {
-			fail(c, path, "environment variable %s is empty", name);
-			return -1;
-		}
-		return dup_string(c, path, val, out);
+		return take_env_secret(c, path, name, out);
 	}
 	if (!inline_ok) {
 		fail(c, path, "secrets must be file: or env: references");
@@ -1052,6 +1282,76 @@ parse_secrets(struct ctx *c, struct json_object *obj, const char *path,
 	return 0;
 }
 
+/* Does the scheme take a timestamp from the request (header or t=)? */
+static int
+scheme_has_ts(const struct verify_scheme *s)
+{
+	return s->mode == VERIFY_MODE_HMAC &&
+	    (s->ts_header != NULL || s->sigfmt == VERIFY_SIG_KV);
+}
+
+/*
+ * The replay window is only as good as the timestamp it checks: the
+ * timestamp must be signed (the template holds {timestamp}, as Standard
+ * Webhooks, Stripe and Zendesk sign it), else anyone can replay a
+ * captured request with a fresh, unsigned timestamp; and the window must
+ * be on, else a captured request verifies for ever.  Turning it off takes
+ * "insecure_no_replay_window": true on the source.
+ */
+static int
+check_replay(struct ctx *c, struct json_object *obj, const char *path,
+    const struct config_source *src)
+{
+	const struct verify_scheme *s = &src->scheme;
+	struct json_object *v;
+	char p[PATHLEN], d[QUOTELEN], h[QUOTELEN + 32];
+	int has_ts = scheme_has_ts(s), off = 0;
+
+	if (has_ts && s->template_ != NULL &&
+	    strstr(s->template_, "{timestamp}") == NULL) {
+		snprintf(p, sizeof(p), "%s", path);
+		path_append_key(p, sizeof(p), "scheme", 6);
+		path_append_key(p, sizeof(p), "template", 8);
+		if (s->sigfmt == VERIFY_SIG_KV)
+			snprintf(h, sizeof(h), "the kv format's t=");
+		else
+			snprintf(h, sizeof(h), "timestamp_header %s",
+			    quote(d, sizeof(d), s->ts_header,
+			    strlen(s->ts_header)));
+		fail(c, p, "%s is a timestamp source but the template %s "
+		    "does not sign it: the replay window would check a value "
+		    "the sender did not sign; add {timestamp} where the "
+		    "sender signs it (e.g. \"{timestamp}.{body}\")", h,
+		    quote(d, sizeof(d), s->template_, strlen(s->template_)));
+		return -1;
+	}
+	if (opt_bool(c, obj, path, "insecure_no_replay_window", &off) != 0)
+		return -1;
+	if (has_ts && s->tolerance_s == 0 && !off) {
+		if (member(obj, "tolerance_s", &v))
+			path_key(p, sizeof(p), path, "tolerance_s");
+		else {
+			path_key(p, sizeof(p), path, "scheme");
+			path_append_key(p, sizeof(p), "tolerance_s", 11);
+		}
+		fail(c, p, "0 turns the replay window off for a scheme that "
+		    "signs a timestamp: anyone who captures one signed request "
+		    "could send it again at any later time and it would "
+		    "verify; use a window such as 300, or set "
+		    "\"insecure_no_replay_window\": true on the source to "
+		    "accept that");
+		return -1;
+	}
+	if (off && !(has_ts && s->tolerance_s == 0)) {
+		path_key(p, sizeof(p), path, "insecure_no_replay_window");
+		fail(c, p, "only allowed with \"tolerance_s\": 0 on a scheme "
+		    "that signs a timestamp; here it would change nothing, so "
+		    "remove it");
+		return -1;
+	}
+	return 0;
+}
+
 static int
 parse_source(struct ctx *c, const char *name, struct json_object *obj,
     struct config_source *src)
@@ -1150,6 +1450,8 @@ parse_source(struct ctx *c, const char *name, struct json_object *obj,
 			return -1;
 	}
 
+	if (check_replay(c, obj, path, src) != 0)
+		return -1;
 	if ((msg = verify_scheme_check(&src->scheme)) != NULL) {
 		if (strcmp(src->scheme.preset, "custom") == 0)
 			path_key(p, sizeof(p), path, "scheme");
@@ -1771,6 +2073,7 @@ config_free(struct config *cfg)
 	free(cfg->sources);
 	json_object_put(cfg->root);
 	free(cfg->server.listen);
+	free(cfg->server.socket_group);
 	free(cfg->store.path);
 	free(cfg->path);
 	free(cfg);

@@ -50,6 +50,7 @@ struct config {
 	struct {
 		char *listen;              /* "unix:/path" or "127.0.0.1:9000" */
 		mode_t socket_mode;        /* unix socket permissions */
+		char *socket_group;        /* unix socket group, or NULL */
 		int threads;               /* FastCGI worker threads */
 		size_t max_body;           /* bytes; larger bodies get 413 */
 		int backlog;               /* listen(2) backlog */
@@ -62,7 +63,8 @@ struct config {
 
 /* What config_parse should do with secret references. */
 enum config_secrets {
-	CONFIG_SECRETS_RESOLVE = 0, /* read file:/env: now; failure is an error */
+	CONFIG_SECRETS_RESOLVE = 0, /* read file:/env: now; failure is an error;
+	                             * env: variables leave the environment */
 	CONFIG_SECRETS_SKIP         /* check syntax only (fuzzing, simulate):
 	                             * every source gets nsecrets 0 */
 };
@@ -82,9 +84,13 @@ int config_load(const char *path, enum config_secrets secrets,
 
 /*
  * Resolves one secret reference ("file:/abs/path" or "env:NAME") the way
- * the loader resolves webhook secrets: a regular file that others can
- * neither read nor write, a size cap, one trailing newline dropped; a
- * set, non-empty variable.  Inline secrets are refused.  On success
+ * the loader resolves webhook secrets: a regular file without any group
+ * or other read or write bit (the error says "chmod 600 FILE"), a size
+ * cap, one trailing newline dropped; a set, non-empty variable, which is
+ * then removed from the environment and kept in a process-local table,
+ * so a later load in the same process finds it (config.c explains).
+ * Call it, like config_parse with CONFIG_SECRETS_RESOLVE, before
+ * starting threads (unsetenv).  Inline secrets are refused.  On success
  * returns 0 and *out, a malloc'd copy the caller wipes and frees with
  * OPENSSL_clear_free; on failure -1 with err "FILE: where: message"
  * (never the secret).  For the Zendesk credential and the like.

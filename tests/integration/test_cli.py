@@ -150,6 +150,144 @@ class Cli(unittest.TestCase):
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertIn("warning: preset \"github\" has no normaliser", r.stderr)
 
+    # ------------------------------------------------ trust boundary
+
+    def check_fails(self, doc, want, env=None, secrets=True):
+        p = self.write("t.json", doc)
+        args = ["check", "--config", p] + ([] if secrets else ["--no-secrets"])
+        r = rh(*args, env=dict({"RH_CLI_SECRET": "s3cret-value"}, **(env or {})))
+        self.assertEqual(r.returncode, 2, r.stdout + r.stderr)
+        self.assertIn(p + ": " + want, r.stderr)
+        return r
+
+    def test_check_refuses_unsigned_timestamp(self):
+        for scheme, want in (
+                ({"header": "x-sig", "timestamp_header": "x-ts"},
+                 'sources.c.scheme.template: timestamp_header "x-ts" is a timestamp source '
+                 'but the template "{body}" does not sign it: the replay window would check '
+                 'a value the sender did not sign'),
+                ({"header": "x-sig", "timestamp_header": "x-ts", "template": "{body}",
+                  "tolerance_s": 60},
+                 "sources.c.scheme.template: timestamp_header"),
+                ({"header": "x-sig", "format": "kv", "version": "v1"},
+                 "sources.c.scheme.template: the kv format's t= is a timestamp source")):
+            with self.subTest(scheme=scheme):
+                doc = self.good()
+                doc["sources"]["c"] = {"preset": "custom", "secrets": ["env:RH_CLI_SECRET"],
+                                       "scheme": scheme}
+                self.check_fails(doc, want)
+                self.check_fails(doc, want, secrets=False)
+        doc = self.good()
+        doc["sources"]["c"] = {"preset": "custom", "secrets": ["env:RH_CLI_SECRET"],
+                               "scheme": {"header": "x-sig", "timestamp_header": "x-ts",
+                                          "template": "{timestamp}.{body}"}}
+        r = rh("check", "--config", self.write("ok.json", doc), env={"RH_CLI_SECRET": "s"})
+        self.assertEqual(r.returncode, 0, r.stderr)
+
+    def test_check_refuses_replay_window_off(self):
+        for preset in ("zendesk", "standard-webhooks", "finch", "stripe", "bamboohr"):
+            with self.subTest(preset=preset):
+                secret = rhstack.SECRETS[preset]
+                doc = self.good()
+                doc["sources"]["s"] = {"preset": preset, "secrets": ["env:RH_CLI_S"]}
+                # The default window passes (bamboohr: 300 s, as the others).
+                r = rh("check", "--config", self.write("ok.json", doc),
+                       env={"RH_CLI_SECRET": "s", "RH_CLI_S": secret})
+                self.assertEqual(r.returncode, 0, r.stderr)
+                doc["sources"]["s"]["tolerance_s"] = 0
+                self.check_fails(doc, "sources.s.tolerance_s: 0 turns the replay window off "
+                                 "for a scheme that signs a timestamp: anyone who captures one "
+                                 "signed request could send it again",
+                                 env={"RH_CLI_S": secret})
+                doc["sources"]["s"]["insecure_no_replay_window"] = True
+                r = rh("check", "--config", self.write("off.json", doc),
+                       env={"RH_CLI_SECRET": "s", "RH_CLI_S": secret})
+                self.assertEqual(r.returncode, 0, r.stderr)
+        doc = self.good()
+        doc["sources"]["gh"]["insecure_no_replay_window"] = True
+        self.check_fails(doc, "sources.gh.insecure_no_replay_window: only allowed with "
+                         "\"tolerance_s\": 0 on a scheme that signs a timestamp")
+
+    def test_secret_files_owner_only(self):
+        key = os.path.join(self.tmp, "gh.key")
+        with open(key, "w") as f:
+            f.write("file-secret-value\n")
+        doc = self.good()
+        doc["sources"]["gh"]["secrets"] = ["file:" + key]
+        for mode in (0o640, 0o660, 0o620, 0o604, 0o644):
+            with self.subTest(mode=oct(mode)):
+                os.chmod(key, mode)
+                r = self.check_fails(doc, "sources.gh.secrets[0]: secret file %s has mode %04o, "
+                                     "which lets its group or other users read or change it; "
+                                     "run: chmod 600 %s" % (key, mode, key))
+                self.assertNotIn("file-secret-value", r.stderr)
+        os.chmod(key, 0o600)
+        r = rh("check", "--config", self.write("ok.json", doc))
+        self.assertEqual(r.returncode, 0, r.stderr)
+
+    def test_zendesk_credential_file_owner_only(self):
+        # check never reads the Zendesk credential (serve's user cannot);
+        # the commands that do refuse a file its group may read.
+        key = os.path.join(self.tmp, "zd.key")
+        with open(key, "w") as f:
+            f.write("zd-token-value\n")
+        os.chmod(key, 0o640)
+        doc = dict(self.good(), zendesk={
+            "base_url": "https://x.zendesk.com",
+            "auth": {"email": "a@x.com", "token": "file:" + key}})
+        p = self.write("zd.json", doc)
+        r = rh("check", "--config", p, env={"RH_CLI_SECRET": "s"})
+        self.assertEqual(r.returncode, 0, r.stderr)
+        r = rh("report", "seats", "--config", p, "--format", "csv")
+        self.assertEqual(r.returncode, 2, r.stdout + r.stderr)
+        self.assertIn("zendesk.auth.token: secret file %s has mode 0640, which lets its group "
+                      "or other users read or change it; run: chmod 600 %s" % (key, key),
+                      r.stderr)
+        self.assertNotIn("zd-token-value", r.stderr)
+
+    def test_listen_loopback_only(self):
+        for listen in ("0.0.0.0:9000", "10.0.0.5:9000", "192.168.1.2:80"):
+            with self.subTest(listen=listen):
+                doc = dict(self.good(), server={"listen": listen})
+                self.check_fails(doc, 'server.listen: "%s" is not a loopback address' % listen,
+                                 secrets=False)
+                r = rh("serve", "--config", self.write("s.json", doc),
+                       env={"RH_CLI_SECRET": "s"})
+                self.assertEqual(r.returncode, 2, r.stderr)
+                self.assertIn("server.listen", r.stderr)
+        doc = dict(self.good(), server={"listen": "[::1]:9000"})
+        self.check_fails(doc, "server.listen: IPv6 addresses are not supported", secrets=False)
+        for listen in ("127.0.0.1:9000", "127.8.9.10:9000", "localhost:9000"):
+            with self.subTest(listen=listen):
+                doc = dict(self.good(), server={"listen": listen})
+                r = rh("check", "--no-secrets", "--config", self.write("ok.json", doc))
+                self.assertEqual(r.returncode, 0, r.stderr)
+
+    @unittest.skipUnless(os.path.exists("/proc/self/environ"), "needs /proc")
+    def test_serve_drops_env_secrets(self):
+        # Once read, an env: secret is neither in the environment a child
+        # would inherit nor in /proc/PID/environ.
+        secret = "Env-Secret-Value-4242"
+        sock = os.path.join(self.tmp, "s.sock")
+        doc = dict(self.good(), server={"listen": "unix:" + sock})
+        p = self.write("serve.json", doc)
+        env = dict(os.environ, RH_CLI_SECRET=secret, RH_CLI_OTHER="kept")
+        proc = subprocess.Popen([BIN, "serve", "--config", p], env=env,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        try:
+            rhstack.wait_for(lambda: os.path.exists(sock) or proc.poll() is not None,
+                             what="serve's socket")
+            self.assertIsNone(proc.poll(), "serve exited early")
+            with open("/proc/%d/environ" % proc.pid, "rb") as f:
+                environ = f.read()
+            self.assertNotIn(secret.encode(), environ)
+            self.assertNotIn(b"RH_CLI_SECRET=", environ)
+            self.assertIn(b"RH_CLI_OTHER=kept", environ)
+        finally:
+            proc.terminate()
+            _, err = proc.communicate(timeout=30)
+        self.assertEqual(proc.returncode, 0, err)
+
     def test_shipped_example_checks(self):
         r = rh("check", "--no-secrets", "--config", os.path.join(rhstack.SRC, "deploy", "rolehook.example.json"))
         self.assertEqual(r.returncode, 0, r.stderr)

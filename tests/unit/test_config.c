@@ -64,9 +64,11 @@ group_setup(void **state)
 	tmp_path(p, sizeof(p), "bamboohr.key");
 	write_file(p, FILE_SECRET "\n", 0600);
 	tmp_path(p, sizeof(p), "bamboohr.old.key");
-	write_file(p, "old-" FILE_SECRET, 0640);
+	write_file(p, "old-" FILE_SECRET, 0600);
 	tmp_path(p, sizeof(p), "world.key");
 	write_file(p, FILE_SECRET, 0644);
+	tmp_path(p, sizeof(p), "mode.key");
+	write_file(p, FILE_SECRET, 0600);
 	tmp_path(p, sizeof(p), "empty.key");
 	write_file(p, "\n", 0600);
 	tmp_path(p, sizeof(p), "badb64.key");
@@ -79,7 +81,7 @@ group_teardown(void **state)
 {
 	static const char *const names[] = { "bamboohr.key",
 		"bamboohr.old.key", "world.key", "empty.key", "badb64.key",
-		"big.json", NULL };
+		"big.json", "mode.key", NULL };
 	char p[128];
 	size_t i;
 
@@ -245,7 +247,7 @@ test_all_fields(void **state)
 	const char *text =
 	    "{\"store\":{\"path\":\"/tmp/x.db\",\"retention_days\":7,"
 	    "\"batch_rows\":1024,\"batch_us\":0,\"queue_max\":1000000},"
-	    "\"server\":{\"listen\":\"10.1.2.3:65535\",\"socket_mode\":\"600\","
+	    "\"server\":{\"listen\":\"127.1.2.3:65535\",\"socket_mode\":\"600\","
 	    "\"threads\":256,\"max_body\":67108864,\"backlog\":1,"
 	    "\"retry_after_s\":3600},"
 	    "\"sources\":{"
@@ -278,7 +280,7 @@ test_all_fields(void **state)
 	assert_int_equal(cfg->store.batch_rows, 1024);
 	assert_int_equal(cfg->store.batch_us, 0);
 	assert_int_equal(cfg->store.queue_max, 1000000);
-	assert_string_equal(cfg->server.listen, "10.1.2.3:65535");
+	assert_string_equal(cfg->server.listen, "127.1.2.3:65535");
 	assert_int_equal(cfg->server.socket_mode, 0600);
 	assert_int_equal(cfg->server.threads, 256);
 	assert_int_equal(cfg->server.max_body, 67108864);
@@ -505,8 +507,9 @@ test_secret_files(void **state)
 	    "}}}", tmpdir);
 	assert_int_equal(parse(text, CONFIG_SECRETS_RESOLVE, &cfg, err), -1);
 	snprintf(want, sizeof(want), FNAME ": sources.b.secrets[0]: secret "
-	    "file %s/world.key has mode 0644, which lets any user read or "
-	    "change it; chmod 600 (or 640 with a group)", tmpdir);
+	    "file %s/world.key has mode 0644, which lets its group or other "
+	    "users read or change it; run: chmod 600 %s/world.key", tmpdir,
+	    tmpdir);
 	assert_string_equal(err, want);
 	assert_null(strstr(err, FILE_SECRET));
 	/* Syntax-only mode does not open it. */
@@ -532,6 +535,196 @@ test_secret_files(void **state)
 	    tmpdir);
 	assert_int_equal(parse(text, CONFIG_SECRETS_RESOLVE, &cfg, err), -1);
 	assert_non_null(strstr(err, "is not a regular file"));
+}
+
+/*
+ * Secret and credential files: owner only.  Any group or other read or
+ * write bit is refused with the exact chmod to run; the Zendesk
+ * credential goes through config_resolve_secret and the same rule.
+ */
+static void
+test_secret_file_modes(void **state)
+{
+	static const mode_t bad[] = { 0640, 0660, 0620, 0604, 0602, 0644,
+		0666, 0650 };
+	static const mode_t ok[] = { 0600, 0400, 0700 };
+	char text[1024], err[CONFIG_ERRLEN], want[512], p[128], ref[160];
+	struct config *cfg = NULL, *base = NULL;
+	char *out = NULL;
+	size_t i;
+
+	(void)state;
+	tmp_path(p, sizeof(p), "mode.key");
+	snprintf(ref, sizeof(ref), "file:%s", p);
+	snprintf(text, sizeof(text), "{\"store\":{\"path\":\"x\"},\"sources\":"
+	    "{\"b\":{\"preset\":\"github\",\"secrets\":[\"%s\"]}}}", ref);
+	assert_int_equal(parse("{\"store\":{\"path\":\"x\"},\"sources\":{\"a\":"
+	    "{\"preset\":\"github\",\"secrets\":[\"env:RH_T_ZD\"]}}}",
+	    CONFIG_SECRETS_SKIP, &base, err), 0);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(chmod(p, bad[i]), 0);
+		assert_int_equal(parse(text, CONFIG_SECRETS_RESOLVE, &cfg,
+		    err), -1);
+		snprintf(want, sizeof(want), FNAME ": sources.b.secrets[0]: "
+		    "secret file %s has mode %04o, which lets its group or "
+		    "other users read or change it; run: chmod 600 %s", p,
+		    (unsigned)bad[i], p);
+		assert_string_equal(err, want);
+		assert_null(strstr(err, FILE_SECRET));
+		/* The Zendesk credential: same rule, same advice. */
+		assert_int_equal(config_resolve_secret(base,
+		    "zendesk.auth.token", ref, &out, err, sizeof(err)), -1);
+		assert_null(out);
+		snprintf(want, sizeof(want), FNAME ": zendesk.auth.token: "
+		    "secret file %s has mode %04o, which lets its group or "
+		    "other users read or change it; run: chmod 600 %s", p,
+		    (unsigned)bad[i], p);
+		assert_string_equal(err, want);
+	}
+	for (i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		assert_int_equal(chmod(p, ok[i]), 0);
+		if (parse(text, CONFIG_SECRETS_RESOLVE, &cfg, err) != 0)
+			fail_msg("mode %04o: %s", (unsigned)ok[i], err);
+		assert_memory_equal(cfg->sources[0].secrets[0].key,
+		    FILE_SECRET, strlen(FILE_SECRET));
+		config_free(cfg);
+		assert_int_equal(config_resolve_secret(base,
+		    "zendesk.auth.token", ref, &out, err, sizeof(err)), 0);
+		assert_string_equal(out, FILE_SECRET);
+		free(out);
+		out = NULL;
+	}
+	assert_int_equal(chmod(p, 0600), 0);
+	config_free(base);
+}
+
+/*
+ * env: secrets leave the environment once read, and a second load in
+ * the same process still finds them; a variable set again wins.
+ */
+static void
+test_env_secrets_taken(void **state)
+{
+	const char *text = "{\"store\":{\"path\":\"x\"},\"sources\":{\"a\":"
+	    "{\"preset\":\"github\",\"secrets\":[\"env:RH_T_TAKE\"]}}}";
+	char err[CONFIG_ERRLEN];
+	struct config *cfg = NULL;
+	char *out = NULL;
+	int round;
+
+	(void)state;
+	setenv("RH_T_TAKE", "take-Secret-1", 1);
+	for (round = 0; round < 3; round++) {
+		if (parse(text, CONFIG_SECRETS_RESOLVE, &cfg, err) != 0)
+			fail_msg("round %d: %s", round, err);
+		assert_null(getenv("RH_T_TAKE"));
+		assert_int_equal(cfg->sources[0].secrets[0].len, 13);
+		assert_memory_equal(cfg->sources[0].secrets[0].key,
+		    "take-Secret-1", 13);
+		/* The Zendesk credential path reads the same table. */
+		assert_int_equal(config_resolve_secret(cfg,
+		    "zendesk.auth.token", "env:RH_T_TAKE", &out, err,
+		    sizeof(err)), 0);
+		assert_string_equal(out, "take-Secret-1");
+		free(out);
+		out = NULL;
+		config_free(cfg);
+	}
+	/* Checking syntax only leaves the environment alone. */
+	setenv("RH_T_TAKE", "take-Secret-2", 1);
+	assert_int_equal(parse(text, CONFIG_SECRETS_SKIP, &cfg, err), 0);
+	config_free(cfg);
+	assert_string_equal(getenv("RH_T_TAKE"), "take-Secret-2");
+	/* Set again: the new value wins and is taken in turn. */
+	assert_int_equal(parse(text, CONFIG_SECRETS_RESOLVE, &cfg, err), 0);
+	assert_null(getenv("RH_T_TAKE"));
+	assert_memory_equal(cfg->sources[0].secrets[0].key, "take-Secret-2",
+	    13);
+	config_free(cfg);
+	/* A variable never set is still an error. */
+	unsetenv("RH_T_NEVER");
+	assert_int_equal(parse("{\"store\":{\"path\":\"x\"},\"sources\":"
+	    "{\"a\":{\"preset\":\"github\",\"secrets\":[\"env:RH_T_NEVER\"]}}}",
+	    CONFIG_SECRETS_RESOLVE, &cfg, err), -1);
+	assert_string_equal(err, FNAME ": sources.a.secrets[0]: environment "
+	    "variable RH_T_NEVER is not set");
+}
+
+/* Loopback only: 127.0.0.0/8, localhost (stored as 127.0.0.1), unix:. */
+static void
+test_listen_loopback(void **state)
+{
+	static const struct {
+		const char *in, *want;
+	} ok[] = {
+		{ "unix:/run/rolehook/serve.sock",
+		  "unix:/run/rolehook/serve.sock" },
+		{ "127.0.0.1:9000", "127.0.0.1:9000" },
+		{ "127.255.255.254:1", "127.255.255.254:1" },
+		{ "localhost:9000", "127.0.0.1:9000" },
+	};
+	char text[512], err[CONFIG_ERRLEN];
+	struct config *cfg = NULL;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		snprintf(text, sizeof(text), "{\"store\":{\"path\":\"x\"},"
+		    "\"server\":{\"listen\":\"%s\"},\"sources\":{\"a\":"
+		    "{\"preset\":\"github\",\"secrets\":[\"env:X\"]}}}",
+		    ok[i].in);
+		if (parse(text, CONFIG_SECRETS_SKIP, &cfg, err) != 0)
+			fail_msg("%s: %s", ok[i].in, err);
+		assert_string_equal(cfg->server.listen, ok[i].want);
+		config_free(cfg);
+	}
+}
+
+/*
+ * Every preset that signs a timestamp has a window by default (BambooHR
+ * too, 300 s); tolerance_s 0 passes only with the loud opt-out.
+ */
+static void
+test_replay_window(void **state)
+{
+	static const char *const ts_presets[] = { "zendesk",
+		"standard-webhooks", "finch", "stripe", "bamboohr" };
+	char text[1024], err[CONFIG_ERRLEN];
+	struct config *cfg = NULL;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(ts_presets) / sizeof(ts_presets[0]); i++) {
+		snprintf(text, sizeof(text), "{\"store\":{\"path\":\"x\"},"
+		    "\"sources\":{\"a\":{\"preset\":\"%s\",\"secrets\":"
+		    "[\"env:X\"]}}}", ts_presets[i]);
+		if (parse(text, CONFIG_SECRETS_SKIP, &cfg, err) != 0)
+			fail_msg("%s: %s", ts_presets[i], err);
+		assert_int_equal(cfg->sources[0].scheme.tolerance_s, 300);
+		config_free(cfg);
+		snprintf(text, sizeof(text), "{\"store\":{\"path\":\"x\"},"
+		    "\"sources\":{\"a\":{\"preset\":\"%s\",\"secrets\":"
+		    "[\"env:X\"],\"tolerance_s\":0,"
+		    "\"insecure_no_replay_window\":true}}}", ts_presets[i]);
+		if (parse(text, CONFIG_SECRETS_SKIP, &cfg, err) != 0)
+			fail_msg("%s opt-out: %s", ts_presets[i], err);
+		assert_int_equal(cfg->sources[0].scheme.tolerance_s, 0);
+		config_free(cfg);
+	}
+	/* A custom scheme that signs its timestamp, window off by opt-out. */
+	assert_int_equal(parse("{\"store\":{\"path\":\"x\"},\"sources\":{\"c\":"
+	    "{\"preset\":\"custom\",\"secrets\":[\"env:X\"],"
+	    "\"insecure_no_replay_window\":true,\"scheme\":{\"header\":\"x-s\","
+	    "\"timestamp_header\":\"x-t\",\"template\":\"{body}.{timestamp}\","
+	    "\"tolerance_s\":0}}}}", CONFIG_SECRETS_SKIP, &cfg, err), 0);
+	assert_int_equal(cfg->sources[0].scheme.tolerance_s, 0);
+	config_free(cfg);
+	/* No timestamp, no window: nothing to opt out of. */
+	assert_int_equal(parse("{\"store\":{\"path\":\"x\"},\"sources\":{\"g\":"
+	    "{\"preset\":\"github\",\"secrets\":[\"env:X\"],\"tolerance_s\":0,"
+	    "\"insecure_no_replay_window\":false}}}", CONFIG_SECRETS_SKIP,
+	    &cfg, err), 0);
+	config_free(cfg);
 }
 
 /*
@@ -710,9 +903,25 @@ static const struct bad_case bad_cases[] = {
 	  "between 1 and 65535" },
 	{ SV("\"retry_after_s\":-1"), CONFIG_SECRETS_SKIP,
 	  "server.retry_after_s", "between 1 and 3600, got -1" },
-	{ SV("\"listen\":\"localhost:9000\""), CONFIG_SECRETS_SKIP,
-	  "server.listen", "expected \"unix:/absolute/path\" or \"IPv4:PORT\" "
-	  "(e.g. \"127.0.0.1:9000\"), got \"localhost:9000\"" },
+	{ SV("\"listen\":\"localhost\""), CONFIG_SECRETS_SKIP,
+	  "server.listen", "expected \"unix:/absolute/path\" or a loopback "
+	  "\"127.0.0.1:PORT\" (127.0.0.0/8 or localhost), got \"localhost\"" },
+	/* the FastCGI socket is for nginx on this host only */
+	{ SV("\"listen\":\"0.0.0.0:9000\""), CONFIG_SECRETS_SKIP,
+	  "server.listen", "\"0.0.0.0:9000\" is not a loopback address: the "
+	  "FastCGI socket has no authentication of its own" },
+	{ SV("\"listen\":\"10.1.2.3:9000\""), CONFIG_SECRETS_SKIP,
+	  "server.listen", "\"10.1.2.3:9000\" is not a loopback address" },
+	{ SV("\"listen\":\"128.0.0.1:9000\""), CONFIG_SECRETS_SKIP,
+	  "server.listen", "is not a loopback address" },
+	{ SV("\"listen\":\"192.168.1.10:80\""), CONFIG_SECRETS_SKIP,
+	  "server.listen", "use \"unix:/run/rolehook/serve.sock\" or "
+	  "\"127.0.0.1:PORT\"" },
+	{ SV("\"listen\":\"[::1]:9000\""), CONFIG_SECRETS_SKIP,
+	  "server.listen", "IPv6 addresses are not supported (serve binds "
+	  "IPv4 only), got \"[::1]:9000\"" },
+	{ SV("\"listen\":\"example.com:9000\""), CONFIG_SECRETS_SKIP,
+	  "server.listen", "expected \"unix:" },
 	{ SV("\"listen\":\"unix:run/x.sock\""), CONFIG_SECRETS_SKIP,
 	  "server.listen", "got \"unix:run/x.sock\"" },
 	{ SV("\"listen\":\"127.0.0.1:0\""), CONFIG_SECRETS_SKIP,
@@ -894,6 +1103,66 @@ static const struct bad_case bad_cases[] = {
 	{ CUSTOM("\"header\":\"x-sig\",\"prefix\":\"\""),
 	  CONFIG_SECRETS_SKIP, "sources.hr.scheme.prefix",
 	  "expected a non-empty string" },
+	/* a timestamp the signature does not cover */
+	{ CUSTOM("\"header\":\"x-sig\",\"timestamp_header\":\"X-Ts\""),
+	  CONFIG_SECRETS_SKIP, "sources.hr.scheme.template",
+	  "timestamp_header \"x-ts\" is a timestamp source but the template "
+	  "\"{body}\" does not sign it: the replay window would check a value "
+	  "the sender did not sign; add {timestamp}" },
+	{ CUSTOM("\"header\":\"x-sig\",\"timestamp_header\":\"x-ts\","
+	  "\"template\":\"{id}.{body}\",\"id_header\":\"x-id\""),
+	  CONFIG_SECRETS_SKIP, "sources.hr.scheme.template",
+	  "the template \"{id}.{body}\" does not sign it" },
+	{ CUSTOM("\"header\":\"x-sig\",\"timestamp_header\":\"x-ts\","
+	  "\"timestamp_format\":\"rfc3339\",\"tolerance_s\":60"),
+	  CONFIG_SECRETS_SKIP, "sources.hr.scheme.template",
+	  "does not sign it" },
+	{ CUSTOM("\"header\":\"x-sig\",\"format\":\"kv\",\"version\":\"v1\""),
+	  CONFIG_SECRETS_SKIP, "sources.hr.scheme.template",
+	  "the kv format's t= is a timestamp source but the template "
+	  "\"{body}\" does not sign it" },
+	/* a signed timestamp with the replay window off */
+	{ HR("\"preset\":\"zendesk\"," SEC ",\"tolerance_s\":0"),
+	  CONFIG_SECRETS_SKIP, "sources.hr.tolerance_s",
+	  "0 turns the replay window off for a scheme that signs a timestamp: "
+	  "anyone who captures one signed request could send it again at any "
+	  "later time and it would verify; use a window such as 300, or set "
+	  "\"insecure_no_replay_window\": true on the source to accept that" },
+	{ HR("\"preset\":\"standard-webhooks\"," SEC ",\"tolerance_s\":0"),
+	  CONFIG_SECRETS_SKIP, "sources.hr.tolerance_s", "replay window off" },
+	{ HR("\"preset\":\"finch\"," SEC ",\"tolerance_s\":0"),
+	  CONFIG_SECRETS_SKIP, "sources.hr.tolerance_s", "replay window off" },
+	{ HR("\"preset\":\"stripe\"," SEC ",\"tolerance_s\":0"),
+	  CONFIG_SECRETS_SKIP, "sources.hr.tolerance_s", "replay window off" },
+	{ HR("\"preset\":\"bamboohr\"," SEC ",\"tolerance_s\":0"),
+	  CONFIG_SECRETS_SKIP, "sources.hr.tolerance_s", "replay window off" },
+	{ HR("\"preset\":\"bamboohr\"," SEC ",\"tolerance_s\":0,"
+	  "\"insecure_no_replay_window\":false"),
+	  CONFIG_SECRETS_SKIP, "sources.hr.tolerance_s", "replay window off" },
+	{ CUSTOM("\"header\":\"x-sig\",\"timestamp_header\":\"x-ts\","
+	  "\"template\":\"{timestamp}.{body}\",\"tolerance_s\":0"),
+	  CONFIG_SECRETS_SKIP, "sources.hr.scheme.tolerance_s",
+	  "replay window off" },
+	{ CUSTOM("\"header\":\"x-sig\",\"format\":\"kv\",\"version\":\"v1\","
+	  "\"template\":\"{timestamp}.{body}\",\"tolerance_s\":0"),
+	  CONFIG_SECRETS_SKIP, "sources.hr.scheme.tolerance_s",
+	  "replay window off" },
+	/* the opt-out only where it changes something */
+	{ HR(GH SEC ",\"insecure_no_replay_window\":true"), CONFIG_SECRETS_SKIP,
+	  "sources.hr.insecure_no_replay_window",
+	  "only allowed with \"tolerance_s\": 0 on a scheme that signs a "
+	  "timestamp; here it would change nothing, so remove it" },
+	{ HR("\"preset\":\"zendesk\"," SEC
+	  ",\"insecure_no_replay_window\":true"),
+	  CONFIG_SECRETS_SKIP, "sources.hr.insecure_no_replay_window",
+	  "only allowed with \"tolerance_s\": 0" },
+	{ HR("\"preset\":\"zendesk\"," SEC ",\"tolerance_s\":0,"
+	  "\"insecure_no_replay_window\":\"yes\""), CONFIG_SECRETS_SKIP,
+	  "sources.hr.insecure_no_replay_window",
+	  "expected true or false, got \"yes\"" },
+	{ HR(GH SEC ",\"insecure_no_replay\":true"), CONFIG_SECRETS_SKIP,
+	  "sources.hr.insecure_no_replay",
+	  "did you mean \"insecure_no_replay_window\"?" },
 };
 
 static void
@@ -944,6 +1213,10 @@ main(void)
 		cmocka_unit_test(test_too_deep),
 		cmocka_unit_test(test_secret_files),
 		cmocka_unit_test(test_secret_never_in_error),
+		cmocka_unit_test(test_secret_file_modes),
+		cmocka_unit_test(test_env_secrets_taken),
+		cmocka_unit_test(test_listen_loopback),
+		cmocka_unit_test(test_replay_window),
 		cmocka_unit_test(test_bad_cases),
 	};
 
