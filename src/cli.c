@@ -18,6 +18,7 @@
 
 #include "rolehook/cli.h"
 #include "rolehook/config.h"
+#include "rolehook/jsonutil.h"
 #include "rolehook/log.h"
 #include "rolehook/metrics.h"
 #include "rolehook/normalize.h"
@@ -233,6 +234,11 @@ check_sources(const struct config *cfg)
 
 	for (i = 0; i < cfg->nsources; i++) {
 		src = &cfg->sources[i];
+		if (json_member_true(src->raw, "insecure_no_replay_window"))
+			fprintf(stderr, "rolehook: %s: sources.%s: warning: "
+			    "insecure_no_replay_window: the replay window is "
+			    "off; a captured request verifies for ever (see "
+			    "docs/security.md)\n", cfg->path, src->name);
 		n = src->normalizer != NULL ? src->normalizer :
 		    src->scheme.preset;
 		for (j = 0; names[j] != NULL && strcmp(names[j], n) != 0; j++)

@@ -178,7 +178,10 @@ why_help(void)
 	    "\n"
 	    "Prints the lineage of a person's access: every change rolehook\n"
 	    "made (or saw as drift), oldest first, with the event, the rule,\n"
-	    "the policy hash, the request and its HTTP status.  USER is a\n"
+	    "the policy hash, the request and its HTTP status.  For a rehire\n"
+	    "restored from a snapshot, where each restored value came from\n"
+	    "(the rule or the snapshot, within the rule) and which snapshot\n"
+	    "values policy did not grant.  USER is a\n"
 	    "Zendesk user id (digits) or a subject key such as\n"
 	    "bamboohr:67890 (see 'rolehook events show').\n");
 }
@@ -186,7 +189,70 @@ why_help(void)
 struct why_ctx {
 	int json;
 	int n;
+	int64_t prov_event;        /* provenance already printed for it */
 };
+
+/*
+ * The audit row's provenance (a rehire restored from a snapshot; the
+ * store is not trusted to hold valid JSON there), or NULL.  Caller puts.
+ */
+static json_object *
+why_provenance(const char *text)
+{
+	json_object *prov;
+
+	if (text == NULL || (prov = json_tokener_parse(text)) == NULL)
+		return NULL;
+	if (!json_object_is_type(prov, json_type_object)) {
+		json_object_put(prov);
+		return NULL;
+	}
+	return prov;
+}
+
+/* s on stdout with control characters as '?' (the store is not
+ * trusted to hold only printable text). */
+static void
+why_print_clean(const char *s)
+{
+	for (; s != NULL && *s != '\0'; s++)
+		putchar((unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s);
+}
+
+static void
+why_print_lines(const char *label, json_object *prov, const char *key)
+{
+	json_object *a;
+	size_t i, n;
+
+	if (!json_object_object_get_ex(prov, key, &a) ||
+	    !json_object_is_type(a, json_type_array))
+		return;
+	n = json_object_array_length(a);
+	for (i = 0; i < n; i++) {
+		printf("    %s", label);
+		why_print_clean(json_object_get_string(
+		    json_object_array_get_idx(a, i)));
+		putchar('\n');
+	}
+}
+
+/* The provenance block under a restored rehire's first audit row. */
+static void
+why_print_provenance(json_object *prov)
+{
+	json_object *v;
+
+	printf("    rehire restored from the snapshot of ");
+	why_print_clean(json_object_object_get_ex(prov, "snapshot_at", &v) ?
+	    json_object_get_string(v) : "?");
+	printf(", only within rule ");
+	why_print_clean(json_object_object_get_ex(prov, "rule", &v) ?
+	    json_object_get_string(v) : "?");
+	printf(":\n");
+	why_print_lines("", prov, "fields");
+	why_print_lines("ignored: ", prov, "ignored");
+}
 
 static void
 why_row(int64_t id, time_t at, const struct store_audit *a, void *arg)
@@ -194,9 +260,10 @@ why_row(int64_t id, time_t at, const struct store_audit *a, void *arg)
 	struct why_ctx *w = arg;
 	struct tm tm;
 	char tbuf[32];
-	json_object *o;
+	json_object *o, *prov;
 
 	w->n++;
+	prov = why_provenance(a->provenance);
 	gmtime_r(&at, &tm);
 	strftime(tbuf, sizeof(tbuf), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	if (w->json) {
@@ -211,6 +278,7 @@ why_row(int64_t id, time_t at, const struct store_audit *a, void *arg)
 		    json_object_new_string(a->action ? a->action : ""));
 		json_object_object_add(o, "rule", a->rule ?
 		    json_object_new_string(a->rule) : NULL);
+		json_object_object_add(o, "provenance", prov);
 		json_object_object_add(o, "policy_hash", a->policy_hash ?
 		    json_object_new_string(a->policy_hash) : NULL);
 		json_object_object_add(o, "request", a->request ?
@@ -228,6 +296,12 @@ why_row(int64_t id, time_t at, const struct store_audit *a, void *arg)
 	    (long long)a->event_id, a->action ? a->action : "",
 	    a->rule ? a->rule : "-", a->http_status,
 	    a->request ? a->request : "-", a->after ? a->after : "");
+	/* Once per event: every row of the rehire carries the same. */
+	if (prov != NULL && a->event_id != w->prov_event) {
+		why_print_provenance(prov);
+		w->prov_event = a->event_id;
+	}
+	json_object_put(prov);
 }
 
 int
@@ -243,7 +317,7 @@ cli_why(int argc, char **argv)
 	struct config *cfg = NULL;
 	struct store *st = NULL;
 	struct store_opts so;
-	struct why_ctx w = { 0, 0 };
+	struct why_ctx w = { 0, 0, 0 };
 	char err[512], key[300];
 	int c, rc = 1;
 

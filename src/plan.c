@@ -365,29 +365,6 @@ find_named(struct pb *b, const char *what, const struct json_object *doc,
 	return 0;
 }
 
-static int
-find_id(struct pb *b, const char *what, const struct json_object *doc,
-    const char *member, int64_t id)
-{
-	struct json_object *a, *e;
-	int64_t x;
-	size_t i, len;
-
-	if (!json_object_is_type(doc, json_type_object) ||
-	    !json_object_object_get_ex(doc, member, &a) ||
-	    !json_object_is_type(a, json_type_array))
-		return fail(b, "%s: expected {\"%s\": [{\"id\", \"name\"}, ...]}",
-		    what, member);
-	len = json_object_array_length(a);
-	for (i = 0; i < len; i++) {
-		e = json_object_array_get_idx(a, i);
-		if (json_object_is_type(e, json_type_object) &&
-		    get_id(e, "id", &x) == 0 && x == id)
-			return 1;
-	}
-	return 0;
-}
-
 /* Target from the policy decision: names resolved to ids. */
 static int
 target_from_decision(struct pb *b, const struct policy_decision *d,
@@ -501,56 +478,306 @@ restored_json(const struct target *t, const struct json_object *roles,
 			json_object_object_add(e, pn, json_object_new_boolean(0));
 	}
 	json_object_object_add(o, "entitlements", e);
-	json_object_object_add(o, "suspended", json_object_new_boolean(0));
+	json_object_object_add(o, "suspended", t->suspended < 0 ? NULL :
+	    json_object_new_boolean(t->suspended));
 	return o;
 }
 
-/* Target from a rehire snapshot (already parsed into s). */
+/* ------------------------------------------------------------- rehires */
+
+/*
+ * A rehire snapshot is data any process that writes the store could have
+ * planted (serve, the internet-facing one, can), so it is never trusted
+ * to grant anything: the rule's target comes first and the snapshot can
+ * only narrow it (docs/policy.md "Rehires").  Every restored value and
+ * every snapshot value dropped is recorded in p->provenance and in the
+ * notes, for `rolehook why` and `simulate`.
+ */
+
+#define PROV_LINELEN 512
+#define PROV_MAX_IGNORED_GROUPS 10
+
+/* The rule named in provenance lines. */
+static const char *
+rule_name(const struct policy_decision *d)
+{
+	return d->rule != NULL ? d->rule : "(unnamed)";
+}
+
+static int prov_add(struct pb *b, const char *which, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Appends one line to provenance[which] ("fields" or "ignored") and the
+ * same line to the notes. */
 static int
-target_from_snapshot(struct pb *b, const struct cur *s,
-    const struct json_object *roles, struct target *t)
+prov_add(struct pb *b, const char *which, const char *fmt, ...)
+{
+	struct json_object *a, *s;
+	char buf[PROV_LINELEN];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	if (!json_object_object_get_ex(b->p->provenance, which, &a) ||
+	    (s = json_object_new_string(buf)) == NULL)
+		return fail(b, "out of memory");
+	if (json_object_array_add(a, s) != 0) {
+		json_object_put(s);
+		return fail(b, "out of memory");
+	}
+	return add_note(b, "rehire: %s", buf);
+}
+
+/*
+ * s comes from the snapshot (untrusted): printable ASCII only, at most
+ * cap - 4 characters, into buf.  Returns buf.
+ */
+static const char *
+clip(const char *s, char *buf, size_t cap)
+{
+	size_t i, n = 0;
+
+	for (i = 0; s != NULL && s[i] != '\0' && n + 4 < cap; i++)
+		buf[n++] = s[i] >= 0x20 && s[i] < 0x7f && s[i] != '"' ?
+		    s[i] : '?';
+	if (s != NULL && s[i] != '\0') {
+		memcpy(buf + n, "...", 3);
+		n += 3;
+	}
+	buf[n] = '\0';
+	return buf;
+}
+
+/* `id` or `id ("name")` of a custom role or group, into buf. */
+static const char *
+id_label(const struct json_object *list, const char *member, int64_t id,
+    char *buf, size_t cap)
+{
+	const char *n = name_of_id(list, member, id);
+	char nb[80];
+
+	if (n != NULL)
+		snprintf(buf, cap, "%" PRId64 " (\"%s\")", id,
+		    clip(n, nb, sizeof(nb)));
+	else
+		snprintf(buf, cap, "%" PRId64, id);
+	return buf;
+}
+
+/* The group names (else ids) of gids as a JSON array text, into buf. */
+static const char *
+group_list(const struct json_object *groups, const int64_t *gids,
+    size_t n, char *buf, size_t cap)
+{
+	struct json_object *a = json_object_new_array();
+	const char *nm;
+	size_t i;
+
+	for (i = 0; a != NULL && i < n; i++) {
+		nm = name_of_id(groups, "groups", gids[i]);
+		json_object_array_add(a, nm != NULL ?
+		    json_object_new_string(nm) : json_object_new_int64(gids[i]));
+	}
+	snprintf(buf, cap, "%s", a != NULL ? json_object_to_json_string_ext(a,
+	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE) : "[]");
+	json_object_put(a);
+	return buf;
+}
+
+static int
+has_id(const int64_t *ids, size_t n, int64_t id)
 {
 	size_t i;
-	int r;
 
-	t->role = s->role != NULL ? s->role : "end-user";
-	if (strcmp(t->role, "end-user") != 0 && strcmp(t->role, "agent") != 0 &&
-	    strcmp(t->role, "admin") != 0)
-		return fail(b, "snapshot: user.role: expected end-user, agent "
-		    "or admin");
-	t->suspended = 0;
-	if (s->has_crid && s->crid > 0 && is_seat_role(t->role)) {
-		if (roles != NULL) {
-			if ((r = find_id(b, "roles", roles, "custom_roles",
-			    s->crid)) < 0)
-				return -1;
-			if (r == 0)
-				return fail(b, "snapshot: user.custom_role_id: "
-				    "custom role %" PRId64 " no longer exists",
-				    s->crid);
+	for (i = 0; i < n; i++)
+		if (ids[i] == id)
+			return 1;
+	return 0;
+}
+
+static int
+clamp_custom_role(struct pb *b, const struct policy_decision *d,
+    const struct cur *s, int held, const struct json_object *roles,
+    const struct target *t)
+{
+	const char *rule = rule_name(d);
+	char lab[128], why[160];
+
+	if (t->has_crid && prov_add(b, "fields", "custom_role: \"%s\" (rule "
+	    "%s)", d->desired.custom_role, rule) != 0)
+		return -1;
+	if (!t->has_crid && is_seat_role(t->role) && prov_add(b, "fields",
+	    "custom_role: left as it is (rule %s names none)", rule) != 0)
+		return -1;
+	if (!held || !s->has_crid || s->crid <= 0 ||
+	    (t->has_crid && s->crid == t->crid))
+		return 0;
+	if (!is_seat_role(t->role))
+		snprintf(why, sizeof(why), "grants %s", t->role);
+	else if (t->has_crid)
+		snprintf(why, sizeof(why), "grants \"%s\"",
+		    d->desired.custom_role);
+	else
+		snprintf(why, sizeof(why), "names none");
+	return prov_add(b, "ignored", "snapshot custom role %s ignored: rule "
+	    "%s %s", id_label(roles, "custom_roles", s->crid, lab,
+	    sizeof(lab)), rule, why);
+}
+
+static int
+clamp_groups(struct pb *b, const struct policy_decision *d,
+    const struct cur *s, int held, const struct json_object *groups,
+    struct target *t)
+{
+	const char *rule = rule_name(d), *why = NULL;
+	char list[PROV_LINELEN - 96], lab[128];
+	size_t i, k, dropped = 0;
+	int snap_groups = held && s->gm_known && s->ngm > 0;
+
+	if (!is_seat_role(t->role))
+		why = "grants end-user";
+	else if (!d->desired.groups_managed) {
+		why = "does not manage groups";
+		if (prov_add(b, "fields", "groups: left as they are (rule %s "
+		    "does not manage groups)", rule) != 0)
+			return -1;
+	} else if (!t->groups_managed)
+		return prov_add(b, "fields", "groups: not planned (rule %s; "
+		    "see the notes)", rule);
+	if (why != NULL)
+		return !snap_groups ? 0 : prov_add(b, "ignored", "snapshot "
+		    "groups %s ignored: rule %s %s", group_list(groups,
+		    s->gm_groups, s->ngm, list, sizeof(list)), rule, why);
+	if (!held || !s->gm_known)
+		return prov_add(b, "fields", "groups: %s (rule %s; the snapshot "
+		    "has no memberships)", group_list(groups, t->gids,
+		    t->ngids, list, sizeof(list)), rule);
+	/* Only groups the rule grants; the rule's own order. */
+	for (i = 0; i < s->ngm; i++) {
+		if (has_id(t->gids, t->ngids, s->gm_groups[i]) ||
+		    has_id(s->gm_groups, i, s->gm_groups[i]))
+			continue;
+		if (dropped++ < PROV_MAX_IGNORED_GROUPS && prov_add(b,
+		    "ignored", "snapshot group %s ignored: not among rule %s's "
+		    "groups", id_label(groups, "groups", s->gm_groups[i], lab,
+		    sizeof(lab)), rule) != 0)
+			return -1;
+	}
+	if (dropped > PROV_MAX_IGNORED_GROUPS && prov_add(b, "ignored",
+	    "%zu more snapshot groups ignored: not among rule %s's groups",
+	    dropped - PROV_MAX_IGNORED_GROUPS, rule) != 0)
+		return -1;
+	for (i = k = 0; i < t->ngids; i++)
+		if (has_id(s->gm_groups, s->ngm, t->gids[i]))
+			t->gids[k++] = t->gids[i];
+	if (k == 0)
+		/* An agent needs a group: then the rule's groups, all of them. */
+		return prov_add(b, "fields", "groups: %s (rule %s; the snapshot "
+		    "held none of them)", group_list(groups, t->gids, t->ngids,
+		    list, sizeof(list)), rule);
+	t->ngids = k;
+	return prov_add(b, "fields", "groups: %s (snapshot, within rule %s)",
+	    group_list(groups, t->gids, t->ngids, list, sizeof(list)), rule);
+}
+
+static int
+clamp_entitlements(struct pb *b, const struct policy_decision *d,
+    const struct cur *s, int held, struct target *t)
+{
+	const char *rule = rule_name(d), *pn;
+	char sn[48];
+	size_t i;
+	int managed = 0, sa, r;
+
+	for (i = POLICY_CHAT; i < POLICY_NPRODUCTS; i++) {
+		pn = policy_product_name((enum policy_product)i);
+		sa = held && s->ent_known && s->ent[i].active &&
+		    s->ent[i].name != NULL;
+		if (sa)
+			clip(s->ent[i].name, sn, sizeof(sn));
+		r = 0;
+		switch (t->ent[i].state) {
+		case POLICY_ENT_ON:
+			managed = 1;
+			if (sa && strcmp(s->ent[i].name, t->ent[i].name) == 0)
+				r = prov_add(b, "fields", "entitlements.%s: %s "
+				    "(snapshot, within rule %s)", pn,
+				    t->ent[i].name, rule);
+			else if (sa)
+				r = prov_add(b, "fields", "entitlements.%s: %s "
+				    "(rule %s)", pn, t->ent[i].name, rule) ||
+				    prov_add(b, "ignored", "snapshot entitlements"
+				    ".%s %s ignored: rule %s grants %s", pn, sn,
+				    rule, t->ent[i].name);
+			else if (held && s->ent_known) {
+				/* Not held before leaving: not restored. */
+				t->ent[i].state = POLICY_ENT_OFF;
+				t->ent[i].name = NULL;
+				r = prov_add(b, "fields", "entitlements.%s: off "
+				    "(snapshot, within rule %s)", pn, rule);
+			} else
+				r = prov_add(b, "fields", "entitlements.%s: %s "
+				    "(rule %s)", pn, t->ent[i].name, rule);
+			break;
+		case POLICY_ENT_OFF:
+			managed = 1;
+			r = prov_add(b, "fields", "entitlements.%s: off (rule %s)",
+			    pn, rule) || (sa && prov_add(b, "ignored", "snapshot "
+			    "entitlements.%s %s ignored: rule %s turns %s off", pn,
+			    sn, rule, pn));
+			break;
+		case POLICY_ENT_UNMANAGED:
+			r = sa && prov_add(b, "ignored", "snapshot entitlements.%s "
+			    "%s ignored: rule %s does not manage %s", pn, sn, rule,
+			    pn);
+			break;
 		}
-		t->has_crid = 1;
-		t->crid = s->crid;
-	} else if (strcmp(t->role, "agent") == 0)
-		return fail(b, "snapshot: user.custom_role_id: an agent needs "
-		    "a custom role");
-	if (s->gm_known && is_seat_role(t->role)) {
-		if (s->ngm > 0 &&
-		    (t->gids = calloc(s->ngm, sizeof(*t->gids))) == NULL)
-			return fail(b, "out of memory");
-		for (i = 0; i < s->ngm; i++)
-			t->gids[i] = s->gm_groups[i];
-		t->ngids = s->ngm;
-		t->groups_managed = 1;
+		if (r != 0)
+			return -1;
 	}
-	for (i = POLICY_CHAT; s->ent_known && i < POLICY_NPRODUCTS; i++) {
-		if (s->ent[i].active && s->ent[i].name != NULL &&
-		    is_seat_role(t->role)) {
-			t->ent[i].state = POLICY_ENT_ON;
-			t->ent[i].name = s->ent[i].name;
-		} else
-			t->ent[i].state = POLICY_ENT_OFF;
-	}
+	if (!managed && prov_add(b, "fields", "entitlements: left as they are "
+	    "(rule %s does not manage products)", rule) != 0)
+		return -1;
+	return 0;
+}
+
+/*
+ * Narrows t (the rule's target for this rehire, d) to what the snapshot
+ * s held: role, custom role and suspension are the rule's; groups only
+ * among the rule's; products the rule grants only where the snapshot
+ * held them with the same name.  Fills b->p->provenance.
+ */
+static int
+clamp_to_snapshot(struct pb *b, const struct policy_decision *d,
+    const struct cur *s, const struct json_object *roles,
+    const struct json_object *groups, struct target *t)
+{
+	/* Only a snapshot of an agent or admin narrows anything. */
+	int held = is_seat_role(s->role);
+	char sr[48];
+
+	if ((b->p->provenance = json_object_new_object()) == NULL)
+		return fail(b, "out of memory");
+	json_object_object_add(b->p->provenance, "rule",
+	    json_object_new_string(rule_name(d)));
+	json_object_object_add(b->p->provenance, "fields",
+	    json_object_new_array());
+	json_object_object_add(b->p->provenance, "ignored",
+	    json_object_new_array());
+	if (prov_add(b, "fields", "role: %s (rule %s)", t->role, rule_name(d)) != 0)
+		return -1;
+	if (s->role != NULL && strcmp(s->role, t->role) != 0 &&
+	    prov_add(b, "ignored", "snapshot role %s ignored: rule %s grants "
+	    "%s", clip(s->role, sr, sizeof(sr)), rule_name(d), t->role) != 0)
+		return -1;
+	if (clamp_custom_role(b, d, s, held, roles, t) != 0 ||
+	    clamp_groups(b, d, s, held, groups, t) != 0 ||
+	    clamp_entitlements(b, d, s, held, t) != 0)
+		return -1;
+	if (t->suspended >= 0 && prov_add(b, "fields", "suspended: %s (rule "
+	    "%s)", t->suspended ? "true" : "false", rule_name(d)) != 0)
+		return -1;
 	return 0;
 }
 
@@ -915,6 +1142,7 @@ plan_free(struct plan *p)
 		free(p->notes[i]);
 	free(p->notes);
 	json_object_put(p->restored_desired);
+	json_object_put(p->provenance);
 	free(p);
 }
 
@@ -934,7 +1162,7 @@ plan_build(const struct policy_decision *d, const struct norm_event *ev,
 	struct cur c, snap;
 	struct target t;
 	const char *kind = ev != NULL && ev->kind != NULL ? ev->kind : "";
-	int terminate, i, rc = -1;
+	int terminate, i, parsed, rc = -1;
 
 	memset(&b, 0, sizeof(b));
 	memset(&c, 0, sizeof(c));
@@ -981,29 +1209,49 @@ plan_build(const struct policy_decision *d, const struct norm_event *ev,
 			goto out;
 		goto done;
 	}
+	/* A snapshot never grants what no rule grants (see clamp_to_snapshot). */
+	if (snapshot != NULL && d->desired.role == NULL) {
+		if (add_note(&b, "snapshot ignored: no rule matches this rehire, "
+		    "and a snapshot never grants more than a rule") != 0)
+			goto out;
+		snapshot = NULL;
+	}
+	if (d->desired.role == NULL) {
+		if (add_note(&b, "no rule matched: access left as it is") != 0)
+			goto out;
+		goto done;
+	}
+	if (target_from_decision(&b, d, roles, groups,
+	    !c.present || c.gm_known, &t) != 0)
+		goto out;
 	if (snapshot != NULL) {
-		if (parse_current(&b, "snapshot", snapshot, &snap) != 0 ||
-		    target_from_snapshot(&b, &snap, roles, &t) != 0)
-			goto out;
-		b.p->restored = 1;
-		if ((b.p->restored_desired = restored_json(&t, roles, groups)) ==
-		    NULL) {
-			fail(&b, "out of memory");
-			goto out;
-		}
-		if (add_note(&b, "rehire: restoring the access held before "
-		    "leaving (snapshot)") != 0)
-			goto out;
-	} else {
-		if (d->desired.role == NULL) {
-			if (add_note(&b, "no rule matched: access left as it is")
-			    != 0)
+		char serr[PLAN_ERRLEN];
+
+		/* A snapshot that does not parse is dropped: the rule decides. */
+		b.err = serr;
+		b.errlen = sizeof(serr);
+		serr[0] = '\0';
+		parsed = parse_current(&b, "snapshot", snapshot, &snap) == 0;
+		b.err = err;
+		b.errlen = errlen;
+		if (!parsed) {
+			cur_clear(&snap);
+			if (add_note(&b, "snapshot ignored: %s; rule %s decides",
+			    serr, rule_name(d)) != 0)
 				goto out;
-			goto done;
+		} else {
+			if (add_note(&b, "rehire: the snapshot is restored only "
+			    "within rule %s (a snapshot never grants more than "
+			    "the rule)", rule_name(d)) != 0 ||
+			    clamp_to_snapshot(&b, d, &snap, roles, groups, &t) != 0)
+				goto out;
+			b.p->restored = 1;
+			if ((b.p->restored_desired = restored_json(&t, roles,
+			    groups)) == NULL) {
+				fail(&b, "out of memory");
+				goto out;
+			}
 		}
-		if (target_from_decision(&b, d, roles, groups,
-		    !c.present || c.gm_known, &t) != 0)
-			goto out;
 	}
 	if (!c.present) {
 		if (!is_seat_role(t.role)) {

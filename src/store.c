@@ -136,7 +136,8 @@ static const char *const migrations[] = {
 	 * the signature covers it (the only time that may order events; the
 	 * receive time is not signed).  seen: the dedupe keys of pruned
 	 * events, so a captured request is a duplicate forever, not only
-	 * for store.retention_days.
+	 * for store.retention_days.  audit.provenance: where a rehire's
+	 * restored values came from (a snapshot never raises access).
 	 */
 	("ALTER TABLE events ADD COLUMN signed_at INTEGER;"
 	"CREATE TABLE seen ("
@@ -144,6 +145,7 @@ static const char *const migrations[] = {
 	"  delivery_id TEXT NOT NULL,"
 	"  event_id INTEGER NOT NULL,"
 	"  PRIMARY KEY (source, delivery_id)) WITHOUT ROWID;"
+	"ALTER TABLE audit ADD COLUMN provenance TEXT;"
 	"CREATE TRIGGER events_seen BEFORE DELETE ON events BEGIN"
 	"  INSERT OR IGNORE INTO seen (source, delivery_id, event_id)"
 	"  VALUES (old.source, old.delivery_id, old.id);"
@@ -1469,7 +1471,8 @@ store_audit_add(struct store *st, const struct store_audit *a,
 	pthread_mutex_lock(&st->rlock);
 	if ((s = prep(st, "INSERT INTO audit (at, event_id, subject, action,"
 	    " rule, policy_hash, before, after, http_status, zendesk_user,"
-	    " request) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"))
+	    " request, provenance) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9,"
+	    " ?10, ?11, ?12)"))
 	    != NULL) {
 		sqlite3_bind_int64(s, 1, (sqlite3_int64)time(NULL));
 		if (a->event_id > 0)
@@ -1485,6 +1488,7 @@ store_audit_add(struct store *st, const struct store_audit *a,
 		sqlite3_bind_int(s, 9, a->http_status);
 		bind_opt_text(s, 10, a->zendesk_user);
 		bind_opt_text(s, 11, a->request);
+		bind_opt_text(s, 12, a->provenance);
 		rc = step_done(st->rdb, s, NULL);
 		if (rc == 0 && audit_id != NULL)
 			*audit_id = sqlite3_last_insert_rowid(st->rdb);
@@ -1513,10 +1517,12 @@ store_audit_list(struct store *st, const char *subject,
 	pthread_mutex_lock(&st->rlock);
 	if (sqlite3_prepare_v2(st->rdb, by_user ?
 	    "SELECT id, at, event_id, subject, action, rule, policy_hash,"
-	    " before, after, http_status, zendesk_user, request FROM audit"
+	    " before, after, http_status, zendesk_user, request, provenance"
+	    " FROM audit"
 	    " WHERE zendesk_user = ?1 ORDER BY id" :
 	    "SELECT id, at, event_id, subject, action, rule, policy_hash,"
-	    " before, after, http_status, zendesk_user, request FROM audit"
+	    " before, after, http_status, zendesk_user, request, provenance"
+	    " FROM audit"
 	    " WHERE subject = ?1 ORDER BY id", -1, &s, NULL) != SQLITE_OK)
 		goto out;
 	sqlite3_bind_text(s, 1, by_user ? subject + sizeof(zu) - 1 : subject,
@@ -1532,6 +1538,7 @@ store_audit_list(struct store *st, const char *subject,
 		a.http_status = sqlite3_column_int(s, 9);
 		a.zendesk_user = col_text(s, 10);
 		a.request = col_text(s, 11);
+		a.provenance = col_text(s, 12);
 		fn(sqlite3_column_int64(s, 0), (time_t)sqlite3_column_int64(s, 1),
 		    &a, arg);
 	}

@@ -613,6 +613,24 @@ fail:
 }
 
 /*
+ * The provenance of a rehire restored from a snapshot, as one line of
+ * JSON for the audit row (where each restored value came from, what the
+ * snapshot held that policy does not grant; docs/policy.md "Rehires").
+ * NULL when there is none; else a string the caller frees.
+ */
+static char *
+audit_provenance(const struct plan *pl)
+{
+	const char *prov;
+
+	if (pl->provenance == NULL ||
+	    (prov = json_object_to_json_string_ext(pl->provenance,
+	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)) == NULL)
+		return NULL;
+	return strdup(prov);
+}
+
+/*
  * Applies the plan's writes in order, one audit row each.  want: the
  * plan's guard reservation, or NULL (see guard_audit).  Returns 0 when
  * all succeeded; otherwise the event has been put to retry or dead.
@@ -627,13 +645,14 @@ apply(struct wthread *t, const struct store_event *row,
 	struct store_audit a;
 	json_object *body = NULL;
 	char path[512], req[560], user[24];
-	char *before = NULL, *after = NULL;
+	char *before = NULL, *after = NULL, *prov = NULL;
 	int64_t uid = pl->user_id, new_id = 0;
 	enum zd_result rc;
 	size_t i;
 	int ret = -1;
 
 	before = json_text(plan_user_of(current, NULL, NULL));
+	prov = audit_provenance(pl);
 	for (i = 0; i < pl->nwrites; i++) {
 		const struct plan_write *pw = &pl->writes[i];
 
@@ -673,6 +692,7 @@ apply(struct wthread *t, const struct store_event *row,
 		a.action = pw->step;
 		a.rule = d->rule != NULL ? d->rule : d->leaver ? "(leaver)" :
 		    NULL;
+		a.provenance = prov;
 		a.policy_hash = d->policy_hash;
 		a.before = before;
 		a.after = after;
@@ -714,7 +734,38 @@ out:
 	json_object_put(body);
 	free(before);
 	free(after);
+	free(prov);
 	return ret;
+}
+
+/*
+ * A rehire planned with a snapshot: dates the provenance (for why) and
+ * warns when the snapshot held access policy does not grant (a policy
+ * change since the leave, or a snapshot planted in the store).
+ */
+static void
+restore_noted(const struct norm_event *nev, const struct plan *pl,
+    time_t snapshot_at)
+{
+	json_object *ign = NULL;
+	struct tm tm;
+	char when[32], n[24];
+	size_t k;
+
+	if (pl->provenance == NULL)
+		return;
+	gmtime_r(&snapshot_at, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	json_object_object_add(pl->provenance, "snapshot_at",
+	    json_object_new_string(when));
+	if (!json_object_object_get_ex(pl->provenance, "ignored", &ign) ||
+	    !json_object_is_type(ign, json_type_array) ||
+	    (k = json_object_array_length(ign)) == 0)
+		return;
+	snprintf(n, sizeof(n), "%zu", k);
+	log_kv(LOG_WARN, "rehire snapshot clamped by policy", "subject",
+	    nev->subject, "ignored", n, "first", json_object_get_string(
+	    json_object_array_get_idx(ign, 0)), (char *)NULL);
 }
 
 /* Remembers the person: last event, and at leave time their access. */
@@ -837,6 +888,8 @@ replan:
 		finish(w, id, "dead", note);
 		goto out;
 	}
+	if (snapshot != NULL)
+		restore_noted(&nev, pl, subj.snapshot_at);
 	if (!row.approved) {
 		int g = guard_take(w, pl, want, note, sizeof(note));
 

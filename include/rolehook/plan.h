@@ -23,8 +23,15 @@
  *   groups    {"groups": [{"id", "name"}, ...]} (GET /api/v2/groups.json);
  *             NULL: no group write is planned (a note says so).
  *   snapshot  for a rehire: the `current` document as it was before the
- *             person left (same shape); its role, custom role, groups and
- *             product access are restored instead of the policy's.
+ *             person left (same shape).  Untrusted (it is read from the
+ *             store, which serve can write): it only narrows the matched
+ *             rule's access, never widens it.  Role, custom role and
+ *             suspension are the rule's; groups are the rule's groups the
+ *             snapshot held (all of the rule's when it held none); a
+ *             product the rule grants stays on only if the snapshot held
+ *             it under the same name.  No rule matched, or a snapshot
+ *             that does not parse: ignored, with a note.  What came from
+ *             where, and what was dropped, is in plan.provenance.
  *
  * Errors: int 0/-1 plus a caller buffer that starts with the input at
  * fault: "current: user.id: expected a positive integer", "roles: custom
@@ -74,6 +81,17 @@ struct plan {
 	 * policy_desired_to_json (names where the lists give them, else
 	 * ids); owned, NULL otherwise. */
 	struct json_object *restored_desired;
+	/*
+	 * When restored: where each restored value came from, for the audit
+	 * trail and `rolehook why` (owned, NULL otherwise):
+	 *   {"rule": "tier1",
+	 *    "fields":  ["role: agent (rule tier1)",
+	 *                "groups: [\"Tier 1\"] (snapshot, within rule tier1)", ...],
+	 *    "ignored": ["snapshot role admin ignored: rule tier1 grants agent", ...]}
+	 * Each line is also a note ("rehire: ...").  Snapshot strings in it
+	 * are clipped to printable ASCII.  The worker adds "snapshot_at".
+	 */
+	struct json_object *provenance;
 };
 
 /*

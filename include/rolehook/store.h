@@ -81,6 +81,8 @@ struct store_audit {
 	int http_status;            /* 0 if no request was made */
 	const char *zendesk_user;   /* user id as text, or NULL */
 	const char *request;        /* "PUT /api/v2/users/1.json" or NULL */
+	const char *provenance;     /* JSON text: where a rehire's restored
+	                             * values came from (plan.h), or NULL */
 };
 
 /* What the worker remembers per person (subject). */

@@ -59,6 +59,41 @@ static const char groups_json[] = "{\"groups\":[{\"id\":201,\"name\":"
     "\"suspended\":true},\"entitlements\":{\"chat\":{\"name\":\"agent\","  \
     "\"is_active\":false}},\"group_memberships\":{\"group_memberships\":[]}}"
 
+/*
+ * Rehire snapshots as a compromised store writer could plant them
+ * (subjects.snapshot): more than any rule grants Ann (an Associate:
+ * rule tier1 = agent, "Tier 1", group Tier 1, chat and talk "agent").
+ */
+#define SNAP_ADMIN "{\"user\":{\"id\":42,\"role\":\"admin\","          \
+    "\"custom_role_id\":102},\"entitlements\":{\"chat\":{\"name\":"     \
+    "\"agent\",\"is_active\":true},\"talk\":{\"name\":\"agent\","       \
+    "\"is_active\":true},\"explore\":{\"name\":\"admin\",\"is_active\":"\
+    "true},\"guide\":{\"name\":\"admin\",\"is_active\":true}},"         \
+    "\"group_memberships\":[{\"id\":1,\"group_id\":201},{\"id\":2,"      \
+    "\"group_id\":202}]}"
+/* A plain agent, but with a group and a chat level tier1 does not give. */
+#define SNAP_EXTRA "{\"user\":{\"id\":42,\"role\":\"agent\","          \
+    "\"custom_role_id\":101},\"entitlements\":{\"chat\":{\"name\":"     \
+    "\"admin\",\"is_active\":true}},\"group_memberships\":[{\"id\":1,"   \
+    "\"group_id\":201},{\"id\":2,\"group_id\":202}]}"
+/* Tier 1 as held, without Talk: a legit snapshot narrower than tier1. */
+#define SNAP_T1_NO_TALK "{\"user\":{\"id\":42,\"role\":\"agent\","     \
+    "\"custom_role_id\":101},\"entitlements\":{\"chat\":{\"name\":"     \
+    "\"agent\",\"is_active\":true},\"talk\":{\"name\":\"agent\","       \
+    "\"is_active\":false}},\"group_memberships\":[{\"id\":1,"            \
+    "\"group_id\":201}]}"
+
+/* What a rehire by rule tier1 writes to CUR_EU_SUSP (talk optional). */
+#define W_T1_REHIRE(ents) "[" W_UNSUSPEND ","                              \
+    "{\"method\":\"PUT\",\"path\":\"/api/v2/users/42.json\",\"body\":"   \
+    "{\"user\":{\"role\":\"agent\",\"custom_role_id\":101}}},"            \
+    "{\"method\":\"POST\",\"path\":\"/api/v2/group_memberships.json\","   \
+    "\"body\":{\"group_membership\":{\"user_id\":42,\"group_id\":201}}}," \
+    "{\"method\":\"PUT\",\"path\":\"/api/admin/private/staff/42/"         \
+    "entitlements\",\"body\":{\"entitlements\":{" ents "}}}]"
+#define E_CHAT "\"chat\":{\"name\":\"agent\",\"is_active\":true}"
+#define E_TALK "\"talk\":{\"name\":\"agent\",\"is_active\":true}"
+
 #define W_ROLE_EU "{\"method\":\"PUT\",\"path\":\"/api/v2/users/42.json\","\
     "\"body\":{\"user\":{\"role\":\"end-user\"}}}"
 #define W_SUSPEND "{\"method\":\"PUT\",\"path\":\"/api/v2/users/42.json\"," \
@@ -194,18 +229,61 @@ static const struct pcase cases[] = {
 	{ "absent + end-user policy: nothing to create", "hire", "Clerk",
 	  "Finance", "c@example.com", NULL, NULL, NULL, NULL, ENT_ON, NULL, 0,
 	  "[]", { 0, 0, 0, 0, 0 }, "nothing to create" },
-	{ "rehire with snapshot: restore access held before", "rehire", "Clerk",
-	  "Finance", "ann@example.com", CUR_EU_SUSP, CUR_T1, roles_json,
-	  groups_json, ENT_ON, NULL, 0,
-	  "[" W_UNSUSPEND ","
+	{ "rehire with a snapshot within the rule: restored", "rehire",
+	  "Associate", NULL, "ann@example.com", CUR_EU_SUSP, CUR_T1, roles_json,
+	  groups_json, ENT_ON, NULL, 0, W_T1_REHIRE(E_CHAT "," E_TALK),
+	  { 1, 1, 1, 0, 0 },
+	  "groups: [\"Tier 1\"] (snapshot, within rule tier1)" },
+	{ "rehire: a product the rule grants but not held stays off",
+	  "rehire", "Associate", NULL, "ann@example.com", CUR_EU_SUSP,
+	  SNAP_T1_NO_TALK, roles_json, groups_json, ENT_ON, NULL, 0,
+	  W_T1_REHIRE(E_CHAT), { 1, 1, 0, 0, 0 },
+	  "entitlements.talk: off (snapshot, within rule tier1)" },
+	{ "rehire: snapshot admin is not restored, the rule's agent is",
+	  "rehire", "Associate", NULL, "ann@example.com", CUR_EU_SUSP,
+	  SNAP_ADMIN, roles_json, groups_json, ENT_ON, NULL, 0,
+	  W_T1_REHIRE(E_CHAT "," E_TALK), { 1, 1, 1, 0, 0 },
+	  "snapshot role admin ignored: rule tier1 grants agent" },
+	{ "rehire: snapshot custom role not the rule's is not restored",
+	  "rehire", "Associate", NULL, "ann@example.com", CUR_EU_SUSP,
+	  SNAP_ADMIN, roles_json, groups_json, ENT_ON, NULL, 0,
+	  W_T1_REHIRE(E_CHAT "," E_TALK), { 1, 1, 1, 0, 0 },
+	  "snapshot custom role 102 (\"Team lead\") ignored: rule tier1 "
+	  "grants \"Tier 1\"" },
+	{ "rehire: snapshot products the rule turns off are dropped",
+	  "rehire", "Associate", NULL, "ann@example.com", CUR_EU_SUSP,
+	  SNAP_ADMIN, roles_json, groups_json, ENT_ON, NULL, 0,
+	  W_T1_REHIRE(E_CHAT "," E_TALK), { 1, 1, 1, 0, 0 },
+	  "snapshot entitlements.explore admin ignored: rule tier1 turns "
+	  "explore off" },
+	{ "rehire: snapshot group outside the rule is dropped", "rehire",
+	  "Associate", NULL, "ann@example.com", CUR_EU_SUSP, SNAP_EXTRA,
+	  roles_json, groups_json, ENT_ON, NULL, 0, W_T1_REHIRE(E_CHAT),
+	  { 1, 1, 0, 0, 0 }, "snapshot group 202 (\"Leads\") ignored: not "
+	  "among rule tier1's groups" },
+	{ "rehire: snapshot product level above the rule's is dropped",
+	  "rehire", "Associate", NULL, "ann@example.com", CUR_EU_SUSP,
+	  SNAP_EXTRA, roles_json, groups_json, ENT_ON, NULL, 0,
+	  W_T1_REHIRE(E_CHAT), { 1, 1, 0, 0, 0 }, "snapshot entitlements.chat "
+	  "admin ignored: rule tier1 grants agent" },
+	{ "rehire by an end-user rule: a snapshot agent is not restored",
+	  "rehire", "Clerk", "Finance", "ann@example.com", CUR_EU_SUSP, CUR_T1,
+	  roles_json, groups_json, ENT_ON, NULL, 0, "[" W_UNSUSPEND "]",
+	  { 0, 0, 0, 0, 0 }, "snapshot role agent ignored: rule others grants "
+	  "end-user" },
+	{ "rehire by an admin rule: no custom role from the snapshot",
+	  "rehire", "CTO", "Exec", "cto@example.com", CUR_EU_SUSP, SNAP_ADMIN,
+	  roles_json, groups_json, ENT_ON, NULL, 0, "[" W_UNSUSPEND ","
 	  "{\"method\":\"PUT\",\"path\":\"/api/v2/users/42.json\",\"body\":"
-	  "{\"user\":{\"role\":\"agent\",\"custom_role_id\":101}}},"
-	  "{\"method\":\"POST\",\"path\":\"/api/v2/group_memberships.json\","
-	  "\"body\":{\"group_membership\":{\"user_id\":42,\"group_id\":201}}},"
-	  "{\"method\":\"PUT\",\"path\":\"/api/admin/private/staff/42/"
-	  "entitlements\",\"body\":{\"entitlements\":{\"chat\":{\"name\":"
-	  "\"agent\",\"is_active\":true},\"talk\":{\"name\":\"agent\","
-	  "\"is_active\":true}}}}]", { 1, 1, 1, 0, 0 }, "snapshot" },
+	  "{\"user\":{\"role\":\"admin\"}}}]", { 1, 0, 0, 0, 0 },
+	  "snapshot custom role 102 (\"Team lead\") ignored: rule admins "
+	  "names none" },
+	{ "rehire: a malformed snapshot is ignored, the rule decides",
+	  "rehire", "Associate", NULL, "ann@example.com", CUR_EU_SUSP,
+	  "{\"user\":{\"id\":\"42\",\"role\":\"admin\"}}", roles_json,
+	  groups_json, ENT_ON, NULL, 0, W_T1_REHIRE(E_CHAT "," E_TALK),
+	  { 1, 1, 1, 0, 0 }, "snapshot ignored: snapshot: user.id: expected a "
+	  "positive integer; rule tier1 decides" },
 	{ "rehire without snapshot: policy, unsuspended", "rehire", "Manager",
 	  NULL, "ann@example.com", CUR_EU_SUSP, NULL, roles_json, groups_json,
 	  ENT_ON, NULL, 0,
@@ -220,11 +298,12 @@ static const struct pcase cases[] = {
 	{ "snapshot ignored outside a rehire", "update", "Associate", NULL,
 	  "ann@example.com", CUR_T1, CUR_EU, roles_json, groups_json, ENT_ON,
 	  NULL, 0, "[]", { 0, 0, 0, 0, 0 }, "snapshot ignored" },
-	{ "snapshot with a deleted custom role", "rehire", NULL, NULL,
-	  "ann@example.com", CUR_EU, "{\"user\":{\"id\":42,\"role\":\"agent\","
-	  "\"custom_role_id\":999}}", roles_json, NULL, ENT_ON, NULL, -1,
-	  "snapshot: user.custom_role_id: custom role 999 no longer exists",
-	  { 0 }, NULL },
+	{ "snapshot with a deleted custom role: the rule's, no error",
+	  "rehire", "Associate", NULL, "ann@example.com", CUR_EU_SUSP,
+	  "{\"user\":{\"id\":42,\"role\":\"agent\",\"custom_role_id\":999}}",
+	  roles_json, groups_json, ENT_ON, NULL, 0,
+	  W_T1_REHIRE(E_CHAT "," E_TALK), { 1, 1, 1, 0, 0 },
+	  "snapshot custom role 999 ignored: rule tier1 grants \"Tier 1\"" },
 	{ "unknown custom role: error naming the rule", "update", "Lead", NULL,
 	  "ann@example.com", CUR_T1, NULL, roles_no_lead, groups_json, ENT_ON,
 	  NULL, -1, "roles: custom role \"Team lead\" (rule leads) is not in "
@@ -436,12 +515,160 @@ test_write_fields(void **state)
 	policy_free(pol);
 }
 
+/* Builds the plan of a rehire of an Associate (rule tier1) from
+ * CUR_EU_SUSP with this snapshot; d->desired.role NULL when norule. */
+static struct plan *
+rehire_plan(const char *snapshot, const char *title, int norule)
+{
+	struct json_object *o, *cur, *snap, *roles, *groups;
+	struct policy *pol = NULL;
+	struct policy_decision d;
+	struct norm_event ev;
+	struct plan_opts opts = { 1, NULL, 0 };
+	struct plan *pl = NULL;
+	char err[PLAN_ERRLEN];
+
+	o = json_tokener_parse(policy_json);
+	assert_int_equal(policy_compile(o, &pol, err, sizeof(err)), 0);
+	json_object_put(o);
+	memset(&ev, 0, sizeof(ev));
+	ev.kind = (char *)"rehire";
+	ev.attrs[0].key = (char *)"department";
+	ev.attrs[0].value = (char *)"Support";
+	ev.attrs[1].key = (char *)"title";
+	ev.attrs[1].value = (char *)title;
+	ev.nattrs = 2;
+	policy_evaluate(pol, &ev, &d);
+	if (norule) {
+		d.rule = NULL;
+		memset(&d.desired, 0, sizeof(d.desired));
+		d.desired.suspended = -1;
+	}
+	cur = json_tokener_parse(CUR_EU_SUSP);
+	snap = json_tokener_parse(snapshot);
+	roles = json_tokener_parse(roles_json);
+	groups = json_tokener_parse(groups_json);
+	assert_non_null(snap);
+	if (plan_build(&d, &ev, cur, roles, groups, snap, &opts, &pl, err,
+	    sizeof(err)) != 0)
+		fail_msg("plan_build: %s", err);
+	json_object_put(cur);
+	json_object_put(snap);
+	json_object_put(roles);
+	json_object_put(groups);
+	policy_free(pol);
+	return pl;
+}
+
+static void
+assert_json(const char *what, struct json_object *got, const char *want)
+{
+	struct json_object *w = json_tokener_parse(want);
+	char *gs, *ws;
+
+	if (w == NULL)
+		fail_msg("%s: test JSON does not parse: %s", what, want);
+	gs = policy_canonical_json(got);
+	ws = policy_canonical_json(w);
+	if (strcmp(gs, ws) != 0)
+		fail_msg("%s:\n got  %s\n want %s", what, gs, ws);
+	free(gs);
+	free(ws);
+	json_object_put(w);
+}
+
+/* No write of the plan sets role admin, custom role 102, group 202, or
+ * any product but chat and talk. */
+static void
+assert_within_tier1(const struct plan *pl)
+{
+	struct json_object *u, *v, *m, *e;
+	size_t i;
+
+	for (i = 0; i < pl->nwrites; i++) {
+		struct json_object *b = pl->writes[i].body;
+
+		if (b == NULL)
+			continue;
+		if (json_object_object_get_ex(b, "user", &u)) {
+			if (json_object_object_get_ex(u, "role", &v))
+				assert_string_equal(json_object_get_string(v),
+				    "agent");
+			if (json_object_object_get_ex(u, "custom_role_id", &v))
+				assert_int_equal(json_object_get_int64(v), 101);
+		}
+		if (json_object_object_get_ex(b, "group_membership", &m)) {
+			assert_true(json_object_object_get_ex(m, "group_id", &v));
+			assert_int_equal(json_object_get_int64(v), 201);
+		}
+		if (json_object_object_get_ex(b, "entitlements", &e)) {
+			assert_false(json_object_object_get_ex(e, "explore",
+			    NULL));
+			assert_false(json_object_object_get_ex(e, "guide", NULL));
+		}
+	}
+}
+
+/* A planted admin snapshot: nothing above tier1 is planned, and every
+ * restored value and every dropped one says where it came from. */
+static void
+test_snapshot_provenance(void **state)
+{
+	struct plan *pl;
+
+	(void)state;
+	pl = rehire_plan(SNAP_ADMIN, "Associate", 0);
+	assert_int_equal(pl->restored, 1);
+	assert_within_tier1(pl);
+	assert_json("provenance", pl->provenance, "{\"rule\":\"tier1\","
+	    "\"fields\":[\"role: agent (rule tier1)\","
+	    "\"custom_role: \\\"Tier 1\\\" (rule tier1)\","
+	    "\"groups: [\\\"Tier 1\\\"] (snapshot, within rule tier1)\","
+	    "\"entitlements.chat: agent (snapshot, within rule tier1)\","
+	    "\"entitlements.talk: agent (snapshot, within rule tier1)\","
+	    "\"entitlements.guide: off (rule tier1)\","
+	    "\"entitlements.explore: off (rule tier1)\","
+	    "\"suspended: false (rule tier1)\"],"
+	    "\"ignored\":[\"snapshot role admin ignored: rule tier1 grants "
+	    "agent\",\"snapshot custom role 102 (\\\"Team lead\\\") ignored: "
+	    "rule tier1 grants \\\"Tier 1\\\"\",\"snapshot group 202 "
+	    "(\\\"Leads\\\") ignored: not among rule tier1's groups\","
+	    "\"snapshot entitlements.guide admin ignored: rule tier1 turns "
+	    "guide off\",\"snapshot entitlements.explore admin ignored: rule "
+	    "tier1 turns explore off\"]}");
+	assert_json("restored_desired", pl->restored_desired, "{\"role\":"
+	    "\"agent\",\"custom_role\":\"Tier 1\",\"groups\":[\"Tier 1\"],"
+	    "\"entitlements\":{\"chat\":\"agent\",\"talk\":\"agent\","
+	    "\"guide\":false,\"explore\":false},\"suspended\":false}");
+	plan_free(pl);
+
+	/* No rule matches: the snapshot grants nothing on its own. */
+	pl = rehire_plan(SNAP_ADMIN, "Associate", 1);
+	assert_int_equal(pl->restored, 0);
+	assert_null(pl->provenance);
+	assert_int_equal(pl->nwrites, 0);
+	assert_non_null(strstr(pl->notes[0], "snapshot ignored: no rule "
+	    "matches this rehire"));
+	plan_free(pl);
+
+	/* Snapshot text reaches people clipped to printable ASCII. */
+	pl = rehire_plan("{\"user\":{\"id\":42,\"role\":\"ad\\u001b[31mmin"
+	    "\\\"\\nxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\"}}",
+	    "Associate", 0);
+	assert_within_tier1(pl);
+	assert_json("ignored", json_object_object_get(pl->provenance,
+	    "ignored"), "[\"snapshot role ad?[31mmin??xxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+	    "xx... ignored: rule tier1 grants agent\"]");
+	plan_free(pl);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_table),
 		cmocka_unit_test(test_write_fields),
+		cmocka_unit_test(test_snapshot_provenance),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

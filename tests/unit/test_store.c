@@ -343,6 +343,7 @@ test_migrate_4_to_5(void **state)
 	    "CREATE INDEX events_subject ON events (subject, id);"
 	    "DROP TRIGGER events_seen; DROP TABLE seen;"
 	    "ALTER TABLE events DROP COLUMN signed_at;"
+	    "ALTER TABLE audit DROP COLUMN provenance;"
 	    "PRAGMA user_version = 4", NULL, NULL, NULL), SQLITE_OK);
 	sql = index_sql(db, "events_subject");
 	assert_null(strstr(sql, "WHERE"));
@@ -360,7 +361,8 @@ test_migrate_4_to_5(void **state)
 	free(sql);
 	/* 5 -> 6: the signed time column, the seen keys and their trigger. */
 	assert_int_equal(sqlite3_exec(db, "SELECT signed_at FROM events;"
-	    "SELECT event_id FROM seen", NULL, NULL, NULL), SQLITE_OK);
+	    "SELECT event_id FROM seen; SELECT provenance FROM audit", NULL,
+	    NULL, NULL), SQLITE_OK);
 	sql = index_sql(db, "events_seen");
 	assert_non_null(strstr(sql, "BEFORE DELETE ON events"));
 	free(sql);
