@@ -2,28 +2,61 @@
  * main.c -- rolehook: keeps Zendesk agent access in step with HR.
  * Dispatches to the subcommands in cli.c.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 
 #include <curl/curl.h>
 
 #include "rolehook/cli.h"
 #include "rolehook/verify.h"
 
+/* secrets: the command reads webhook secrets or the Zendesk token. */
 static const struct {
 	const char *name;
 	int (*fn)(int, char **);
+	int secrets;
 } commands[] = {
-	{ "serve", cli_serve },
-	{ "check", cli_check },
-	{ "events", cli_events },
-	{ "simulate", cli_simulate },
-	{ "work", cli_work },
-	{ "why", cli_why },
-	{ "reconcile", cli_reconcile },
-	{ "report", cli_report },
-	{ "roles", cli_roles },
+	{ "serve", cli_serve, 1 },
+	{ "check", cli_check, 1 },
+	{ "events", cli_events, 0 },
+	{ "simulate", cli_simulate, 0 },
+	{ "work", cli_work, 1 },
+	{ "why", cli_why, 0 },
+	{ "reconcile", cli_reconcile, 1 },
+	{ "report", cli_report, 1 },
+	{ "roles", cli_roles, 1 },
 };
+
+/*
+ * No core file and no ptrace(2) by the same user for a process holding
+ * secrets: a crash must not write the webhook secrets or the Zendesk
+ * token to disk (systemd-coredump, apport, a core in the working
+ * directory), and another process of the same uid must not read them
+ * out of memory.  PR_SET_DUMPABLE 0 (prctl(2)) also makes /proc/<pid>
+ * root-owned, so nothing here may read /proc/self; it lasts until
+ * execve(2), which rolehook never calls.  RLIMIT_CORE 0 is the second
+ * lock (the units also set LimitCORE=0); under a seccomp filter that
+ * denies setrlimit (the units' ~@resources), a limit that is 0 already
+ * is left alone.  Returns 0, or -1 with errno set.
+ */
+static int
+harden(void)
+{
+	struct rlimit rl;
+
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
+		return -1;
+	if (getrlimit(RLIMIT_CORE, &rl) != 0)
+		return -1;
+	if (rl.rlim_cur == 0 && rl.rlim_max == 0)
+		return 0;
+	rl.rlim_cur = 0;
+	rl.rlim_max = 0;
+	return setrlimit(RLIMIT_CORE, &rl);
+}
 
 int
 main(int argc, char **argv)
@@ -53,6 +86,10 @@ main(int argc, char **argv)
 		fprintf(stderr, "rolehook: unknown command '%s'; "
 		    "run 'rolehook --help' for the list\n", argv[1]);
 		rc = EXIT_USAGE;
+	} else if (commands[i].secrets && harden() != 0) {
+		fprintf(stderr, "rolehook: cannot disable core dumps: %s\n",
+		    strerror(errno));
+		rc = 1;
 	} else
 		rc = commands[i].fn(argc - 1, argv + 1);
 	verify_cleanup();

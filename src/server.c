@@ -10,13 +10,29 @@
  * Shutdown: all threads block SIGTERM/SIGINT; the main thread sigwait()s,
  * then shuts the listening socket down, which makes accept(2) fail in
  * every idle thread, while busy threads finish the request in hand.
+ *
+ * Accept errors: libfcgi's OS_Accept retries the errnos it deems harmless
+ * (ECONNABORTED, EPROTO, ...) itself and returns any other accept(2)
+ * error as FCGX_Accept_r's -errno.  Out of descriptors or memory (EMFILE,
+ * ENFILE, ENOBUFS, ENOMEM) passes: the pool backs off (10 ms doubling to
+ * 1 s, one thread probing while the others wait for the accept lock) and
+ * tries again.  A thread must not just end there: after `threads` such
+ * errors nobody accepts and the process, still alive, listens and answers
+ * nothing.  Failing without a success for SERVER_ACCEPT_GIVEUP_S, or an
+ * error that cannot pass (EBADF, EINVAL: the socket itself is broken),
+ * stops serve with status 1, so systemd's Restart=on-failure starts a
+ * fresh process.  Linux reserves accept(2)'s descriptor before it waits
+ * for a connection, so EMFILE comes back at once, also with no
+ * connection pending: the backoff is what keeps that from spinning.
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <grp.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,11 +49,22 @@
 #include "rolehook/log.h"
 #include "rolehook/server.h"
 
+#define BACKOFF_MIN_MS 10
+#define BACKOFF_MAX_MS 1000
+
 struct pool {
 	struct ingress ig;
 	int fd;
-	pthread_mutex_t accept_lock;
+	pthread_t main;                 /* sigwait()s; told of a fatal error */
+	pthread_mutex_t accept_lock;    /* FCGX_Accept_r, and the fields below */
+	int64_t fail_since_ms;          /* first failure of a streak, or 0 */
+	long fail_count;                /* failures in the streak */
+	int backoff_ms;                 /* next wait, 0 when accepting */
+	pthread_mutex_t wake_lock;      /* with wake: a backoff cut short */
+	pthread_cond_t wake;
 	atomic_int stopping;
+	atomic_int failed;              /* accept gave up: exit status 1 */
+	char fail_why[160];             /* set once, before failed */
 };
 
 static const char *
@@ -104,6 +131,134 @@ send_response(FCGX_Request *req, const struct ingress_response *r)
 		FCGX_PutStr(r->body, (int)r->body_len, req->out);
 }
 
+static int64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * The errnos after which accepting again cannot help: the listening
+ * socket is gone or was never one.  libfcgi's own codes (-9998: not
+ * initialised) count too; -9999 (errno was 0) and the rest may pass.
+ */
+static int
+accept_error_fatal(int rc)
+{
+	switch (-rc) {
+	case EBADF:
+	case EFAULT:
+	case EINVAL:
+	case ENOTSOCK:
+	case EOPNOTSUPP:
+	case 9998:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+static const char *
+accept_strerror(int rc)
+{
+	if (rc <= -9000)
+		return "libfcgi internal error";
+	return strerror(-rc);
+}
+
+/* Sleeps ms unless shutdown begins first.  Holds no lock but wake_lock. */
+static void
+backoff_wait(struct pool *p, int ms)
+{
+	struct timespec until;
+
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_sec += ms / 1000;
+	until.tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&p->wake_lock);
+	while (!atomic_load(&p->stopping) &&
+	    pthread_cond_timedwait(&p->wake, &p->wake_lock, &until) == 0)
+		;
+	pthread_mutex_unlock(&p->wake_lock);
+}
+
+/*
+ * Called with accept_lock held after FCGX_Accept_r returned rc < 0 while
+ * not stopping.  Returns the milliseconds to wait before the next try,
+ * or -1 when serve must stop (p->failed set, the main thread told).
+ */
+static int
+accept_failed(struct pool *p, int rc)
+{
+	int64_t now = now_ms(), for_ms;
+	char code[16], ms[24], n[24];
+
+	snprintf(code, sizeof(code), "%d", -rc);
+	if (p->fail_since_ms == 0) {
+		p->fail_since_ms = now;
+		p->fail_count = 0;
+		p->backoff_ms = BACKOFF_MIN_MS;
+		log_kv(LOG_WARN, "accept failing: backing off",
+		    "event", "accept_error", "error", accept_strerror(rc),
+		    "errno", code, (char *)NULL);
+	} else if (p->backoff_ms < BACKOFF_MAX_MS) {
+		p->backoff_ms *= 2;
+		if (p->backoff_ms > BACKOFF_MAX_MS)
+			p->backoff_ms = BACKOFF_MAX_MS;
+	}
+	p->fail_count++;
+	for_ms = now - p->fail_since_ms;
+	if (!accept_error_fatal(rc) &&
+	    for_ms < (int64_t)SERVER_ACCEPT_GIVEUP_S * 1000)
+		return p->backoff_ms;
+	snprintf(ms, sizeof(ms), "%lld", (long long)for_ms);
+	snprintf(n, sizeof(n), "%ld", p->fail_count);
+	log_kv(LOG_ERROR, accept_error_fatal(rc) ?
+	    "accept: the listening socket is unusable: exiting with status 1" :
+	    "accept failing for too long: exiting with status 1",
+	    "event", "accept_gave_up", "error", accept_strerror(rc),
+	    "errno", code, "failing_ms", ms, "failures", n, (char *)NULL);
+	if (!atomic_load(&p->failed)) {
+		if (accept_error_fatal(rc))
+			snprintf(p->fail_why, sizeof(p->fail_why), "accept(2): "
+			    "%s: the listening socket is unusable",
+			    accept_strerror(rc));
+		else
+			snprintf(p->fail_why, sizeof(p->fail_why), "accept(2): "
+			    "%s, failing for %d s", accept_strerror(rc),
+			    SERVER_ACCEPT_GIVEUP_S);
+		atomic_store(&p->failed, 1);
+		/* server_run's sigwait() takes it; see there. */
+		pthread_kill(p->main, SIGTERM);
+	}
+	return -1;
+}
+
+/* Called with accept_lock held after an accept succeeded. */
+static void
+accept_succeeded(struct pool *p)
+{
+	char ms[24], n[24];
+
+	if (p->fail_since_ms == 0)
+		return;
+	snprintf(ms, sizeof(ms), "%lld",
+	    (long long)(now_ms() - p->fail_since_ms));
+	snprintf(n, sizeof(n), "%ld", p->fail_count);
+	log_kv(LOG_INFO, "accepting again", "event", "accept_recovered",
+	    "failing_ms", ms, "failures", n, (char *)NULL);
+	p->fail_since_ms = 0;
+	p->fail_count = 0;
+	p->backoff_ms = 0;
+}
+
 static void *
 worker_main(void *arg)
 {
@@ -111,7 +266,7 @@ worker_main(void *arg)
 	FCGX_Request req;
 	struct ingress_io io;
 	struct ingress_response resp;
-	int rc;
+	int rc, wait_ms;
 
 	if (FCGX_InitRequest(&req, p->fd, 0) != 0) {
 		log_msg(LOG_ERROR, "FCGX_InitRequest failed");
@@ -122,7 +277,26 @@ worker_main(void *arg)
 	io.ctx = &req;
 	for (;;) {
 		pthread_mutex_lock(&p->accept_lock);
-		rc = atomic_load(&p->stopping) ? -1 : FCGX_Accept_r(&req);
+		rc = -1;
+		wait_ms = -1;
+		while (!atomic_load(&p->stopping) &&
+		    !atomic_load(&p->failed)) {
+			if ((rc = FCGX_Accept_r(&req)) >= 0) {
+				accept_succeeded(p);
+				break;
+			}
+			/* shutdown(2) by server_run, or libfcgi's own flag. */
+			if (atomic_load(&p->stopping) ||
+			    atomic_load(&p->failed))
+				break;
+			if ((wait_ms = accept_failed(p, rc)) < 0)
+				break;
+			/*
+			 * Waits holding the accept lock: the other threads
+			 * queue behind it instead of probing too.
+			 */
+			backoff_wait(p, wait_ms);
+		}
 		pthread_mutex_unlock(&p->accept_lock);
 		if (rc < 0)
 			break;
@@ -135,12 +309,42 @@ worker_main(void *arg)
 	return NULL;
 }
 
+/*
+ * Resolves server.socket_group: a group name, else all digits as a gid.
+ * Returns 0 with *gid, or -1 with err filled.
+ */
 static int
-open_unix(const char *path, mode_t mode, int backlog, char *err,
-    size_t errlen)
+socket_gid(const char *name, gid_t *gid, char *err, size_t errlen)
+{
+	struct group gr, *res = NULL;
+	char buf[4096], *end;
+	unsigned long n;
+	int e;
+
+	e = getgrnam_r(name, &gr, buf, sizeof(buf), &res);
+	if (e == 0 && res != NULL) {
+		*gid = res->gr_gid;
+		return 0;
+	}
+	errno = 0;
+	n = strtoul(name, &end, 10);
+	if (name[0] >= '0' && name[0] <= '9' && *end == '\0' &&
+	    errno == 0 && n < (unsigned long)(gid_t)-1) {
+		*gid = (gid_t)n;
+		return 0;
+	}
+	snprintf(err, errlen, "server.socket_group: no group %s%s%s", name,
+	    e != 0 ? ": " : "", e != 0 ? strerror(e) : "");
+	return -1;
+}
+
+static int
+open_unix(const char *path, mode_t mode, const char *group, int backlog,
+    char *err, size_t errlen)
 {
 	struct sockaddr_un sun;
 	struct stat sb;
+	gid_t gid = (gid_t)-1;
 	int fd = -1;
 
 	memset(&sun, 0, sizeof(sun));
@@ -151,6 +355,8 @@ open_unix(const char *path, mode_t mode, int backlog, char *err,
 		return -1;
 	}
 	memcpy(sun.sun_path, path, strlen(path) + 1);
+	if (group != NULL && socket_gid(group, &gid, err, errlen) != 0)
+		return -1;
 	/* Replace a stale socket from an earlier run, never another file. */
 	if (lstat(path, &sb) == 0) {
 		if (!S_ISSOCK(sb.st_mode)) {
@@ -160,8 +366,15 @@ open_unix(const char *path, mode_t mode, int backlog, char *err,
 		}
 		unlink(path);
 	}
+	/*
+	 * Group, then mode, then listen(2): nobody connects before both are
+	 * right.  chown(2) to a group serve is a member of needs no
+	 * privilege (the units give serve www-data as a supplementary
+	 * group, not its primary one).
+	 */
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0 ||
 	    bind(fd, (struct sockaddr *)&sun, sizeof(sun)) != 0 ||
+	    (gid != (gid_t)-1 && chown(path, (uid_t)-1, gid) != 0) ||
 	    chmod(path, mode) != 0 || listen(fd, backlog) != 0) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		if (fd >= 0)
@@ -227,6 +440,7 @@ server_run(const struct config *cfg, struct store *st, struct metrics *m,
     char *err, size_t errlen)
 {
 	struct pool p;
+	pthread_condattr_t ca;
 	pthread_t *threads = NULL;
 	sigset_t set;
 	const char *listen_at = cfg->server.listen;
@@ -237,8 +451,15 @@ server_run(const struct config *cfg, struct store *st, struct metrics *m,
 	p.ig.store = st;
 	p.ig.metrics = m;
 	p.fd = -1;
+	p.main = pthread_self();
 	atomic_init(&p.stopping, 0);
+	atomic_init(&p.failed, 0);
 	pthread_mutex_init(&p.accept_lock, NULL);
+	pthread_mutex_init(&p.wake_lock, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&p.wake, &ca);
+	pthread_condattr_destroy(&ca);
 
 	/* Normally done already by the caller, before any thread started. */
 	server_block_signals(&set);
@@ -249,7 +470,8 @@ server_run(const struct config *cfg, struct store *st, struct metrics *m,
 	}
 	if (strncmp(listen_at, "unix:", 5) == 0)
 		p.fd = open_unix(listen_at + 5, cfg->server.socket_mode,
-		    cfg->server.backlog, err, errlen);
+		    cfg->server.socket_group, cfg->server.backlog, err,
+		    errlen);
 	else
 		p.fd = open_tcp(listen_at, cfg->server.backlog, err, errlen);
 	if (p.fd < 0)
@@ -268,7 +490,17 @@ server_run(const struct config *cfg, struct store *st, struct metrics *m,
 		snprintf(err, errlen, "cannot start threads");
 		goto out;
 	}
+	/* E.g. systemd's TasksMax= lower than server.threads needs. */
+	if (started < cfg->server.threads)
+		log_msg(LOG_WARN, "started %d of %d request threads (task "
+		    "limit?): serving with %d", started, cfg->server.threads,
+		    started);
 	log_kv(LOG_INFO, "serving", "listen", listen_at, (char *)NULL);
+	/*
+	 * A worker that gives up on accept(2) sends this thread SIGTERM
+	 * (pthread_kill) with p.failed set: the same orderly stop, then
+	 * status 1 instead of 0.
+	 */
 	for (;;) {
 		if (sigwait(&set, &sig) != 0)
 			continue;
@@ -279,8 +511,14 @@ server_run(const struct config *cfg, struct store *st, struct metrics *m,
 		}
 		break;
 	}
-	log_msg(LOG_INFO, "signal %d: shutting down", sig);
+	if (atomic_load(&p.failed))
+		log_msg(LOG_ERROR, "accept(2) failed: shutting down");
+	else
+		log_msg(LOG_INFO, "signal %d: shutting down", sig);
+	pthread_mutex_lock(&p.wake_lock);
 	atomic_store(&p.stopping, 1);
+	pthread_cond_broadcast(&p.wake);
+	pthread_mutex_unlock(&p.wake_lock);
 	FCGX_ShutdownPending();
 	/* Wakes every thread blocked in accept(2) (it fails with EINVAL). */
 	shutdown(p.fd, SHUT_RDWR);
@@ -294,6 +532,13 @@ out:
 		if (strncmp(listen_at, "unix:", 5) == 0)
 			unlink(listen_at + 5);
 	}
+	if (rc == 0 && atomic_load(&p.failed)) {
+		snprintf(err, errlen, "%s; exiting with status 1 so that the "
+		    "service manager restarts serve", p.fail_why);
+		rc = -1;
+	}
+	pthread_cond_destroy(&p.wake);
+	pthread_mutex_destroy(&p.wake_lock);
 	pthread_mutex_destroy(&p.accept_lock);
 	return rc;
 }

@@ -35,7 +35,7 @@ echo "127.0.1.1 $(hostname)" >>/etc/hosts
 step "README 3: users, groups, directories"
 groupadd --system rolehook || fail "groupadd"
 useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin \
-	--gid www-data --groups rolehook rolehook-serve || fail "useradd rolehook-serve"
+	--gid rolehook --groups www-data rolehook-serve || fail "useradd rolehook-serve"
 useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin \
 	--gid rolehook rolehook-work || fail "useradd rolehook-work"
 install -d -o root -g rolehook -m 0750 /etc/rolehook || fail "install /etc/rolehook"
@@ -49,8 +49,8 @@ install -o root -g root -m 0600 /stage/serve.env /etc/rolehook/serve.env || fail
 install -o root -g root -m 0600 /stage/work.env /etc/rolehook/work.env || fail "work.env"
 
 step "README 6: check the configuration as each service"
-out=$(systemd-run --pipe --wait --quiet --uid=rolehook-serve --gid=www-data \
-	-p SupplementaryGroups=rolehook -p EnvironmentFile=/etc/rolehook/serve.env \
+out=$(systemd-run --pipe --wait --quiet --uid=rolehook-serve --gid=rolehook \
+	-p SupplementaryGroups=www-data -p EnvironmentFile=/etc/rolehook/serve.env \
 	/usr/local/bin/rolehook check --config "$CONF" 2>&1)
 echo "$out"
 echo "$out" | grep -q "configuration is valid" || fail "check as rolehook-serve: $out"
@@ -137,6 +137,52 @@ for u in serve work; do
 	nsenter -t "$pid" -m touch /tmp/rolehook-private-probe || fail "rolehook-$u has no /tmp"
 	[ ! -e /tmp/rolehook-private-probe ] || fail "rolehook-$u shares the system /tmp"
 done
+step "limits and groups: no core dumps, serve's groups and network, memory and tasks"
+for u in serve work; do
+	pid=$(systemctl show -p MainPID --value rolehook-$u)
+	lim=$(grep '^Max core file size' /proc/"$pid"/limits)
+	echo "rolehook-$u: $lim"
+	echo "$lim" | grep -Eq '^Max core file size +0 +0 ' || fail "rolehook-$u: core limit: $lim"
+	# PR_SET_DUMPABLE 0: the kernel gives /proc/PID/environ to root
+	# (the process runs as rolehook-$u).
+	[ "$(stat -c %U /proc/"$pid"/environ)" = root ] ||
+		fail "rolehook-$u is dumpable: /proc/$pid/environ is $(stat -c %U /proc/"$pid"/environ)'s"
+	for p in LimitCORE MemoryMax TasksMax; do
+		echo "rolehook-$u: $p=$(systemctl show -p $p --value rolehook-$u)"
+	done
+	[ "$(systemctl show -p LimitCORE --value rolehook-$u)" = 0 ] || fail "rolehook-$u: LimitCORE"
+	mem=$(systemctl show -p MemoryMax --value rolehook-$u)
+	tasks=$(systemctl show -p TasksMax --value rolehook-$u)
+	[ "$mem" != infinity ] && [ "$mem" -gt 0 ] || fail "rolehook-$u: MemoryMax=$mem"
+	[ "$tasks" != infinity ] && [ "$tasks" -gt 0 ] || fail "rolehook-$u: TasksMax=$tasks"
+	threads=$(grep '^Threads:' /proc/"$pid"/status | awk '{print $2}')
+	echo "rolehook-$u: $threads threads"
+	[ "$threads" -lt "$tasks" ] || fail "rolehook-$u: $threads threads, TasksMax=$tasks"
+	# The kernel's side, where the cgroup files are visible.
+	cg=/sys/fs/cgroup$(cut -d: -f3 /proc/"$pid"/cgroup | head -1)
+	if [ -r "$cg/memory.max" ]; then
+		[ "$(cat "$cg/memory.max")" = "$mem" ] || fail "rolehook-$u: memory.max $(cat "$cg/memory.max")"
+		[ "$(cat "$cg/pids.max")" = "$tasks" ] || fail "rolehook-$u: pids.max $(cat "$cg/pids.max")"
+	fi
+done
+spid=$(systemctl show -p MainPID --value rolehook-serve)
+[ "$(ps -o group= -p "$spid" | tr -d ' ')" = rolehook ] ||
+	fail "rolehook-serve's primary group is $(ps -o group= -p "$spid")"
+wwwgid=$(getent group www-data | cut -d: -f3)
+grep -Eq "^Groups:.*\b$wwwgid\b" /proc/"$spid"/status || fail "rolehook-serve is not in www-data"
+# PrivateNetwork=yes: serve has a network namespace of its own, work the
+# host's; nginx reached the socket above all the same (healthz).
+[ "$(readlink /proc/"$spid"/ns/net)" != "$(readlink /proc/1/ns/net)" ] ||
+	fail "rolehook-serve shares the host's network namespace"
+wpid=$(systemctl show -p MainPID --value rolehook-work)
+[ "$(readlink /proc/"$wpid"/ns/net)" = "$(readlink /proc/1/ns/net)" ] ||
+	fail "control: rolehook-work should share the host's network namespace"
+ifs=$(tail -n +3 /proc/"$spid"/net/dev | cut -d: -f1 | tr -d ' ' | tr '\n' ' ')
+echo "rolehook-serve's interfaces: $ifs"
+[ "$ifs" = "lo " ] || fail "rolehook-serve's network namespace has: $ifs"
+[ "$(stat -c '%U %G %a' /run/rolehook)" = "rolehook-serve rolehook 711" ] ||
+	fail "/run/rolehook is $(stat -c '%U %G %a' /run/rolehook)"
+
 tr '\0' '\n' </proc/"$(systemctl show -p MainPID --value rolehook-serve)"/environ | grep -q '^ZD_API_TOKEN=' &&
 	fail "serve's environment holds the Zendesk token"
 tr '\0' '\n' </proc/"$(systemctl show -p MainPID --value rolehook-work)"/environ | grep -q '^HR_SECRET=' &&

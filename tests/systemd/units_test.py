@@ -11,9 +11,15 @@ build into it, and systemd-nspawn boots it with its own network namespace
 steps 3 to 10 with the shipped units, the shipped nginx snippet and the
 fake Zendesk, then checks what the sandbox promises (no new privileges,
 seccomp, no capabilities, read-only /etc, private /tmp, each service
-without the other's secrets), a signed webhook through nginx -> serve ->
+without the other's secrets; no core dumps: core limit 0 and not
+dumpable; serve's primary group rolehook with www-data supplementary
+and the socket group www-data; serve in a network namespace of its own
+that nginx still reaches through the unix socket; MemoryMax= and
+TasksMax= in the cgroups), a signed webhook through nginx -> serve ->
 store -> work -> Zendesk, and a clean stop.  The container powers off
-and this script prints its log.
+and this script prints its log.  Before booting anything, the unit files
+themselves are checked for those settings (check_units), so a unit that
+lost one fails fast with its name.
 
 usage: units_test.py BUILD_DIR      (root; needs systemd-nspawn, debootstrap)
 env:   ROLEHOOK_KEEP=1 keeps the container's root under /var/tmp.
@@ -112,6 +118,41 @@ def write(path, text, mode=0o644):
     os.chmod(path, mode)
 
 
+# Settings each shipped unit must carry (issue "Trust boundary"); values
+# None: present with any value other than "infinity".
+UNIT_MUST = {
+    "rolehook-serve.service": {"User": "rolehook-serve", "Group": "rolehook",
+                               "SupplementaryGroups": "www-data", "LimitCORE": "0",
+                               "PrivateNetwork": "yes", "MemoryMax": None, "TasksMax": None},
+    "rolehook-work.service": {"User": "rolehook-work", "Group": "rolehook",
+                              "LimitCORE": "0", "MemoryMax": None, "TasksMax": None},
+}
+
+
+def check_units():
+    """The [Service] settings of the shipped units, read as systemd reads
+    them (last assignment wins); dies naming what is missing."""
+    bad = []
+    for unit, must in UNIT_MUST.items():
+        got, section = {}, None
+        with open(os.path.join(TOP, "deploy", "systemd", unit)) as f:
+            for line in f:
+                line = line.strip()
+                if not line or line[0] in "#;":
+                    continue
+                if line.startswith("["):
+                    section = line
+                elif section == "[Service]" and "=" in line:
+                    k, v = line.split("=", 1)
+                    got[k.strip()] = v.strip()
+        for k, want in must.items():
+            v = got.get(k)
+            if v is None or v == "" or v == "infinity" or (want is not None and v != want):
+                bad.append("%s: %s=%s (want %s)" % (unit, k, v, want or "a limit"))
+    if bad:
+        die("unit files: " + "; ".join(bad))
+
+
 def stage(root, build):
     env = dict(os.environ, DESTDIR=root)
     r = subprocess.run(["cmake", "--install", build, "--prefix", "/usr/local"], env=env,
@@ -127,7 +168,7 @@ def stage(root, build):
     os.chmod(os.path.join(st, "selftest.sh"), 0o755)
     cfg = {
         "store": {"path": "/var/lib/rolehook/rolehook.db"},
-        "server": {"listen": "unix:/run/rolehook/serve.sock"},
+        "server": {"listen": "unix:/run/rolehook/serve.sock", "socket_group": "www-data"},
         "sources": {"hr": {"preset": "standard-webhooks", "normalizer": "generic",
                            "mapping": MAPPING, "secrets": ["env:HR_SECRET"]}},
         "zendesk": {"base_url": "http://127.0.0.1:%d" % ZD_PORT,
@@ -157,6 +198,7 @@ def main():
     if len(sys.argv) != 2:
         die("usage: units_test.py BUILD_DIR")
     build = os.path.abspath(sys.argv[1])
+    check_units()
     if os.geteuid() != 0:
         die("needs root (systemd-nspawn); tests/run.sh runs it as root")
     for tool in ("systemd-nspawn", "debootstrap"):
