@@ -18,8 +18,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
 #include <sqlite3.h>
 
+#include "rolehook/codec.h"
 #include "rolehook/log.h"
 #include "rolehook/store.h"
 
@@ -146,6 +148,14 @@ static const char *const migrations[] = {
 	"  event_id INTEGER NOT NULL,"
 	"  PRIMARY KEY (source, delivery_id)) WITHOUT ROWID;"
 	"ALTER TABLE audit ADD COLUMN provenance TEXT;"
+	/*
+	 * Events stored before 6 were keyed by an id header that may not
+	 * have been signed: their body hashes are taken too, so a replay of
+	 * an old body is a duplicate after the upgrade as well.
+	 */
+	"INSERT OR IGNORE INTO seen (source, delivery_id, event_id)"
+	"  SELECT source, 'sha256:' || rolehook_sha256(body), id FROM events"
+	"  WHERE delivery_id NOT LIKE 'sha256:%';"
 	"CREATE TRIGGER events_seen BEFORE DELETE ON events BEGIN"
 	"  INSERT OR IGNORE INTO seen (source, delivery_id, event_id)"
 	"  VALUES (old.source, old.delivery_id, old.id);"
@@ -197,6 +207,31 @@ out:
 }
 
 /*
+ * rolehook_sha256(blob): lower-case hex SHA-256, the key ingress gives a
+ * body without a signed id (migration 5 -> 6 keys older events so).
+ */
+static void
+sql_sha256(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	unsigned char md[32];
+	unsigned int mdlen = 0;
+	char hex[2 * sizeof(md) + 1];
+	const void *b;
+	int n;
+
+	(void)argc;
+	n = sqlite3_value_bytes(argv[0]);
+	b = sqlite3_value_blob(argv[0]);
+	if (EVP_Digest(b != NULL ? b : "", (size_t)n, md, &mdlen,
+	    EVP_sha256(), NULL) != 1 || mdlen != sizeof(md)) {
+		sqlite3_result_error(ctx, "sha256 failed", -1);
+		return;
+	}
+	codec_hex_encode(md, sizeof(md), hex);
+	sqlite3_result_text(ctx, hex, (int)(2 * sizeof(md)), SQLITE_TRANSIENT);
+}
+
+/*
  * Brings the schema to SCHEMA_VERSION in one transaction.  A database
  * that is current is only read: the writer reopens its connection after
  * a failed commit, and on a full or read-only disk that reopen must not
@@ -226,6 +261,11 @@ migrate(sqlite3 *db, char *err, size_t errlen, int *code)
 		snprintf(err, errlen,
 		    "database schema version %d is newer than this rolehook "
 		    "(%d): upgrade rolehook", v, SCHEMA_VERSION);
+		goto fail;
+	}
+	if (sqlite3_create_function(db, "rolehook_sha256", 1, SQLITE_UTF8 |
+	    SQLITE_DETERMINISTIC, NULL, sql_sha256, NULL, NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "%s", sqlite3_errmsg(db));
 		goto fail;
 	}
 	for (i = v; i < SCHEMA_VERSION; i++)

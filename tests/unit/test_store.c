@@ -354,6 +354,18 @@ test_migrate_4_to_5(void **state)
 	assert_int_equal(store_get(st, id, &ev), 0);
 	assert_string_equal(ev.delivery_id, "m1");
 	store_event_clear(&ev);
+	/*
+	 * 5 -> 6 keyed the old event by its body hash too (echo -n
+	 * '{"x":1}' | sha256sum): a replay of its body is a duplicate.
+	 */
+	{
+		int64_t dup = 0;
+
+		assert_int_equal(put(st, "gh", "sha256:"
+		    "5041bf1f713df204784353e82f6a4a535931cb64f1f4b4a5aeaffcb720918b22",
+		    "{\"x\":1}", &dup), STORE_DUPLICATE);
+		assert_int_equal(dup, id);
+	}
 	store_close(st);
 	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
 	sql = index_sql(db, "events_subject");
