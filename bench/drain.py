@@ -68,6 +68,11 @@ def main():
               % (n, args.rate, args.threads))
         print("requests made: %d (%d writes, %d reads); rolehook work exit status %d"
               % (len(reqs), writes, len(reqs) - writes, r.returncode))
+        user_reads = sum(1 for q in reqs if q["method"] == "GET" and
+                         q["path"].startswith("/api/v2/users") and "/group_memberships" not in q["path"]
+                         and "/entitlements" not in q["path"])
+        print("requests per event: %.2f (%.2f writes, %.2f reads; user reads %d)   (target <= 3.0)"
+              % (len(reqs) / max(n, 1), writes / max(n, 1), (len(reqs) - writes) / max(n, 1), user_reads))
         floor = len(reqs) / (args.rate / 60.0)
         print("drain time %.1f s, floor %.1f s (requests / limit)" % (elapsed, floor))
         print("ratio drain/floor: %.3f   (target <= 1.05)" % (elapsed / floor))

@@ -87,6 +87,7 @@ def story(stack, zd, rows):
         ("rehire: Lee comes back", "employee.rehired",
          {"department": "Support", "job_title": "Lead"}),
     ]
+    per_step = []
     for n, (what, typ, extra) in enumerate(steps, 1):
         data = {"id": "E-1001", "work_email": "lee@example.com", "name": "Lee Example"}
         data.update(extra)
@@ -95,13 +96,19 @@ def story(stack, zd, rows):
         st, _, rb = stack.post("hr", body, hdrs)
         mark = (zd.requests()["requests"] or [{"seq": 0}])[-1]["seq"]
         r = stack.cli("work", "--until-idle", check=False)
-        writes = [r2 for r2 in zd.requests(mark)["requests"] if r2["method"] != "GET"]
+        reqs = zd.requests(mark)["requests"]
+        writes = [r2 for r2 in reqs if r2["method"] != "GET"]
+        per_step.append((what.split(":")[0], len(writes), len(reqs) - len(writes)))
         rows.append((what, "work", r.returncode, "", r.returncode == 0 and st == 202))
         print("\n  %s  (HTTP %d, then rolehook work: %d Zendesk write%s)" % (
             what, st, len(writes), "" if len(writes) == 1 else "s"))
         for w in writes:
             print("      %-6s %-48s %s" % (w["method"], w["path"], json.dumps(w["body"]) if w["body"] else ""))
         print("    Lee in Zendesk: " + lee(zd))
+        print("    Zendesk calls for this step: %d write%s, %d read%s" % (
+            per_step[-1][1], "" if per_step[-1][1] == 1 else "s",
+            per_step[-1][2], "" if per_step[-1][2] == 1 else "s"))
+    print("\n  Zendesk writes per step: " + ", ".join("%s %d" % (k, w) for k, w, _ in per_step))
     after = zd.state()
     print("\n  seats after:   " + seats_line(after))
     print("  legacy agents created (must be none): %s" % (after["legacy_agents"] or "none"))

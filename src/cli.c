@@ -293,6 +293,11 @@ check_zendesk(const struct config *cfg)
 		fprintf(stderr, "rolehook: %s: %s\n", cfg->path, err);
 		return -1;
 	}
+	/* Zendesk: "Migrating from API tokens to OAuth access tokens". */
+	if (zd_conf_api_token(cfg))
+		fprintf(stderr, "rolehook: %s: warning: zendesk.auth: API "
+		    "tokens stop working on 2027-04-30; use OAuth "
+		    "(docs/operations.md)\n", cfg->path);
 	return 0;
 }
 

@@ -4,22 +4,27 @@
  * those seats look wasted (suspended agents, people HR says have left).
  *
  * Reads only: GET users (agents and admins, cursor pagination), custom
- * roles, groups, each agent's group memberships and -- when
- * zendesk.entitlements is on -- each agent's private entitlements
- * (/api/admin/private/staff/{id}/entitlements, undocumented: see the
- * community thread in seeds/000).  Every request goes through one rate
- * governor, as the worker's do, so a report over thousands of agents
+ * roles, groups, all group memberships (one listing; per agent only
+ * when the listing is refused) and -- when
+ * zendesk.entitlements is on -- each agent's product access from the
+ * official GET /api/v2/users/{id}/entitlements/full (Zendesk's OpenAPI
+ * GetUserEntitlementsFull; Support is the role and custom role).  Every
+ * request goes through one rate governor, as the worker's do, so a
+ * report over thousands of agents
  * stays inside the account's per-minute budget ("Rate limits", Zendesk
  * Support API docs) instead of earning 429s.
  *
- * Results go to stdout (table, RFC 4180 CSV or JSON); notes, progress
- * (only on a terminal) and, for CSV, the totals go to stderr.
+ * Results go to stdout (table, RFC 4180 CSV or JSON); notes, the
+ * estimate and progress (bulk.h; not with --quiet) and, for CSV, the
+ * totals go to stderr.  The per-agent reads run on a small pool so that
+ * the governor, not the round trip, sets the pace (prefetch_run).
  */
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +35,7 @@
 
 #include <json-c/json.h>
 
+#include "rolehook/bulk.h"
 #include "rolehook/cli.h"
 #include "rolehook/config.h"
 #include "rolehook/jsonutil.h"
@@ -67,6 +73,13 @@ struct report {
 	const struct config *cfg;
 	enum fmt fmt;
 	int tty;                     /* stderr is a terminal: progress */
+	int quiet;                   /* --quiet: no estimate, no progress */
+	struct zd_opts zo;           /* for the pool's clients */
+	struct prefetch *pre;        /* per-agent reads done by the pool */
+	json_object *mships;         /* every group membership (owned), or
+	                              * NULL: read per agent */
+	struct umem *umem;           /* index of mships by user */
+	size_t numem;
 	int entitlements;            /* zendesk.entitlements */
 	const char *base_url;        /* for messages */
 	struct zd_client *zd;
@@ -98,13 +111,14 @@ report_help(void)
 {
 	printf(
 	    "usage: rolehook report seats [--config FILE] [--format table|csv|json]\n"
-	    "                             [--people PEOPLE.json]\n"
+	    "                             [--people PEOPLE.json] [--quiet]\n"
 	    "\n"
 	    "Lists every Zendesk agent and admin once: id, email, name, role,\n"
 	    "custom role (name), groups, suspended, last login, and one column\n"
 	    "per product (support, chat, talk, guide, explore) holding the\n"
 	    "entitlement name, empty when the product is off.  Entitlements come\n"
-	    "from the private endpoint and are read only when zendesk.entitlements\n"
+	    "from the official GET /api/v2/users/{id}/entitlements/full (support:\n"
+	    "the role and custom role) and are read only when zendesk.entitlements\n"
 	    "is true; otherwise the product columns stay empty.\n"
 	    "\n"
 	    "Flags:\n"
@@ -120,9 +134,12 @@ report_help(void)
 	    "                   ({\"agents\": [...], \"totals\": {...}, \"flags\": {...}})\n"
 	    "  --people FILE    JSON array of {\"email\", \"external_id\",\n"
 	    "                   \"employment_status\"} exported from HR\n"
+	    "  --quiet          no estimate and no progress on stderr\n"
 	    "\n"
-	    "Reads only; every request goes through the rate governor (a large\n"
-	    "account takes about two requests per agent).\n"
+	    "Reads only; every request goes through the rate governor (groups\n"
+	    "come from one listing of all memberships; with entitlements, one\n"
+	    "request per agent, a few in flight at once).  Before reading, says on stderr how many requests and how\n"
+	    "long at least (requests / rate limit); then shows progress there.\n"
 	    "\n"
 	    "exit status: 0 report printed, 1 Zendesk failed or refused,\n"
 	    "2 usage, configuration or --people error\n");
@@ -775,6 +792,435 @@ out:
 	return ret;
 }
 
+/* --------------------------------------------------------- memberships */
+
+/* One membership (borrowed from r->mships), sorted by user, then id. */
+struct umem {
+	int64_t uid, mid;
+	json_object *m;
+};
+
+static int
+umem_cmp(const void *a, const void *b)
+{
+	const struct umem *x = a, *y = b;
+
+	if (x->uid != y->uid)
+		return x->uid < y->uid ? -1 : 1;
+	return x->mid < y->mid ? -1 : x->mid > y->mid;
+}
+
+struct mcollect {
+	json_object *all;
+	int oom;
+};
+
+static int
+mships_cb(json_object *items, void *arg)
+{
+	struct mcollect *mc = arg;
+	size_t i, n = json_object_array_length(items);
+
+	for (i = 0; i < n; i++) {
+		json_object *m = json_object_array_get_idx(items, i);
+
+		if (json_object_array_add(mc->all, json_object_get(m)) != 0) {
+			json_object_put(m);
+			mc->oom = 1;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Every group membership in one listing (GET /api/v2/group_memberships,
+ * 100 a page) instead of one request per agent: for 5,000 agents about
+ * 50 requests instead of 5,000.  Sets r->mships and r->umem.  Returns 0;
+ * 0 with r->mships NULL when the listing is refused or not understood
+ * (groups are then read per agent, with a note); or an exit status: when
+ * Zendesk failed, with *frc and *fail (caller clears) for zd_fail, which
+ * the caller calls unless the agent listing already said what is wrong.
+ */
+static int
+fetch_memberships(struct report *r, struct zd_client *zd,
+    enum zd_result *frc, struct zd_response *fail)
+{
+	struct zd_response res = ZD_RESPONSE_INIT;
+	struct mcollect mc = { NULL, 0 };
+	enum zd_result rc = ZD_ERROR;
+	int64_t uid, mid;
+	size_t i, n, k = 0;
+	int attempt, ret = 1;
+
+	for (attempt = 0; attempt < 3; attempt++) {
+		json_object_put(mc.all);
+		if ((mc.all = json_object_new_array()) == NULL)
+			goto oom;
+		rc = zd_list_all_memberships(zd, mships_cb, &mc, &res);
+		if (mc.oom)
+			goto oom;
+		if (rc != ZD_RETRYABLE && rc != ZD_RATE_LIMITED)
+			break;
+		if (rc == ZD_RETRYABLE && res.status == 0)
+			break;   /* unreachable: say so now */
+		sleep_ms(res.retry_after_s > 0 && res.retry_after_s < 60 ?
+		    res.retry_after_s * 1000L : 1000L << attempt);
+	}
+	if (rc == ZD_NOT_FOUND || rc == ZD_PERMANENT ||
+	    rc == ZD_BAD_RESPONSE) {
+		fprintf(stderr, "rolehook: note: cannot list all group "
+		    "memberships (%s: %s): reading them per agent\n",
+		    zd_strerror(rc), res.reason);
+		ret = 0;
+		goto out;
+	}
+	if (rc != ZD_OK) {
+		*frc = rc;
+		*fail = res;             /* handed over */
+		memset(&res, 0, sizeof(res));
+		goto out;
+	}
+	n = json_object_array_length(mc.all);
+	if ((r->umem = calloc(n + 1, sizeof(*r->umem))) == NULL)
+		goto oom;
+	for (i = 0; i < n; i++) {
+		json_object *m = json_object_array_get_idx(mc.all, i);
+
+		if (json_member_int(m, "user_id", &uid) != 0 ||
+		    json_member_int(m, "id", &mid) != 0)
+			continue;
+		r->umem[k].uid = uid;
+		r->umem[k].mid = mid;
+		r->umem[k].m = m;
+		k++;
+	}
+	qsort(r->umem, k, sizeof(*r->umem), umem_cmp);
+	r->numem = k;
+	r->mships = mc.all;
+	mc.all = NULL;
+	ret = 0;
+	goto out;
+oom:
+	fprintf(stderr, "rolehook: out of memory listing group memberships\n");
+out:
+	json_object_put(mc.all);
+	zd_response_clear(&res);
+	return ret;
+}
+
+/*
+ * The membership listing runs on its own thread and client beside the
+ * agent listing: each is a chain of pages, one after the other, and a
+ * page usually takes longer than one governor slot (86 ms at 700/min);
+ * two chains at once keep the governor busy.
+ */
+struct mthread {
+	struct report *r;
+	struct zd_client *zd;
+	pthread_t t;
+	int started, rc;
+	enum zd_result frc;          /* ZD_OK, or why Zendesk failed */
+	struct zd_response fail;
+};
+
+static void *
+mthread_main(void *arg)
+{
+	struct mthread *mt = arg;
+
+	mt->rc = fetch_memberships(mt->r, mt->zd, &mt->frc, &mt->fail);
+	return NULL;
+}
+
+/* Starts the listing; without a thread or client it runs in mships_finish. */
+static void
+mships_start(struct report *r, struct mthread *mt)
+{
+	char err[ZD_ERRLEN];
+
+	memset(mt, 0, sizeof(*mt));
+	mt->r = r;
+	mt->fail.retry_after_s = -1;
+	if (zd_client_new(&r->zo, &mt->zd, err, sizeof(err)) != ZD_OK)
+		mt->zd = NULL;
+	else if (pthread_create(&mt->t, NULL, mthread_main, mt) == 0)
+		mt->started = 1;
+}
+
+/*
+ * Waits for the listing (or makes it now, unless failed: the agent
+ * listing failed, which said why); returns fetch_memberships' result.
+ */
+static int
+mships_finish(struct report *r, struct mthread *mt, int failed)
+{
+	if (mt->started)
+		pthread_join(mt->t, NULL);
+	else if (!failed)
+		mt->rc = fetch_memberships(r, mt->zd != NULL ? mt->zd : r->zd,
+		    &mt->frc, &mt->fail);
+	if (mt->frc != ZD_OK && !failed)
+		mt->rc = zd_fail(r, "listing group memberships", mt->frc,
+		    &mt->fail);
+	zd_response_clear(&mt->fail);
+	zd_client_free(mt->zd);
+	mt->zd = NULL;
+	return mt->rc;
+}
+
+/*
+ * Fills res as zd_list_memberships would (item: the array of uid's
+ * memberships, owned by res->body) from r->mships; each membership once
+ * (a listing that shifted while paging may repeat one).  Returns 0, or
+ * -1 out of memory.
+ */
+static int
+umem_response(const struct report *r, int64_t uid, struct zd_response *res)
+{
+	json_object *arr;
+	size_t lo = 0, hi = r->numem, i;
+
+	if ((arr = json_object_new_array()) == NULL)
+		return -1;
+	while (lo < hi) {            /* first entry of uid */
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (r->umem[mid].uid < uid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (i = lo; i < r->numem && r->umem[i].uid == uid; i++) {
+		if (i > lo && r->umem[i].mid == r->umem[i - 1].mid)
+			continue;
+		if (json_object_array_add(arr, json_object_get(r->umem[i].m))
+		    != 0) {
+			json_object_put(r->umem[i].m);
+			json_object_put(arr);
+			return -1;
+		}
+	}
+	res->status = 200;
+	res->body = res->item = arr;
+	return 0;
+}
+
+/* ------------------------------------------------------------ prefetch */
+
+/*
+ * The per-agent reads (memberships, entitlements) of every agent, made by
+ * a pool of BULK_THREADS clients so that several requests are in flight
+ * and the governor alone sets the pace (bulk.h: a run then takes the
+ * floor, requests / limit, not requests * round trip).  agent_row takes
+ * each answer from here, in order, and builds the rows as before.
+ */
+struct pre_slot {
+	enum zd_result mrc, erc;
+	struct zd_response mres, eres;
+	int mdone, edone;
+};
+
+struct prefetch {
+	struct pre_slot *slot;       /* parallel to r->users */
+	int64_t *ids;                /* ascending, parallel to slot */
+	size_t n;
+	struct zd_client *zd[BULK_THREADS];
+	pthread_mutex_t mu;          /* guards ents, ent_ok, ent_404 */
+	int ents;                    /* entitlements still being read */
+	size_t ent_ok, ent_404;
+};
+
+/* bulk_fn: the reads of agent i, on the pool's client `thread`. */
+static int
+pre_one(size_t i, int thread, void *arg)
+{
+	struct prefetch *pf = arg;
+	struct pre_slot *s = &pf->slot[i];
+	struct zd_client *zd = pf->zd[thread];
+	int ents;
+
+	if (!s->mdone) {             /* not known from the bulk listing */
+		s->mrc = fetch_retry(zd, zd_list_memberships, pf->ids[i],
+		    &s->mres);
+		s->mdone = 1;
+	}
+	if (s->mrc != ZD_OK && s->mrc != ZD_NOT_FOUND)
+		return 1;            /* stop: agent_row reports it */
+	pthread_mutex_lock(&pf->mu);
+	ents = pf->ents;
+	pthread_mutex_unlock(&pf->mu);
+	if (!ents || s->mrc == ZD_NOT_FOUND)
+		return 0;            /* a user deleted since the listing */
+	s->erc = fetch_retry(zd, zd_get_entitlements, pf->ids[i], &s->eres);
+	s->edone = 1;
+	pthread_mutex_lock(&pf->mu);
+	if (s->erc == ZD_OK)
+		pf->ent_ok++;
+	else if (s->erc == ZD_NOT_FOUND && ++pf->ent_404 >= ENT_PROBE &&
+	    pf->ent_ok == 0)
+		pf->ents = 0;        /* endpoint absent: as agent_row decides */
+	pthread_mutex_unlock(&pf->mu);
+	return s->erc == ZD_OK || s->erc == ZD_NOT_FOUND ? 0 : 1;
+}
+
+static void
+prefetch_free(struct prefetch *pf)
+{
+	size_t i;
+
+	if (pf == NULL)
+		return;
+	for (i = 0; i < pf->n; i++) {
+		zd_response_clear(&pf->slot[i].mres);
+		zd_response_clear(&pf->slot[i].eres);
+	}
+	for (i = 0; i < BULK_THREADS; i++)
+		zd_client_free(pf->zd[i]);
+	pthread_mutex_destroy(&pf->mu);
+	free(pf->slot);
+	free(pf->ids);
+	free(pf);
+}
+
+/*
+ * Reads every agent's memberships and entitlements on the pool, counting
+ * agents into prog.  Sets r->pre; leaves it NULL (agent_row then reads
+ * one agent at a time) when the pool cannot be set up.  Returns 0, or 1
+ * out of memory.
+ */
+static int
+prefetch_run(struct report *r, struct bulk_progress *prog)
+{
+	struct prefetch *pf;
+	char err[ZD_ERRLEN];
+	size_t i;
+
+	if ((pf = calloc(1, sizeof(*pf))) == NULL)
+		return 1;
+	if (pthread_mutex_init(&pf->mu, NULL) != 0) {
+		free(pf);
+		return 0;
+	}
+	pf->n = json_object_array_length(r->users);
+	if ((pf->slot = calloc(pf->n + 1, sizeof(*pf->slot))) == NULL ||
+	    (pf->ids = calloc(pf->n + 1, sizeof(*pf->ids))) == NULL) {
+		pf->n = 0;
+		prefetch_free(pf);
+		return 1;
+	}
+	for (i = 0; i < pf->n; i++) {
+		pf->slot[i].mres.retry_after_s = -1;
+		pf->slot[i].eres.retry_after_s = -1;
+		json_member_int(json_object_array_get_idx(r->users, i), "id",
+		    &pf->ids[i]);
+		if (r->mships == NULL)
+			continue;
+		if (umem_response(r, pf->ids[i], &pf->slot[i].mres) != 0) {
+			prefetch_free(pf);
+			return 1;
+		}
+		pf->slot[i].mrc = ZD_OK;
+		pf->slot[i].mdone = 1;
+	}
+	for (i = 0; i < BULK_THREADS; i++)
+		if (zd_client_new(&r->zo, &pf->zd[i], err, sizeof(err)) !=
+		    ZD_OK) {
+			prefetch_free(pf);
+			return 0;
+		}
+	pf->ents = r->entitlements;
+	bulk_run(BULK_THREADS, pf->n, pre_one, pf, prog);
+	r->pre = pf;
+	return 0;
+}
+
+static int
+id_cmp(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * fetch_retry, answered from the pool's reads when it made this one
+ * (each answer is handed over once: res owns it after).
+ */
+static enum zd_result
+fetch_cached(struct report *r, enum zd_result (*fn)(struct zd_client *,
+    int64_t, struct zd_response *), int64_t id, struct zd_response *res)
+{
+	struct prefetch *pf = r->pre;
+	struct zd_response *src = NULL;
+	struct pre_slot *s;
+	enum zd_result rc = ZD_ERROR;
+	int64_t *hit;
+
+	if (pf != NULL && pf->n > 0 && (hit = bsearch(&id, pf->ids, pf->n,
+	    sizeof(*hit), id_cmp)) != NULL) {
+		s = &pf->slot[hit - pf->ids];
+		if (fn == zd_list_memberships && s->mdone) {
+			src = &s->mres;
+			rc = s->mrc;
+			s->mdone = 0;
+		} else if (fn == zd_get_entitlements && s->edone) {
+			src = &s->eres;
+			rc = s->erc;
+			s->edone = 0;
+		}
+	}
+	if (src == NULL)
+		return fetch_retry(r->zd, fn, id, res);
+	zd_response_clear(res);
+	*res = *src;
+	memset(src, 0, sizeof(*src));
+	src->retry_after_s = -1;
+	return rc;
+}
+
+/*
+ * How many agents and admins there are, before listing them: GET
+ * /api/v2/users/count?role[]=agent&role[]=admin (CountUsers in Zendesk's
+ * OpenAPI; approximate, which an estimate may be).  Returns the count,
+ * or -1 when unknown (the estimate then follows the listing).
+ */
+static long long
+count_agents(struct report *r)
+{
+	struct zd_response res = ZD_RESPONSE_INIT;
+	json_object *c;
+	int64_t v = -1;
+
+	if (zd_call(r->zd, "GET", "/api/v2/users/count.json?"
+	    "role%5B%5D=agent&role%5B%5D=admin", NULL, &res) != ZD_OK ||
+	    !json_object_object_get_ex(res.body, "count", &c) ||
+	    json_member_int(c, "value", &v) != 0 || v < 0)
+		v = -1;
+	zd_response_clear(&res);
+	return v;
+}
+
+/*
+ * Prints the estimate for n agents: the listing pages still to read
+ * (when listed is 0), custom roles and groups, and per agent its
+ * memberships and, when read, its entitlements.
+ */
+static void
+report_estimate(const struct report *r, struct gov *gov, long long n,
+    int listed, int bulk_groups)
+{
+	struct gov_stats gs;
+	long long req = n * ((r->entitlements ? 1 : 0) + (bulk_groups ? 0 : 1));
+
+	/* Listing pages; the memberships' assume about one per agent. */
+	if (!listed)
+		req += (n + 99) / 100 + 2 + (n == 0) + (bulk_groups ?
+		    (n + 99) / 100 + (n == 0) : 0);
+	gov_stats(gov, &gs);
+	bulk_estimate("report seats", n, "agents", req, gs.effective, r->quiet);
+}
+
 /* json string of s, or null for NULL. */
 static json_object *
 str_or_null(const char *s)
@@ -805,7 +1251,7 @@ agent_row(struct report *r, json_object *u)
 	json_object *row = NULL, *groups = NULL, *ents = NULL, *p;
 	const char *prod[NPRODUCTS] = { NULL };
 	const char *role = json_member_str(u, "role"), *crname = NULL;
-	char idbuf[32], what[96];
+	char idbuf[32], what[96], supbuf[32];
 	enum zd_result rc;
 	int64_t id = 0, crid = 0, gid;
 	size_t i, n;
@@ -817,7 +1263,7 @@ agent_row(struct report *r, json_object *u)
 		goto oom;
 
 	/* Groups: a user deleted since the listing simply has none. */
-	rc = fetch_retry(r->zd, zd_list_memberships, id, &res);
+	rc = fetch_cached(r, zd_list_memberships, id, &res);
 	if (rc == ZD_NOT_FOUND)
 		gone = 1;
 	else if (rc != ZD_OK) {
@@ -846,10 +1292,10 @@ agent_row(struct report *r, json_object *u)
 	zd_response_clear(&res);
 
 	if (r->entitlements && !gone) {
-		rc = fetch_retry(r->zd, zd_get_entitlements, id, &res);
+		rc = fetch_cached(r, zd_get_entitlements, id, &res);
 		if (rc == ZD_NOT_FOUND) {
 			if (++r->ent_404 >= ENT_PROBE && r->ent_ok == 0) {
-				fprintf(stderr, "%srolehook: note: the private "
+				fprintf(stderr, "%srolehook: note: the "
 				    "entitlements endpoint answered 404 for "
 				    "the first %d agents; product columns are "
 				    "left empty\n", r->tty ? "\n" : "",
@@ -877,6 +1323,22 @@ agent_row(struct report *r, json_object *u)
 			snprintf(idbuf, sizeof(idbuf), "#%" PRId64, crid);
 			crname = idbuf;
 		}
+	}
+	/*
+	 * The official read (GET /api/v2/users/{id}/entitlements/full) has
+	 * no "support": Support access is the role and custom role, named as
+	 * the private endpoint names it (custom_<id>, admin, agent).
+	 */
+	if (ents != NULL && prod[0] == NULL && role != NULL &&
+	    (strcmp(role, "admin") == 0 || strcmp(role, "agent") == 0)) {
+		if (strcmp(role, "admin") == 0)
+			snprintf(supbuf, sizeof(supbuf), "admin");
+		else if (crid > 0)
+			snprintf(supbuf, sizeof(supbuf), "custom_%" PRId64,
+			    crid);
+		else
+			snprintf(supbuf, sizeof(supbuf), "agent");
+		prod[0] = supbuf;
 	}
 	left = strset_has(&r->left_emails, json_member_str(u, "email"), 1) ||
 	    strset_has(&r->left_ids, json_member_str(u, "external_id"), 0);
@@ -1224,10 +1686,15 @@ cli_report(int argc, char **argv)
 		{ "config", required_argument, NULL, 'c' },
 		{ "format", required_argument, NULL, 'f' },
 		{ "people", required_argument, NULL, 'p' },
+		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
 	const char *path = CONFIG_DEFAULT_PATH, *people = NULL;
+	struct bulk_progress *prog = NULL;
+	struct mthread mt;
+	long long count;
+	int mrc;
 	struct report r;
 	struct config *cfg = NULL;
 	struct zd_conf *zconf = NULL;
@@ -1239,7 +1706,7 @@ cli_report(int argc, char **argv)
 
 	memset(&r, 0, sizeof(r));
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "c:f:p:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:f:p:qh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
 			path = optarg;
@@ -1259,6 +1726,9 @@ cli_report(int argc, char **argv)
 		case 'p':
 			people = optarg;
 			break;
+		case 'q':
+			r.quiet = 1;
+			break;
 		case 'h':
 			report_help();
 			return 0;
@@ -1270,7 +1740,7 @@ cli_report(int argc, char **argv)
 		return usage_error("expected 'seats' (the only report)");
 	if (!fmt_set)
 		r.fmt = isatty(STDOUT_FILENO) ? FMT_TABLE : FMT_CSV;
-	r.tty = isatty(STDERR_FILENO);
+	r.tty = isatty(STDERR_FILENO) && !r.quiet;
 
 	/* Webhook secrets are not needed here: the serve user's files may
 	 * be unreadable to whoever runs a report. */
@@ -1305,6 +1775,7 @@ cli_report(int argc, char **argv)
 	zo = *zd_conf_opts(zconf);
 	zo.gov = gov;
 	zo.gov_max_wait_ms = -1;   /* a report may wait out the budget */
+	r.zo = zo;
 	r.base_url = zo.base_url;
 	r.entitlements = zo.entitlements;
 	if (zd_client_new(&zo, &r.zd, err, sizeof(err)) != ZD_OK) {
@@ -1315,28 +1786,35 @@ cli_report(int argc, char **argv)
 	if (!r.entitlements)
 		fprintf(stderr, "rolehook: note: zendesk.entitlements is off: "
 		    "the product columns (support, chat, talk, guide, explore) "
-		    "are empty; set it to true to read the private "
-		    "entitlements endpoint\n");
+		    "are empty; set it to true to read product "
+		    "access\n");
 
-	if ((rc = fetch_agents(&r)) != 0 || (rc = fetch_maps(&r)) != 0)
+	/* The count's answer also teaches the governor the account's limit. */
+	if ((count = count_agents(&r)) >= 0)
+		report_estimate(&r, gov, count, 0, 1);
+	mships_start(&r, &mt);
+	if ((rc = fetch_agents(&r)) == 0)
+		rc = fetch_maps(&r);
+	mrc = mships_finish(&r, &mt, rc != 0);
+	if (rc != 0 || (rc = mrc) != 0)
 		goto out;
 	rc = 1;
 	if ((r.rows = json_object_new_array()) == NULL)
 		goto out;
 	n = json_object_array_length(r.users);
-	for (i = 0; i < n; i++) {
-		if (agent_row(&r, json_object_array_get_idx(r.users, i)) != 0) {
-			if (r.tty)
-				fputc('\n', stderr);
-			goto out;
-		}
-		if (r.tty && (i % 25 == 24 || i + 1 == n))
-			fprintf(stderr, "\rrolehook: read groups%s of %zu/%zu "
-			    "agents...", r.entitlements ? " and products" :
-			    "", i + 1, n);
+	if (count < 0 || r.mships == NULL)   /* again: per-agent groups */
+		report_estimate(&r, gov, (long long)n, 1, r.mships != NULL);
+	prog = bulk_progress_new("report seats", "agents", n, gov,
+	    isatty(STDERR_FILENO), r.quiet);
+	if (prefetch_run(&r, prog) != 0) {
+		fprintf(stderr, "rolehook: out of memory\n");
+		goto out;
 	}
-	if (r.tty && n > 0)
-		fputc('\n', stderr);
+	bulk_progress_end(prog);
+	prog = NULL;
+	for (i = 0; i < n; i++)
+		if (agent_row(&r, json_object_array_get_idx(r.users, i)) != 0)
+			goto out;
 
 	switch (r.fmt) {
 	case FMT_CSV:
@@ -1358,6 +1836,10 @@ cli_report(int argc, char **argv)
 	}
 	rc = 0;
 out:
+	bulk_progress_end(prog);
+	prefetch_free(r.pre);
+	free(r.umem);
+	json_object_put(r.mships);
 	json_object_put(r.rows);
 	json_object_put(r.users);
 	free(r.roles);

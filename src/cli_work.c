@@ -385,7 +385,7 @@ reconcile_help(void)
 {
 	printf(
 	    "usage: rolehook reconcile [--config FILE] [--fix] [--field FIELD]\n"
-	    "                          [--people PEOPLE.json]\n"
+	    "                          [--people PEOPLE.json] [--quiet]\n"
 	    "\n"
 	    "Compares every person rolehook knows from HR events (their newest\n"
 	    "event) with Zendesk: the writes the policy would make now, from\n"
@@ -403,6 +403,9 @@ reconcile_help(void)
 	    "  --people FILE   an HR export instead of the stored events: a JSON\n"
 	    "                  array of people (normalised attributes, as for\n"
 	    "                  simulate --all); report only\n"
+	    "  --quiet         no estimate and no progress on stderr (shown\n"
+	    "                  otherwise: requests, the least time they take at\n"
+	    "                  the account's rate limit, then done/total and ETA)\n"
 	    "\n"
 	    "exit status: 0 done (drift or not), 1 some people could not be\n"
 	    "read, 2 usage or configuration error\n");
@@ -416,6 +419,7 @@ cli_reconcile(int argc, char **argv)
 		{ "fix", no_argument, NULL, 'f' },
 		{ "field", required_argument, NULL, 'F' },
 		{ "people", required_argument, NULL, 'p' },
+		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -429,7 +433,7 @@ cli_reconcile(int argc, char **argv)
 
 	memset(&ro, 0, sizeof(ro));
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "c:fF:p:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:fF:p:qh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
 			path = optarg;
@@ -449,6 +453,9 @@ cli_reconcile(int argc, char **argv)
 			break;
 		case 'p':
 			people = optarg;
+			break;
+		case 'q':
+			ro.quiet = 1;
 			break;
 		case 'h':
 			reconcile_help();

@@ -49,6 +49,7 @@ struct cur {
 	int suspended;
 	int ent_known;
 	struct cur_ent ent[POLICY_NPRODUCTS];
+	char support_name[32];     /* derived "support" name (see below) */
 	int gm_known;
 	int64_t *gm_ids;           /* membership ids */
 	int64_t *gm_groups;        /* their group ids */
@@ -325,6 +326,28 @@ parse_current(struct pb *b, const char *what,
 	if (json_object_object_get_ex(doc, "entitlements", &v) && v != NULL &&
 	    parse_entitlements(b, what, v, c) != 0)
 		return -1;
+	/*
+	 * The official read (GET /api/v2/users/{id}/entitlements/full, OAS
+	 * GetUserEntitlementsFull) has no "support" key: Support access is
+	 * the user's role and custom_role_id.  Derive it the way the private
+	 * endpoint names it (custom_<id>, admin, agent), so a Support
+	 * entitlement the policy wants is not rewritten on every event.
+	 */
+	if (c->ent_known && !c->ent[POLICY_SUPPORT].present &&
+	    c->role != NULL && is_seat_role(c->role)) {
+		if (strcmp(c->role, "admin") == 0)
+			snprintf(c->support_name, sizeof(c->support_name),
+			    "admin");
+		else if (c->has_crid)
+			snprintf(c->support_name, sizeof(c->support_name),
+			    "custom_%" PRId64, c->crid);
+		else
+			snprintf(c->support_name, sizeof(c->support_name),
+			    "agent");
+		c->ent[POLICY_SUPPORT].present = 1;
+		c->ent[POLICY_SUPPORT].active = 1;
+		c->ent[POLICY_SUPPORT].name = c->support_name;
+	}
 	if (json_object_object_get_ex(doc, "group_memberships", &v) &&
 	    v != NULL && parse_memberships(b, what, v, c) != 0)
 		return -1;
@@ -810,9 +833,14 @@ write_suspended(struct pb *b, int64_t id, int on)
 	    json_object_new_boolean(on)), on ? "suspend" : "unsuspend", 0);
 }
 
+/*
+ * The role PUT.  suspended: -1 not sent, else sent in the same PUT
+ * (UserUpdateInput has role, custom_role_id and suspended: one write
+ * where the old sequence made two, see docs/policy.md "Plans").
+ */
 static int
 write_role(struct pb *b, int64_t id, const struct target *t,
-    const char *step)
+    const char *step, int suspended)
 {
 	struct json_object *o, *u;
 	char path[PATHLEN];
@@ -823,6 +851,9 @@ write_role(struct pb *b, int64_t id, const struct target *t,
 	if (t->has_crid && is_seat_role(t->role))
 		json_object_object_add(u, "custom_role_id",
 		    json_object_new_int64(t->crid));
+	if (suspended >= 0)
+		json_object_object_add(u, "suspended",
+		    json_object_new_boolean(suspended));
 	b->role_seat = is_seat_role(t->role);
 	return add_write(b, "PUT", path, o, step, 0);
 }
@@ -1007,12 +1038,19 @@ plan_create(struct pb *b, const struct norm_event *ev,
 	if (t->suspended == 1)
 		json_object_object_add(u, "suspended",
 		    json_object_new_boolean(1));
+	/* UserCreateInput.group_ids: the memberships come with the user, so
+	 * a hire is one POST (plus products), not one POST per group. */
+	if (t->groups_managed && t->ngids > 0) {
+		struct json_object *ga = json_object_new_array();
+
+		for (i = 0; i < t->ngids; i++)
+			json_object_array_add(ga, json_object_new_int64(
+			    t->gids[i]));
+		json_object_object_add(u, "group_ids", ga);
+	}
 	b->role_seat = 1;
 	if (add_write(b, "POST", "/api/v2/users.json", o, "create", 0) != 0)
 		return -1;
-	for (i = 0; t->groups_managed && i < t->ngids; i++)
-		if (write_membership_add(b, 0, t->gids[i], 1) != 0)
-			return -1;
 	memset(&none, 0, sizeof(none));
 	none.ent_known = 1;
 	if (opts->entitlements)
@@ -1035,7 +1073,7 @@ plan_leaver(struct pb *b, const struct cur *c, const struct plan_opts *opts)
 	size_t n = opts->steps != NULL ? opts->nsteps : POLICY_NSTEPS, i;
 	struct policy_ent off[POLICY_NPRODUCTS];
 	struct target t;
-	int any;
+	int any, down;
 
 	memset(off, 0, sizeof(off));
 	for (i = POLICY_CHAT; i < POLICY_NPRODUCTS; i++)
@@ -1066,12 +1104,38 @@ plan_leaver(struct pb *b, const struct cur *c, const struct plan_opts *opts)
 				return -1;
 			break;
 		case POLICY_STEP_DOWNGRADE:
-			if (c->role == NULL || strcmp(c->role, "end-user") != 0)
-				if (write_role(b, c->id, &t, "downgrade") != 0)
-					return -1;
-			break;
 		case POLICY_STEP_SUSPEND:
-			if (!c->suspended && write_suspended(b, c->id, 1) != 0)
+			down = c->role == NULL || strcmp(c->role, "end-user") != 0;
+			/*
+			 * Adjacent downgrade and suspend are one PUT {"role":
+			 * "end-user", "suspended": true}: it frees the seat and
+			 * suspends at once, so "downgrade before suspend" (a
+			 * suspended agent keeps the seat) holds in effect.
+			 */
+			if (!opts->split_user_writes && i + 1 < n &&
+			    (steps[i + 1] == POLICY_STEP_DOWNGRADE ||
+			    steps[i + 1] == POLICY_STEP_SUSPEND)) {
+				i++;
+				if (down && !c->suspended) {
+					if (write_role(b, c->id, &t,
+					    "downgrade_suspend", 1) != 0)
+						return -1;
+					break;
+				}
+				if (down && write_role(b, c->id, &t,
+				    "downgrade", -1) != 0)
+					return -1;
+				if (!c->suspended &&
+				    write_suspended(b, c->id, 1) != 0)
+					return -1;
+				break;
+			}
+			if (steps[i] == POLICY_STEP_DOWNGRADE) {
+				if (down && write_role(b, c->id, &t, "downgrade",
+				    -1) != 0)
+					return -1;
+			} else if (!c->suspended &&
+			    write_suspended(b, c->id, 1) != 0)
 				return -1;
 			break;
 		}
@@ -1083,7 +1147,7 @@ static int
 plan_change(struct pb *b, const struct cur *c, const struct target *t,
     const struct plan_opts *opts)
 {
-	int role_change, ent_change, to_end_user;
+	int role_change, ent_change, to_end_user, unsus, sus, merge;
 
 	to_end_user = strcmp(t->role, "end-user") == 0;
 	if (to_end_user)
@@ -1101,17 +1165,31 @@ plan_change(struct pb *b, const struct cur *c, const struct target *t,
 			return -1;
 		ent_change = 0;
 	}
-	if (t->suspended == 0 && c->suspended &&
+	/*
+	 * Unsuspend and a role grant, adjacent, are one PUT (role,
+	 * custom_role_id, suspended false: a rehire); so are a downgrade
+	 * and a suspension.  Reconcile keeps them apart (split_user_writes)
+	 * to judge each field's drift mode on its own.
+	 */
+	unsus = t->suspended == 0 && c->suspended;
+	sus = t->suspended == 1 && !c->suspended;
+	merge = !opts->split_user_writes && role_change;
+	if (unsus && !(merge && !to_end_user) &&
 	    write_suspended(b, c->id, 0) != 0)
 		return -1;
 	if (to_end_user) {
 		if (ent_change && write_entitlements(b, c->id, c, t->ent,
 		    "entitlements", 0) != 0)
 			return -1;
-		if (role_change && write_role(b, c->id, t, "downgrade") != 0)
+		if (role_change && write_role(b, c->id, t, merge && sus ?
+		    "downgrade_suspend" : "downgrade", merge && sus ? 1 : -1) !=
+		    0)
 			return -1;
+		if (merge && sus)
+			sus = 0;
 	} else {
-		if (role_change && write_role(b, c->id, t, "role") != 0)
+		if (role_change && write_role(b, c->id, t, "role", merge &&
+		    unsus ? 0 : -1) != 0)
 			return -1;
 		if (write_groups(b, c, t) != 0)
 			return -1;
@@ -1119,8 +1197,7 @@ plan_change(struct pb *b, const struct cur *c, const struct target *t,
 		    "entitlements", 0) != 0)
 			return -1;
 	}
-	if (t->suspended == 1 && !c->suspended &&
-	    write_suspended(b, c->id, 1) != 0)
+	if (sus && write_suspended(b, c->id, 1) != 0)
 		return -1;
 	return 0;
 }
@@ -1157,7 +1234,7 @@ plan_build(const struct policy_decision *d, const struct norm_event *ev,
     const struct plan_opts *opts, struct plan **out, char *err,
     size_t errlen)
 {
-	static const struct plan_opts defopts = { 0, NULL, 0 };
+	static const struct plan_opts defopts = { 0, NULL, 0, 0 };
 	struct pb b;
 	struct cur c, snap;
 	struct target t;

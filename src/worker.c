@@ -28,6 +28,7 @@
 
 #include <json-c/json.h>
 
+#include "rolehook/bulk.h"
 #include "rolehook/cli.h"
 #include "rolehook/config.h"
 #include "rolehook/governor.h"
@@ -46,7 +47,32 @@
 
 struct job {
 	int64_t id;
+	char *xid;                 /* the person's external id, or NULL */
 	struct job *next;
+};
+
+/*
+ * The prefetch (docs/architecture.md, "Reading many people at once"):
+ * the dispatcher notes each job's external id; a thread that finds no
+ * fresh entry for its person reads its own and the next queued people's
+ * users (round robin over the thread queues, those not already fresh)
+ * with one GET /api/v2/users/show_many.json?external_ids= (up to 100),
+ * one refill at a time (pf_busy), and read_current takes each entry at
+ * most once, within PF_TTL_MS.
+ * Every write to a user drops that user's entries and is recorded (user
+ * id, or for a create the external id's hash) with a new pf_epoch; an
+ * answer keeps no user written since its request started.
+ */
+#define PF_TTL_MS 5000
+#define PF_MAX 1024
+#define PF_RECENT 1024
+#define PF_URL_BUDGET 3000
+
+struct pf_entry {
+	char *xid;                 /* the external id asked for */
+	json_object *user;         /* owned; NULL: nobody has that id */
+	int64_t uid;
+	int64_t at_ms;
 };
 
 /*
@@ -61,6 +87,16 @@ static const char *const guard_step[GUARD_NCLASSES] = {
 static const char *const guard_limit_name[GUARD_NCLASSES] = {
 	"downgrades_per_hour", "suspensions_per_hour", "changes_per_hour"
 };
+/* One PUT that downgrades and suspends counts as both (plan.h). */
+#define GUARD_BOTH "downgrade_suspend"
+
+static int
+guard_counts(const char *step, int k)
+{
+	return strcmp(step, guard_step[k]) == 0 ||
+	    ((k == GUARD_DOWNGRADE || k == GUARD_SUSPEND) &&
+	    strcmp(step, GUARD_BOTH) == 0);
+}
 
 struct wk {
 	const struct config *cfg;
@@ -84,6 +120,16 @@ struct wk {
 	size_t ninflight;
 	int stopping;
 	long reserved[GUARD_NCLASSES]; /* guarded writes being applied now */
+
+	pthread_mutex_t pf_lock;      /* guards the prefetch below */
+	struct pf_entry pf[PF_MAX];
+	size_t npf;
+	unsigned long pf_epoch;       /* bumped by every write */
+	int64_t pf_written[PF_RECENT]; /* ring: who epoch e wrote, at e % N */
+	pthread_cond_t pf_cv;         /* a refill ended */
+	int pf_busy;                  /* a refill is under way */
+	const char *pf_cur[MAX_THREADS]; /* under lock: each thread's job's
+	                                  * external id (borrowed) */
 };
 
 struct wthread {
@@ -322,7 +368,13 @@ zd_failed(struct wthread *t, const struct store_event *row,
 		    "reason", res->reason, (char *)NULL);
 		return;
 	}
-	if ((rc == ZD_RETRYABLE || rc == ZD_RATE_LIMITED) &&
+	/*
+	 * ZD_UNAUTHORIZED without an HTTP status: the OAuth token endpoint
+	 * refused rolehook (a dead refresh token, a revoked client), not
+	 * this event: retried until an operator fixes the credential.
+	 */
+	if ((rc == ZD_RETRYABLE || rc == ZD_RATE_LIMITED ||
+	    (rc == ZD_UNAUTHORIZED && res->status == 0)) &&
 	    now - row->received < w->o.max_retry_age_s) {
 		store_retry(w->st, row->id, now + backoff_s(t, row->attempts,
 		    res->retry_after_s), note);
@@ -490,7 +542,7 @@ guard_take(struct wk *w, const struct plan *pl, long want[GUARD_NCLASSES],
 	for (k = 0; k < GUARD_NCLASSES; k++) {
 		want[k] = 0;
 		for (i = 0; i < pl->nwrites; i++)
-			if (strcmp(pl->writes[i].step, guard_step[k]) == 0)
+			if (guard_counts(pl->writes[i].step, k))
 				want[k]++;
 		used[k] = 0;
 		if (want[k] > 0 && guard_limit(w->pol, k) >= 0)
@@ -499,13 +551,18 @@ guard_take(struct wk *w, const struct plan *pl, long want[GUARD_NCLASSES],
 	if (!any)
 		return 0;
 	pthread_mutex_lock(&w->lock);
-	for (k = 0; k < GUARD_NCLASSES; k++)
+	for (k = 0; k < GUARD_NCLASSES; k++) {
+		long both = 0;
+
 		if (want[k] > 0 && guard_limit(w->pol, k) >= 0 &&
-		    (used[k] = store_audit_count(w->st, guard_step[k],
-		    since)) < 0) {
+		    ((used[k] = store_audit_count(w->st, guard_step[k],
+		    since)) < 0 || (k != GUARD_ROLE && (both =
+		    store_audit_count(w->st, GUARD_BOTH, since)) < 0))) {
 			pthread_mutex_unlock(&w->lock);
 			return -1;
 		}
+		used[k] += both;
+	}
 	for (k = 0; k < GUARD_NCLASSES; k++) {
 		lim = guard_limit(w->pol, k);
 		if (want[k] > 0 && lim >= 0 &&
@@ -534,20 +591,21 @@ guard_take(struct wk *w, const struct plan *pl, long want[GUARD_NCLASSES],
 static int
 guard_audit(struct wk *w, long *want, const struct store_audit *a)
 {
-	int k, rc;
+	int k, rc, any = 0;
 
 	for (k = 0; k < GUARD_NCLASSES; k++)
-		if (want != NULL && want[k] > 0 &&
-		    strcmp(a->action, guard_step[k]) == 0)
-			break;
-	if (k == GUARD_NCLASSES)
+		if (want != NULL && want[k] > 0 && guard_counts(a->action, k))
+			any = 1;
+	if (!any)
 		return store_audit_add(w->st, a, NULL);
 	pthread_mutex_lock(&w->lock);
 	/* Without its row the write stays reserved until guard_release. */
-	if ((rc = store_audit_add(w->st, a, NULL)) == 0) {
-		w->reserved[k]--;
-		want[k]--;
-	}
+	if ((rc = store_audit_add(w->st, a, NULL)) == 0)
+		for (k = 0; k < GUARD_NCLASSES; k++)
+			if (want[k] > 0 && guard_counts(a->action, k)) {
+				w->reserved[k]--;
+				want[k]--;
+			}
 	pthread_mutex_unlock(&w->lock);
 	return rc;
 }
@@ -566,6 +624,52 @@ guard_release(struct wk *w, const long want[GUARD_NCLASSES])
 /* ----------------------------------------------------------- one event */
 
 /*
+ * Adds "group_memberships" to doc.  An end-user is in no group (Zendesk:
+ * only agents and admins are group members), so theirs are not read.
+ */
+static enum zd_result
+read_memberships(struct wthread *t, json_object *doc, int64_t uid,
+    struct zd_response *res)
+{
+	json_object *u = NULL, *r = NULL;
+	enum zd_result rc;
+
+	if (json_object_object_get_ex(doc, "user", &u) &&
+	    json_object_object_get_ex(u, "role", &r) &&
+	    json_object_is_type(r, json_type_string) &&
+	    strcmp(json_object_get_string(r), "end-user") == 0) {
+		json_object_object_add(doc, "group_memberships",
+		    json_object_new_array());
+		return ZD_OK;
+	}
+	if ((rc = zd_list_memberships(t->zd, uid, res)) != ZD_OK)
+		return rc;
+	json_object_object_add(doc, "group_memberships",
+	    json_object_get(res->body));
+	zd_response_clear(res);
+	return ZD_OK;
+}
+
+/* Adds the user's products (when managed) and memberships to doc. */
+static enum zd_result
+read_rest(struct wthread *t, json_object *doc, int64_t uid,
+    struct zd_response *res, const char **what)
+{
+	enum zd_result rc;
+
+	if (t->w->popts.entitlements) {
+		*what = "get entitlements";
+		if ((rc = zd_get_entitlements(t->zd, uid, res)) != ZD_OK)
+			return rc;
+		json_object_object_add(doc, "entitlements",
+		    json_object_get(res->body));
+		zd_response_clear(res);
+	}
+	*what = "list group memberships";
+	return read_memberships(t, doc, uid, res);
+}
+
+/*
  * Reads the person's current Zendesk state into a `current` document
  * ({"user", "entitlements", "group_memberships"}), *cur NULL when the
  * person has no Zendesk user.  Returns ZD_OK or the failing result
@@ -575,7 +679,6 @@ static enum zd_result
 read_current(struct wthread *t, const char *ext, const char *email,
     json_object **cur, struct zd_response *res, const char **what)
 {
-	struct wk *w = t->w;
 	enum zd_result rc;
 	json_object *doc = NULL;
 	int64_t uid;
@@ -591,25 +694,153 @@ read_current(struct wthread *t, const char *ext, const char *email,
 	json_object_object_add(doc, "user", json_object_get(res->item));
 	uid = user_id_of(res->item);
 	zd_response_clear(res);
-	if (w->popts.entitlements) {
-		*what = "get entitlements";
-		if ((rc = zd_get_entitlements(t->zd, uid, res)) != ZD_OK)
-			goto fail;
-		json_object_object_add(doc, "entitlements",
-		    json_object_get(res->body));
-		zd_response_clear(res);
+	if ((rc = read_rest(t, doc, uid, res, what)) != ZD_OK) {
+		json_object_put(doc);
+		return rc;
 	}
-	*what = "list group memberships";
-	if ((rc = zd_list_memberships(t->zd, uid, res)) != ZD_OK)
-		goto fail;
-	json_object_object_add(doc, "group_memberships",
-	    json_object_get(res->body));
-	zd_response_clear(res);
 	*cur = doc;
 	return ZD_OK;
-fail:
-	json_object_put(doc);
-	return rc;
+}
+
+static int64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void
+pf_drop(struct wk *w, size_t i)
+{
+	free(w->pf[i].xid);
+	json_object_put(w->pf[i].user);
+	w->pf[i] = w->pf[--w->npf];
+}
+
+/*
+ * Takes the prefetched entry for xid: 1 with *user (caller puts it; NULL
+ * when nobody has the id), 0 when there is none fresh enough.
+ */
+static int
+pf_take(struct wk *w, const char *xid, json_object **user)
+{
+	int64_t now = mono_ms();
+	size_t i;
+	int hit = 0;
+
+	*user = NULL;
+	pthread_mutex_lock(&w->pf_lock);
+	for (i = 0; i < w->npf; i++)
+		if (strcmp(w->pf[i].xid, xid) == 0) {
+			if (now - w->pf[i].at_ms <= PF_TTL_MS) {
+				hit = 1;
+				*user = json_object_get(w->pf[i].user);
+			}
+			pf_drop(w, i);
+			break;
+		}
+	pthread_mutex_unlock(&w->pf_lock);
+	return hit;
+}
+
+/* FNV-1a of an external id, as a negative key beside user ids. */
+static int64_t
+pf_xid_key(const char *xid)
+{
+	uint64_t h = 14695981039346656037ULL;
+
+	for (; xid != NULL && *xid != '\0'; xid++)
+		h = (h ^ (unsigned char)*xid) * 1099511628211ULL;
+	return -(int64_t)(h >> 1) - 1;
+}
+
+/*
+ * Our own write to uid, or (uid 0) the creation of the user with
+ * external id xid: no read from before it is used.
+ */
+static void
+pf_forget(struct wk *w, int64_t uid, const char *xid)
+{
+	int64_t key = uid > 0 ? uid : pf_xid_key(xid);
+	size_t i;
+
+	pthread_mutex_lock(&w->pf_lock);
+	w->pf_epoch++;
+	w->pf_written[w->pf_epoch % PF_RECENT] = key;
+	for (i = 0; i < w->npf;)
+		if ((uid > 0 && w->pf[i].uid == uid) || (uid <= 0 &&
+		    xid != NULL && strcmp(w->pf[i].xid, xid) == 0))
+			pf_drop(w, i);
+		else
+			i++;
+	pthread_mutex_unlock(&w->pf_lock);
+}
+
+/* 1 when key was written after epoch (or that is no longer known). */
+static int
+pf_written_since(const struct wk *w, unsigned long epoch, int64_t key)
+{
+	unsigned long e;
+
+	if (w->pf_epoch - epoch >= PF_RECENT)
+		return 1;
+	for (e = epoch + 1; e <= w->pf_epoch && e != epoch; e++)
+		if (w->pf_written[e % PF_RECENT] == key)
+			return 1;
+	return 0;
+}
+
+static int pf_usable(const char *xid);
+static int pf_refill(struct wthread *t, const char *xid);
+
+/*
+ * read_current, first from the prefetch.  *email_unchecked: 1 when the
+ * prefetch said nobody has the external id and the e-mail was not
+ * searched (the caller searches it unless the plan creates the user:
+ * Zendesk refuses a second user with the same e-mail, 422, and the
+ * retry then reads in full).
+ */
+static enum zd_result
+read_current_pf(struct wthread *t, const char *ext, const char *email,
+    json_object **cur, struct zd_response *res, const char **what,
+    int *email_unchecked)
+{
+	struct wk *w = t->w;
+	enum zd_result rc;
+	json_object *user = NULL, *doc;
+	int64_t uid;
+
+	*cur = NULL;
+	*email_unchecked = 0;
+	if (ext == NULL || !pf_usable(ext) || (!pf_take(w, ext, &user) &&
+	    (pf_refill(t, ext) != 0 || !pf_take(w, ext, &user))))
+		return read_current(t, ext, email, cur, res, what);
+	if (user == NULL) {
+		*email_unchecked = email != NULL;
+		return ZD_OK;
+	}
+	doc = json_object_new_object();
+	json_object_object_add(doc, "user", user);
+	uid = user_id_of(user);
+	if ((rc = read_rest(t, doc, uid, res, what)) != ZD_OK) {
+		json_object_put(doc);
+		return rc;
+	}
+	*cur = doc;
+	return ZD_OK;
+}
+
+/*
+ * Requests read_current makes for one person with a Zendesk user: the
+ * lookup, the entitlements when read, the memberships (an e-mail
+ * fallback adds one).  reconcile's estimate: keep in step with it.
+ */
+static long
+read_current_requests(const struct wk *w)
+{
+	return 2 + (w->popts.entitlements ? 1 : 0);
 }
 
 /*
@@ -633,12 +864,15 @@ audit_provenance(const struct plan *pl)
 /*
  * Applies the plan's writes in order, one audit row each.  want: the
  * plan's guard reservation, or NULL (see guard_audit).  Returns 0 when
- * all succeeded; otherwise the event has been put to retry or dead.
+ * all succeeded; 1 when create_check is set and the create answered
+ * that the e-mail is taken (nothing else was sent: the caller reads in
+ * full and plans again); otherwise -1, the event put to retry or dead.
  */
 static int
 apply(struct wthread *t, const struct store_event *row,
     const struct norm_event *nev, const struct policy_decision *d,
-    const struct plan *pl, const json_object *current, long *want)
+    const struct plan *pl, const json_object *current, long *want,
+    int create_check)
 {
 	struct wk *w = t->w;
 	struct zd_response res = ZD_RESPONSE_INIT;
@@ -647,10 +881,13 @@ apply(struct wthread *t, const struct store_event *row,
 	char path[512], req[560], user[24];
 	char *before = NULL, *after = NULL, *prov = NULL;
 	int64_t uid = pl->user_id, new_id = 0;
+	const char *xid = norm_attr(nev, "external_id");
 	enum zd_result rc;
 	size_t i;
 	int ret = -1;
 
+	if (xid == NULL)
+		xid = norm_attr(nev, "employee_id");
 	before = json_text(plan_user_of(current, NULL, NULL));
 	prov = audit_provenance(pl);
 	for (i = 0; i < pl->nwrites; i++) {
@@ -674,6 +911,8 @@ apply(struct wthread *t, const struct store_event *row,
 			goto out;
 		}
 		rc = zd_call(t->zd, pw->method, path, body, &res);
+		/* Whatever the answer, a read from before it is stale. */
+		pf_forget(w, uid, xid);
 		if (rc == ZD_OK && strcmp(pw->step, "create") == 0) {
 			json_object *u = NULL;
 
@@ -711,6 +950,13 @@ apply(struct wthread *t, const struct store_event *row,
 		 * fresh state, which then holds the user or membership; a
 		 * conflict that persists (someone else's e-mail) ends dead.
 		 */
+		if (create_check && rc == ZD_PERMANENT && res.status == 422 &&
+		    strcmp(pw->step, "create") == 0 &&
+		    (strstr(res.reason, "already") != NULL ||
+		    strstr(res.reason, "DuplicateValue") != NULL)) {
+			ret = 1;
+			goto out;
+		}
 		if (rc == ZD_PERMANENT && res.status == 422 &&
 		    strcmp(pw->method, "POST") == 0 &&
 		    (strstr(res.reason, "already") != NULL ||
@@ -812,7 +1058,7 @@ process(struct wthread *t, int64_t id)
 	enum zd_result rc;
 	time_t evtime, now = time(NULL);
 	long want[GUARD_NCLASSES] = { 0 };
-	int refreshed = 0, reserved = 0, ok;
+	int refreshed = 0, reserved = 0, ok, ar, unchecked = 0, checking = 0;
 
 	memset(&nev, 0, sizeof(nev));
 	memset(&subj, 0, sizeof(subj));
@@ -855,11 +1101,12 @@ process(struct wthread *t, int64_t id)
 		    "to find the person in Zendesk");
 		goto out;
 	}
-	if ((rc = read_current(t, ext, email, &current, &res, &what)) !=
-	    ZD_OK) {
+	if ((rc = read_current_pf(t, ext, email, &current, &res, &what,
+	    &unchecked)) != ZD_OK) {
 		zd_failed(t, &row, rc, &res, what);
 		goto out;
 	}
+reread:
 	plan_user_of(current, &uemail, &uxid);
 	if (policy_is_protected(w->pol, uemail, uxid, nev.subject))
 		d.is_protected = 1;
@@ -888,6 +1135,27 @@ replan:
 		finish(w, id, "dead", note);
 		goto out;
 	}
+	/*
+	 * Nobody has the external id (prefetch) and the e-mail was not
+	 * searched: a create is its own check (a taken e-mail is a 422;
+	 * then it reads in full and plans again, once); anything else
+	 * searches it now.
+	 */
+	checking = unchecked;
+	if (unchecked && (pl->nwrites == 0 ||
+	    strcmp(pl->writes[0].step, "create") != 0)) {
+		unchecked = 0;
+		plan_free(pl);
+		pl = NULL;
+		json_object_put(snapshot);
+		snapshot = NULL;
+		if ((rc = read_current(t, ext, email, &current, &res, &what)) !=
+		    ZD_OK) {
+			zd_failed(t, &row, rc, &res, what);
+			goto out;
+		}
+		goto reread;
+	}
 	if (snapshot != NULL)
 		restore_noted(&nev, pl, subj.snapshot_at);
 	if (!row.approved) {
@@ -910,10 +1178,26 @@ replan:
 		}
 		reserved = 1;
 	}
-	ok = apply(t, &row, &nev, &d, pl, current, reserved ? want : NULL) ==
-	    0;
+	ar = apply(t, &row, &nev, &d, pl, current, reserved ? want : NULL,
+	    checking);
 	if (reserved)
 		guard_release(w, want);
+	reserved = 0;
+	if (ar == 1) {
+		/* The e-mail is someone's: find them by it, plan again. */
+		unchecked = checking = 0;
+		plan_free(pl);
+		pl = NULL;
+		json_object_put(snapshot);
+		snapshot = NULL;
+		if ((rc = read_current(t, ext, email, &current, &res, &what)) !=
+		    ZD_OK) {
+			zd_failed(t, &row, rc, &res, what);
+			goto out;
+		}
+		goto reread;
+	}
+	ok = ar == 0;
 	if (!ok)
 		goto out;
 	remember(w, &row, &nev, &d, current, evtime, &subj);
@@ -957,6 +1241,7 @@ thread_main(void *arg)
 		w->head[t->index] = j->next;
 		if (w->head[t->index] == NULL)
 			w->tail[t->index] = NULL;
+		w->pf_cur[t->index] = j->xid;
 		pthread_mutex_unlock(&w->lock);
 		process(t, j->id);
 		pthread_mutex_lock(&w->lock);
@@ -965,6 +1250,8 @@ thread_main(void *arg)
 				w->inflight[i] = w->inflight[--w->ninflight];
 				break;
 			}
+		w->pf_cur[t->index] = NULL;
+		free(j->xid);
 		free(j);
 		pthread_cond_broadcast(&w->done_cv);
 	}
@@ -1053,9 +1340,12 @@ classify(struct wk *w)
 	return n;
 }
 
+/* Up to the in-flight capacity: busy events do not hide new ones. */
+#define DUE_MAX (BATCH * 2)
+
 struct due {
-	int64_t id[BATCH];
-	unsigned int hash[BATCH];
+	int64_t id[DUE_MAX];
+	unsigned int hash[DUE_MAX];
 	int n;
 };
 
@@ -1067,7 +1357,210 @@ due_fn(const struct store_event *ev, void *arg)
 	d->id[d->n] = ev->id;
 	d->hash[d->n] = subject_hash(ev->subject);
 	d->n++;
-	return d->n >= BATCH;
+	return d->n >= DUE_MAX;
+}
+
+/*
+ * Keeps one show_many answer, under pf_lock; epoch: pf_epoch when the
+ * request started.  A key whose user (or, absent, whose creation) was
+ * written since is left out: the answer may predate the write.
+ */
+static void
+pf_store(struct wk *w, char **keys, size_t n, json_object *users,
+    unsigned long epoch)
+{
+	int64_t now = mono_ms();
+	json_object *u, *x;
+	size_t i, j, m = json_object_array_length(users);
+
+	for (i = 0; i < w->npf;)
+		if (now - w->pf[i].at_ms > PF_TTL_MS)
+			pf_drop(w, i);
+		else
+			i++;
+	for (i = 0; i < n && w->npf < PF_MAX; i++) {
+		struct pf_entry *e = &w->pf[w->npf];
+
+		for (j = 0; j < w->npf; j++)
+			if (strcmp(w->pf[j].xid, keys[i]) == 0)
+				break;
+		if (j < w->npf)
+			pf_drop(w, j);  /* this answer is newer */
+		e = &w->pf[w->npf];
+		memset(e, 0, sizeof(*e));
+		for (j = 0; j < m; j++) {
+			u = json_object_array_get_idx(users, j);
+			if (json_object_object_get_ex(u, "external_id", &x) &&
+			    json_object_is_type(x, json_type_string) &&
+			    strcmp(json_object_get_string(x), keys[i]) == 0) {
+				e->user = json_object_get(u);
+				e->uid = user_id_of(u);
+				break;
+			}
+		}
+		if (pf_written_since(w, epoch, e->user != NULL ? e->uid :
+		    pf_xid_key(keys[i])) || (e->xid = strdup(keys[i])) == NULL) {
+			json_object_put(e->user);
+			continue;
+		}
+		e->at_ms = now;
+		w->npf++;
+	}
+}
+
+/* One show_many request for keys[0..n); failures only cost the batch. */
+static void
+pf_fetch(struct wk *w, struct zd_client *zd, char **keys, size_t n)
+{
+	struct zd_response res = ZD_RESPONSE_INIT;
+	unsigned long epoch;
+	enum zd_result rc;
+
+	if (n == 0)
+		return;
+	pthread_mutex_lock(&w->pf_lock);
+	epoch = w->pf_epoch;
+	pthread_mutex_unlock(&w->pf_lock);
+	rc = zd_show_many(zd, "external_ids", (const char *const *)keys, n,
+	    &res);
+	if (rc == ZD_OK) {
+		pthread_mutex_lock(&w->pf_lock);
+		pf_store(w, keys, n, res.item, epoch);
+		pthread_mutex_unlock(&w->pf_lock);
+	} else
+		log_kv(LOG_INFO, "prefetch skipped", "error", res.reason,
+		    (char *)NULL);
+	zd_response_clear(&res);
+}
+
+/* An external id show_many can carry (comma-separated list). */
+static int
+pf_usable(const char *xid)
+{
+	return xid != NULL && xid[0] != '\0' && strlen(xid) <= 255 &&
+	    strchr(xid, ',') == NULL;
+}
+
+/* A fresh entry for xid?  Called with pf_lock held. */
+static int
+pf_fresh(const struct wk *w, const char *xid, int64_t now)
+{
+	size_t i;
+
+	for (i = 0; i < w->npf; i++)
+		if (strcmp(w->pf[i].xid, xid) == 0)
+			return now - w->pf[i].at_ms <= PF_TTL_MS;
+	return 0;
+}
+
+/*
+ * Fills the prefetch for xid and the people queued next: one
+ * show_many of at most ZD_SHOW_MANY_MAX external ids (and a bounded
+ * URL), skipping those already fresh.  One refill at a time: a thread
+ * that finds one under way waits for it and uses its answer.  Returns
+ * 0, or -1 when nothing could be asked (the caller reads alone).
+ */
+static int
+pf_refill(struct wthread *t, const char *xid)
+{
+	struct wk *w = t->w;
+	struct job *cur[MAX_THREADS];
+	char *cand[ZD_SHOW_MANY_MAX * 2], *keys[ZD_SHOW_MANY_MAX];
+	size_t nc = 0, nk = 0, len = 0, i, j;
+	int k, more;
+	int64_t now;
+
+	pthread_mutex_lock(&w->pf_lock);
+	while (w->pf_busy)
+		pthread_cond_wait(&w->pf_cv, &w->pf_lock);
+	if (pf_fresh(w, xid, mono_ms())) {
+		pthread_mutex_unlock(&w->pf_lock);
+		return 0;
+	}
+	w->pf_busy = 1;
+	pthread_mutex_unlock(&w->pf_lock);
+
+	/*
+	 * The people in hand (other threads' jobs, not read yet perhaps),
+	 * then those next in line: depth 0 of every queue, then 1, ...
+	 */
+	pthread_mutex_lock(&w->lock);
+	for (k = 0; k < w->o.threads; k++) {
+		cur[k] = w->head[k];
+		if (w->pf_cur[k] != NULL && strcmp(w->pf_cur[k], xid) != 0 &&
+		    (cand[nc] = strdup(w->pf_cur[k])) != NULL)
+			nc++;
+	}
+	for (more = 1; more && nc < sizeof(cand) / sizeof(cand[0]);) {
+		more = 0;
+		for (k = 0; k < w->o.threads &&
+		    nc < sizeof(cand) / sizeof(cand[0]); k++) {
+			if (cur[k] == NULL)
+				continue;
+			more = 1;
+			if (pf_usable(cur[k]->xid) &&
+			    strcmp(cur[k]->xid, xid) != 0 &&
+			    (cand[nc] = strdup(cur[k]->xid)) != NULL)
+				nc++;
+			cur[k] = cur[k]->next;
+		}
+	}
+	pthread_mutex_unlock(&w->lock);
+
+	pthread_mutex_lock(&w->pf_lock);
+	now = mono_ms();
+	if ((keys[nk] = strdup(xid)) != NULL)
+		len += 3 * strlen(keys[nk++]) + 1;
+	for (i = 0; i < nc && nk < ZD_SHOW_MANY_MAX; i++) {
+		for (j = 0; j < nk; j++)
+			if (strcmp(keys[j], cand[i]) == 0)
+				break;
+		if (j < nk || pf_fresh(w, cand[i], now) ||
+		    len + 3 * strlen(cand[i]) + 1 > PF_URL_BUDGET)
+			continue;
+		len += 3 * strlen(cand[i]) + 1;
+		keys[nk++] = cand[i];
+		cand[i] = NULL;
+	}
+	pthread_mutex_unlock(&w->pf_lock);
+	for (i = 0; i < nc; i++)
+		free(cand[i]);
+
+	pf_fetch(w, t->zd, keys, nk);
+	while (nk > 0)
+		free(keys[--nk]);
+	pthread_mutex_lock(&w->pf_lock);
+	w->pf_busy = 0;
+	pthread_cond_broadcast(&w->pf_cv);
+	pthread_mutex_unlock(&w->pf_lock);
+	return 0;
+}
+
+/* The person's external id as read_current will use it, or NULL. */
+static char *
+job_xid(struct wk *w, int64_t id)
+{
+	struct store_event row;
+	struct norm_event nev;
+	const char *ext = NULL, *email;
+	char note[NOTE_MAX], *x = NULL;
+
+	if (store_get(w->st, id, &row) != 0)
+		return NULL;
+	memset(&nev, 0, sizeof(nev));
+	if (normalize_row(w, &row, &nev, note, sizeof(note)) == 0 &&
+	    strncmp(nev.kind, "zendesk.", 8) != 0) {
+		ext = norm_attr(&nev, "external_id");
+		if (ext == NULL)
+			ext = norm_attr(&nev, "employee_id");
+		email = norm_attr(&nev, "email");
+		match_by(w->pol, &ext, &email);
+		if (pf_usable(ext))
+			x = strdup(ext);
+	}
+	norm_event_clear(&nev);
+	store_event_clear(&row);
+	return x;
 }
 
 /* Hands due events to their threads; returns how many were new. */
@@ -1077,7 +1570,8 @@ dispatch(struct wk *w)
 	struct due d;
 	struct job *j;
 	size_t k;
-	int i, n = 0, busy;
+	char *xids[DUE_MAX];
+	int i, n = 0, busy[DUE_MAX];
 
 	d.n = 0;
 	/*
@@ -1085,21 +1579,30 @@ dispatch(struct wk *w)
 	 * in the store before it takes w->lock to leave `inflight`, so an
 	 * event is either still in flight here or its new state is what the
 	 * query sees -- never a stale "due" for an event just finished.
+	 * Only the dispatcher adds to `inflight`, so an event not busy now
+	 * is still not busy after the prefetch, outside the lock.
 	 */
 	pthread_mutex_lock(&w->lock);
-	if (store_due(w->st, time(NULL), 0, BATCH, due_fn, &d) < 0) {
+	if (store_due(w->st, time(NULL), 0, DUE_MAX, due_fn, &d) < 0) {
 		pthread_mutex_unlock(&w->lock);
 		return -1;
 	}
-	for (i = 0; i < d.n; i++) {
-		for (busy = 0, k = 0; k < w->ninflight; k++)
+	for (i = 0; i < d.n; i++)
+		for (busy[i] = 0, k = 0; k < w->ninflight; k++)
 			if (w->inflight[k] == d.id[i])
-				busy = 1;
-		if (busy || w->ninflight >= sizeof(w->inflight) /
+				busy[i] = 1;
+	pthread_mutex_unlock(&w->lock);
+	for (i = 0; i < d.n; i++)
+		xids[i] = busy[i] ? NULL : job_xid(w, d.id[i]);
+	pthread_mutex_lock(&w->lock);
+	for (i = 0; i < d.n; i++) {
+		if (busy[i] || w->ninflight >= sizeof(w->inflight) /
 		    sizeof(w->inflight[0]) || (j = calloc(1, sizeof(*j))) ==
 		    NULL)
 			continue;
 		j->id = d.id[i];
+		j->xid = xids[i];
+		xids[i] = NULL;
 		k = d.hash[i] % (unsigned int)w->o.threads;
 		if (w->tail[k] != NULL)
 			w->tail[k]->next = j;
@@ -1112,6 +1615,8 @@ dispatch(struct wk *w)
 	if (n > 0)
 		pthread_cond_broadcast(&w->work_cv);
 	pthread_mutex_unlock(&w->lock);
+	for (i = 0; i < d.n; i++)
+		free(xids[i]);
 	return n;
 }
 
@@ -1203,6 +1708,8 @@ worker_run(const struct config *cfg, const struct worker_opts *opts,
 	opts_defaults(&w.o);
 	pthread_mutex_init(&w.lock, NULL);
 	pthread_mutex_init(&w.cache_lock, NULL);
+	pthread_mutex_init(&w.pf_lock, NULL);
+	pthread_cond_init(&w.pf_cv, NULL);
 	pthread_cond_init(&w.work_cv, NULL);
 	pthread_cond_init(&w.done_cv, NULL);
 
@@ -1275,6 +1782,9 @@ worker_run(const struct config *cfg, const struct worker_opts *opts,
 		if (stop != NULL && *stop)
 			break;
 		nclass = classify(&w);
+		/* A second batch, so a bulk change is prefetched together. */
+		if (nclass == BATCH)
+			nclass += classify(&w);
 		ndisp = dispatch(&w);
 		pthread_mutex_lock(&w.lock);
 		idle = w.ninflight == 0;
@@ -1304,11 +1814,15 @@ stop:
 		if (th[i].started)
 			pthread_join(th[i].t, NULL);
 		zd_client_free(th[i].zd);
+		th[i].zd = NULL;
 		for (j = w.head[i]; j != NULL; j = next) {
 			next = j->next;
+			free(j->xid);
 			free(j);
 		}
 	}
+	while (w.npf > 0)
+		pf_drop(&w, w.npf - 1);
 out:
 	json_object_put(w.roles);
 	json_object_put(w.groups);
@@ -1323,6 +1837,8 @@ out:
 	pthread_cond_destroy(&w.done_cv);
 	pthread_mutex_destroy(&w.lock);
 	pthread_mutex_destroy(&w.cache_lock);
+	pthread_mutex_destroy(&w.pf_lock);
+	pthread_cond_destroy(&w.pf_cv);
 	return rc;
 }
 
@@ -1388,7 +1904,7 @@ struct rc_count {
 static void
 reconcile_person(struct wthread *t, const struct reconcile_opts *ro,
     const struct norm_event *nev, int64_t row_id, struct rc_count *n,
-    int tty)
+    int tty, char **out_line)
 {
 	struct wk *w = t->w;
 	struct policy_decision d;
@@ -1478,7 +1994,10 @@ reconcile_person(struct wthread *t, const struct reconcile_opts *ro,
 	 * with an "alert" field is left to a human.
 	 */
 	if (ro->fix && alert == 0 && row_id > 0) {
-		if (store_requeue(w->st, row_id) == 0) {
+		pthread_mutex_lock(&w->lock);      /* one store connection */
+		r = store_requeue(w->st, row_id);
+		pthread_mutex_unlock(&w->lock);
+		if (r == 0) {
 			n->queued++;
 			json_object_object_add(line, "fix",
 			    json_object_new_string("queued"));
@@ -1488,9 +2007,8 @@ reconcile_person(struct wthread *t, const struct reconcile_opts *ro,
 		json_object_object_add(line, "fix", json_object_new_string(
 		    alert > 0 ? "alert: not fixed" : "no stored event"));
 	}
-	if (tty)
-		fputc('\r', stderr);
-	printf("%s\n", json_object_to_json_string_ext(line,
+	/* Printed by the pool in input order (rc_one), not here. */
+	*out_line = strdup(json_object_to_json_string_ext(line,
 	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
 out:
 	json_object_put(line);
@@ -1498,6 +2016,88 @@ out:
 	json_object_put(current);
 	plan_free(pl);
 	zd_response_clear(&res);
+}
+
+/*
+ * reconcile's pool (bulk.h): BULK_THREADS people at a time, each thread
+ * with its own client, so that requests stay in flight and the governor
+ * alone sets the pace.  Drift lines are printed in input order.
+ */
+struct rc_pool {
+	struct wk *w;
+	const struct reconcile_opts *ro;
+	const struct idlist *ids;
+	struct wthread t[BULK_THREADS];
+	struct rc_count n[BULK_THREADS];   /* per thread, summed at the end */
+	struct bulk_progress *prog;
+	int tty;                   /* a progress line may be open on stderr */
+	int out_tty;               /* stdout is that terminal too */
+	pthread_mutex_t out_mu;    /* guards line, ready, next */
+	char **line;               /* drift line of person i, or NULL */
+	unsigned char *ready;
+	size_t next, total;
+};
+
+/* Hands over person i's line (owned, may be NULL); prints what is due. */
+static void
+rc_emit(struct rc_pool *p, size_t i, char *line)
+{
+	pthread_mutex_lock(&p->out_mu);
+	p->line[i] = line;
+	p->ready[i] = 1;
+	while (p->next < p->total && p->ready[p->next]) {
+		if (p->line[p->next] != NULL) {
+			if (p->out_tty)
+				bulk_progress_break(p->prog);
+			printf("%s\n", p->line[p->next]);
+			free(p->line[p->next]);
+			p->line[p->next] = NULL;
+		}
+		p->next++;
+	}
+	pthread_mutex_unlock(&p->out_mu);
+}
+
+/* bulk_fn: person i (an HR export entry or a stored event). */
+static int
+rc_one(size_t i, int thread, void *arg)
+{
+	struct rc_pool *p = arg;
+	struct wk *w = p->w;
+	struct wthread *t = &p->t[thread];
+	struct rc_count *n = &p->n[thread];
+	struct store_event row;
+	struct norm_event nev;
+	char note[NOTE_MAX], *line = NULL;
+	int got;
+
+	if (p->ro->people != NULL) {
+		if (cli_person_from_json(json_object_array_get_idx(
+		    p->ro->people, i), i, &nev, note, sizeof(note)) != 0) {
+			bulk_progress_break(p->prog);
+			fprintf(stderr, "rolehook: reconcile: people%s\n", note);
+			n->failed++;
+		} else {
+			reconcile_person(t, p->ro, &nev, 0, n, p->tty, &line);
+			cli_person_clear(&nev);
+		}
+		rc_emit(p, i, line);
+		return 0;
+	}
+	pthread_mutex_lock(&w->lock);      /* one store connection */
+	got = store_get(w->st, p->ids->ids[i], &row) == 0;
+	pthread_mutex_unlock(&w->lock);
+	if (got) {
+		if (normalize_row(w, &row, &nev, note, sizeof(note)) == 0 &&
+		    strcmp(nev.kind, "ignored") != 0 &&
+		    strncmp(nev.kind, "zendesk.", 8) != 0 && nev.subject != NULL)
+			reconcile_person(t, p->ro, &nev, row.id, n, p->tty,
+			    &line);
+		norm_event_clear(&nev);
+		store_event_clear(&row);
+	}
+	rc_emit(p, i, line);
+	return 0;
 }
 
 int
@@ -1510,10 +2110,12 @@ worker_reconcile(const struct config *cfg, const struct reconcile_opts *ro,
 	struct zd_opts zo;
 	struct idlist ids = { NULL, 0, 0 };
 	struct rc_count n;
+	struct rc_pool *pool = NULL;
+	struct gov_stats gs;
 	json_object *pol = NULL;
-	char reason[ZD_ERRLEN], note[NOTE_MAX];
+	char reason[ZD_ERRLEN];
 	size_t i, total;
-	int rc = -1, tty = isatty(STDERR_FILENO);
+	int k, rc = -1, tty = isatty(STDERR_FILENO);
 
 	memset(&w, 0, sizeof(w));
 	memset(&t, 0, sizeof(t));
@@ -1522,6 +2124,8 @@ worker_reconcile(const struct config *cfg, const struct reconcile_opts *ro,
 	opts_defaults(&w.o);
 	pthread_mutex_init(&w.lock, NULL);
 	pthread_mutex_init(&w.cache_lock, NULL);
+	pthread_mutex_init(&w.pf_lock, NULL);
+	pthread_cond_init(&w.pf_cv, NULL);
 	pthread_cond_init(&w.work_cv, NULL);
 	pthread_cond_init(&w.done_cv, NULL);
 	if (!json_object_object_get_ex(cfg->root, "policy", &pol)) {
@@ -1548,6 +2152,8 @@ worker_reconcile(const struct config *cfg, const struct reconcile_opts *ro,
 	zo.write_gov = w.wgov;
 	w.popts.entitlements = zo.entitlements;
 	w.popts.steps = policy_leaver_steps(w.pol, &w.popts.nsteps);
+	/* One write per field, so each field's drift mode applies alone. */
+	w.popts.split_user_writes = 1;
 	t.w = &w;
 	if (zd_client_new(&zo, &t.zd, err, errlen) != ZD_OK)
 		goto out;
@@ -1563,35 +2169,50 @@ worker_reconcile(const struct config *cfg, const struct reconcile_opts *ro,
 	}
 	total = ro->people != NULL ?
 	    json_object_array_length(ro->people) : ids.n;
-	for (i = 0; i < total; i++) {
-		struct store_event row;
-		struct norm_event nev;
-
-		if (tty && i % 20 == 0)
-			fprintf(stderr, "\rreconcile: %zu/%zu people", i, total);
-		if (ro->people != NULL) {
-			if (cli_person_from_json(json_object_array_get_idx(
-			    ro->people, i), i, &nev, note, sizeof(note)) != 0) {
-				fprintf(stderr, "%srolehook: reconcile: people%s\n",
-				    tty ? "\n" : "", note);
-				n.failed++;
-				continue;
-			}
-			reconcile_person(&t, ro, &nev, 0, &n, tty);
-			cli_person_clear(&nev);
-			continue;
+	/* refresh_cache's answers taught the governor the account's limit. */
+	gov_stats(w.gov, &gs);
+	bulk_estimate("reconcile", (long long)total, "people",
+	    (long long)total * read_current_requests(&w), gs.effective,
+	    ro->quiet);
+	if ((pool = calloc(1, sizeof(*pool))) == NULL ||
+	    (pool->line = calloc(total + 1, sizeof(*pool->line))) == NULL ||
+	    (pool->ready = calloc(total + 1, 1)) == NULL ||
+	    pthread_mutex_init(&pool->out_mu, NULL) != 0) {
+		if (pool != NULL) {
+			free(pool->line);
+			free(pool->ready);
+			free(pool);
+			pool = NULL;
 		}
-		if (store_get(w.st, ids.ids[i], &row) != 0)
-			continue;
-		if (normalize_row(&w, &row, &nev, note, sizeof(note)) == 0 &&
-		    strcmp(nev.kind, "ignored") != 0 &&
-		    strncmp(nev.kind, "zendesk.", 8) != 0 && nev.subject != NULL)
-			reconcile_person(&t, ro, &nev, row.id, &n, tty);
-		norm_event_clear(&nev);
-		store_event_clear(&row);
+		snprintf(err, errlen, "out of memory");
+		goto out;
 	}
-	fprintf(stderr, "%sreconcile: %ld people checked, %ld with drift", tty ?
-	    "\r" : "", n.people, n.drifted);
+	pool->w = &w;
+	pool->ro = ro;
+	pool->ids = &ids;
+	pool->total = total;
+	pool->tty = tty && !ro->quiet;
+	pool->out_tty = isatty(STDOUT_FILENO);
+	for (k = 0; k < BULK_THREADS; k++) {
+		pool->t[k].w = &w;
+		pool->t[k].index = k;
+		if (zd_client_new(&zo, &pool->t[k].zd, err, errlen) != ZD_OK)
+			goto out;
+	}
+	pool->prog = bulk_progress_new("reconcile", "people", total, w.gov,
+	    tty, ro->quiet);
+	bulk_run(BULK_THREADS, total, rc_one, pool, pool->prog);
+	bulk_progress_end(pool->prog);
+	pool->prog = NULL;
+	for (k = 0; k < BULK_THREADS; k++) {
+		n.people += pool->n[k].people;
+		n.drifted += pool->n[k].drifted;
+		n.queued += pool->n[k].queued;
+		n.needs += pool->n[k].needs;
+		n.failed += pool->n[k].failed;
+	}
+	fprintf(stderr, "reconcile: %ld people checked, %ld with drift",
+	    n.people, n.drifted);
 	if (ro->fix)
 		fprintf(stderr, ", %ld queued for 'rolehook work', %ld left for a "
 		    "person", n.queued, n.needs);
@@ -1601,6 +2222,16 @@ worker_reconcile(const struct config *cfg, const struct reconcile_opts *ro,
 	if (rc != 0)
 		snprintf(err, errlen, "%ld people could not be checked", n.failed);
 out:
+	if (pool != NULL) {
+		for (k = 0; k < BULK_THREADS; k++)
+			zd_client_free(pool->t[k].zd);
+		for (i = 0; i < total; i++)
+			free(pool->line[i]);
+		pthread_mutex_destroy(&pool->out_mu);
+		free(pool->line);
+		free(pool->ready);
+		free(pool);
+	}
 	free(ids.ids);
 	zd_client_free(t.zd);
 	json_object_put(w.roles);
@@ -1613,6 +2244,8 @@ out:
 	pthread_cond_destroy(&w.work_cv);
 	pthread_cond_destroy(&w.done_cv);
 	pthread_mutex_destroy(&w.lock);
+	pthread_mutex_destroy(&w.pf_lock);
+	pthread_cond_destroy(&w.pf_cv);
 	pthread_mutex_destroy(&w.cache_lock);
 	return rc;
 }

@@ -31,6 +31,7 @@
 #include "rolehook/config.h"
 #include "rolehook/governor.h"
 #include "rolehook/log.h"
+#include "rolehook/oauth.h"
 #include "rolehook/zendesk.h"
 
 #define DEFAULT_CONNECT_MS 5000L
@@ -50,6 +51,7 @@ struct zd_conf {
 	struct zd_opts opts;
 	char *base_url;
 	char *auth;                 /* secret: wiped at free */
+	struct oauth *oauth;        /* auth.oauth: the shared token */
 };
 
 struct hdrs {
@@ -69,6 +71,8 @@ struct zd_client {
 	struct gov *gov;
 	struct gov *write_gov;
 	int64_t gov_max_wait_ms;
+	struct oauth *oauth;        /* borrowed, shared; or NULL */
+	uint64_t auth_gen;          /* oauth: generation in the headers */
 	struct curl_slist *hdr_read;   /* both hold the Authorization line */
 	struct curl_slist *hdr_write;
 	char errbuf[CURL_ERROR_SIZE];
@@ -386,6 +390,114 @@ out:
 }
 
 /*
+ * zendesk.auth.oauth: {client_id, client_secret, scope} (client
+ * credentials) or {client_id, client_secret, refresh_token_file}.
+ * Creates zc->oauth (no request yet).  ZD_OK or ZD_EINVAL/ZD_ERROR.
+ */
+static enum zd_result
+oauth_conf(const struct config *cfg, struct json_object *oa,
+    struct zd_conf *zc, char *err, size_t errlen)
+{
+	static const char *const keys[] = { "client_id", "client_secret",
+		"scope", "refresh_token_file", NULL };
+	struct oauth_opts oo;
+	const char *id = NULL, *secref = NULL, *scope = NULL, *rfile = NULL;
+	char *secret = NULL, e2[200];
+	enum zd_result rc = ZD_EINVAL;
+	size_t i;
+
+	if (!json_object_is_type(oa, json_type_object)) {
+		errf(err, errlen, "zendesk.auth.oauth: expected an object with "
+		    "client_id, client_secret and scope or refresh_token_file");
+		goto out;
+	}
+	json_object_object_foreach(oa, k, v) {
+		(void)v;
+		if (!known_key(k, keys)) {
+			errf(err, errlen, "zendesk.auth.oauth.%.64s: unknown key",
+			    k);
+			goto out;
+		}
+	}
+	if (get_string(oa, "client_id", "zendesk.auth.oauth", &id, err,
+	    errlen) != 0 ||
+	    get_string(oa, "client_secret", "zendesk.auth.oauth", &secref,
+	    err, errlen) != 0 ||
+	    get_string(oa, "scope", "zendesk.auth.oauth", &scope, err,
+	    errlen) != 0 ||
+	    get_string(oa, "refresh_token_file", "zendesk.auth.oauth", &rfile,
+	    err, errlen) != 0)
+		goto out;
+	if (id == NULL || secref == NULL) {
+		errf(err, errlen, "zendesk.auth.oauth: expected client_id and "
+		    "client_secret");
+		goto out;
+	}
+	/* The client's "unique identifier" in the Admin Center. */
+	for (i = 0; id[i] != '\0'; i++)
+		if (!isalnum((unsigned char)id[i]) && id[i] != '_' &&
+		    id[i] != '-' && id[i] != '.')
+			break;
+	if (id[i] != '\0' || i > 128) {
+		errf(err, errlen, "zendesk.auth.oauth.client_id: expected the "
+		    "OAuth client's unique identifier (letters, digits, "
+		    "'_', '-', '.')");
+		goto out;
+	}
+	if (scope != NULL && rfile != NULL) {
+		errf(err, errlen, "zendesk.auth.oauth: scope is for the client "
+		    "credentials grant; with refresh_token_file the scope is "
+		    "the refresh token's");
+		goto out;
+	}
+	if (scope != NULL && (has_ctl(scope) || strlen(scope) > 512)) {
+		errf(err, errlen, "zendesk.auth.oauth.scope: expected scopes "
+		    "separated by spaces, like \"read write\"");
+		goto out;
+	}
+	if (rfile != NULL && (rfile[0] != '/' || has_ctl(rfile) ||
+	    strlen(rfile) > 1024)) {
+		errf(err, errlen, "zendesk.auth.oauth.refresh_token_file: "
+		    "expected an absolute path");
+		goto out;
+	}
+	if (resolve_secret(cfg, secref, "zendesk.auth.oauth.client_secret",
+	    &secret, err, errlen) != 0)
+		goto out;
+	memset(&oo, 0, sizeof(oo));
+	oo.base_url = zc->base_url;
+	oo.client_id = id;
+	oo.client_secret = secret;
+	oo.scope = scope;
+	oo.refresh_file = rfile;
+	oo.allow_http_loopback = zc->opts.allow_http_loopback;
+	oo.connect_timeout_ms = zc->opts.connect_timeout_ms;
+	oo.timeout_ms = zc->opts.timeout_ms;
+	if (oauth_new(&oo, &zc->oauth, e2, sizeof(e2)) != OAUTH_OK) {
+		rc = ZD_ERROR;
+		errf(err, errlen, "zendesk.auth.oauth: %s", e2);
+		goto out;
+	}
+	rc = ZD_OK;
+out:
+	if (secret != NULL)
+		OPENSSL_clear_free(secret, strlen(secret));
+	return rc;
+}
+
+int
+zd_conf_api_token(const struct config *cfg)
+{
+	struct json_object *z, *auth;
+
+	return cfg != NULL && cfg->root != NULL &&
+	    json_object_object_get_ex(cfg->root, "zendesk", &z) &&
+	    json_object_object_get_ex(z, "auth", &auth) &&
+	    json_object_is_type(auth, json_type_object) &&
+	    json_object_object_get_ex(auth, "token", NULL);
+}
+
+/*
  * Resolves cfg->root.zendesk into a zd_conf (caller frees with
  * zd_conf_free).  ZD_OK, or ZD_EINVAL/ZD_ERROR with err naming the
  * JSON path; secrets never reach err.
@@ -408,7 +520,7 @@ zd_conf_load(const struct config *cfg, struct zd_conf **out, char *err,
     size_t errlen)
 {
 	struct zd_conf *zc = NULL;
-	struct json_object *z, *auth;
+	struct json_object *z, *auth, *oa;
 	const char *base = NULL, *sub = NULL, *email = NULL, *tokref = NULL;
 	const char *bearer = NULL;
 	char *secret = NULL, *url = NULL;
@@ -497,7 +609,23 @@ zd_conf_load(const struct config *cfg, struct zd_conf **out, char *err,
 	if (!json_object_object_get_ex(z, "auth", &auth) ||
 	    !json_object_is_type(auth, json_type_object)) {
 		errf(err, errlen, "zendesk.auth: missing; expected {\"email\", "
-		    "\"token\"} or {\"bearer\"}");
+		    "\"token\"}, {\"bearer\"} or {\"oauth\"}");
+		goto out;
+	}
+	if (json_object_object_get_ex(auth, "oauth", &oa)) {
+		if (json_object_object_length(auth) != 1) {
+			errf(err, errlen, "zendesk.auth: expected {\"oauth\": "
+			    "{...}} alone");
+			goto out;
+		}
+		zc->opts.base_url = zc->base_url;
+		rc = oauth_conf(cfg, oa, zc, err, errlen);
+		if (rc != ZD_OK)
+			goto out;
+		zc->opts.oauth = zc->oauth;
+		zc->opts.gov_max_wait_ms = -1;
+		*out = zc;
+		zc = NULL;
 		goto out;
 	}
 	json_object_object_foreach(auth, akey, aval) {
@@ -582,6 +710,7 @@ zd_conf_free(struct zd_conf *conf)
 		return;
 	if (conf->auth != NULL)
 		OPENSSL_clear_free(conf->auth, strlen(conf->auth));
+	oauth_free(conf->oauth);
 	free(conf->base_url);
 	free(conf);
 }
@@ -653,8 +782,9 @@ zd_client_new(const struct zd_opts *o, struct zd_client **out, char *err,
 	char e2[200];
 
 	*out = NULL;
-	if (o == NULL || o->auth == NULL || o->auth[0] == '\0' ||
-	    has_ctl(o->auth) || strlen(o->auth) > AUTH_MAX) {
+	if (o == NULL || (o->oauth == NULL && (o->auth == NULL ||
+	    o->auth[0] == '\0' || has_ctl(o->auth) ||
+	    strlen(o->auth) > AUTH_MAX))) {
 		errf(err, errlen, "zendesk: the auth value is missing or holds "
 		    "control characters");
 		goto out;
@@ -686,7 +816,9 @@ zd_client_new(const struct zd_opts *o, struct zd_client **out, char *err,
 	c->gov = o->gov;
 	c->write_gov = o->write_gov;
 	c->gov_max_wait_ms = o->gov_max_wait_ms;
-	if (build_headers(c, o->auth) != 0) {
+	c->oauth = o->oauth;
+	/* OAuth: the headers are built per token generation (perform). */
+	if (c->oauth == NULL && build_headers(c, o->auth) != 0) {
 		errf(err, errlen, "zendesk: out of memory");
 		goto out;
 	}
@@ -1020,11 +1152,81 @@ budget_wait(struct zd_response *res, int64_t wait_ms, const char *who)
 }
 
 /*
+ * OAuth: points the header lists at the current access token, getting a
+ * new one first if it is due (oauth.h).  ZD_OK, or the failure in res.
+ */
+static enum zd_result
+oauth_headers(struct zd_client *c, struct zd_response *res)
+{
+	char val[AUTH_MAX], e2[ZD_ERRLEN];
+	uint64_t gen = 0;
+	enum oauth_result r;
+	enum zd_result rc = ZD_ERROR;
+
+	r = oauth_header(c->oauth, val, sizeof(val), &gen, e2, sizeof(e2));
+	if (r != OAUTH_OK) {
+		/*
+		 * No request was sent: the event is not at fault.  A refusal
+		 * is ZD_UNAUTHORIZED with status 0 (the worker retries it until
+		 * the credential is fixed); an unreachable or garbled token
+		 * endpoint, or a refresh token file that cannot be read or
+		 * locked right now, is retried like a 5xx.
+		 */
+		rc = r == OAUTH_DENIED ? ZD_UNAUTHORIZED :
+		    r == OAUTH_EINVAL ? ZD_EINVAL : ZD_RETRYABLE;
+		copy_printable(res->reason, sizeof(res->reason), e2,
+		    strlen(e2));
+		goto out;
+	}
+	if (gen != c->auth_gen || c->hdr_read == NULL) {
+		slist_wipe_free(c->hdr_read);
+		slist_wipe_free(c->hdr_write);
+		c->hdr_read = c->hdr_write = NULL;
+		if (build_headers(c, val) != 0) {
+			errf(res->reason, sizeof(res->reason), "out of memory");
+			goto out;
+		}
+		c->auth_gen = gen;
+	}
+	rc = ZD_OK;
+out:
+	OPENSSL_cleanse(val, sizeof(val));
+	return rc;
+}
+
+static enum zd_result perform_once(struct zd_client *c, const char *method,
+    const char *url, struct json_object *body, struct zd_response *res);
+
+/*
  * Sends one request to url (absolute, already checked) and classifies
- * the answer.  body may be NULL.  res is cleared first.
+ * the answer.  body may be NULL.  res is cleared first.  With OAuth a 401
+ * means the access token expired or was revoked: a new one is fetched
+ * (or the one another thread just fetched is taken) and the request is
+ * sent once more, so callers never see an expired token.
  */
 static enum zd_result
 perform(struct zd_client *c, const char *method, const char *url,
+    struct json_object *body, struct zd_response *res)
+{
+	enum zd_result r;
+
+	if (c->oauth != NULL) {
+		zd_response_clear(res);
+		if ((r = oauth_headers(c, res)) != ZD_OK)
+			return r;
+	}
+	r = perform_once(c, method, url, body, res);
+	if (r != ZD_UNAUTHORIZED || res->status != 401 || c->oauth == NULL)
+		return r;
+	oauth_invalidate(c->oauth, c->auth_gen);
+	zd_response_clear(res);
+	if ((r = oauth_headers(c, res)) != ZD_OK)
+		return r;
+	return perform_once(c, method, url, body, res);
+}
+
+static enum zd_result
+perform_once(struct zd_client *c, const char *method, const char *url,
     struct json_object *body, struct zd_response *res)
 {
 	const char *payload = NULL;
@@ -1487,6 +1689,48 @@ out:
 	return r;
 }
 
+/*
+ * GET /api/v2/users/show_many.json?ids= or ?external_ids= (Zendesk
+ * Support API, "Show Many Users": up to 100 comma-separated values).
+ * by: "ids" or "external_ids"; keys: n (1..ZD_SHOW_MANY_MAX) values,
+ * borrowed, none empty or holding a comma.  item: the "users" array (in
+ * no promised order; keys that match nobody are simply absent).
+ * ZD_EINVAL when the URL would pass URL_MAX: send fewer keys.
+ */
+enum zd_result
+zd_show_many(struct zd_client *c, const char *by, const char *const *keys,
+    size_t n, struct zd_response *res)
+{
+	char url[URL_MAX], *esc;
+	size_t i, len;
+	int k;
+
+	zd_response_clear(res);
+	if (c == NULL || by == NULL || (strcmp(by, "ids") != 0 &&
+	    strcmp(by, "external_ids") != 0) || keys == NULL || n == 0 ||
+	    n > ZD_SHOW_MANY_MAX)
+		return bad_arg(res, "show many users: bad arguments");
+	if (build_url(c, url, sizeof(url), "/api/v2/users/show_many.json?%s=",
+	    by) != 0)
+		return bad_arg(res, "show many users: URL too long");
+	len = strlen(url);
+	for (i = 0; i < n; i++) {
+		if (keys[i] == NULL || keys[i][0] == '\0' ||
+		    strlen(keys[i]) > 255 || strchr(keys[i], ',') != NULL)
+			return bad_arg(res, "show many users: bad key");
+		if ((esc = curl_easy_escape(c->h, keys[i], 0)) == NULL)
+			return bad_arg(res, "show many users: bad key");
+		k = snprintf(url + len, sizeof(url) - len, "%s%s",
+		    i > 0 ? "," : "", esc);
+		curl_free(esc);
+		if (k < 0 || (size_t)k >= sizeof(url) - len)
+			return bad_arg(res, "show many users: URL too long");
+		len += (size_t)k;
+	}
+	return request_item(c, "GET", url, NULL, "users", json_type_array,
+	    res);
+}
+
 static int
 valid_role(const char *r)
 {
@@ -1810,7 +2054,13 @@ zd_remove_membership(struct zd_client *c, int64_t membership_id,
 static const char *const products[] = { "support", "chat", "talk", "guide",
 	"explore", NULL };
 
-/* GET a user's entitlements (only when enabled); item borrows them. */
+/*
+ * GET a user's product access (only when enabled); item borrows it.  The
+ * official read, Zendesk's OpenAPI "GetUserEntitlementsFull" (path as the
+ * description writes it, without ".json"): chat, explore, guide, talk as
+ * {name, is_active}; no "support" (that is role and custom_role_id).  The
+ * private staff endpoint is used only to write (zd_put_entitlements).
+ */
 enum zd_result
 zd_get_entitlements(struct zd_client *c, int64_t user_id,
     struct zd_response *res)
@@ -1821,12 +2071,12 @@ zd_get_entitlements(struct zd_client *c, int64_t user_id,
 	if (c == NULL || user_id <= 0)
 		return bad_arg(res, "get entitlements: bad user id");
 	if (!c->entitlements) {
-		errf(res->reason, sizeof(res->reason), "the private "
-		    "entitlements endpoint is off (zendesk.entitlements)");
+		errf(res->reason, sizeof(res->reason), "product access is "
+		    "not managed (zendesk.entitlements is off)");
 		return ZD_DISABLED;
 	}
-	if (build_url(c, url, sizeof(url), "/api/admin/private/staff/%"
-	    PRId64 "/entitlements", user_id) != 0)
+	if (build_url(c, url, sizeof(url), "/api/v2/users/%" PRId64
+	    "/entitlements/full", user_id) != 0)
 		return bad_arg(res, "get entitlements: URL too long");
 	return request_item(c, "GET", url, NULL, "entitlements",
 	    json_type_object, res);
@@ -1900,6 +2150,26 @@ zd_list_agents(struct zd_client *c, int page_size, zd_page_cb cb, void *arg,
 	    page_size) != 0)
 		return bad_arg(res, "list agents: URL too long");
 	return paginate(c, url, "users", cb, arg, res);
+}
+
+/*
+ * Every group membership of the account: GET /api/v2/group_memberships
+ * (ListGroupMemberships; cursor pagination, 100 a page), following
+ * links.next as zd_list_agents does.  cb sees each page's array.
+ */
+enum zd_result
+zd_list_all_memberships(struct zd_client *c, zd_page_cb cb, void *arg,
+    struct zd_response *res)
+{
+	char url[URL_MAX];
+
+	zd_response_clear(res);
+	if (c == NULL || cb == NULL)
+		return bad_arg(res, "list memberships: missing argument");
+	if (build_url(c, url, sizeof(url), "/api/v2/group_memberships.json?"
+	    "page%%5Bsize%%5D=100") != 0)
+		return bad_arg(res, "list memberships: URL too long");
+	return paginate(c, url, "group_memberships", cb, arg, res);
 }
 
 /* ---------------------------------------------------------- generic */

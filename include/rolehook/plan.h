@@ -57,6 +57,10 @@ struct plan_opts {
 	int entitlements;                 /* zendesk.entitlements: private endpoint on */
 	const enum policy_step *steps;    /* leaver order; NULL = the default three */
 	size_t nsteps;
+	int split_user_writes;            /* 1: one user PUT per change (role,
+	                                   * suspended), as reconcile judges
+	                                   * each field's drift on its own;
+	                                   * 0: adjacent ones merged */
 };
 
 struct plan_write {
@@ -65,7 +69,8 @@ struct plan_write {
 	struct json_object *body;  /* owned; NULL for DELETE */
 	const char *step;          /* create, unsuspend, role, group_add,
 	                            * group_remove, entitlements,
-	                            * entitlements_off, downgrade, suspend */
+	                            * entitlements_off, downgrade, suspend,
+	                            * downgrade_suspend (one PUT of both) */
 	int uses_new_id;           /* path/body carry PLAN_NEW_USER_ID */
 };
 

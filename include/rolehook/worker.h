@@ -47,6 +47,7 @@ struct reconcile_opts {
 	const char *field;    /* only this field, or NULL */
 	struct json_object *people; /* an HR export (array) instead of the
 	                       * stored events; report only; borrowed */
+	int quiet;            /* no estimate, no progress on stderr */
 };
 
 /*

@@ -13,7 +13,8 @@
  * for 127.0.0.1, ::1 or localhost and only with allow_http_loopback (the
  * tests' fake) --; no redirects; connect and total timeouts; a cap on
  * the response size; CURLOPT_NOSIGNAL.  The Authorization header is
- * built once, never logged, and wiped when the client is freed.
+ * built once (with OAuth: again for each new access token), never
+ * logged, and wiped when replaced or when the client is freed.
  *
  * Every public function returns enum zd_result; the details of a failure
  * go to a caller buffer (res->reason, or err for the set-up functions).
@@ -28,6 +29,7 @@ struct config;
 struct gov;
 struct gov_headers;
 struct json_object;
+struct oauth;
 
 #define ZD_ERRLEN 256
 #define ZD_HDRLEN 32
@@ -40,7 +42,9 @@ enum zd_result {
 	ZD_RETRYABLE,      /* 5xx, 409, timeout, connection refused/reset */
 	ZD_PERMANENT,      /* other 4xx (422 validation, ...), a redirect,
 	                    * an ambiguous lookup: res->reason says why */
-	ZD_UNAUTHORIZED,   /* 401/403: credential wrong or lacking rights */
+	ZD_UNAUTHORIZED,   /* 401/403: credential wrong or lacking rights;
+	                    * status 0: the OAuth token endpoint refused
+	                    * (res->reason says why) */
 	ZD_BAD_RESPONSE,   /* too large, not JSON, or not the documented shape */
 	ZD_DISABLED,       /* entitlements endpoint switched off in config */
 	ZD_EINVAL,         /* bad argument or configuration */
@@ -61,6 +65,10 @@ struct zd_opts {
 	                              * on writes (POST/PUT/PATCH/DELETE), on
 	                              * top of gov; never fed from headers */
 	int64_t gov_max_wait_ms;     /* < 0: wait as long as the governor says */
+	struct oauth *oauth;         /* optional, borrowed, shared (oauth.h):
+	                              * the Authorization value comes from it
+	                              * per request and auth is unused; a 401
+	                              * renews the token and retries once */
 };
 
 /* Raw rate-limit headers of the last answer (empty string = absent). */
@@ -114,7 +122,10 @@ const char *zd_strerror(enum zd_result r);
 
 /*
  * Reads the "zendesk" section of cfg->root: base_url or subdomain, auth
- * {email, token} or {bearer} (secrets as "env:NAME" or "file:/path"),
+ * {email, token}, {bearer} or {oauth: {client_id, client_secret, scope
+ * | refresh_token_file}} (secrets as "env:NAME" or "file:/path"; with
+ * oauth the conf owns the shared token holder, reached through
+ * zd_conf_opts()->oauth),
  * entitlements, allow_http_loopback, connect_timeout_ms, timeout_ms,
  * max_response_bytes.  On ZD_OK *out holds the resolved options (free
  * with zd_conf_free, which wipes the credential); otherwise *out is NULL
@@ -131,6 +142,12 @@ enum zd_result zd_conf_load(const struct config *cfg, struct zd_conf **out,
  */
 enum zd_result zd_conf_check(const struct config *cfg, char *err,
     size_t errlen);
+
+/*
+ * 1 when cfg's zendesk.auth is an API token ({"email", "token"}), which
+ * Zendesk stops accepting on 2027-04-30; else 0.
+ */
+int zd_conf_api_token(const struct config *cfg);
 
 /* Options to pass to zd_client_new; borrowed from conf. */
 const struct zd_opts *zd_conf_opts(const struct zd_conf *conf);
@@ -174,6 +191,17 @@ enum zd_result zd_get_user(struct zd_client *c, int64_t id,
  */
 enum zd_result zd_find_user(struct zd_client *c, const char *external_id,
     const char *email, struct zd_response *res);
+
+/*
+ * GET /api/v2/users/show_many.json?{by}=k1,k2,... with by "ids" or
+ * "external_ids": up to ZD_SHOW_MANY_MAX users in one request.  keys
+ * (borrowed): n non-empty values without commas.  item: the "users"
+ * array (borrowed from body); a key that matches nobody is absent from
+ * it.  ZD_EINVAL on bad arguments or a URL too long (send fewer keys).
+ */
+#define ZD_SHOW_MANY_MAX 100
+enum zd_result zd_show_many(struct zd_client *c, const char *by,
+    const char *const *keys, size_t n, struct zd_response *res);
 
 /*
  * POST /api/v2/users.json.  name is required; role "agent" requires
@@ -229,16 +257,20 @@ enum zd_result zd_remove_membership(struct zd_client *c,
     int64_t membership_id, struct zd_response *res);
 
 /*
- * GET /api/admin/private/staff/{id}/entitlements (undocumented; see
- * docs).  ZD_DISABLED, without a request, unless entitlements is on.
- * item: the entitlements object ({"chat": {"name", "is_active"}, ...}).
+ * GET /api/v2/users/{id}/entitlements/full (official: Zendesk's OpenAPI
+ * GetUserEntitlementsFull).  ZD_DISABLED, without a request, unless
+ * entitlements is on.  item: the entitlements object ({"chat": {"name",
+ * "is_active"}, "explore", "guide", "talk"}); it has no "support" key:
+ * Support access is the user's role and custom_role_id.
  */
 enum zd_result zd_get_entitlements(struct zd_client *c, int64_t user_id,
     struct zd_response *res);
 
 /*
- * PUT the same path with {"entitlements": ents}; ents (borrowed) maps
- * product to {"name", "is_active"}.  Products may be absent before.
+ * PUT /api/admin/private/staff/{id}/entitlements (undocumented, not in the
+ * OpenAPI description: no official write exists; see docs/security.md) with
+ * {"entitlements": ents}; ents (borrowed) maps product to {"name",
+ * "is_active"}.  Products may be absent before.
  * ZD_DISABLED unless entitlements is on.  item: the entitlements after.
  */
 enum zd_result zd_put_entitlements(struct zd_client *c, int64_t user_id,
@@ -252,6 +284,14 @@ enum zd_result zd_put_entitlements(struct zd_client *c, int64_t user_id,
  */
 enum zd_result zd_list_agents(struct zd_client *c, int page_size,
     zd_page_cb cb, void *arg, struct zd_response *res);
+
+/*
+ * Every group membership of the account: GET /api/v2/group_memberships
+ * with cursor pagination (100 a page), as zd_list_agents.  cb sees each
+ * page's group_memberships array.  res->body is NULL after.
+ */
+enum zd_result zd_list_all_memberships(struct zd_client *c, zd_page_cb cb,
+    void *arg, struct zd_response *res);
 
 /*
  * Any other call: method "GET", "POST", "PUT" or "DELETE"; path starting

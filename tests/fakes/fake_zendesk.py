@@ -12,6 +12,10 @@ seed documents: the custom roles API reference and the community thread on
 
   Users          GET/PUT /api/v2/users/{id}.json, POST /api/v2/users.json,
                  GET /api/v2/users/search.json?query=email:X | ?external_id=X,
+                 GET /api/v2/users/show_many.json?ids=1,2 | ?external_ids=a,b
+                 GET /api/v2/users/count.json?role[]=agent (count.value),
+                 GET /api/v2/group_memberships.json (cursor pagination),
+                 (up to 100; POST users accepts group_ids),
                  GET /api/v2/users.json?role[]=agent&role[]=admin with cursor
                  pagination (page[size] <= 100, page[after], meta.has_more,
                  links.next) or offset pagination (page, per_page, next_page).
@@ -25,10 +29,25 @@ seed documents: the custom roles API reference and the community thread on
                  GET /api/v2/users/{id}/group_memberships.json,
                  POST /api/v2/group_memberships.json,
                  DELETE /api/v2/group_memberships/{id}.json.
-  Entitlements   GET/PUT /api/admin/private/staff/{id}/entitlements[.json]
+  Entitlements   GET /api/v2/users/{id}/entitlements/full[.json] (official
+                 read: chat, explore, guide, talk; no "support"), and the
+                 private PUT /api/admin/private/staff/{id}/entitlements[.json]
                  (PUT creates a product that is absent; POST answers the
-                 HTML 404 the thread quotes).  "support" follows the user's
-                 role: custom_<role id>, "admin", or "agent" (legacy).
+                 HTML 404 the thread quotes).  The private GET is still
+                 modelled (with oas_check off): "support" follows the
+                 user's role: custom_<role id>, "admin", or "agent" (legacy).
+
+Checked against the OpenAPI description: every request under /api/ or
+/oauth/ must match Zendesk's published description of the Support API
+(zendesk_oas.json, made by oas_extract.py): a path template (".json"
+stripped), a method of it, declared query parameters only (role[],
+page[size] as the description declares them), and at the top level of a
+JSON body and one level below (user.*) declared field names only.
+OAS_ALLOW lists the two exceptions (private entitlements PUT, OAuth
+/oauth/tokens), OAS_BODY_GAPS the bodies the description omits.  Anything
+else is answered 400 {"error": "NotInOpenAPI", "description": why} and
+recorded in GET /__fake/violations.  POST /__fake/config {"oas_check":
+false} turns the check off (only for tests of the fake's own 422s).
 
 Rules (Enterprise plan with custom roles):
   - role "end-user" clears custom_role_id, group memberships, the default
@@ -73,8 +92,23 @@ Control API (no auth, same port, never under /api):
   POST /__fake/seed    {"users", "custom_roles", "groups", "memberships",
                         "entitlements": {"<user id>": {...}}}
   GET  /__fake/state
+  GET  /__fake/violations  {"violations": [{seq, method, path, query, why}],
+                            "oas_check", "source"}
   POST /__fake/config  {"rate_limit", "window_s", "links_base",
-                        "user_update_limit"}
+                        "user_update_limit", "oas_check",
+                        "oauth": {"enabled", "client_id", "client_secret",
+                                  "access_ttl_s", "rotate", "delay_s"}}
+  POST /__fake/oauth/refresh_token  a new live refresh token (the Admin
+                       Center step); POST /__fake/oauth/expire kills every
+                       access token.  state.oauth: grants, max_inflight
+                       (concurrent grants), refresh tokens issued.
+
+OAuth (config "oauth.enabled"): POST /oauth/tokens with the
+client_credentials or refresh_token grant (JSON body); access tokens live
+access_ttl_s seconds and a Bearer token that is unknown or expired gets
+401 on /api/ (Basic API-token auth keeps working); each refresh kills the
+refresh token it used (a reuse is 400 invalid_grant); delay_s holds the
+answer back after the rotation (the crash window).
 """
 import argparse
 import base64
@@ -85,6 +119,7 @@ import math
 import os
 import random
 import re
+import secrets
 import signal
 import socket
 import struct
@@ -92,7 +127,7 @@ import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import parse_qs, parse_qsl, urlencode, urlsplit
 
 MAX_BODY = 2 * 1024 * 1024
 MAX_RECORDED = 200000
@@ -200,6 +235,7 @@ class State:
         self.memberships = {}
         self.entitlements = {}  # user id -> product -> {"name", "is_active"}
         self.legacy_events = []
+        self.violations = []  # requests not in the OpenAPI description
         self.faults = []
         self.requests = []
         self.seq = 0
@@ -211,6 +247,7 @@ class State:
         self.early_requests = 0
         self.blocked_from = 0.0
         self.user_updates = {}  # user id -> [times] for the per-user limit
+        self.oauth = oauth_state()
 
     def new_id(self):
         self.next_id += 1
@@ -317,13 +354,30 @@ class State:
             del self.memberships[mid]
 
     def create_user(self, fields, path):
+        # UserCreateInput.group_ids: the groups to assign at creation
+        # (OAS; only agents and admins can be group members).
+        gids = fields.get("group_ids")
+        fields = {k: v for k, v in fields.items() if k != "group_ids"}
         self.check_user_fields(fields, None, True)
+        if gids is not None:
+            if not isinstance(gids, list) or not all(is_int(g) and g in self.groups for g in gids):
+                raise invalid("group_ids", "Group: is invalid")
+            if gids and fields.get("role", "end-user") == "end-user":
+                raise invalid("group_ids", "User: end users cannot be group members")
         u = self.make_user({"name": fields["name"], "email": fields.get("email"),
                             "external_id": fields.get("external_id"),
                             "suspended": fields.get("suspended", False)}, False)
         self.apply_role(u, fields, path)
         self.users[u["id"]] = u
         self.index_user(u)
+        for gid in dict.fromkeys(gids or []):
+            t = now_iso()
+            mid = self.new_id()
+            first = u.get("default_group_id") is None
+            self.memberships[mid] = {"id": mid, "user_id": u["id"], "group_id": gid,
+                                     "default": first, "created_at": t, "updated_at": t}
+            if first:
+                u["default_group_id"] = gid
         return u
 
     def update_user(self, uid, fields, path):
@@ -421,6 +475,15 @@ class State:
         for p, v in sorted(self.entitlements.get(u["id"], {}).items()):
             out[p] = {"user_id": u["id"], "name": v["name"], "is_active": v["is_active"]}
         return {"entitlements": out}
+
+    def ent_full_view(self, u):
+        """GET /api/v2/users/{id}/entitlements/full (OAS UserEntitlementsFullResponse):
+        chat, explore, guide, talk as {name, is_active}, from the state the
+        private PUT writes; no "support" key (Support is role/custom_role_id).
+        UNCONFIRMED: a product the user was never given is absent."""
+        return {"entitlements": {p: {"name": v["name"], "is_active": v["is_active"]}
+                                 for p, v in sorted(self.entitlements.get(u["id"], {}).items())
+                                 if p != "support"}}
 
     def put_entitlements(self, u, ents, path):
         if not isinstance(ents, dict):
@@ -532,6 +595,7 @@ class State:
                              for uid in sorted(self.users)
                              if self.users[uid]["role"] != "end-user" or uid in self.entitlements},
             "legacy_events": list(self.legacy_events),
+            "violations": list(self.violations),
             "legacy_agents": sorted(u["id"] for u in self.users.values()
                                     if u["role"] == "agent" and u.get("custom_role_id") is None),
             "seats": seats,
@@ -540,7 +604,25 @@ class State:
                      "used": self.window_count, "rate_limited": self.rate_limited,
                      "early_requests": self.early_requests},
             "requests": len(self.requests),
+            "oauth": oauth_dump(self.oauth),
         }
+
+
+def oauth_state():
+    return {"access": {}, "refresh": {}, "grants": {"client_credentials": 0, "refresh_token": 0},
+            "inflight": 0, "max_inflight": 0, "denied": 0, "invalid_grants": 0,
+            "rejected": 0, "log": []}
+
+
+def oauth_dump(o):
+    """Counters, and every refresh token issued: state live|used, used
+    (grants it made), reused (presented again after it died), next."""
+    now = time.time()
+    return {"grants": dict(o["grants"]), "max_inflight": o["max_inflight"],
+            "denied": o["denied"], "invalid_grants": o["invalid_grants"],
+            "rejected": o["rejected"], "log": list(o["log"]),
+            "live_access": sum(1 for e in o["access"].values() if e > now),
+            "refresh": {t: dict(r) for t, r in o["refresh"].items()}}
 
 
 def encode_cursor(i):
@@ -556,6 +638,106 @@ def decode_cursor(s):
     except (ValueError, binascii.Error, UnicodeDecodeError):
         raise ApiError(400, {"error": "InvalidPaginationParameter",
                              "description": "page[after] is not a valid cursor"})
+
+
+# ------------------------------------------- the OpenAPI description check
+# Every request under /api/ or /oauth/ is checked against Zendesk's
+# published OpenAPI description of the Support API, condensed by
+# oas_extract.py into zendesk_oas.json (regenerate: docs/operations.md).
+# Paths there are templates without ".json"; Zendesk answers both forms.
+OAS_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "zendesk_oas.json")
+
+# Not in the Support API description, allowed on purpose (method, template):
+OAS_ALLOW = {
+    # The private product-access write (shared/seeds/000_*.txt): no official
+    # write exists yet.  PUT only: reads go to the official
+    # GET /api/v2/users/{user_id}/entitlements/full.
+    ("PUT", "/api/admin/private/staff/{id}/entitlements"):
+        {"query": [], "body": {"entitlements": ["chat", "explore", "guide", "support", "talk"]}},
+    # OAuth API (developer.zendesk.com "OAuth Tokens"), not the Support API.
+    ("POST", "/oauth/tokens"): {"query": [], "body": None, "any_body": True},
+}
+
+# Operations the description lists without a request body although Zendesk's
+# API reference documents one; the fields are those of the reference page.
+OAS_BODY_GAPS = {
+    # "Custom Roles" reference: Create/Update Custom Role, {"custom_role": {...}}
+    ("POST", "/api/v2/custom_roles"): {"custom_role": ["configuration", "description", "name"]},
+    ("PUT", "/api/v2/custom_roles/{custom_role_id}"):
+        {"custom_role": ["configuration", "description", "name"]},
+    # "Group Memberships" reference: Create Membership, {"group_membership": {...}}
+    ("POST", "/api/v2/group_memberships"): {"group_membership": ["default", "group_id",
+                                                                 "user_id"]},
+}
+
+
+def load_oas(path=OAS_FILE):
+    """The condensed description: {"by_len": {n: [(segments, ops)]}, "source": ...}."""
+    with open(path) as f:
+        doc = json.load(f)
+    by_len = {}
+    paths = dict(doc["paths"])
+    for (m, tmpl), spec in OAS_ALLOW.items():
+        paths.setdefault(tmpl, {})[m] = spec
+    for tmpl, ops in paths.items():
+        segs = tmpl.strip("/").split("/")
+        by_len.setdefault(len(segs), []).append((segs, tmpl, ops))
+    return {"by_len": by_len, "source": doc.get("source")}
+
+
+def oas_template(oas, path):
+    """The best matching template (most literal segments) or None."""
+    p = path[:-5] if path.endswith(".json") else path
+    segs = p.strip("/").split("/")
+    best = None
+    for tsegs, tmpl, ops in oas["by_len"].get(len(segs), ()):
+        lit = 0
+        for t, s in zip(tsegs, segs):
+            if t.startswith("{") and t.endswith("}"):
+                if not s:
+                    break
+            elif t == s:
+                lit += 1
+            else:
+                break
+        else:
+            if best is None or lit > best[0]:
+                best = (lit, tmpl, ops)
+    return None if best is None else best[1:]
+
+
+def oas_violation(oas, method, path, query, body):
+    """None, or why the request is not in the description.  body: parsed JSON."""
+    hit = oas_template(oas, path)
+    if hit is None:
+        return "no path template matches %s" % path
+    tmpl, ops = hit
+    op = ops.get(method)
+    if op is None:
+        return "%s is not a method of %s (has %s)" % (method, tmpl, ", ".join(sorted(ops)))
+    for k in sorted(set(k for k, _ in parse_qsl(query, keep_blank_values=True))):
+        if k not in op["query"]:
+            return "query parameter %r is not declared for %s %s" % (k, method, tmpl)
+    if op.get("any_body") or body is None or body == "":
+        return None
+    spec = op["body"] if op["body"] is not None else OAS_BODY_GAPS.get((method, tmpl))
+    if spec is None:
+        return "%s %s declares no request body" % (method, tmpl)
+    if not isinstance(body, dict):
+        return None  # not JSON: the route answers 415/422 as Zendesk does
+    for wrapper, v in body.items():
+        if wrapper not in spec:
+            return "body field %r is not declared for %s %s" % (wrapper, method, tmpl)
+        fields = spec[wrapper]
+        if fields is None:
+            continue
+        for item in (v if isinstance(v, list) else [v]):
+            if isinstance(item, dict):
+                for k in item:
+                    if k not in fields:
+                        return "body field %s.%s is not declared for %s %s" % (
+                            wrapper, k, method, tmpl)
+    return None
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -652,8 +834,21 @@ class Handler(BaseHTTPRequestHandler):
                        "content_type": self.headers.get("Content-Type")}
                 if len(st.requests) < MAX_RECORDED:
                     st.requests.append(rec)
-            if path.startswith("/__fake/"):
+            why = None
+            if not path.startswith("/__fake/") and st.cfg.get("oas_check", True) and \
+                    (path.startswith("/api/") or path.startswith("/oauth/")):
+                why = oas_violation(self.server.oas, self.command, path, query, parsed)
+            if why is not None:
+                with st.lock:
+                    st.violations.append({"seq": rec["seq"], "method": self.command,
+                                          "path": path, "query": query, "why": why})
+                sys.stderr.write("fake_zendesk: NotInOpenAPI: %s %s: %s\n"
+                                 % (self.command, path, why))
+                self.send(400, {"error": "NotInOpenAPI", "description": why})
+            elif path.startswith("/__fake/"):
                 self.control(path, query, body)
+            elif path == "/oauth/tokens" and self.command == "POST":
+                self.oauth_tokens(parsed)
             elif path.startswith("/api/"):
                 self.api(path, query, body, rec)
             else:
@@ -834,8 +1029,89 @@ class Handler(BaseHTTPRequestHandler):
                 return False
             return raw == "%s/token:%s" % (cfg["email"], cfg["token"])
         if h.startswith("Bearer "):
-            return cfg.get("bearer") is not None and h[7:].strip() == cfg["bearer"]
+            tok = h[7:].strip()
+            if cfg.get("oauth", {}).get("enabled"):
+                st = self.server.state
+                with st.lock:
+                    exp = st.oauth["access"].get(tok)
+                    if exp is not None and exp > time.time():
+                        return True
+                    st.oauth["rejected"] += 1
+            return cfg.get("bearer") is not None and tok == cfg["bearer"]
         return False
+
+    # ------------------------------------------------------------ OAuth
+    def oauth_tokens(self, doc):
+        """POST /oauth/tokens ("OAuth Tokens" API): client_credentials and
+        refresh_token grants.  A refresh kills the refresh token it used
+        (a reuse is 400 invalid_grant) and, with delay_s, answers only
+        that long after the rotation: the window in which a client killed
+        has lost its new token (state oauth.refresh says which tokens
+        were issued but never seen again)."""
+        st = self.server.state
+        oc = st.cfg.get("oauth", {})
+        if not oc.get("enabled"):
+            self.send(404, raw=NOT_FOUND_HTML, ctype="text/html; charset=utf-8")
+            return
+        o = st.oauth
+        with st.lock:
+            o["inflight"] += 1
+            o["max_inflight"] = max(o["max_inflight"], o["inflight"])
+        try:
+            status, ans = self.oauth_grant(doc, oc)
+            if status == 200 and oc.get("delay_s"):
+                self.server.stopping.wait(float(oc["delay_s"]))
+        finally:
+            with st.lock:
+                o["inflight"] -= 1
+        self.send(status, ans)
+
+    def oauth_grant(self, doc, oc):
+        st = self.server.state
+        o = st.oauth
+        if not isinstance(doc, dict):
+            return 400, {"error": "invalid_request"}
+        if doc.get("client_id") != oc.get("client_id") or \
+                doc.get("client_secret") != oc.get("client_secret"):
+            with st.lock:
+                o["denied"] += 1
+            return 401, {"error": "invalid_client",
+                         "error_description": "Client authentication failed"}
+        g = doc.get("grant_type")
+        ttl = float(oc.get("access_ttl_s", 1800))
+        with st.lock:
+            ans = {"token_type": "bearer", "expires_in": max(1, int(round(ttl))),
+                   "scope": doc.get("scope") or "read write"}
+            if g == "client_credentials":
+                for k in doc:
+                    if k not in ("grant_type", "client_id", "client_secret", "scope",
+                                 "expires_in"):
+                        return 400, {"error": "invalid_request"}
+            elif g == "refresh_token":
+                rt = doc.get("refresh_token")
+                r = o["refresh"].get(rt) if isinstance(rt, str) else None
+                if r is None or r["state"] != "live":
+                    o["invalid_grants"] += 1
+                    if r is not None:
+                        r["reused"] += 1
+                    return 400, {"error": "invalid_grant",
+                                 "error_description": "The refresh token is invalid"}
+                r["used"] += 1
+                if oc.get("rotate", True):
+                    r["state"] = "used"
+                    new = "rt-%s" % secrets.token_hex(12)
+                    r["next"] = new
+                    o["refresh"][new] = {"state": "live", "used": 0, "reused": 0,
+                                         "next": None, "time": time.time()}
+                    ans["refresh_token"] = new
+                    ans["refresh_token_expires_in"] = 2592000
+            else:
+                return 400, {"error": "unsupported_grant_type"}
+            at = "at-%s" % secrets.token_hex(16)
+            o["access"][at] = time.time() + ttl
+            o["grants"][g] += 1
+            o["log"].append({"grant": g, "time": time.time()})
+        return 200, dict(ans, access_token=at)
 
     # -------------------------------------------------------------- API
     def base(self):
@@ -909,6 +1185,15 @@ class Handler(BaseHTTPRequestHandler):
                     return 201, {"user": st.user_view(u, base)}
                 if rest == ["users", "search"] and m == "GET":
                     return 200, self.search_users(q, base)
+                if rest == ["group_memberships"] and m == "GET":
+                    return 200, self.list_memberships(q, base)
+                if rest == ["users", "count"] and m == "GET":
+                    # CountUsers (OAS): {"count": {"value", "refreshed_at"}}
+                    roles = q.get("role[]", []) + q.get("role", [])
+                    n = sum(1 for u in st.users.values() if not roles or u["role"] in roles)
+                    return 200, {"count": {"value": n, "refreshed_at": now_iso()}}
+                if rest == ["users", "show_many"] and m == "GET":
+                    return 200, self.show_many_users(q, base)
                 if len(rest) == 2 and rest[0] == "users" and m == "GET":
                     u = st.users.get(num(rest[1]))
                     if u is None:
@@ -930,6 +1215,12 @@ class Handler(BaseHTTPRequestHandler):
                     ms = [v for _, v in sorted(st.memberships.items()) if v["user_id"] == uid]
                     return 200, {"group_memberships": ms, "next_page": None,
                                  "previous_page": None, "count": len(ms)}
+                if len(rest) == 4 and rest[0] == "users" and rest[2:] == ["entitlements", "full"] \
+                        and m == "GET":
+                    u = st.users.get(num(rest[1]))
+                    if u is None:
+                        raise not_found()
+                    return 200, st.ent_full_view(u)
                 if rest == ["custom_roles"] and m == "GET":
                     rs = [st.role_view(r) for _, r in sorted(st.roles.items())]
                     return 200, {"custom_roles": rs}
@@ -1078,6 +1369,49 @@ class Handler(BaseHTTPRequestHandler):
         return {"users": [st.user_view(st.users[i], base) for i in chunk], "next_page": nxt,
                 "previous_page": None, "count": len(ids)}
 
+    def show_many_users(self, q, base):
+        """GET /api/v2/users/show_many?ids= | ?external_ids= (OAS
+        ShowManyUsers: up to 100 comma-separated values; unknown ones are
+        left out of the answer)."""
+        st = self.server.state
+        if ("ids" in q) == ("external_ids" in q):
+            raise ApiError(400, {"error": "InvalidParameter",
+                                 "description": "ids or external_ids is required"})
+        by = "ids" if "ids" in q else "external_ids"
+        keys = [k for k in q[by][0].split(",") if k != ""]
+        if len(keys) > 100:
+            raise ApiError(400, {"error": "InvalidParameter",
+                                 "description": "at most 100 %s" % by})
+        users = []
+        for k in keys:
+            uid = (int(k) if k.isdigit() and len(k) <= 19 else None) if by == "ids" \
+                else st.by_external.get(k)
+            if uid is not None and uid in st.users:
+                users.append(st.user_view(st.users[uid], base))
+        return {"users": users, "next_page": None, "previous_page": None,
+                "count": len(users)}
+
+    def list_memberships(self, q, base):
+        """GET /api/v2/group_memberships: cursor pagination by membership id."""
+        st = self.server.state
+        size = self.page_size(q)
+        ids = sorted(st.memberships)
+        start = 0
+        if "page[after]" in q:
+            after = decode_cursor(q["page[after]"][0])
+            start = next((k for k, i in enumerate(ids) if i > after), len(ids))
+        chunk = ids[start:start + size]
+        has_more = start + size < len(ids)
+        nxt = None
+        if has_more and chunk:
+            nxt = "%s/api/v2/group_memberships.json?%s" % (base, urlencode(
+                [("page[after]", encode_cursor(chunk[-1])), ("page[size]", str(size))]))
+        return {"group_memberships": [st.memberships[i] for i in chunk],
+                "meta": {"has_more": has_more,
+                         "after_cursor": encode_cursor(chunk[-1]) if chunk else None,
+                         "before_cursor": encode_cursor(chunk[0]) if chunk else None},
+                "links": {"next": nxt, "prev": None}}
+
     def search_users(self, q, base):
         st = self.server.state
         if "external_id" in q:
@@ -1152,6 +1486,12 @@ class Handler(BaseHTTPRequestHandler):
                     reqs = [dict(r) for r in st.requests if r["seq"] > since and
                             (every or not r["path"].startswith("/__fake/"))]
                 self.send(200, {"requests": reqs})
+            elif path == "/__fake/violations" and m == "GET":
+                with st.lock:
+                    out = {"violations": list(st.violations),
+                           "oas_check": st.cfg.get("oas_check", True),
+                           "source": self.server.oas["source"]}
+                self.send(200, out)
             elif path == "/__fake/reset" and m == "POST":
                 with st.lock:
                     st.clear()
@@ -1161,6 +1501,17 @@ class Handler(BaseHTTPRequestHandler):
                     st.seed(doc)
                     n = len(st.users)
                 self.send(200, {"ok": True, "users": n})
+            elif path == "/__fake/oauth/refresh_token" and m == "POST":
+                # What an admin gets from the Admin Center: a new live token.
+                tok = "rt-%s" % secrets.token_hex(12)
+                with st.lock:
+                    st.oauth["refresh"][tok] = {"state": "live", "used": 0, "reused": 0,
+                                                "next": None, "time": time.time()}
+                self.send(200, {"refresh_token": tok})
+            elif path == "/__fake/oauth/expire" and m == "POST":
+                with st.lock:
+                    st.oauth["access"].clear()
+                self.send(200, {"ok": True})
             elif path == "/__fake/state" and m == "GET":
                 with st.lock:
                     out = st.dump(self.base())
@@ -1175,6 +1526,16 @@ class Handler(BaseHTTPRequestHandler):
                             st.cfg[k] = v
                     if "links_base" in doc:
                         st.cfg["links_base"] = doc["links_base"]
+                    if "oas_check" in doc:
+                        if not isinstance(doc["oas_check"], bool):
+                            raise ValueError("oas_check must be true or false")
+                        st.cfg["oas_check"] = doc["oas_check"]
+                    if "oauth" in doc:
+                        # {"enabled", "client_id", "client_secret", "access_ttl_s",
+                        #  "rotate" (default true), "delay_s"}: merged
+                        if not isinstance(doc["oauth"], dict):
+                            raise ValueError("oauth must be an object")
+                        st.cfg.setdefault("oauth", {}).update(doc["oauth"])
                     st.window_start = None
                     st.window_count = 0
                     st.blocked_until = 0.0
@@ -1205,6 +1566,7 @@ def make_server(port=0, rate_limit=700, window_s=60, email="admin@example.com",
     cfg = {"rate_limit": rate_limit, "window_s": window_s, "email": email, "token": token,
            "bearer": bearer, "user_update_limit": user_update_limit, "links_base": links_base}
     srv = Server(("127.0.0.1", port), Handler)
+    srv.oas = load_oas()
     srv.state = State(cfg)
     srv.verbose = verbose
     srv.stopping = threading.Event()

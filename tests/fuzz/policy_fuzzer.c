@@ -132,6 +132,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		json_object_put(dj);
 		for (k = 0; k < 4; k++) {
 			opts.entitlements = (int)(k & 1);
+			opts.split_user_writes = (int)(k >> 1 & 1);
 			opts.steps = policy_leaver_steps(p, &n);
 			opts.nsteps = n;
 			pl = NULL;

@@ -401,9 +401,24 @@ class FakeZendesk:
     def requests(self, since=0):
         return self.control("GET", "/__fake/requests?since=%d" % since)
 
+    def violations(self):
+        """Requests the fake found outside Zendesk's OpenAPI description."""
+        return self.control("GET", "/__fake/violations")["violations"]
+
     def stop(self):
+        """Stops the fake; raises AssertionError if rolehook sent anything the
+        OpenAPI description does not declare (even when it coped with the 400),
+        unless the test set self.expect_violations."""
+        bad = []
         if self.proc.poll() is None:
+            try:
+                bad = self.violations()
+            except (OSError, ValueError, KeyError, TypeError):
+                bad = []
             self.proc.terminate()
             self.proc.wait(10)
         self.log.close()
         shutil.rmtree(self.tmp, ignore_errors=True)
+        if bad and not getattr(self, "expect_violations", False):
+            raise AssertionError("fake Zendesk: requests not in the OpenAPI description: %s"
+                                 % json.dumps(bad, indent=1))

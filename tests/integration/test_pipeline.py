@@ -95,10 +95,21 @@ class Pipeline(unittest.TestCase):
 
     def test_1_hire_move_leave_rehire(self):
         seats0 = self.zd.state()["seats"]
+        mark = (self.zd.requests()["requests"] or [{"seq": 0}])[-1]["seq"]
         e = self.hr("employee.hired", department="Support", job_title="Associate Agent")
         self.work()
         ev = self.event(e)
         self.assertEqual(ev["state"], "done", ev)
+        # A hire is two writes: one POST carrying role, custom role and
+        # groups (UserCreateInput.group_ids), then the products.  (It was
+        # four: create, membership POST per group, products.)
+        writes = [(r["method"], r["path"], r["body"])
+                  for r in self.zd.requests(mark)["requests"] if r["method"] != "GET"]
+        self.assertEqual([w[:2] for w in writes], [
+            ("POST", "/api/v2/users.json"),
+            ("PUT", "/api/admin/private/staff/%d/entitlements" % self.user("lee@example.com")["id"])])
+        self.assertEqual({k: writes[0][2]["user"][k] for k in ("role", "custom_role_id", "group_ids")},
+                         {"role": "agent", "custom_role_id": 101, "group_ids": [201]})
         u = self.user("lee@example.com")
         self.assertEqual((u["role"], u["custom_role_id"], u["external_id"]), ("agent", 101, "E-1"))
         self.assertEqual(self.ents(u["id"]), {"support": "custom_101", "talk": "agent", "chat": "agent"})
@@ -113,14 +124,25 @@ class Pipeline(unittest.TestCase):
         self.assertEqual(writes, [])
 
         # Move: promoted to lead.
+        before = len(self.zd.requests()["requests"])
         e = self.hr("employee.updated", department="Support", job_title="Lead")
         self.work()
         self.assertEqual(self.event(e)["state"], "done")
+        # Current product access is the official read; the private endpoint
+        # is only written (the fake refuses anything else: OpenAPI check).
+        moved = self.zd.requests()["requests"][before:]
+        self.assertIn(("GET", "/api/v2/users/%d/entitlements/full" % u["id"]),
+                      [(r["method"], r["path"]) for r in moved])
+        self.assertFalse([r for r in moved if r["path"].startswith("/api/admin/") and
+                          r["method"] == "GET"])
         u = self.user("lee@example.com")
         self.assertEqual((u["role"], u["custom_role_id"]), ("agent", 102))
         self.assertEqual(self.ents(u["id"]), {"support": "custom_102", "explore": "editor", "chat": "agent"})
 
-        # Leave: entitlements off, then end-user (seat freed), then suspended.
+        # Leave: entitlements off, then ONE user PUT {role: end-user,
+        # suspended: true}: the seat is freed and the user suspended at
+        # once, so "downgrade before suspend" holds in effect.  (It was
+        # two PUTs: the downgrade, then the suspension.)
         mark = self.zd.requests()["requests"][-1]["seq"]
         e = self.hr("employee.terminated")
         self.work()
@@ -130,19 +152,28 @@ class Pipeline(unittest.TestCase):
         uid = u["id"]
         self.assertEqual([w[:2] for w in writes], [
             ("PUT", "/api/admin/private/staff/%d/entitlements" % uid),
-            ("PUT", "/api/v2/users/%d.json" % uid),
             ("PUT", "/api/v2/users/%d.json" % uid)])
-        self.assertEqual(writes[1][2], {"user": {"role": "end-user"}})
-        self.assertEqual(writes[2][2], {"user": {"suspended": True}})
+        self.assertEqual(writes[1][2], {"user": {"role": "end-user", "suspended": True}})
         u = self.user("lee@example.com")
         self.assertEqual((u["role"], u["suspended"]), ("end-user", True))
         st = self.zd.state()
         self.assertEqual(st["seats"], seats0)
 
-        # Rehire inside the window: the access held at leave time comes back.
+        # Rehire inside the window: the access held at leave time comes
+        # back.  One user PUT carries role, custom role and suspended
+        # false (it was an unsuspend PUT, then a role PUT); the group
+        # membership and the products follow.
+        mark = self.zd.requests()["requests"][-1]["seq"]
         e = self.hr("employee.rehired", department="Support", job_title="Lead")
         self.work()
         self.assertEqual(self.event(e)["state"], "done", self.event(e))
+        writes = [(r["method"], r["path"], r["body"])
+                  for r in self.zd.requests(mark)["requests"] if r["method"] != "GET"]
+        self.assertEqual([w[:2] for w in writes], [
+            ("PUT", "/api/v2/users/%d.json" % uid), ("POST", "/api/v2/group_memberships.json"),
+            ("PUT", "/api/admin/private/staff/%d/entitlements" % uid)])
+        self.assertEqual(writes[0][2], {"user": {"role": "agent", "custom_role_id": 102,
+                                                 "suspended": False}})
         u = self.user("lee@example.com")
         self.assertEqual((u["role"], u["custom_role_id"], u["suspended"]), ("agent", 102, False))
         self.assertEqual(self.zd.state()["legacy_events"], [])
@@ -151,7 +182,7 @@ class Pipeline(unittest.TestCase):
         lines = [json.loads(l) for l in self.stack.cli("why", str(uid), "--format", "json").stdout.splitlines()]
         actions = [l["action"] for l in lines]
         self.assertIn("create", actions)
-        self.assertIn("downgrade", actions)
+        self.assertIn("downgrade_suspend", actions)
         self.assertTrue(all(200 <= l["http_status"] < 300 for l in lines), lines)
         self.assertIn("(leaver)", [l["rule"] for l in lines])
         self.assertTrue(all(len(l["policy_hash"]) == 64 for l in lines))

@@ -4,8 +4,10 @@ report: ~3000 seeded users (agents, admins, end-users; some suspended
 agents; product entitlements for some, a few of them inactive).  CSV and
 JSON list every agent and admin exactly once with the right custom role,
 groups and product columns, totals and flags; --people and the store mark
-leavers; entitlements off leaves the product columns empty and never
-calls the private endpoint; 401 and an unreachable Zendesk exit 1.
+leavers; product access comes from the official GET
+/api/v2/users/{id}/entitlements/full (the private endpoint is never read);
+entitlements off leaves the product columns empty and reads no product
+access; 401 and an unreachable Zendesk exit 1.
 
 roles sync: creates and updates the declared roles, --dry-run writes
 nothing (asserted on the fake's request log), --prune deletes only extra
@@ -203,6 +205,11 @@ class ReportSeats(Base):
         pages = [q for q in reqs if q["path"] == "/api/v2/users.json"]
         self.assertEqual(len(pages), math.ceil(len(self.staff) / 100))
         self.assertTrue(all(q["method"] == "GET" for q in reqs))
+        # Products come from the official read, one per agent; the private
+        # staff endpoint is never read (it is only written).
+        full = [q["path"] for q in reqs if q["path"].endswith("/entitlements/full")]
+        self.assertEqual(len(full), len(self.staff))
+        self.assertFalse([q for q in reqs if q["path"].startswith("/api/admin/")])
         # No progress noise when stderr is not a terminal.
         self.assertNotIn("fetched", r.stderr)
 
@@ -263,7 +270,8 @@ class ReportSeats(Base):
         self.assertFalse(doc["entitlements_read"])
         self.assertTrue(all(doc["totals"][p] is None for p in PRODUCTS))
         paths = [q["path"] for q in self.zd.requests(mark)["requests"]]
-        self.assertFalse([p for p in paths if p.startswith("/api/admin/")])
+        self.assertFalse([p for p in paths if p.startswith("/api/admin/") or
+                          p.endswith("/entitlements/full")])
 
     def test_table_format(self):
         r = self.run_rh("report", "seats", "--config", self.cfg, "--format", "table")
@@ -300,7 +308,7 @@ class ReportSeats(Base):
     def test_retries_a_failing_page(self):
         mark = self.last_seq()
         self.zd.control("POST", "/__fake/faults", {"rules": [
-            {"match": "GET /api/v2/users/*/group_memberships*", "kind": "503", "count": 2,
+            {"match": "GET /api/v2/group_memberships*", "kind": "503", "count": 2,
              "retry_after": 1}]})
         try:
             r = self.run_rh("report", "seats", "--config", self.cfg, "--format", "json")

@@ -130,12 +130,12 @@ class Simulate(unittest.TestCase):
     def test_leaver_order_and_seats(self):
         out = self.run_ok("--config", d("config.json"), *CASES["terminate"])
         self.assertTrue(out["leaver"])
+        # Products off, then one PUT that downgrades (frees the seat) and
+        # suspends at once (was: a downgrade PUT, then a suspend PUT).
         self.assertEqual([(w["method"], w["path"]) for w in out["writes"]], [
             ("PUT", "/api/admin/private/staff/9001/entitlements"),
-            ("PUT", "/api/v2/users/9001.json"),
             ("PUT", "/api/v2/users/9001.json")])
-        self.assertEqual(out["writes"][1]["body"], {"user": {"role": "end-user"}})
-        self.assertEqual(out["writes"][2]["body"], {"user": {"suspended": True}})
+        self.assertEqual(out["writes"][1]["body"], {"user": {"role": "end-user", "suspended": True}})
         self.assertEqual(out["seat_delta"]["support"], -1)
 
     def test_configured_leaver_order(self):
@@ -143,8 +143,15 @@ class Simulate(unittest.TestCase):
         cfg["policy"]["leaver"]["steps"] = ["suspend", "downgrade"]
         p = self.write("cfg.json", cfg)
         out = self.run_ok("--config", p, *CASES["terminate"])
+        # Adjacent suspend and downgrade are one PUT, whatever their order.
         self.assertEqual([w["body"] for w in out["writes"]], [
-            {"user": {"suspended": True}}, {"user": {"role": "end-user"}}])
+            {"user": {"role": "end-user", "suspended": True}}])
+        # Apart, each is its own PUT, in the configured order.
+        cfg["policy"]["leaver"]["steps"] = ["suspend", "entitlements_off", "downgrade"]
+        p = self.write("cfg2.json", cfg)
+        out = self.run_ok("--config", p, *CASES["terminate"])
+        self.assertEqual([w["path"].startswith("/api/admin/") or w["body"] for w in out["writes"]], [
+            {"user": {"suspended": True}}, True, {"user": {"role": "end-user"}}])
 
     def test_entitlements_switch_off_means_no_private_endpoint(self):
         cfg = load_jsonc(d("config.json"))
@@ -187,7 +194,8 @@ class Simulate(unittest.TestCase):
                          {"user": {"role": "agent", "custom_role_id": 360002}})
         # a leaver in the list
         self.assertTrue(people["people:E300"]["leaver"])
-        self.assertEqual(len(people["people:E300"]["writes"]), 3)
+        # products off + one PUT {end-user, suspended}
+        self.assertEqual(len(people["people:E300"]["writes"]), 2)
         # protected
         self.assertTrue(people["people:E001"]["protected"])
         self.assertEqual(people["people:E001"]["writes"], [])
@@ -202,7 +210,9 @@ class Simulate(unittest.TestCase):
                          [{"id": 9005, "email": "ghost@example.com", "role": "agent"}])
         self.assertEqual(out["seat_delta"],
                          {"support": 0, "chat": -1, "talk": 0, "guide": 0, "explore": 0})
-        self.assertEqual(out["writes"], 9)
+        # 7, was 9: E300's downgrade and suspension are one PUT, and E400's
+        # group comes with the create (group_ids) instead of a POST.
+        self.assertEqual(out["writes"], 7)
         self.assertEqual(out["errors"], 0)
         total = {k: sum(p["seat_delta"][k] for p in out["people"]) for k in out["seat_delta"]}
         self.assertEqual(total, out["seat_delta"])
@@ -281,6 +291,25 @@ class Simulate(unittest.TestCase):
                 self.assertEqual(r.stdout, "")
                 for ph in phrases:
                     self.assertIn(ph, r.stderr)
+
+    def test_current_in_both_entitlement_shapes(self):
+        """--current takes "entitlements" as the official GET
+        /api/v2/users/{id}/entitlements/full returns it (no "support": derived
+        from role and custom_role_id) or in the private GET's older shape
+        (with "support"): the same person plans the same writes."""
+        with open(d("current_tier1.json")) as f:
+            old = json.load(f)
+        new = copy.deepcopy(old)
+        ents = new["entitlements"]["entitlements"]
+        del ents["support"]
+        ents["explore"] = {"name": "viewer", "is_active": False}
+        cur_new = self.write("current_full.json", new)
+        for case in ("hire_no_change", "promote", "terminate"):
+            args = ["--config", d("config.json")] + CASES[case]
+            a = self.run_ok(*args)
+            b = self.run_ok(*[cur_new if x == d("current_tier1.json") else x for x in args])
+            self.assertEqual(a["writes"], b["writes"], case)
+            self.assertEqual(a.get("seat_delta"), b.get("seat_delta"), case)
 
     def test_help(self):
         r = rh("simulate", "--help")

@@ -164,6 +164,8 @@ def stage(root, build):
     for u in ("rolehook-serve.service", "rolehook-work.service"):
         shutil.copy(os.path.join(TOP, "deploy", "systemd", u), os.path.join(st, "units", u))
     shutil.copy(os.path.join(TOP, "tests", "fakes", "fake_zendesk.py"), st)
+    # the fake checks requests against the OpenAPI description beside it
+    shutil.copy(os.path.join(TOP, "tests", "fakes", "zendesk_oas.json"), st)
     shutil.copy(os.path.join(HERE, "selftest.sh"), st)
     os.chmod(os.path.join(st, "selftest.sh"), 0o755)
     cfg = {

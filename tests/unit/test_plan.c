@@ -50,6 +50,14 @@ static const char groups_json[] = "{\"groups\":[{\"id\":201,\"name\":"
     "\"talk\":{\"name\":\"agent\",\"is_active\":true},\"guide\":{\"name\":"\
     "\"viewer\",\"is_active\":false}}},"                                   \
     "\"group_memberships\":[{\"id\":9001,\"user_id\":42,\"group_id\":201}]}"
+/* The same agent as the official GET /api/v2/users/{id}/entitlements/full
+ * shows it: no "support" key (Support is role + custom_role_id). */
+#define CUR_T1_FULL "{\"user\":{\"id\":42,\"email\":\"ann@example.com\"," \
+    "\"role\":\"agent\",\"custom_role_id\":101,\"suspended\":false},"      \
+    "\"entitlements\":{\"entitlements\":{\"chat\":{\"name\":\"agent\","     \
+    "\"is_active\":true},\"talk\":{\"name\":\"agent\",\"is_active\":true},"  \
+    "\"guide\":{\"name\":\"viewer\",\"is_active\":false}}},"               \
+    "\"group_memberships\":[{\"id\":9001,\"user_id\":42,\"group_id\":201}]}"
 /* The same agent with unknown product access and memberships. */
 #define CUR_T1_BARE "{\"user\":{\"id\":42,\"role\":\"agent\","             \
     "\"custom_role_id\":101}}"
@@ -84,9 +92,11 @@ static const char groups_json[] = "{\"groups\":[{\"id\":201,\"name\":"
     "\"group_id\":201}]}"
 
 /* What a rehire by rule tier1 writes to CUR_EU_SUSP (talk optional). */
-#define W_T1_REHIRE(ents) "[" W_UNSUSPEND ","                              \
+/* Role, custom role and unsuspension in one PUT, then the membership. */
+#define W_T1_REHIRE(ents) "["                                              \
     "{\"method\":\"PUT\",\"path\":\"/api/v2/users/42.json\",\"body\":"   \
-    "{\"user\":{\"role\":\"agent\",\"custom_role_id\":101}}},"            \
+    "{\"user\":{\"role\":\"agent\",\"custom_role_id\":101,"              \
+    "\"suspended\":false}}},"                                              \
     "{\"method\":\"POST\",\"path\":\"/api/v2/group_memberships.json\","   \
     "\"body\":{\"group_membership\":{\"user_id\":42,\"group_id\":201}}}," \
     "{\"method\":\"PUT\",\"path\":\"/api/admin/private/staff/42/"         \
@@ -96,6 +106,10 @@ static const char groups_json[] = "{\"groups\":[{\"id\":201,\"name\":"
 
 #define W_ROLE_EU "{\"method\":\"PUT\",\"path\":\"/api/v2/users/42.json\","\
     "\"body\":{\"user\":{\"role\":\"end-user\"}}}"
+/* The leaver's downgrade and suspension as one PUT. */
+#define W_ROLE_EU_SUSP "{\"method\":\"PUT\",\"path\":"                      \
+    "\"/api/v2/users/42.json\",\"body\":{\"user\":{\"role\":\"end-user\","  \
+    "\"suspended\":true}}}"
 #define W_SUSPEND "{\"method\":\"PUT\",\"path\":\"/api/v2/users/42.json\"," \
     "\"body\":{\"user\":{\"suspended\":true}}}"
 #define W_UNSUSPEND "{\"method\":\"PUT\",\"path\":\"/api/v2/users/42.json\","\
@@ -132,6 +146,10 @@ static const struct pcase cases[] = {
 	{ "no-op with entitlements off", "update", "Associate", NULL,
 	  "ann@example.com", CUR_T1, NULL, roles_json, groups_json, ENT_OFF,
 	  NULL, 0, "[]", { 0, 0, 0, 0, 0 }, NULL },
+	{ "no-op from the official read: support derived from the role",
+	  "update", "Associate", NULL, "ann@example.com", CUR_T1_FULL, NULL,
+	  roles_json, groups_json, ENT_ON, NULL, 0, "[]", { 0, 0, 0, 0, 0 },
+	  "no change" },
 	{ "mover: role and custom role in one write, groups, products",
 	  "update", "Lead", NULL, "ann@example.com", CUR_T1, NULL, roles_json,
 	  groups_json, ENT_ON, NULL, 0,
@@ -174,18 +192,32 @@ static const struct pcase cases[] = {
 	{ "leaver: entitlements off, downgrade, suspend", "terminate",
 	  "Associate", NULL, "ann@example.com", CUR_T1, NULL, roles_json,
 	  groups_json, ENT_ON, NULL, 0,
+	  "[" W_ENT_OFF "," W_ROLE_EU_SUSP "]", { -1, -1, -1, 0, 0 }, NULL },
+	{ "leaver split (reconcile): one PUT per field", "terminate",
+	  "Associate", NULL, "ann@example.com", CUR_T1, NULL, roles_json,
+	  groups_json, ENT_ON, "=", 0,
 	  "[" W_ENT_OFF "," W_ROLE_EU "," W_SUSPEND "]", { -1, -1, -1, 0, 0 },
 	  NULL },
 	{ "leaver in configured order", "terminate", NULL, NULL,
 	  "ann@example.com", CUR_T1, NULL, NULL, NULL, ENT_ON, "sdx", 0,
-	  "[" W_SUSPEND "," W_ROLE_EU "," W_ENT_OFF "]", { -1, -1, -1, 0, 0 },
+	  "[" W_ROLE_EU_SUSP "," W_ENT_OFF "]", { -1, -1, -1, 0, 0 }, NULL },
+	{ "leaver, downgrade and suspend apart: two PUTs", "terminate", NULL,
+	  NULL, "ann@example.com", CUR_T1, NULL, NULL, NULL, ENT_ON, "dxs", 0,
+	  "[" W_ROLE_EU "," W_ENT_OFF "," W_SUSPEND "]", { -1, -1, -1, 0, 0 },
 	  NULL },
 	{ "leaver with two steps only", "terminate", NULL, NULL,
 	  "ann@example.com", CUR_T1, NULL, NULL, NULL, ENT_ON, "ds", 0,
-	  "[" W_ROLE_EU "," W_SUSPEND "]", { -1, 0, 0, 0, 0 }, NULL },
+	  "[" W_ROLE_EU_SUSP "]", { -1, 0, 0, 0, 0 }, NULL },
+	{ "leaver, suspend only", "terminate", NULL, NULL,
+	  "ann@example.com", CUR_T1, NULL, NULL, NULL, ENT_ON, "s", 0,
+	  "[" W_SUSPEND "]", { 0, 0, 0, 0, 0 }, NULL },
+	{ "leaver already suspended: only the downgrade", "terminate", NULL,
+	  NULL, "ann@example.com", "{\"user\":{\"id\":42,\"role\":\"agent\","
+	  "\"custom_role_id\":101,\"suspended\":true}}", NULL, NULL, NULL,
+	  ENT_OFF, "ds", 0, "[" W_ROLE_EU "]", { -1, 0, 0, 0, 0 }, NULL },
 	{ "leaver with entitlements off: no private endpoint", "terminate",
 	  NULL, NULL, "ann@example.com", CUR_T1, NULL, NULL, NULL, ENT_OFF,
-	  NULL, 0, "[" W_ROLE_EU "," W_SUSPEND "]", { -1, 0, 0, 0, 0 },
+	  NULL, 0, "[" W_ROLE_EU_SUSP "]", { -1, 0, 0, 0, 0 },
 	  "entitlements_off skipped" },
 	{ "leaver with access unknown: every product off", "terminate", NULL,
 	  NULL, "ann@example.com", CUR_T1_BARE, NULL, NULL, NULL, ENT_ON, NULL,
@@ -194,7 +226,7 @@ static const struct pcase cases[] = {
 	  "\"agent\",\"is_active\":false},\"talk\":{\"name\":\"agent\","
 	  "\"is_active\":false},\"guide\":{\"name\":\"viewer\",\"is_active\":"
 	  "false},\"explore\":{\"name\":\"viewer\",\"is_active\":false}}}},"
-	  W_ROLE_EU "," W_SUSPEND "]", { -1, 0, 0, 0, 0 }, "unknown" },
+	  W_ROLE_EU_SUSP "]", { -1, 0, 0, 0, 0 }, "unknown" },
 	{ "leaver already downgraded: only suspend", "terminate", NULL, NULL,
 	  "ann@example.com", CUR_EU, NULL, NULL, NULL, ENT_ON, NULL, 0,
 	  "[" W_SUSPEND "]", { 0, 0, 0, 0, 0 }, NULL },
@@ -204,15 +236,13 @@ static const struct pcase cases[] = {
 	{ "protected person: no writes", "terminate", NULL, NULL,
 	  "Owner@Example.com", CUR_T1, NULL, NULL, NULL, ENT_ON, NULL, 0, "[]",
 	  { 0, 0, 0, 0, 0 }, "protected" },
-	{ "absent + hire: create with custom role, then by new id", "hire",
-	  "Associate", NULL, "new@example.com", NULL, NULL, roles_json,
+	{ "absent + hire: one create with role, custom role and groups",
+	  "hire", "Associate", NULL, "new@example.com", NULL, NULL, roles_json,
 	  groups_json, ENT_ON, NULL, 0,
 	  "[{\"method\":\"POST\",\"path\":\"/api/v2/users.json\",\"body\":"
 	  "{\"user\":{\"name\":\"New Person\",\"email\":\"new@example.com\","
-	  "\"external_id\":\"E-1\",\"role\":\"agent\",\"custom_role_id\":101}}},"
-	  "{\"method\":\"POST\",\"path\":\"/api/v2/group_memberships.json\","
-	  "\"body\":{\"group_membership\":{\"user_id\":\"{new_user_id}\","
-	  "\"group_id\":201}}},"
+	  "\"external_id\":\"E-1\",\"role\":\"agent\",\"custom_role_id\":101,"
+	  "\"group_ids\":[201]}}},"
 	  "{\"method\":\"PUT\",\"path\":\"/api/admin/private/staff/"
 	  "{new_user_id}/entitlements\",\"body\":{\"entitlements\":{\"chat\":"
 	  "{\"name\":\"agent\",\"is_active\":true},\"talk\":{\"name\":\"agent\","
@@ -273,9 +303,10 @@ static const struct pcase cases[] = {
 	  "end-user" },
 	{ "rehire by an admin rule: no custom role from the snapshot",
 	  "rehire", "CTO", "Exec", "cto@example.com", CUR_EU_SUSP, SNAP_ADMIN,
-	  roles_json, groups_json, ENT_ON, NULL, 0, "[" W_UNSUSPEND ","
+	  roles_json, groups_json, ENT_ON, NULL, 0, "["
 	  "{\"method\":\"PUT\",\"path\":\"/api/v2/users/42.json\",\"body\":"
-	  "{\"user\":{\"role\":\"admin\"}}}]", { 1, 0, 0, 0, 0 },
+	  "{\"user\":{\"role\":\"admin\",\"suspended\":false}}}]",
+	  { 1, 0, 0, 0, 0 },
 	  "snapshot custom role 102 (\"Team lead\") ignored: rule admins "
 	  "names none" },
 	{ "rehire: a malformed snapshot is ignored, the rule decides",
@@ -287,9 +318,9 @@ static const struct pcase cases[] = {
 	{ "rehire without snapshot: policy, unsuspended", "rehire", "Manager",
 	  NULL, "ann@example.com", CUR_EU_SUSP, NULL, roles_json, groups_json,
 	  ENT_ON, NULL, 0,
-	  "[" W_UNSUSPEND ","
-	  "{\"method\":\"PUT\",\"path\":\"/api/v2/users/42.json\",\"body\":"
-	  "{\"user\":{\"role\":\"agent\",\"custom_role_id\":102}}},"
+	  "[{\"method\":\"PUT\",\"path\":\"/api/v2/users/42.json\",\"body\":"
+	  "{\"user\":{\"role\":\"agent\",\"custom_role_id\":102,"
+	  "\"suspended\":false}}},"
 	  "{\"method\":\"POST\",\"path\":\"/api/v2/group_memberships.json\","
 	  "\"body\":{\"group_membership\":{\"user_id\":42,\"group_id\":202}}},"
 	  "{\"method\":\"PUT\",\"path\":\"/api/admin/private/staff/42/"
@@ -389,10 +420,15 @@ run_case(const struct policy *pol, const struct pcase *c)
 		d.is_protected = 1;
 	memset(&opts, 0, sizeof(opts));
 	opts.entitlements = c->entitlements;
-	if (c->steps != NULL) {
-		for (i = 0; c->steps[i] != '\0'; i++)
-			steps[i] = c->steps[i] == 's' ? POLICY_STEP_SUSPEND :
-			    c->steps[i] == 'd' ? POLICY_STEP_DOWNGRADE :
+	/* "=" first: split user writes (as reconcile plans). */
+	if (c->steps != NULL && c->steps[0] == '=')
+		opts.split_user_writes = 1;
+	if (c->steps != NULL && c->steps[opts.split_user_writes] != '\0') {
+		const char *sp = c->steps + opts.split_user_writes;
+
+		for (i = 0; sp[i] != '\0'; i++)
+			steps[i] = sp[i] == 's' ? POLICY_STEP_SUSPEND :
+			    sp[i] == 'd' ? POLICY_STEP_DOWNGRADE :
 			    POLICY_STEP_ENTITLEMENTS_OFF;
 		opts.steps = steps;
 		opts.nsteps = i;
@@ -412,6 +448,19 @@ run_case(const struct policy *pol, const struct pcase *c)
 	got = plan_writes_to_json(pl);
 	ws = policy_canonical_json(want);
 	gs = policy_canonical_json(got);
+	/* Never an agent without a custom role: role "agent" in a create or
+	 * update always travels with custom_role_id. */
+	for (i = 0; i < pl->nwrites; i++) {
+		struct json_object *u, *r;
+
+		if (pl->writes[i].body != NULL &&
+		    json_object_object_get_ex(pl->writes[i].body, "user", &u) &&
+		    json_object_object_get_ex(u, "role", &r) &&
+		    strcmp(json_object_get_string(r), "agent") == 0 &&
+		    !json_object_object_get_ex(u, "custom_role_id", NULL))
+			fail_msg("%s: write %zu makes an agent without a custom "
+			    "role", c->name, i);
+	}
 	/* order matters: arrays are compared as they are */
 	if (strcmp(ws, gs) != 0)
 		fail_msg("%s:\n got  %s\n want %s", c->name,
@@ -476,6 +525,45 @@ test_table(void **state)
 	policy_free(pol);
 }
 
+/*
+ * A rule that names the Support entitlement: the official read has no
+ * "support" key, so plan derives it from role and custom_role_id; the
+ * private GET's shape (with "support") still plans the same.
+ */
+static const char policy_support_json[] =
+    "{\"rules\":[{\"name\":\"tier1\",\"when\":{\"title\":{\"prefix\":"
+    "\"Associate\"}},\"then\":{\"role\":\"agent\",\"custom_role\":\"Tier 1\","
+    "\"groups\":[\"Tier 1\"],\"entitlements\":{\"support\":\"custom_101\","
+    "\"talk\":\"agent\",\"chat\":\"agent\"}}}]}";
+
+static const struct pcase support_cases[] = {
+	{ "support derived from the official read: no write", "update",
+	  "Associate", NULL, "ann@example.com", CUR_T1_FULL, NULL, roles_json,
+	  groups_json, ENT_ON, NULL, 0, "[]", { 0, 0, 0, 0, 0 }, NULL },
+	{ "support in the private GET's shape: no write", "update",
+	  "Associate", NULL, "ann@example.com", CUR_T1, NULL, roles_json,
+	  groups_json, ENT_ON, NULL, 0, "[]", { 0, 0, 0, 0, 0 }, NULL },
+};
+
+static void
+test_support_derived(void **state)
+{
+	struct json_object *o;
+	struct policy *pol = NULL;
+	char err[POLICY_ERRLEN];
+	size_t i;
+
+	(void)state;
+	o = json_tokener_parse(policy_support_json);
+	assert_non_null(o);
+	if (policy_compile(o, &pol, err, sizeof(err)) != 0)
+		fail_msg("%s", err);
+	json_object_put(o);
+	for (i = 0; i < sizeof(support_cases) / sizeof(support_cases[0]); i++)
+		run_case(pol, &support_cases[i]);
+	policy_free(pol);
+}
+
 static void
 test_write_fields(void **state)
 {
@@ -483,7 +571,7 @@ test_write_fields(void **state)
 	struct policy *pol = NULL;
 	struct policy_decision d;
 	struct norm_event ev;
-	struct plan_opts opts = { 1, NULL, 0 };
+	struct plan_opts opts = { 1, NULL, 0, 0 };
 	struct plan *pl = NULL;
 	char err[PLAN_ERRLEN];
 
@@ -497,11 +585,11 @@ test_write_fields(void **state)
 	cur = json_tokener_parse(CUR_T1);
 	assert_int_equal(plan_build(&d, &ev, cur, NULL, NULL, NULL, &opts, &pl,
 	    err, sizeof(err)), 0);
-	assert_int_equal(pl->nwrites, 3);
+	assert_int_equal(pl->nwrites, 2);
 	assert_int_equal(pl->user_id, 42);
 	assert_string_equal(pl->writes[0].step, "entitlements_off");
-	assert_string_equal(pl->writes[1].step, "downgrade");
-	assert_string_equal(pl->writes[2].step, "suspend");
+	/* One PUT downgrades and suspends: the guard counts it as both. */
+	assert_string_equal(pl->writes[1].step, "downgrade_suspend");
 	assert_string_equal(pl->writes[1].method, "PUT");
 	assert_int_equal(pl->writes[0].uses_new_id, 0);
 	o = plan_seat_delta_to_json(pl->seat_delta);
@@ -524,7 +612,7 @@ rehire_plan(const char *snapshot, const char *title, int norule)
 	struct policy *pol = NULL;
 	struct policy_decision d;
 	struct norm_event ev;
-	struct plan_opts opts = { 1, NULL, 0 };
+	struct plan_opts opts = { 1, NULL, 0, 0 };
 	struct plan *pl = NULL;
 	char err[PLAN_ERRLEN];
 
@@ -667,6 +755,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_table),
+		cmocka_unit_test(test_support_derived),
 		cmocka_unit_test(test_write_fields),
 		cmocka_unit_test(test_snapshot_provenance),
 	};

@@ -134,6 +134,46 @@ nrequests(void)
 	return n;
 }
 
+/* "METHOD path" of the last /api request the fake saw, in buf. */
+static const char *
+last_request(char *buf, size_t len)
+{
+	struct json_object *o = ctl("GET", "requests", NULL), *a, *last;
+	size_t n;
+
+	assert_true(json_object_object_get_ex(o, "requests", &a));
+	n = json_object_array_length(a);
+	assert_true(n > 0);
+	last = json_object_array_get_idx(a, n - 1);
+	snprintf(buf, len, "%s %s", json_object_get_string(
+	    json_object_object_get(last, "method")), json_object_get_string(
+	    json_object_object_get(last, "path")));
+	json_object_put(o);
+	return buf;
+}
+
+/*
+ * Teardown: the fake checks every request against Zendesk's OpenAPI
+ * description (tests/fakes/zendesk_oas.json); a test that made the client
+ * send something undeclared fails here even if it coped with the 400.
+ */
+static int
+no_violations(void **state)
+{
+	struct json_object *o = ctl("GET", "violations", NULL), *a;
+	size_t n;
+
+	(void)state;
+	if (!json_object_object_get_ex(o, "violations", &a))
+		fail_msg("no violations member");
+	n = json_object_array_length(a);
+	if (n > 0)
+		fprintf(stderr, "not in the OpenAPI description: %s\n",
+		    json_object_to_json_string(a));
+	json_object_put(o);
+	return n == 0 ? 0 : -1;
+}
+
 /* state[key] as a JSON string (caller frees). */
 static char *
 state_json(const char *key)
@@ -420,6 +460,29 @@ test_conf_load(void **state)
 		  "zendesk.entitlements: expected true or false", NULL },
 		{ "{\"subdomain\":\"a\"}", ZD_EINVAL, "zendesk.auth: missing",
 		  NULL },
+		{ "{\"subdomain\":\"a\",\"auth\":{\"oauth\":{\"client_id\":"
+		  "\"c\",\"client_secret\":\"env:RH_ZD_TOKEN\"},\"bearer\":"
+		  "\"env:RH_ZD_BEARER\"}}", ZD_EINVAL, "alone", NULL },
+		{ "{\"subdomain\":\"a\",\"auth\":{\"oauth\":{\"client_id\":"
+		  "\"c\"}}}", ZD_EINVAL, "expected client_id and client_secret",
+		  NULL },
+		{ "{\"subdomain\":\"a\",\"auth\":{\"oauth\":{\"client_id\":"
+		  "\"c\",\"client_secret\":\"" TOKEN "\"}}}", ZD_EINVAL,
+		  "secrets must be file: or env:", NULL },
+		{ "{\"subdomain\":\"a\",\"auth\":{\"oauth\":{\"client_id\":"
+		  "\"c d\",\"client_secret\":\"env:RH_ZD_TOKEN\"}}}", ZD_EINVAL,
+		  "zendesk.auth.oauth.client_id", NULL },
+		{ "{\"subdomain\":\"a\",\"auth\":{\"oauth\":{\"client_id\":"
+		  "\"c\",\"client_secret\":\"env:RH_ZD_TOKEN\",\"scope\":"
+		  "\"read\",\"refresh_token_file\":\"/x\"}}}", ZD_EINVAL,
+		  "scope is for the client credentials grant", NULL },
+		{ "{\"subdomain\":\"a\",\"auth\":{\"oauth\":{\"client_id\":"
+		  "\"c\",\"client_secret\":\"env:RH_ZD_TOKEN\","
+		  "\"refresh_token_file\":\"rel/x\"}}}", ZD_EINVAL,
+		  "expected an absolute path", NULL },
+		{ "{\"subdomain\":\"a\",\"auth\":{\"oauth\":{\"client_id\":"
+		  "\"c\",\"client_secret\":\"env:RH_ZD_TOKEN\",\"x\":1}}}",
+		  ZD_EINVAL, "zendesk.auth.oauth.x: unknown key", NULL },
 	};
 	char doc[1024], zs[512], err[ZD_ERRLEN], cerr[CONFIG_ERRLEN];
 	struct config *cfg = NULL;
@@ -551,6 +614,35 @@ test_find_user(void **state)
 	assert_int_equal(zd_find_user(c, "", "", &r), ZD_EINVAL);
 	assert_int_equal(zd_find_user(c, NULL, "a b@example.com", &r),
 	    ZD_EINVAL);
+	zd_response_clear(&r);
+	zd_client_free(c);
+}
+
+/* GET /api/v2/users/show_many.json: ids or external_ids, up to 100. */
+static void
+test_show_many(void **state)
+{
+	struct zd_client *c = client();
+	struct zd_response r = ZD_RESPONSE_INIT;
+	const char *xids[] = { "E101", "nope" }, *ids[] = { "101", "103" };
+	const char *bad[] = { "E101,E102" }, *many[ZD_SHOW_MANY_MAX + 1];
+	size_t i;
+
+	(void)state;
+	assert_int_equal(zd_show_many(c, "external_ids", xids, 2, &r), ZD_OK);
+	assert_int_equal(json_object_array_length(r.item), 1);
+	assert_int_equal(jint(json_object_array_get_idx(r.item, 0), "id"), 101);
+	assert_int_equal(zd_show_many(c, "ids", ids, 2, &r), ZD_OK);
+	assert_int_equal(json_object_array_length(r.item), 2);
+	/* a comma would split one key in two: refused, never sent */
+	assert_int_equal(zd_show_many(c, "external_ids", bad, 1, &r),
+	    ZD_EINVAL);
+	assert_int_equal(zd_show_many(c, "emails", xids, 2, &r), ZD_EINVAL);
+	assert_int_equal(zd_show_many(c, "ids", ids, 0, &r), ZD_EINVAL);
+	for (i = 0; i < ZD_SHOW_MANY_MAX + 1; i++)
+		many[i] = "1";
+	assert_int_equal(zd_show_many(c, "ids", many, ZD_SHOW_MANY_MAX + 1,
+	    &r), ZD_EINVAL);
 	zd_response_clear(&r);
 	zd_client_free(c);
 }
@@ -742,26 +834,49 @@ test_entitlements(void **state)
 	struct zd_response r = ZD_RESPONSE_INIT;
 	struct json_object *ents, *talk;
 	struct zd_opts o;
+	char last[160];
 	size_t n;
 
 	(void)state;
+	/* the read is the official GetUserEntitlementsFull, not the private
+	 * staff endpoint; it has no "support" (role and custom role) */
 	assert_int_equal(zd_get_entitlements(c, 101, &r), ZD_OK);
-	assert_string_equal(jstr(json_object_object_get(r.item, "support"),
-	    "name"), "custom_11");
+	assert_string_equal(last_request(last, sizeof(last)),
+	    "GET /api/v2/users/101/entitlements/full");
+	assert_null(json_object_object_get(r.item, "support"));
 	assert_string_equal(jstr(json_object_object_get(r.item, "chat"),
 	    "name"), "agent");
+	assert_true(json_object_get_boolean(json_object_object_get(
+	    json_object_object_get(r.item, "chat"), "is_active")));
+	/* an end-user holds nothing; the admin has no products either */
+	assert_int_equal(zd_get_entitlements(c, 102, &r), ZD_OK);
+	assert_int_equal(json_object_object_length(r.item), 0);
+	assert_int_equal(zd_get_entitlements(c, 103, &r), ZD_OK);
+	assert_int_equal(json_object_object_length(r.item), 0);
+	/* the description's 503 (overloaded) is retryable */
+	ctl0("POST", "faults", "{\"rules\":[{\"match\":\"GET /api/v2/users/"
+	    "*/entitlements/full\",\"kind\":\"503\",\"count\":1}]}");
+	assert_int_equal(zd_get_entitlements(c, 101, &r), ZD_RETRYABLE);
+	ctl0("DELETE", "faults", NULL);
 	/* the thread's payload: talk is absent before, PUT creates it */
 	ents = json_tokener_parse("{\"talk\":{\"name\":\"agent\",\"is_active\""
 	    ":true},\"chat\":{\"name\":\"agent\",\"is_active\":false}}");
 	assert_non_null(ents);
 	assert_int_equal(zd_put_entitlements(c, 101, ents, &r), ZD_OK);
+	assert_string_equal(last_request(last, sizeof(last)),
+	    "PUT /api/admin/private/staff/101/entitlements");
 	talk = json_object_object_get(r.item, "talk");
 	assert_non_null(talk);
 	assert_true(json_object_get_boolean(json_object_object_get(talk,
 	    "is_active")));
+	/* the official read answers from what the private PUT wrote */
 	assert_int_equal(zd_get_entitlements(c, 101, &r), ZD_OK);
 	assert_false(json_object_get_boolean(json_object_object_get(
 	    json_object_object_get(r.item, "chat"), "is_active")));
+	assert_string_equal(jstr(json_object_object_get(r.item, "talk"),
+	    "name"), "agent");
+	assert_true(json_object_get_boolean(json_object_object_get(
+	    json_object_object_get(r.item, "talk"), "is_active")));
 	assert_int_equal(zd_get_entitlements(c, 999, &r), ZD_NOT_FOUND);
 	/* end-users cannot hold a seat: 422 */
 	assert_int_equal(zd_put_entitlements(c, 102, ents, &r), ZD_PERMANENT);
@@ -1071,6 +1186,74 @@ test_auth(void **state)
 	zd_client_free(c);
 }
 
+/*
+ * OAuth client credentials through zd_conf: two clients share the token;
+ * a token revoked behind rolehook's back (401) is renewed once and the
+ * request retried, invisibly to the caller.
+ */
+static void
+test_oauth(void **state)
+{
+	char doc[1024], err[ZD_ERRLEN], cerr[CONFIG_ERRLEN];
+	struct config *cfg = NULL;
+	struct zd_conf *zc = NULL;
+	struct zd_opts o;
+	struct zd_client *c1, *c2;
+	struct zd_response r = ZD_RESPONSE_INIT;
+	struct json_object *st, *oa, *g, *v;
+	const char *last;
+	char buf[128];
+
+	(void)state;
+	setenv("RH_ZD_OAUTH", "cs-SECRET-9", 1);
+	ctl0("POST", "config", "{\"oauth\":{\"enabled\":true,\"client_id\":"
+	    "\"rh\",\"client_secret\":\"cs-SECRET-9\",\"access_ttl_s\":600}}");
+	snprintf(doc, sizeof(doc), "{\"store\":{\"path\":\"x.db\"},"
+	    "\"sources\":{\"a\":{\"preset\":\"github\",\"secrets\":"
+	    "[\"env:A\"]}},\"zendesk\":{\"base_url\":\"%s\","
+	    "\"allow_http_loopback\":true,\"auth\":{\"oauth\":{"
+	    "\"client_id\":\"rh\",\"client_secret\":\"env:RH_ZD_OAUTH\","
+	    "\"scope\":\"read write\"}}}}", fake.base);
+	assert_int_equal(config_parse(doc, strlen(doc), "t.json",
+	    CONFIG_SECRETS_SKIP, &cfg, cerr, sizeof(cerr)), 0);
+	if (zd_conf_load(cfg, &zc, err, sizeof(err)) != ZD_OK)
+		fail_msg("zd_conf_load: %s", err);
+	o = *zd_conf_opts(zc);
+	assert_non_null(o.oauth);
+	assert_null(o.auth);
+	c1 = client_with(&o);
+	c2 = client_with(&o);
+	assert_int_equal(zd_get_user(c1, 101, &r), ZD_OK);
+	assert_int_equal(zd_get_user(c2, 101, &r), ZD_OK);
+	ctl0("POST", "oauth/expire", NULL);
+	assert_int_equal(zd_get_user(c2, 101, &r), ZD_OK);
+	assert_int_equal(r.status, 200);
+	assert_int_equal(zd_get_user(c1, 101, &r), ZD_OK);
+	last = last_request(buf, sizeof(buf));
+	assert_string_equal(last, "GET /api/v2/users/101.json");
+	st = ctl("GET", "state", NULL);
+	assert_true(json_object_object_get_ex(st, "oauth", &oa));
+	assert_true(json_object_object_get_ex(oa, "grants", &g));
+	assert_true(json_object_object_get_ex(g, "client_credentials", &v));
+	assert_int_equal(json_object_get_int(v), 2);
+	assert_true(json_object_object_get_ex(oa, "rejected", &v));
+	assert_int_equal(json_object_get_int(v), 1);
+	json_object_put(st);
+	/* A refused client: ZD_UNAUTHORIZED with no HTTP status. */
+	ctl0("POST", "config", "{\"oauth\":{\"client_secret\":\"other\"}}");
+	ctl0("POST", "oauth/expire", NULL);
+	assert_int_equal(zd_get_user(c1, 101, &r), ZD_UNAUTHORIZED);
+	assert_int_equal(r.status, 0);
+	assert_non_null(strstr(r.reason, "invalid_client"));
+	assert_null(strstr(r.reason, "cs-SECRET-9"));
+	ctl0("POST", "config", "{\"oauth\":{\"enabled\":false}}");
+	zd_response_clear(&r);
+	zd_client_free(c1);
+	zd_client_free(c2);
+	zd_conf_free(zc);
+	config_free(cfg);
+}
+
 static void
 test_call(void **state)
 {
@@ -1088,7 +1271,7 @@ test_call(void **state)
 	assert_int_equal(zd_call(c, "PUT", "/api/v2/users/102.json", body, &r),
 	    ZD_OK);
 	assert_int_equal(zd_call(c, "GET",
-	    "/api/admin/private/staff/101/entitlements", NULL, &r), ZD_OK);
+	    "/api/v2/users/101/entitlements/full", NULL, &r), ZD_OK);
 	n = nrequests();
 	assert_int_equal(zd_call(c, "GET", "/api/v2/../../etc", NULL, &r),
 	    ZD_EINVAL);
@@ -1282,25 +1465,48 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_url_policy),
 		cmocka_unit_test(test_conf_load),
-		cmocka_unit_test_setup(test_get_user, reset_fake),
-		cmocka_unit_test_setup(test_find_user, reset_fake),
-		cmocka_unit_test_setup(test_create_user, reset_fake),
-		cmocka_unit_test_setup(test_update_user, reset_fake),
-		cmocka_unit_test_setup(test_custom_roles, reset_fake),
-		cmocka_unit_test_setup(test_groups_memberships, reset_fake),
-		cmocka_unit_test_setup(test_entitlements, reset_fake),
-		cmocka_unit_test_setup(test_list_agents, reset_fake),
-		cmocka_unit_test_setup(test_foreign_next_link, reset_fake),
-		cmocka_unit_test_setup(test_rate_limited, reset_fake),
-		cmocka_unit_test_setup(test_retryable_5xx, reset_fake),
-		cmocka_unit_test_setup(test_timeout_and_reset, reset_fake),
-		cmocka_unit_test_setup(test_connection_refused, reset_fake),
-		cmocka_unit_test_setup(test_bad_responses, reset_fake),
-		cmocka_unit_test_setup(test_auth, reset_fake),
-		cmocka_unit_test_setup(test_call, reset_fake),
-		cmocka_unit_test_setup(test_governor_hook, reset_fake),
-		cmocka_unit_test_setup(test_write_cap, reset_fake),
-		cmocka_unit_test_setup(test_no_secret_in_logs, reset_fake),
+		cmocka_unit_test_setup_teardown(test_get_user, reset_fake,
+		    no_violations),
+		cmocka_unit_test_setup_teardown(test_find_user, reset_fake,
+		    no_violations),
+		cmocka_unit_test_setup_teardown(test_show_many, reset_fake,
+		    no_violations),
+		cmocka_unit_test_setup_teardown(test_create_user, reset_fake,
+		    no_violations),
+		cmocka_unit_test_setup_teardown(test_update_user, reset_fake,
+		    no_violations),
+		cmocka_unit_test_setup_teardown(test_custom_roles, reset_fake,
+		    no_violations),
+		cmocka_unit_test_setup_teardown(test_groups_memberships, reset_fake,
+		    no_violations),
+		cmocka_unit_test_setup_teardown(test_entitlements, reset_fake,
+		    no_violations),
+		cmocka_unit_test_setup_teardown(test_list_agents, reset_fake,
+		    no_violations),
+		cmocka_unit_test_setup_teardown(test_foreign_next_link, reset_fake,
+		    no_violations),
+		cmocka_unit_test_setup_teardown(test_rate_limited, reset_fake,
+		    no_violations),
+		cmocka_unit_test_setup_teardown(test_retryable_5xx, reset_fake,
+		    no_violations),
+		cmocka_unit_test_setup_teardown(test_timeout_and_reset, reset_fake,
+		    no_violations),
+		cmocka_unit_test_setup_teardown(test_connection_refused, reset_fake,
+		    no_violations),
+		cmocka_unit_test_setup_teardown(test_bad_responses, reset_fake,
+		    no_violations),
+		cmocka_unit_test_setup_teardown(test_auth, reset_fake,
+		    no_violations),
+		cmocka_unit_test_setup_teardown(test_oauth, reset_fake,
+		    no_violations),
+		cmocka_unit_test_setup_teardown(test_call, reset_fake,
+		    no_violations),
+		cmocka_unit_test_setup_teardown(test_governor_hook, reset_fake,
+		    no_violations),
+		cmocka_unit_test_setup_teardown(test_write_cap, reset_fake,
+		    no_violations),
+		cmocka_unit_test_setup_teardown(test_no_secret_in_logs, reset_fake,
+		    no_violations),
 	};
 	int rc;
 

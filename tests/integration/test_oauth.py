@@ -1,0 +1,296 @@
+"""OAuth against the fake Zendesk.
+
+1. A `work` daemon authenticated by client credentials applies a stream
+   of signed HR events while the fake expires access tokens every 1.5 s
+   (and revokes them all every few events, so only a 401 tells):
+   every event ends done, nothing is dead, the fake saw several grants and
+   never two at once, and no token reaches the log.
+2. Refresh-token rotation: `report seats` runs repeatedly and is killed
+   with SIGKILL at random points, also while the fake holds back its
+   answer after it rotated the token (the crash window): afterwards the
+   file holds a live token, or the window is detected (the fake knows the
+   file's token was rotated and its successor never seen) and rolehook
+   says clearly that a new token from the Admin Center is needed.
+3. Two processes refreshing at once never use the same refresh token.
+4. `rolehook check` warns about API tokens."""
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import rhstack  # noqa: E402
+from rhstack import sign  # noqa: E402
+
+HR_SECRET = "whsec_" + "b2F1dGgtdGVzdC1zZWNyZXQtMDEyMzQ1Njc4OWFiYw=="
+CLIENT_ID = "rolehook_test"
+CLIENT_SECRET = "oauth-client-SECRET-1234"
+
+SEED = {
+    "custom_roles": [{"id": 101, "name": "Tier 1", "description": "first line",
+                      "configuration": {"ticket_editing": True}}],
+    "groups": [{"id": 201, "name": "Tier 1"}],
+    "users": [{"id": 9001, "name": "Owner", "email": "owner@example.com", "role": "admin"}],
+}
+POLICY = {
+    "match_users_by": ["external_id", "email"],
+    "protected": ["owner@example.com"],
+    "rules": [
+        {"name": "tier1", "when": {"department": "Support"},
+         "then": {"role": "agent", "custom_role": "Tier 1", "groups": ["Tier 1"]}},
+        {"name": "others", "when": {}, "then": {"role": "end-user"}},
+    ],
+    "leaver": {"steps": ["downgrade", "suspend"]},
+}
+MAPPING = {"kind": "/type", "employee_id": "/data/id", "email": "/data/work_email",
+           "name": "/data/name", "department": "/data/department", "title": "/data/job_title",
+           "kinds": {"employee.hired": "hire", "employee.updated": "update",
+                     "employee.terminated": "terminate", "employee.rehired": "rehire"}}
+
+
+def hr_sources():
+    return {"hr": {"preset": "standard-webhooks", "normalizer": "generic",
+                   "mapping": MAPPING, "secret_values": [HR_SECRET]}}
+
+
+def oauth_on(zd, **kw):
+    doc = {"enabled": True, "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET}
+    doc.update(kw)
+    zd.control("POST", "/__fake/config", {"oauth": doc})
+
+
+class ClientCredentials(unittest.TestCase):
+    def test_work_daemon_across_expiries(self):
+        zd = rhstack.FakeZendesk(seed=SEED)
+        oauth_on(zd, access_ttl_s=1.5)
+        zconf = {"base_url": zd.base, "allow_http_loopback": True,
+                 "auth": {"oauth": {"client_id": CLIENT_ID,
+                                    "client_secret": "env:RH_TEST_ZD_OAUTH",
+                                    "scope": "read write"}}}
+        sources = {"hr": {"preset": "standard-webhooks", "normalizer": "generic",
+                          "mapping": MAPPING, "secret_values": [HR_SECRET]}}
+        stack = rhstack.Stack(sources, extra={"zendesk": zconf, "policy": POLICY})
+        stack.env["RH_TEST_ZD_OAUTH"] = CLIENT_SECRET
+        work = None
+        wlog_path = os.path.join(stack.tmp, "work.log")
+        try:
+            stack.start()
+            with open(wlog_path, "ab") as wl:
+                work = subprocess.Popen([stack.bin, "work", "--config", stack.cfg_path,
+                                         "--threads", "4", "--retry-base", "1",
+                                         "--log-level", "debug"],
+                                        env=stack.env, stdout=wl, stderr=wl)
+            ids = []
+            for i in range(24):
+                body = json.dumps({"type": "employee.hired", "data": {
+                    "id": "E-%d" % i, "work_email": "p%d@example.com" % i,
+                    "name": "Person %d" % i, "department": "Support",
+                    "job_title": "Associate"}}).encode()
+                hdrs = sign("standard-webhooks", HR_SECRET, body, msg_id="msg_oauth_%d" % i)
+                st, _, rb = stack.post("hr", body, hdrs)
+                self.assertEqual(st, 202, rb)
+                ids.append(json.loads(rb)["id"])
+                if i % 4 == 3:
+                    # Revoked before its time: only a 401 tells rolehook.
+                    zd.control("POST", "/__fake/oauth/expire")
+                time.sleep(0.3)
+
+            def states():
+                return [json.loads(stack.cli("events", "show", str(e)).stdout)["state"]
+                        for e in ids]
+            deadline = time.time() + 60
+            while time.time() < deadline and any(s != "done" for s in states()):
+                time.sleep(0.5)
+            self.assertEqual(states(), ["done"] * len(ids))
+            dead = stack.cli("events", "dead", "--format", "json").stdout.strip()
+            self.assertEqual(dead, "")
+            self.assertIsNone(work.poll())
+            o = zd.state()["oauth"]
+            self.assertGreaterEqual(o["grants"]["client_credentials"], 3, o)
+            self.assertEqual(o["max_inflight"], 1, o)
+            self.assertEqual(o["denied"], 0)
+            self.assertGreaterEqual(o["rejected"], 1, o)   # 401s were met
+            print("grants %d, 401s %d" % (o["grants"]["client_credentials"], o["rejected"]))
+            agents = [u for u in zd.state()["users"] if u["role"] == "agent"]
+            self.assertEqual(len(agents), len(ids))
+            reqs = zd.requests()["requests"]
+            self.assertTrue(all(r["auth"] in ("bearer", None) for r in reqs))
+
+            # The client is refused (secret rotated in Zendesk first): the
+            # event waits, it is not a dead letter; fixed, it goes through.
+            oauth_on(zd, client_secret="rotated-in-zendesk")
+            zd.control("POST", "/__fake/oauth/expire")
+            body = json.dumps({"type": "employee.hired", "data": {
+                "id": "E-late", "work_email": "late@example.com", "name": "Late",
+                "department": "Support", "job_title": "Associate"}}).encode()
+            st, _, rb = stack.post("hr", body, sign("standard-webhooks", HR_SECRET, body,
+                                                    msg_id="msg_oauth_late"))
+            self.assertEqual(st, 202, rb)
+            late = json.loads(rb)["id"]
+
+            def late_state():
+                return json.loads(stack.cli("events", "show", str(late)).stdout)["state"]
+            rhstack.wait_for(lambda: zd.state()["oauth"]["denied"] >= 1, timeout=20,
+                             what="a refused grant")
+            time.sleep(1)
+            self.assertIn(late_state(), ("pending", "retry"))
+            oauth_on(zd, client_secret=CLIENT_SECRET)
+            rhstack.wait_for(lambda: late_state() == "done", timeout=30, what="late event done")
+            self.assertEqual(stack.cli("events", "dead", "--format", "json").stdout.strip(), "")
+        finally:
+            if work is not None and work.poll() is None:
+                work.send_signal(signal.SIGTERM)
+                work.wait(20)
+            with open(wlog_path, "rb") as f:
+                wlog = f.read().decode("utf-8", "replace")
+            stack.stop()
+            zd.stop()
+        self.assertEqual(work.returncode, 0, wlog[-3000:])
+        self.assertNotIn(CLIENT_SECRET, wlog)
+        self.assertNotIn('"at-', wlog)
+        self.assertNotIn("Bearer ", wlog)
+
+    def test_wrong_secret_is_unauthorized(self):
+        zd = rhstack.FakeZendesk(seed=SEED)
+        oauth_on(zd)
+        try:
+            stack = rhstack.Stack(hr_sources(), extra={"zendesk": {
+                "base_url": zd.base, "allow_http_loopback": True,
+                "auth": {"oauth": {"client_id": CLIENT_ID, "client_secret": "env:RH_T_BAD"}}}})
+            stack.env["RH_T_BAD"] = "wrong"
+            stack.write_config()
+            r = stack.cli("report", "seats", "--format", "json", check=False)
+            self.assertNotEqual(r.returncode, 0)
+            self.assertIn("invalid_client", r.stderr)
+            self.assertNotIn("wrong", r.stderr.replace("wrong-", ""))
+            stack.stop()
+        finally:
+            zd.stop()
+
+
+class RefreshRotation(unittest.TestCase):
+    def setUp(self):
+        self.zd = rhstack.FakeZendesk(seed=SEED)
+        oauth_on(self.zd, access_ttl_s=1800)
+        self.stack = rhstack.Stack(hr_sources(), extra={"zendesk": {
+            "base_url": self.zd.base, "allow_http_loopback": True,
+            "auth": {"oauth": {"client_id": CLIENT_ID, "client_secret": "env:RH_TEST_ZD_OAUTH",
+                               "refresh_token_file": None}}}})
+        self.dir = os.path.join(self.stack.tmp, "oauth")
+        os.mkdir(self.dir, 0o700)
+        self.rfile = os.path.join(self.dir, "refresh_token")
+        self.stack.extra["zendesk"]["auth"]["oauth"]["refresh_token_file"] = self.rfile
+        self.stack.env["RH_TEST_ZD_OAUTH"] = CLIENT_SECRET
+        self.stack.write_config()
+        self.admin_center()
+
+    def tearDown(self):
+        self.stack.stop()
+        self.zd.stop()
+
+    def admin_center(self):
+        """The manual recovery: a new token from the Admin Center, 0600."""
+        tok = self.zd.control("POST", "/__fake/oauth/refresh_token")["refresh_token"]
+        fd = os.open(self.rfile + ".new", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.write(fd, (tok + "\n").encode())
+        os.close(fd)
+        os.rename(self.rfile + ".new", self.rfile)
+        return tok
+
+    def file_token(self):
+        with open(self.rfile) as f:
+            return f.read().strip()
+
+    def seats(self, **kw):
+        return subprocess.Popen([self.stack.bin, "report", "seats", "--format", "json",
+                                 "--config", self.stack.cfg_path], env=self.stack.env,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw)
+
+    def test_rotation_survives_kill_9(self):
+        rng = random.Random(7)
+        windows = 0
+        for i in range(14):
+            # Half the runs: the fake holds its answer back after rotating.
+            delay = 0.4 if i % 2 else 0
+            oauth_on(self.zd, delay_s=delay)
+            p = self.seats()
+            time.sleep(rng.uniform(0.0, 0.6))
+            p.send_signal(signal.SIGKILL)
+            p.communicate()
+            oauth_on(self.zd, delay_s=0)
+            time.sleep(0.5)    # let an answer held back by the fake finish
+            tok = self.file_token()
+            o = self.zd.state()["oauth"]
+            info = o["refresh"][tok]
+            if info["state"] == "live":
+                continue
+            # Dead token: only allowed when the kill fell in the window: the
+            # fake rotated it and its successor was never used or seen.
+            self.assertEqual(info["state"], "used", info)
+            nxt = o["refresh"][info["next"]]
+            self.assertEqual((nxt["used"], nxt["reused"]), (0, 0), nxt)
+            windows += 1
+            r = self.seats()
+            out, err = r.communicate(timeout=60)
+            self.assertNotEqual(r.returncode, 0)
+            self.assertIn("invalid_grant", err)
+            self.assertIn("Admin Center", err)
+            self.assertIn(self.rfile, err)
+            self.assertNotIn(tok, err)
+            self.admin_center()
+        # A run to the end always leaves a live token, mode 0600.
+        r = self.seats()
+        out, err = r.communicate(timeout=60)
+        self.assertEqual(r.returncode, 0, err)
+        o = self.zd.state()["oauth"]
+        self.assertEqual(o["refresh"][self.file_token()]["state"], "live")
+        self.assertEqual(os.stat(self.rfile).st_mode & 0o777, 0o600)
+        self.assertFalse(os.path.exists(self.rfile + ".tmp"))
+        self.assertEqual(o["max_inflight"], 1, o)
+        print("kill -9 runs in the crash window: %d" % windows)
+
+    def test_concurrent_processes_share_the_file(self):
+        oauth_on(self.zd, delay_s=0.2)
+        ps = [self.seats() for _ in range(4)]
+        for p in ps:
+            out, err = p.communicate(timeout=120)
+            self.assertEqual(p.returncode, 0, err)
+        o = self.zd.state()["oauth"]
+        self.assertEqual(o["grants"]["refresh_token"], 4, o)
+        self.assertEqual(o["invalid_grants"], 0, o)
+        self.assertEqual(o["max_inflight"], 1, o)
+        self.assertTrue(all(r["reused"] == 0 for r in o["refresh"].values()))
+        self.assertEqual(o["refresh"][self.file_token()]["state"], "live")
+
+
+class Check(unittest.TestCase):
+    def test_api_token_warning(self):
+        zd = rhstack.FakeZendesk(seed=SEED)
+        try:
+            stack = rhstack.Stack(hr_sources(), extra={"zendesk": zd.config()})
+            stack.env.update(zd.env())
+            stack.write_config()
+            r = stack.cli("check", check=False)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertIn("warning: zendesk.auth: API tokens stop working on 2027-04-30; "
+                          "use OAuth (docs/operations.md)", r.stderr)
+            stack.extra["zendesk"] = {"base_url": zd.base, "allow_http_loopback": True,
+                                      "auth": {"oauth": {"client_id": CLIENT_ID,
+                                                         "client_secret": "env:X_SECRET",
+                                                         "scope": "read write"}}}
+            stack.env["X_SECRET"] = "x"
+            stack.write_config()
+            r = stack.cli("check", check=False)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertNotIn("API tokens", r.stderr)
+            stack.stop()
+        finally:
+            zd.stop()
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
