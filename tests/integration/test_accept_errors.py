@@ -84,15 +84,22 @@ def get_status(stack, path, timeout):
 
 
 def exhaust_fds(pid):
-    """Lowers pid's soft RLIMIT_NOFILE to its lowest free descriptor
-    number: every new descriptor fails with EMFILE.  Returns the old
-    limits."""
+    """Lowers pid's soft RLIMIT_NOFILE so that every new descriptor fails
+    with EMFILE (the kernel hands out the lowest free number, and it must
+    be below the limit).  Returns the old limits.
+
+    Not the lowest free number seen now: a descriptor that is open at
+    this moment and closes later (the connection of a request that just
+    finished) would then be a free slot below the limit, and serve would
+    go on accepting one connection at a time (seen on a loaded machine).
+    stdin, stdout and stderr stay open, so no new descriptor is ever
+    below 3."""
     old = resource.prlimit(pid, resource.RLIMIT_NOFILE)
     used = {int(x) for x in os.listdir("/proc/%d/fd" % pid)}
     low = 0
     while low in used:
         low += 1
-    resource.prlimit(pid, resource.RLIMIT_NOFILE, (low, old[1]))
+    resource.prlimit(pid, resource.RLIMIT_NOFILE, (min(low, 3), old[1]))
     return old
 
 
