@@ -58,8 +58,12 @@ preview_one(const struct store_event *ev, void *arg)
 	    src->scheme.preset;
 	if (src->raw != NULL)
 		json_object_object_get_ex(src->raw, "mapping", &mapping);
-	if (normalize(normalizer, mapping, (const char *)ev->body,
-	    ev->body_len, ev->signed_at, &nev, err, sizeof(err)) != 0) {
+	/* A split batch's parent fails here; its children stand for it. */
+	if ((ev->batched ? normalize_nth(normalizer, mapping,
+	    (const char *)ev->body, ev->body_len, ev->signed_at,
+	    ev->batch_index, &nev, NULL, err, sizeof(err)) :
+	    normalize(normalizer, mapping, (const char *)ev->body,
+	    ev->body_len, ev->signed_at, &nev, err, sizeof(err))) != 0) {
 		p->skipped++;
 		return 0;
 	}

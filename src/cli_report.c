@@ -550,8 +550,12 @@ store_event_visit(struct report *r, struct store *st, int64_t id,
 		json_object_object_get_ex(src->raw, "mapping", &mapping);
 	normalizer = src->normalizer != NULL ? src->normalizer :
 	    src->scheme.preset;
-	if (normalize(normalizer, mapping, (const char *)row.body,
-	    row.body_len, row.signed_at, &nev, err, sizeof(err)) != 0 ||
+	/* A split batch's parent fails here; its children stand for it. */
+	if ((row.batched ? normalize_nth(normalizer, mapping,
+	    (const char *)row.body, row.body_len, row.signed_at,
+	    row.batch_index, &nev, NULL, err, sizeof(err)) :
+	    normalize(normalizer, mapping, (const char *)row.body,
+	    row.body_len, row.signed_at, &nev, err, sizeof(err))) != 0 ||
 	    nev.kind == NULL || nev.subject == NULL ||
 	    strcmp(nev.kind, "ignored") == 0 ||
 	    strncmp(nev.kind, "zendesk.", 8) == 0)

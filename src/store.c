@@ -9,6 +9,7 @@
  * sent for a row that is not on disk.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <semaphore.h>
@@ -159,7 +160,14 @@ static const char *const migrations[] = {
 	"CREATE TRIGGER events_seen BEFORE DELETE ON events BEGIN"
 	"  INSERT OR IGNORE INTO seen (source, delivery_id, event_id)"
 	"  VALUES (old.source, old.delivery_id, old.id);"
-	" END;"),
+	" END;"
+	/*
+	 * batch_index: the entry of a batched delivery (BambooHR
+	 * {"employees": [...]}) that this event stands for, NULL for an
+	 * ordinary event.  store_split() writes it.  (6 has not shipped:
+	 * added here, not as a 7.)
+	 */
+	"ALTER TABLE events ADD COLUMN batch_index INTEGER;"),
 };
 
 const char *
@@ -994,6 +1002,10 @@ fill_event(sqlite3_stmt *s, struct store_event *ev, int with_body)
 	ev->next_attempt = (time_t)sqlite3_column_int64(s, 11);
 	ev->approved = sqlite3_column_int(s, 12);
 	ev->signed_at = (time_t)sqlite3_column_int64(s, 13);
+	if (sqlite3_column_type(s, 14) != SQLITE_NULL) {
+		ev->batched = 1;
+		ev->batch_index = (size_t)sqlite3_column_int64(s, 14);
+	}
 	if (with_body) {
 		int n = sqlite3_column_bytes(s, 8);
 		const void *b = sqlite3_column_blob(s, 8);
@@ -1010,7 +1022,7 @@ fill_event(sqlite3_stmt *s, struct store_event *ev, int with_body)
 
 #define EVENT_COLS "id, source, delivery_id, received, state, attempts, " \
 	"last_error, headers, body, subject, effective_at, next_attempt, approved, " \
-	"signed_at"
+	"signed_at, batch_index"
 
 int
 store_list(struct store *st, const char *state, const char *source,
@@ -1191,6 +1203,88 @@ prep(struct store *st, const char *sql)
 		return NULL;
 	}
 	return s;
+}
+
+/*
+ * Splitting a batch.  The children are keyed by the parent's key plus
+ * "#<index>" under the (source, delivery_id) unique key, so a second
+ * split (the worker died between commit and its next look) inserts
+ * nothing.  A key can also come from a sender's signed id header, so a
+ * row found under a child's key must really be that child (same index,
+ * same body): an unrelated event under "abc#1" is an error, never a
+ * child silently dropped.
+ */
+#define SPLIT_MAX 100000
+
+int
+store_split(struct store *st, int64_t id, size_t count, int64_t *first,
+    int64_t *last)
+{
+	sqlite3_stmt *ins = NULL, *get = NULL, *fin = NULL;
+	char note[96];
+	int64_t a = 0, b = 0, cid;
+	size_t i;
+	int rc = -1, changes = 0;
+
+	if (count < 2 || count > SPLIT_MAX)
+		return -1;
+	pthread_mutex_lock(&st->rlock);
+	if (!writable(st) || sqlite3_exec(st->rdb, "BEGIN IMMEDIATE", NULL,
+	    NULL, NULL) != SQLITE_OK)
+		goto out;
+	if ((ins = prep(st, "INSERT INTO events (source, delivery_id,"
+	    " received, headers, body, signed_at, batch_index, state)"
+	    " SELECT source, delivery_id || '#' || ?2, received, headers,"
+	    " body, signed_at, ?2, 'pending' FROM events WHERE id = ?1 AND"
+	    " batch_index IS NULL AND state = 'pending'"
+	    " ON CONFLICT (source, delivery_id) DO NOTHING")) == NULL ||
+	    (get = prep(st, "SELECT c.id FROM events c, events p WHERE"
+	    " p.id = ?1 AND c.source = p.source AND c.delivery_id ="
+	    " p.delivery_id || '#' || ?2 AND c.batch_index = ?2 AND"
+	    " c.body = p.body")) == NULL ||
+	    (fin = prep(st, "UPDATE events SET state = 'done', last_error ="
+	    " ?2 WHERE id = ?1 AND batch_index IS NULL AND state ="
+	    " 'pending'")) == NULL)
+		goto rollback;
+	for (i = 0; i < count; i++) {
+		sqlite3_reset(ins);
+		sqlite3_bind_int64(ins, 1, id);
+		sqlite3_bind_int64(ins, 2, (sqlite3_int64)i);
+		if (sqlite3_step(ins) != SQLITE_DONE)
+			goto rollback;
+		sqlite3_reset(get);
+		sqlite3_bind_int64(get, 1, id);
+		sqlite3_bind_int64(get, 2, (sqlite3_int64)i);
+		if (sqlite3_step(get) != SQLITE_ROW)
+			goto rollback;  /* no parent, or the key is taken */
+		cid = sqlite3_column_int64(get, 0);
+		if (i == 0)
+			a = cid;
+		b = cid;
+	}
+	snprintf(note, sizeof(note), "batch of %zu: events %" PRId64 "..%"
+	    PRId64, count, a, b);
+	sqlite3_bind_int64(fin, 1, id);
+	sqlite3_bind_text(fin, 2, note, -1, SQLITE_TRANSIENT);
+	if (sqlite3_step(fin) != SQLITE_DONE ||
+	    (changes = sqlite3_changes(st->rdb)) != 1)
+		goto rollback;
+	if (sqlite3_exec(st->rdb, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+		goto rollback;
+	if (first != NULL)
+		*first = a;
+	if (last != NULL)
+		*last = b;
+	rc = 0;
+	goto out;
+rollback:
+	sqlite3_exec(st->rdb, "ROLLBACK", NULL, NULL, NULL);
+out:
+	sqlite3_finalize(ins);
+	sqlite3_finalize(get);
+	sqlite3_finalize(fin);
+	pthread_mutex_unlock(&st->rlock);
+	return rc;
 }
 
 static void

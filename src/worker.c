@@ -153,19 +153,26 @@ source_normalizer(const struct config_source *src, json_object **mapping)
 }
 
 /*
- * Normalises a stored event with its source's normaliser.  Returns 0, or
- * -1 with note filled (the reason the event is dead).
+ * Normalises a stored event with its source's normaliser: the child of a
+ * split batch as its own entry (normalize_nth), any other event as a
+ * whole.  Returns 0, or -1 with note filled (the reason the event is
+ * dead).  *count (may be NULL) gets the number of people the body holds
+ * when it parsed that far (1 otherwise); an unsplit event holding more
+ * than one fails here, and classify() splits it (store_split).
  */
 static int
 normalize_row(const struct wk *w, const struct store_event *row,
-    struct norm_event *nev, char *note, size_t notelen)
+    struct norm_event *nev, size_t *count, char *note, size_t notelen)
 {
 	const struct config_source *src;
 	const char *normalizer;
 	json_object *mapping;
 	char err[NORM_ERRLEN];
+	size_t n = 1;
 
 	memset(nev, 0, sizeof(*nev));
+	if (count != NULL)
+		*count = 1;
 	src = config_source_find(w->cfg, row->source, strlen(row->source));
 	if (src == NULL) {
 		snprintf(note, notelen, "source \"%s\" is not in the "
@@ -173,13 +180,25 @@ normalize_row(const struct wk *w, const struct store_event *row,
 		return -1;
 	}
 	normalizer = source_normalizer(src, &mapping);
-	if (normalize(normalizer, mapping, (const char *)row->body,
-	    row->body_len, row->signed_at, nev, err, sizeof(err)) != 0) {
+	if (normalize_nth(normalizer, mapping, (const char *)row->body,
+	    row->body_len, row->signed_at, row->batched ? row->batch_index : 0,
+	    nev, &n, err, sizeof(err)) != 0) {
 		snprintf(note, notelen, "normaliser %s: %s", normalizer, err);
-		norm_event_clear(nev);
-		return -1;
+		goto fail;
 	}
+	if (!row->batched && n > 1) {
+		snprintf(note, notelen, "normaliser %s: a batch of %zu people "
+		    "not split into one event each", normalizer, n);
+		goto fail;
+	}
+	if (count != NULL)
+		*count = n;
 	return 0;
+fail:
+	if (count != NULL)
+		*count = n;
+	norm_event_clear(nev);
+	return -1;
 }
 
 /*
@@ -1066,7 +1085,7 @@ process(struct wthread *t, int64_t id)
 		log_msg(LOG_ERROR, "cannot load event %" PRId64, id);
 		return;
 	}
-	if (normalize_row(w, &row, &nev, note, sizeof(note)) != 0) {
+	if (normalize_row(w, &row, &nev, NULL, note, sizeof(note)) != 0) {
 		finish(w, id, "dead", note);
 		goto out;
 	}
@@ -1306,6 +1325,40 @@ wait_for_effective(struct wk *w, const struct store_event *row,
 		    "effective_at", when, (char *)NULL);
 }
 
+/*
+ * A delivery carrying several people (BambooHR batches field changes:
+ * {"employees": [...]}) becomes one event per person, in the order sent,
+ * so each is classified, ordered and applied like any event; the parent
+ * is done once its children are stored (one transaction: nothing lost,
+ * and a second split adds nothing).  A child whose entry does not
+ * normalise is dead on its own; its siblings go on.
+ */
+static void
+split(struct wk *w, const struct store_event *row, size_t people)
+{
+	char ids[24], a[24], b[24], n[24];
+	int64_t first = 0, last = 0;
+
+	snprintf(ids, sizeof(ids), "%" PRId64, row->id);
+	if (store_split(w->st, row->id, people, &first, &last) != 0) {
+		/*
+		 * Nothing was stored; dead (not left pending, which would
+		 * spin every pass) and kept: `events retry` splits it again.
+		 */
+		log_kv(LOG_ERROR, "cannot split a batch", "event", ids,
+		    (char *)NULL);
+		finish(w, row->id, "dead", people > 100000 ? "batch of more "
+		    "than 100000 people" : "cannot split the batch: store "
+		    "error, or a child's key is held by another event");
+		return;
+	}
+	snprintf(a, sizeof(a), "%" PRId64, first);
+	snprintf(b, sizeof(b), "%" PRId64, last);
+	snprintf(n, sizeof(n), "%zu", people);
+	log_kv(LOG_INFO, "batch split", "event", ids, "people", n, "first", a,
+	    "last", b, (char *)NULL);
+}
+
 /* Normalises new events once, to learn whose they are. */
 static int
 classify(struct wk *w)
@@ -1314,14 +1367,18 @@ classify(struct wk *w)
 	struct store_event row;
 	struct norm_event nev;
 	char note[NOTE_MAX];
-	int n = 0, i;
+	int n = 0, i, r;
+	size_t people;
 
 	if (store_unclassified(w->st, BATCH, ids, &n) != 0)
 		return -1;
 	for (i = 0; i < n; i++) {
 		if (store_get(w->st, ids[i], &row) != 0)
 			continue;
-		if (normalize_row(w, &row, &nev, note, sizeof(note)) != 0)
+		r = normalize_row(w, &row, &nev, &people, note, sizeof(note));
+		if (!row.batched && people > 1)
+			split(w, &row, people);
+		else if (r != 0)
 			finish(w, row.id, "dead", note);
 		else if (strcmp(nev.kind, "ignored") == 0)
 			finish(w, row.id, "ignored", nev.ignored_reason ?
@@ -1548,7 +1605,7 @@ job_xid(struct wk *w, int64_t id)
 	if (store_get(w->st, id, &row) != 0)
 		return NULL;
 	memset(&nev, 0, sizeof(nev));
-	if (normalize_row(w, &row, &nev, note, sizeof(note)) == 0 &&
+	if (normalize_row(w, &row, &nev, NULL, note, sizeof(note)) == 0 &&
 	    strncmp(nev.kind, "zendesk.", 8) != 0) {
 		ext = norm_attr(&nev, "external_id");
 		if (ext == NULL)
@@ -2088,7 +2145,7 @@ rc_one(size_t i, int thread, void *arg)
 	got = store_get(w->st, p->ids->ids[i], &row) == 0;
 	pthread_mutex_unlock(&w->lock);
 	if (got) {
-		if (normalize_row(w, &row, &nev, note, sizeof(note)) == 0 &&
+		if (normalize_row(w, &row, &nev, NULL, note, sizeof(note)) == 0 &&
 		    strcmp(nev.kind, "ignored") != 0 &&
 		    strncmp(nev.kind, "zendesk.", 8) != 0 && nev.subject != NULL)
 			reconcile_person(t, p->ro, &nev, row.id, n, p->tty,

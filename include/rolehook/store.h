@@ -67,6 +67,8 @@ struct store_event {
 	time_t next_attempt;
 	int approved;               /* released by `events approve` */
 	time_t signed_at;           /* signed timestamp, 0 if none */
+	int batched;                /* one entry of a split batch */
+	size_t batch_index;         /* that entry (0-based) when batched */
 };
 
 /* One audit row: a Zendesk write (or a decision not to write). */
@@ -163,6 +165,20 @@ void store_event_clear(struct store_event *ev);
  * NULL), oldest first; *n gets the count.  Returns 0 or -1.
  */
 int store_unclassified(struct store *st, int limit, int64_t *ids, int *n);
+
+/*
+ * Splits a pending, unsplit event whose body holds count (2..100000)
+ * people (normalize_nth) into count child events, in ONE transaction:
+ * same source, body, headers, received and signed_at, delivery id
+ * "<parent's>#<i>", batch_index i, state pending, ids ascending with i;
+ * the parent becomes done with the note "batch of N: events A..B".
+ * Idempotent: children already there are kept, not doubled.  *first and
+ * *last (may be NULL) get A and B.  Returns 0, or -1 with nothing
+ * changed (database error, no such pending parent, or a child's key
+ * held by an event that is not that child).
+ */
+int store_split(struct store *st, int64_t id, size_t count, int64_t *first,
+    int64_t *last);
 
 /*
  * Calls fn for up to limit events that are due: state pending or retry,
