@@ -343,6 +343,7 @@ test_migrate_4_to_5(void **state)
 	    "CREATE INDEX events_subject ON events (subject, id);"
 	    "DROP TRIGGER events_seen; DROP TABLE seen;"
 	    "ALTER TABLE events DROP COLUMN signed_at;"
+	    "ALTER TABLE events DROP COLUMN batch_index;"
 	    "ALTER TABLE audit DROP COLUMN provenance;"
 	    "PRAGMA user_version = 4", NULL, NULL, NULL), SQLITE_OK);
 	sql = index_sql(db, "events_subject");
@@ -373,6 +374,7 @@ test_migrate_4_to_5(void **state)
 	free(sql);
 	/* 5 -> 6: the signed time column, the seen keys and their trigger. */
 	assert_int_equal(sqlite3_exec(db, "SELECT signed_at FROM events;"
+	    "SELECT batch_index FROM events;"
 	    "SELECT event_id FROM seen; SELECT provenance FROM audit", NULL,
 	    NULL, NULL), SQLITE_OK);
 	sql = index_sql(db, "events_seen");
@@ -741,6 +743,93 @@ test_worker_api(void **state)
 	store_close(st);
 }
 
+/*
+ * A batched delivery splits into one pending child per person, keyed
+ * "<parent>#<i>", with its index, body and signed time; the parent is
+ * done with a note naming the children.  Splitting again (requeued, or
+ * the worker reclassifying) adds nothing; a child's key held by an
+ * unrelated event refuses the split and changes nothing.
+ */
+static void
+test_split_batch(void **state)
+{
+	struct fixture *f = *state;
+	struct store *st = open_store(f->path, 0);
+	struct store_opts o = { 0 };
+	struct store *w = NULL;
+	struct store_event_in in;
+	struct store_event ev;
+	const char *body = "{\"employees\":[{},{},{}]}";
+	int64_t pid = 0, other = 0, a = 0, b = 0, a2 = 0, b2 = 0, ids[16];
+	char err[256], key[32];
+	int n = 0, i;
+
+	memset(&in, 0, sizeof(in));
+	in.source = "bamboo";
+	in.delivery_id = "d1";
+	in.received = 1700000000;
+	in.signed_at = 1700000007;
+	in.headers_json = "{}";
+	in.body = (const unsigned char *)body;
+	in.body_len = strlen(body);
+	assert_int_equal(store_put(st, &in, &pid), STORE_OK);
+	/* An unrelated delivery whose (signed) id looks like a child key. */
+	assert_int_equal(put(st, "bamboo", "d2#1", "{}", &other), STORE_OK);
+	in.delivery_id = "d2";
+	assert_int_equal(store_put(st, &in, NULL), STORE_OK);
+	store_close(st);
+	o.direct = 1;
+	assert_int_equal(store_open(f->path, &o, &w, err, sizeof(err)), 0);
+
+	assert_int_equal(store_split(w, pid, 1, NULL, NULL), -1);
+	assert_int_equal(store_split(w, pid, 3, &a, &b), 0);
+	assert_int_equal(b - a, 2);
+	for (i = 0; i < 3; i++) {
+		assert_int_equal(store_get(w, a + i, &ev), 0);
+		snprintf(key, sizeof(key), "d1#%d", i);
+		assert_string_equal(ev.delivery_id, key);
+		assert_string_equal(ev.source, "bamboo");
+		assert_string_equal(ev.state, "pending");
+		assert_null(ev.subject);
+		assert_true(ev.batched);
+		assert_int_equal(ev.batch_index, i);
+		assert_int_equal(ev.signed_at, 1700000007);
+		assert_int_equal(ev.received, 1700000000);
+		assert_int_equal(ev.body_len, strlen(body));
+		assert_memory_equal(ev.body, body, strlen(body));
+		store_event_clear(&ev);
+	}
+	assert_int_equal(store_get(w, pid, &ev), 0);
+	assert_false(ev.batched);
+	assert_string_equal(ev.state, "done");
+	snprintf(key, sizeof(key), "batch of 3: events %d..%d", (int)a, (int)b);
+	assert_string_equal(ev.last_error, key);
+	store_event_clear(&ev);
+	/* Not pending any more: nothing to split. */
+	assert_int_equal(store_split(w, pid, 3, NULL, NULL), -1);
+	/* Requeued (events retry): the same children, none added. */
+	assert_int_equal(store_requeue(w, pid), 0);
+	assert_int_equal(store_split(w, pid, 3, &a2, &b2), 0);
+	assert_int_equal(a2, a);
+	assert_int_equal(b2, b);
+	/* The unclassified: the three children and d2, in id order. */
+	assert_int_equal(store_unclassified(w, 16, ids, &n), 0);
+	assert_int_equal(n, 5);   /* d2#1, d2, 3 children */
+	assert_int_equal(ids[2], a);
+	assert_int_equal(ids[4], b);
+	/* d2's child key d2#1 is held by an unrelated event: no split. */
+	assert_int_equal(store_split(w, ids[1], 3, NULL, NULL), -1);
+	assert_int_equal(store_get(w, ids[1], &ev), 0);
+	assert_string_equal(ev.state, "pending");
+	store_event_clear(&ev);
+	assert_int_equal(store_unclassified(w, 16, ids, &n), 0);
+	assert_int_equal(n, 5);
+	assert_int_equal(store_get(w, other, &ev), 0);
+	assert_false(ev.batched);
+	store_event_clear(&ev);
+	store_close(w);
+}
+
 int
 main(void)
 {
@@ -758,6 +847,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_worker_api, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_queue_bound_is_busy_not_lost, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_prune_keeps_pending_and_dead, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_split_batch, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
