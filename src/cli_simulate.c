@@ -348,17 +348,64 @@ print_json(const struct sim *s, struct json_object *o)
 
 /* --------------------------------------------------------- one event */
 
+/*
+ * The plan for one normalised person: *out gets the object simulate
+ * prints ({"event", "rule", ..., "policy_hash"}; caller puts it).
+ * Returns 0, or -1 with the error printed.
+ */
+static int
+plan_person(struct sim *s, const struct norm_event *ev,
+    struct json_object **out)
+{
+	struct policy_decision d;
+	struct plan *pl = NULL;
+	struct json_object *o = NULL;
+	const char *email, *xid;
+	char err[ERRLEN];
+	int rc = -1;
+
+	*out = NULL;
+	policy_evaluate(s->pol, ev, &d);
+	plan_user_of(s->current, &email, &xid);
+	if (policy_is_protected(s->pol, email, xid, NULL))
+		d.is_protected = 1;
+	if (plan_build(&d, ev, s->current, s->roles, s->groups, s->snapshot,
+	    &s->popts, &pl, err, sizeof(err)) != 0) {
+		print_plan_error(s, err);
+		goto out;
+	}
+	if ((o = json_object_new_object()) == NULL)
+		goto out;
+	json_object_object_add(o, "event", norm_event_to_json(ev));
+	add_result(o, &d, pl);
+	json_object_object_add(o, "policy_hash",
+	    json_object_new_string(d.policy_hash));
+	*out = o;
+	o = NULL;
+	rc = 0;
+out:
+	json_object_put(o);
+	plan_free(pl);
+	return rc;
+}
+
+/*
+ * One delivery.  A batch (BambooHR {"employees": [...]} with more than
+ * one entry) is planned per person, as `work` splits it: the output is
+ * then a JSON array of the single-person objects, in entry order, each
+ * planned against the same --current/--roles/--groups/--snapshot.  Any
+ * entry that does not normalise or plan fails the whole run (exit 1).
+ */
 static int
 simulate_one(struct sim *s)
 {
 	const struct config_source *src;
 	struct norm_event ev;
-	struct policy_decision d;
-	struct plan *pl = NULL;
-	struct json_object *o = NULL, *mapping = NULL;
-	const char *normalizer, *email, *xid;
+	struct json_object *o = NULL, *arr = NULL, *mapping = NULL;
+	const char *normalizer;
 	char err[ERRLEN], *body = NULL;
-	size_t len = 0;
+	size_t len = 0, count = 1, i;
+	time_t now = time(NULL);
 	int rc = EXIT_USAGE;
 
 	memset(&ev, 0, sizeof(ev));
@@ -381,32 +428,30 @@ simulate_one(struct sim *s)
 	if (load_inputs(s) != 0)
 		goto out;
 	rc = 1;
-	if (normalize(normalizer, mapping, body, len, time(NULL), &ev, err,
-	    sizeof(err)) != 0) {
-		fprintf(stderr, "rolehook: %s: normaliser %s: %s\n",
-		    s->event_path, normalizer, err);
-		goto out;
+	/* Entry 0 of a one-person delivery is exactly normalize(). */
+	for (i = 0; i < count; i++) {
+		if (normalize_nth(normalizer, mapping, body, len, now, i, &ev,
+		    &count, err, sizeof(err)) != 0) {
+			fprintf(stderr, "rolehook: %s: normaliser %s: %s\n",
+			    s->event_path, normalizer, err);
+			goto out;
+		}
+		if (plan_person(s, &ev, &o) != 0)
+			goto out;
+		norm_event_clear(&ev);
+		if (count == 1)
+			break;
+		if (arr == NULL && (arr = json_object_new_array()) == NULL)
+			goto out;
+		if (json_object_array_add(arr, o) != 0)
+			goto out;
+		o = NULL;
 	}
-	policy_evaluate(s->pol, &ev, &d);
-	plan_user_of(s->current, &email, &xid);
-	if (policy_is_protected(s->pol, email, xid, NULL))
-		d.is_protected = 1;
-	if (plan_build(&d, &ev, s->current, s->roles, s->groups, s->snapshot,
-	    &s->popts, &pl, err, sizeof(err)) != 0) {
-		print_plan_error(s, err);
-		goto out;
-	}
-	if ((o = json_object_new_object()) == NULL)
-		goto out;
-	json_object_object_add(o, "event", norm_event_to_json(&ev));
-	add_result(o, &d, pl);
-	json_object_object_add(o, "policy_hash",
-	    json_object_new_string(d.policy_hash));
-	print_json(s, o);
+	print_json(s, arr != NULL ? arr : o);
 	rc = 0;
 out:
 	json_object_put(o);
-	plan_free(pl);
+	json_object_put(arr);
 	norm_event_clear(&ev);
 	free(body);
 	return rc;
