@@ -458,6 +458,10 @@ event_json(const struct store_event *ev, int with_body)
 	    json_object_new_string(ev->last_error) : NULL);
 	json_object_object_add(o, "subject", ev->subject ?
 	    json_object_new_string(ev->subject) : NULL);
+	/* Only on the children of a split batch: other output unchanged. */
+	if (ev->batched)
+		json_object_object_add(o, "batch_index",
+		    json_object_new_int64((int64_t)ev->batch_index));
 	if (ev->effective_at > 0) {
 		fmt_time(ev->effective_at, tbuf, sizeof(tbuf));
 		json_object_object_add(o, "effective_at",
