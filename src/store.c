@@ -1296,154 +1296,133 @@ bind_opt_text(sqlite3_stmt *s, int i, const char *v)
 		sqlite3_bind_null(s, i);
 }
 
-/* Runs an UPDATE of one event row; a missing id is an error. */
-static int
-update_event(struct store *st, sqlite3_stmt *s)
-{
-	int changes = 0, rc;
+/* One value bound to ?2, ?3, ... of an event update. */
+struct ev_val {
+	const char	*text;		/* NULL binds NULL, unless is_num */
+	sqlite3_int64	 num;
+	int		 is_num;
+};
+#define EV_TEXT(t)	{ (t), 0, 0 }
+#define EV_NUM(n)	{ NULL, (sqlite3_int64)(n), 1 }
 
-	rc = step_done(st->rdb, s, &changes);
-	return (rc == 0 && changes == 1) ? 0 : -1;
+/*
+ * Runs sql, an UPDATE of events with the event id at ?1 and vals at ?2,
+ * ?3, ..., on the direct connection under rlock.  Returns the number of
+ * rows changed, or -1 if it could not be prepared or run.
+ */
+static long
+event_update(struct store *st, const char *sql, int64_t id,
+    const struct ev_val *vals, int nvals)
+{
+	sqlite3_stmt *s;
+	int changes = 0, i;
+	long n = -1;
+
+	pthread_mutex_lock(&st->rlock);
+	if ((s = prep(st, sql)) != NULL) {
+		sqlite3_bind_int64(s, 1, id);
+		for (i = 0; i < nvals; i++) {
+			if (vals[i].is_num)
+				sqlite3_bind_int64(s, i + 2, vals[i].num);
+			else
+				bind_opt_text(s, i + 2, vals[i].text);
+		}
+		if (step_done(st->rdb, s, &changes) == 0)
+			n = changes;
+	}
+	pthread_mutex_unlock(&st->rlock);
+	return n;
+}
+
+/* An update of exactly one event by id: 0, or -1 (a missing id too). */
+static int
+update_one(struct store *st, const char *sql, int64_t id,
+    const struct ev_val *vals, int nvals)
+{
+	return event_update(st, sql, id, vals, nvals) == 1 ? 0 : -1;
+}
+
+/* An update whose WHERE may match nothing: 0, 1 if no row, or -1. */
+static int
+update_if(struct store *st, const char *sql, int64_t id)
+{
+	long n = event_update(st, sql, id, NULL, 0);
+
+	return n < 0 ? -1 : n == 0 ? 1 : 0;
 }
 
 int
 store_set_subject(struct store *st, int64_t id, const char *subject,
     time_t effective_at, const char *kind)
 {
-	sqlite3_stmt *s;
-	int rc = -1;
+	const struct ev_val v[] = { EV_TEXT(subject), EV_NUM(effective_at),
+	    EV_TEXT(kind) };
 
-	pthread_mutex_lock(&st->rlock);
-	if ((s = prep(st, "UPDATE events SET subject = ?2, effective_at = ?3,"
-	    " kind = ?4 WHERE id = ?1")) != NULL) {
-		sqlite3_bind_int64(s, 1, id);
-		bind_opt_text(s, 2, subject);
-		sqlite3_bind_int64(s, 3, (sqlite3_int64)effective_at);
-		bind_opt_text(s, 4, kind);
-		rc = update_event(st, s);
-	}
-	pthread_mutex_unlock(&st->rlock);
-	return rc;
+	return update_one(st, "UPDATE events SET subject = ?2, effective_at"
+	    " = ?3, kind = ?4 WHERE id = ?1", id, v, 3);
 }
 
 int
 store_wait(struct store *st, int64_t id, time_t until, const char *note)
 {
-	sqlite3_stmt *s;
-	int rc = -1;
+	const struct ev_val v[] = { EV_NUM(until), EV_TEXT(note) };
 
-	pthread_mutex_lock(&st->rlock);
-	if ((s = prep(st, "UPDATE events SET state = 'waiting', next_attempt"
-	    " = ?2, last_error = ?3 WHERE id = ?1")) != NULL) {
-		sqlite3_bind_int64(s, 1, id);
-		sqlite3_bind_int64(s, 2, (sqlite3_int64)until);
-		bind_opt_text(s, 3, note);
-		rc = update_event(st, s);
-	}
-	pthread_mutex_unlock(&st->rlock);
-	return rc;
+	return update_one(st, "UPDATE events SET state = 'waiting',"
+	    " next_attempt = ?2, last_error = ?3 WHERE id = ?1", id, v, 2);
 }
 
 int
 store_supersede(struct store *st, int64_t id, const char *subject,
     const char *kind, long *n)
 {
-	sqlite3_stmt *s;
 	char note[96];
-	int rc = -1, changes = 0;
+	const struct ev_val v[] = { EV_TEXT(subject), EV_TEXT(kind),
+	    EV_TEXT(note) };
+	long changed;
 
-	*n = 0;
 	snprintf(note, sizeof(note), "moved: superseded by event %lld",
 	    (long long)id);
-	pthread_mutex_lock(&st->rlock);
-	if ((s = prep(st, "UPDATE events SET state = 'cancelled', last_error"
-	    " = ?4 WHERE state = 'waiting' AND subject = ?2 AND kind = ?3"
-	    " AND id < ?1")) != NULL) {
-		sqlite3_bind_int64(s, 1, id);
-		bind_opt_text(s, 2, subject);
-		bind_opt_text(s, 3, kind);
-		sqlite3_bind_text(s, 4, note, -1, SQLITE_TRANSIENT);
-		rc = step_done(st->rdb, s, &changes);
-		*n = changes;
-	}
-	pthread_mutex_unlock(&st->rlock);
-	return rc;
+	changed = event_update(st, "UPDATE events SET state = 'cancelled',"
+	    " last_error = ?4 WHERE state = 'waiting' AND subject = ?2 AND"
+	    " kind = ?3 AND id < ?1", id, v, 3);
+	*n = changed < 0 ? 0 : changed;
+	return changed < 0 ? -1 : 0;
 }
 
 int
 store_cancel(struct store *st, int64_t id)
 {
-	sqlite3_stmt *s;
-	int rc = -1, changes = 0;
-
-	pthread_mutex_lock(&st->rlock);
-	if ((s = prep(st, "UPDATE events SET state = 'cancelled', last_error"
+	return update_if(st, "UPDATE events SET state = 'cancelled', last_error"
 	    " = 'cancelled by rolehook events cancel' WHERE id = ?1 AND state"
-	    " IN ('pending', 'waiting', 'retry', 'held')")) != NULL) {
-		sqlite3_bind_int64(s, 1, id);
-		rc = step_done(st->rdb, s, &changes);
-		if (rc == 0 && changes == 0)
-			rc = 1;
-	}
-	pthread_mutex_unlock(&st->rlock);
-	return rc;
+	    " IN ('pending', 'waiting', 'retry', 'held')", id);
 }
 
 int
 store_finish(struct store *st, int64_t id, const char *state,
     const char *note)
 {
-	sqlite3_stmt *s;
-	int rc = -1;
+	const struct ev_val v[] = { EV_TEXT(state), EV_TEXT(note) };
 
-	pthread_mutex_lock(&st->rlock);
-	if ((s = prep(st, "UPDATE events SET state = ?2, last_error = ?3,"
-	    " attempts = attempts + 1 WHERE id = ?1")) != NULL) {
-		sqlite3_bind_int64(s, 1, id);
-		sqlite3_bind_text(s, 2, state, -1, SQLITE_TRANSIENT);
-		bind_opt_text(s, 3, note);
-		rc = update_event(st, s);
-	}
-	pthread_mutex_unlock(&st->rlock);
-	return rc;
+	return update_one(st, "UPDATE events SET state = ?2, last_error = ?3,"
+	    " attempts = attempts + 1 WHERE id = ?1", id, v, 2);
 }
 
 int
 store_retry(struct store *st, int64_t id, time_t next_attempt,
     const char *error)
 {
-	sqlite3_stmt *s;
-	int rc = -1;
+	const struct ev_val v[] = { EV_NUM(next_attempt), EV_TEXT(error) };
 
-	pthread_mutex_lock(&st->rlock);
-	if ((s = prep(st, "UPDATE events SET state = 'retry', last_error = ?3,"
-	    " attempts = attempts + 1, next_attempt = ?2 WHERE id = ?1")) !=
-	    NULL) {
-		sqlite3_bind_int64(s, 1, id);
-		sqlite3_bind_int64(s, 2, (sqlite3_int64)next_attempt);
-		bind_opt_text(s, 3, error);
-		rc = update_event(st, s);
-	}
-	pthread_mutex_unlock(&st->rlock);
-	return rc;
+	return update_one(st, "UPDATE events SET state = 'retry', last_error"
+	    " = ?3, attempts = attempts + 1, next_attempt = ?2 WHERE id = ?1",
+	    id, v, 2);
 }
 
 int
 store_requeue(struct store *st, int64_t id)
 {
-	sqlite3_stmt *s;
-	int rc = -1, changes = 0;
-
-	pthread_mutex_lock(&st->rlock);
-	if ((s = prep(st, "UPDATE events SET state = 'pending', attempts = 0,"
-	    " next_attempt = 0 WHERE id = ?1")) != NULL) {
-		sqlite3_bind_int64(s, 1, id);
-		rc = step_done(st->rdb, s, &changes);
-		if (rc == 0 && changes == 0)
-			rc = 1;
-	}
-	pthread_mutex_unlock(&st->rlock);
-	return rc;
+	return update_if(st, "UPDATE events SET state = 'pending', attempts"
+	    " = 0, next_attempt = 0 WHERE id = ?1", id);
 }
 
 /*
@@ -1518,36 +1497,17 @@ out:
 int
 store_hold(struct store *st, int64_t id, const char *why)
 {
-	sqlite3_stmt *s;
-	int rc = -1;
+	const struct ev_val v[] = { EV_TEXT(why) };
 
-	pthread_mutex_lock(&st->rlock);
-	if ((s = prep(st, "UPDATE events SET state = 'held', last_error = ?2"
-	    " WHERE id = ?1")) != NULL) {
-		sqlite3_bind_int64(s, 1, id);
-		bind_opt_text(s, 2, why);
-		rc = update_event(st, s);
-	}
-	pthread_mutex_unlock(&st->rlock);
-	return rc;
+	return update_one(st, "UPDATE events SET state = 'held', last_error"
+	    " = ?2 WHERE id = ?1", id, v, 1);
 }
 
 int
 store_approve(struct store *st, int64_t id)
 {
-	sqlite3_stmt *s;
-	int rc = -1, changes = 0;
-
-	pthread_mutex_lock(&st->rlock);
-	if ((s = prep(st, "UPDATE events SET state = 'pending', approved = 1,"
-	    " next_attempt = 0 WHERE id = ?1 AND state = 'held'")) != NULL) {
-		sqlite3_bind_int64(s, 1, id);
-		rc = step_done(st->rdb, s, &changes);
-		if (rc == 0 && changes == 0)
-			rc = 1;
-	}
-	pthread_mutex_unlock(&st->rlock);
-	return rc;
+	return update_if(st, "UPDATE events SET state = 'pending', approved"
+	    " = 1, next_attempt = 0 WHERE id = ?1 AND state = 'held'", id);
 }
 
 long
