@@ -58,36 +58,52 @@ cli_usage(void)
 	    "see rolehook(8) and rolehook.json(5)\n");
 }
 
-static int
-usage_error(const char *cmd, const char *msg)
+int
+cli_usage_error(const char *cmd, const char *msg)
 {
 	fprintf(stderr, "rolehook %s: %s\nrun 'rolehook %s --help' for usage\n",
 	    cmd, msg, cmd);
 	return EXIT_USAGE;
 }
 
-static int
-load_config(const char *path, enum config_secrets secrets,
+int
+cli_common_opt(int c, const char *cmd, const char **path,
+    void (*help)(void))
+{
+	switch (c) {
+	case 'c':
+		*path = optarg;
+		return -1;
+	case 'h':
+		help();
+		return 0;
+	default:
+		return cli_usage_error(cmd, "unknown option");
+	}
+}
+
+int
+cli_load_config(const char *path, enum config_secrets secrets,
     struct config **cfg)
 {
 	char err[CONFIG_ERRLEN];
 
 	if (config_load(path, secrets, cfg, err, sizeof(err)) != 0) {
 		fprintf(stderr, "rolehook: %s\n", err);
-		return -1;
+		return EXIT_USAGE;
 	}
 	return 0;
 }
 
-static int
-parse_log_level(const char *s, enum log_level *out)
+int
+cli_set_log_level(const char *s)
 {
 	static const char *const names[] = { "debug", "info", "warn", "error" };
 	int i;
 
 	for (i = 0; i < 4; i++)
 		if (strcmp(s, names[i]) == 0) {
-			*out = (enum log_level)i;
+			log_set_level((enum log_level)i);
 			return 0;
 		}
 	return -1;
@@ -127,7 +143,6 @@ cli_serve(int argc, char **argv)
 	struct metrics *m = NULL;
 	struct store_opts so;
 	const char **names = NULL;
-	enum log_level lvl;
 	sigset_t sigs;
 	char err[512];
 	size_t i;
@@ -136,31 +151,26 @@ cli_serve(int argc, char **argv)
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "c:l:h", opts, NULL)) != -1) {
 		switch (c) {
-		case 'c':
-			path = optarg;
-			break;
 		case 'l':
-			if (parse_log_level(optarg, &lvl) != 0)
-				return usage_error("serve", "--log-level: "
+			if (cli_set_log_level(optarg) != 0)
+				return cli_usage_error("serve", "--log-level: "
 				    "expected debug, info, warn or error");
-			log_set_level(lvl);
 			break;
-		case 'h':
-			serve_help();
-			return 0;
 		default:
-			return usage_error("serve", "unknown option");
+			if ((c = cli_common_opt(c, "serve", &path,
+			    serve_help)) >= 0)
+				return c;
 		}
 	}
 	if (optind != argc)
-		return usage_error("serve", "unexpected argument");
+		return cli_usage_error("serve", "unexpected argument");
 	server_block_signals(&sigs);
 	/*
 	 * Files the store creates are for rolehook's users and group only:
 	 * they hold webhook bodies (personal data).
 	 */
 	umask(007);
-	if (load_config(path, CONFIG_SECRETS_RESOLVE, &cfg) != 0)
+	if (cli_load_config(path, CONFIG_SECRETS_RESOLVE, &cfg) != 0)
 		return EXIT_USAGE;
 	memset(&so, 0, sizeof(so));
 	so.batch_rows = cfg->store.batch_rows;
@@ -322,9 +332,6 @@ cli_check(int argc, char **argv)
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "c:nqr:g:h", opts, NULL)) != -1) {
 		switch (c) {
-		case 'c':
-			path = optarg;
-			break;
 		case 'n':
 			secrets = CONFIG_SECRETS_SKIP;
 			break;
@@ -337,16 +344,15 @@ cli_check(int argc, char **argv)
 		case 'g':
 			groups = optarg;
 			break;
-		case 'h':
-			check_help();
-			return 0;
 		default:
-			return usage_error("check", "unknown option");
+			if ((c = cli_common_opt(c, "check", &path,
+			    check_help)) >= 0)
+				return c;
 		}
 	}
 	if (optind != argc)
-		return usage_error("check", "unexpected argument");
-	if (load_config(path, secrets, &cfg) != 0)
+		return cli_usage_error("check", "unexpected argument");
+	if (cli_load_config(path, secrets, &cfg) != 0)
 		return EXIT_USAGE;
 	/* policy: compiled, and checked against Zendesk's names when given */
 	rc = cli_check_policy(cfg, roles, groups, quiet);
@@ -559,9 +565,6 @@ cli_events(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "c:s:S:l:f:T:HWP:h", opts,
 	    NULL)) != -1) {
 		switch (c) {
-		case 'c':
-			path = optarg;
-			break;
 		case 's':
 			state = optarg;
 			break;
@@ -585,7 +588,7 @@ cli_events(int argc, char **argv)
 			break;
 		case 'l':
 			if (parse_id(optarg, &limit) != 0 || limit > 1000000)
-				return usage_error("events", "--limit: expected "
+				return cli_usage_error("events", "--limit: expected "
 				    "a number from 1 to 1000000");
 			break;
 		case 'f':
@@ -594,23 +597,22 @@ cli_events(int argc, char **argv)
 			else if (strcmp(optarg, "table") == 0)
 				lc.json = 0;
 			else
-				return usage_error("events", "--format: expected "
+				return cli_usage_error("events", "--format: expected "
 				    "table or json");
 			break;
-		case 'h':
-			events_help();
-			return 0;
 		default:
-			return usage_error("events", "unknown option");
+			if ((c = cli_common_opt(c, "events", &path,
+			    events_help)) >= 0)
+				return c;
 		}
 	}
 	if (optind >= argc)
-		return usage_error("events", EVENTS_SUBS);
+		return cli_usage_error("events", EVENTS_SUBS);
 	sub = argv[optind++];
 	if (strcmp(sub, "show") == 0 || strcmp(sub, "retry") == 0 ||
 	    strcmp(sub, "approve") == 0 || strcmp(sub, "cancel") == 0) {
 		if (optind + 1 != argc || parse_id(argv[optind], &id) != 0)
-			return usage_error("events", "show, retry, approve, "
+			return cli_usage_error("events", "show, retry, approve, "
 			    "cancel: expected one event id (a positive number)");
 		retry = sub[0] == 'r';
 		approve = sub[0] == 'a';
@@ -620,16 +622,16 @@ cli_events(int argc, char **argv)
 	else if (strcmp(sub, "replay") == 0 && optind == argc) {
 		replay = 1;
 		if (since == NULL)
-			return usage_error("events", "replay: --since TIME is "
+			return cli_usage_error("events", "replay: --since TIME is "
 			    "required");
 		if (parse_time(since, &since_t) != 0)
-			return usage_error("events", "--since: expected an RFC "
+			return cli_usage_error("events", "--since: expected an RFC "
 			    "3339 time (2026-11-29T08:00:00Z) or unix seconds");
 	}
 	else if (strcmp(sub, "list") != 0 || optind != argc)
-		return usage_error("events", EVENTS_SUBS);
+		return cli_usage_error("events", EVENTS_SUBS);
 
-	if (load_config(path, CONFIG_SECRETS_SKIP, &cfg) != 0)
+	if (cli_load_config(path, CONFIG_SECRETS_SKIP, &cfg) != 0)
 		return EXIT_USAGE;
 	memset(&so, 0, sizeof(so));
 	/* A replay preview (--policy) only reads. */

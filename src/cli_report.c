@@ -101,9 +101,7 @@ struct report {
 static int
 usage_error(const char *msg)
 {
-	fprintf(stderr, "rolehook report: %s\nrun 'rolehook report --help' "
-	    "for usage\n", msg);
-	return EXIT_USAGE;
+	return cli_usage_error("report", msg);
 }
 
 static void
@@ -1712,9 +1710,6 @@ cli_report(int argc, char **argv)
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "c:f:p:qh", opts, NULL)) != -1) {
 		switch (c) {
-		case 'c':
-			path = optarg;
-			break;
 		case 'f':
 			fmt_set = 1;
 			if (strcmp(optarg, "table") == 0)
@@ -1733,11 +1728,10 @@ cli_report(int argc, char **argv)
 		case 'q':
 			r.quiet = 1;
 			break;
-		case 'h':
-			report_help();
-			return 0;
 		default:
-			return usage_error("unknown option");
+			if ((c = cli_common_opt(c, "report", &path,
+			    report_help)) >= 0)
+				return c;
 		}
 	}
 	if (optind + 1 != argc || strcmp(argv[optind], "seats") != 0)
@@ -1748,9 +1742,7 @@ cli_report(int argc, char **argv)
 
 	/* Webhook secrets are not needed here: the serve user's files may
 	 * be unreadable to whoever runs a report. */
-	if (config_load(path, CONFIG_SECRETS_SKIP, &cfg, err,
-	    sizeof(err)) != 0) {
-		fprintf(stderr, "rolehook: %s\n", err);
+	if (cli_load_config(path, CONFIG_SECRETS_SKIP, &cfg) != 0) {
 		rc = EXIT_USAGE;
 		goto out;
 	}

@@ -139,9 +139,7 @@ struct sync {
 static int
 usage_error(const char *msg)
 {
-	fprintf(stderr, "rolehook roles: %s\nrun 'rolehook roles --help' for "
-	    "usage\n", msg);
-	return EXIT_USAGE;
+	return cli_usage_error("roles", msg);
 }
 
 static void
@@ -747,9 +745,6 @@ cli_roles(int argc, char **argv)
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "c:nPf:h", opts, NULL)) != -1) {
 		switch (c) {
-		case 'c':
-			path = optarg;
-			break;
 		case 'n':
 			s.dry_run = 1;
 			break;
@@ -765,19 +760,16 @@ cli_roles(int argc, char **argv)
 				return usage_error("--format: expected text or "
 				    "json");
 			break;
-		case 'h':
-			roles_help();
-			return 0;
 		default:
-			return usage_error("unknown option");
+			if ((c = cli_common_opt(c, "roles", &path,
+			    roles_help)) >= 0)
+				return c;
 		}
 	}
 	if (optind + 1 != argc || strcmp(argv[optind], "sync") != 0)
 		return usage_error("expected 'sync'");
 
-	if (config_load(path, CONFIG_SECRETS_SKIP, &cfg, err,
-	    sizeof(err)) != 0) {
-		fprintf(stderr, "rolehook: %s\n", err);
+	if (cli_load_config(path, CONFIG_SECRETS_SKIP, &cfg) != 0) {
 		rc = EXIT_USAGE;
 		goto out;
 	}

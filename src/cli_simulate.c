@@ -100,9 +100,7 @@ simulate_help(void)
 static int
 usage(const char *msg)
 {
-	fprintf(stderr, "rolehook simulate: %s\nrun 'rolehook simulate --help' "
-	    "for usage\n", msg);
-	return EXIT_USAGE;
+	return cli_usage_error("simulate", msg);
 }
 
 /* Reads at most max bytes of path into a NUL-terminated buffer. */
@@ -218,11 +216,9 @@ load_policy(struct sim *s)
 	char err[ERRLEN];
 	const enum policy_step *steps;
 
-	if (config_load(s->config_path, CONFIG_SECRETS_SKIP, &s->cfg, err,
-	    sizeof(err)) != 0) {
-		fprintf(stderr, "rolehook: %s\n", err);
+	if (cli_load_config(s->config_path, CONFIG_SECRETS_SKIP,
+	    &s->cfg) != 0)
 		return -1;
-	}
 	if (!json_object_object_get_ex(s->cfg->root, "policy", &pol)) {
 		fprintf(stderr, "rolehook: %s: policy: missing; simulate needs a "
 		    "policy section (see docs/policy.md)\n", s->config_path);
@@ -853,7 +849,6 @@ cli_simulate(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "c:s:e:u:r:g:S:aU:p:Ph", opts,
 	    NULL)) != -1) {
 		switch (c) {
-		case 'c': s.config_path = optarg; break;
 		case 's': s.source = optarg; break;
 		case 'e': s.event_path = optarg; break;
 		case 'u': s.current_path = optarg; break;
@@ -864,11 +859,10 @@ cli_simulate(int argc, char **argv)
 		case 'U': s.users_path = optarg; break;
 		case 'p': s.people_path = optarg; break;
 		case 'P': s.pretty = 1; break;
-		case 'h':
-			simulate_help();
-			return 0;
 		default:
-			return usage("unknown option");
+			if ((c = cli_common_opt(c, "simulate", &s.config_path,
+			    simulate_help)) >= 0)
+				return c;
 		}
 	}
 	if (optind != argc)

@@ -30,14 +30,6 @@ on_signal(int sig)
 }
 
 static int
-usage_error(const char *cmd, const char *msg)
-{
-	fprintf(stderr, "rolehook %s: %s\nrun 'rolehook %s --help' for usage\n",
-	    cmd, msg, cmd);
-	return EXIT_USAGE;
-}
-
-static int
 parse_int(const char *s, long lo, long hi, int *out)
 {
 	char *end;
@@ -92,25 +84,21 @@ cli_work(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
-	static const char *const levels[] = { "debug", "info", "warn", "error" };
 	const char *path = CONFIG_DEFAULT_PATH;
 	struct worker_opts wo;
 	struct config *cfg = NULL;
 	struct sigaction sa;
 	char err[CONFIG_ERRLEN];
-	int c, i, rc;
+	int c, rc;
 
 	memset(&wo, 0, sizeof(wo));
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "c:t:um:b:B:l:h", opts,
 	    NULL)) != -1) {
 		switch (c) {
-		case 'c':
-			path = optarg;
-			break;
 		case 't':
 			if (parse_int(optarg, 1, 64, &wo.threads) != 0)
-				return usage_error("work", "--threads: expected "
+				return cli_usage_error("work", "--threads: expected "
 				    "a number from 1 to 64");
 			break;
 		case 'u':
@@ -119,36 +107,32 @@ cli_work(int argc, char **argv)
 		case 'm':
 			if (parse_int(optarg, 1, 30 * 86400,
 			    &wo.max_retry_age_s) != 0)
-				return usage_error("work", "--max-retry-age: "
+				return cli_usage_error("work", "--max-retry-age: "
 				    "expected seconds from 1 to 2592000");
 			break;
 		case 'b':
 			if (parse_int(optarg, 1, 3600, &wo.backoff_base_s) != 0)
-				return usage_error("work", "--retry-base: "
+				return cli_usage_error("work", "--retry-base: "
 				    "expected seconds from 1 to 3600");
 			break;
 		case 'B':
 			if (parse_int(optarg, 1, 86400, &wo.backoff_max_s) != 0)
-				return usage_error("work", "--retry-max: "
+				return cli_usage_error("work", "--retry-max: "
 				    "expected seconds from 1 to 86400");
 			break;
 		case 'l':
-			for (i = 0; i < 4 && strcmp(optarg, levels[i]) != 0; i++)
-				;
-			if (i == 4)
-				return usage_error("work", "--log-level: "
+			if (cli_set_log_level(optarg) != 0)
+				return cli_usage_error("work", "--log-level: "
 				    "expected debug, info, warn or error");
-			log_set_level((enum log_level)i);
 			break;
-		case 'h':
-			work_help();
-			return 0;
 		default:
-			return usage_error("work", "unknown option");
+			if ((c = cli_common_opt(c, "work", &path,
+			    work_help)) >= 0)
+				return c;
 		}
 	}
 	if (optind != argc)
-		return usage_error("work", "unexpected argument");
+		return cli_usage_error("work", "unexpected argument");
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
 	sigemptyset(&sa.sa_mask);
@@ -156,11 +140,8 @@ cli_work(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	umask(007);
-	if (config_load(path, CONFIG_SECRETS_SKIP, &cfg, err,
-	    sizeof(err)) != 0) {
-		fprintf(stderr, "rolehook: %s\n", err);
+	if (cli_load_config(path, CONFIG_SECRETS_SKIP, &cfg) != 0)
 		return EXIT_USAGE;
-	}
 	rc = worker_run(cfg, &wo, &stop_flag, err, sizeof(err));
 	if (rc != 0)
 		fprintf(stderr, "rolehook: work: %s\n", err);
@@ -325,40 +306,33 @@ cli_why(int argc, char **argv)
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "c:f:h", opts, NULL)) != -1) {
 		switch (c) {
-		case 'c':
-			path = optarg;
-			break;
 		case 'f':
 			if (strcmp(optarg, "json") == 0)
 				w.json = 1;
 			else if (strcmp(optarg, "table") == 0)
 				w.json = 0;
 			else
-				return usage_error("why", "--format: expected "
+				return cli_usage_error("why", "--format: expected "
 				    "table or json");
 			break;
-		case 'h':
-			why_help();
-			return 0;
 		default:
-			return usage_error("why", "unknown option");
+			if ((c = cli_common_opt(c, "why", &path,
+			    why_help)) >= 0)
+				return c;
 		}
 	}
 	if (optind + 1 != argc)
-		return usage_error("why", "expected one USER");
+		return cli_usage_error("why", "expected one USER");
 	user = argv[optind];
 	if (strlen(user) == 0 || strlen(user) > 256)
-		return usage_error("why", "USER: expected a Zendesk user id or "
+		return cli_usage_error("why", "USER: expected a Zendesk user id or "
 		    "a subject key");
 	if (strspn(user, "0123456789") == strlen(user))
 		snprintf(key, sizeof(key), "zendesk_user:%s", user);
 	else
 		snprintf(key, sizeof(key), "%s", user);
-	if (config_load(path, CONFIG_SECRETS_SKIP, &cfg, err,
-	    sizeof(err)) != 0) {
-		fprintf(stderr, "rolehook: %s\n", err);
+	if (cli_load_config(path, CONFIG_SECRETS_SKIP, &cfg) != 0)
 		return EXIT_USAGE;
-	}
 	memset(&so, 0, sizeof(so));
 	so.readonly = 1;
 	if (store_open(cfg->store.path, &so, &st, err, sizeof(err)) != 0) {
@@ -435,9 +409,6 @@ cli_reconcile(int argc, char **argv)
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "c:fF:p:qh", opts, NULL)) != -1) {
 		switch (c) {
-		case 'c':
-			path = optarg;
-			break;
 		case 'f':
 			ro.fix = 1;
 			break;
@@ -446,7 +417,7 @@ cli_reconcile(int argc, char **argv)
 			    strcmp(fields[i], optarg) != 0; i++)
 				;
 			if (fields[i] == NULL)
-				return usage_error("reconcile", "--field: expected "
+				return cli_usage_error("reconcile", "--field: expected "
 				    "role, custom_role, groups, entitlements or "
 				    "suspended");
 			ro.field = optarg;
@@ -457,17 +428,16 @@ cli_reconcile(int argc, char **argv)
 		case 'q':
 			ro.quiet = 1;
 			break;
-		case 'h':
-			reconcile_help();
-			return 0;
 		default:
-			return usage_error("reconcile", "unknown option");
+			if ((c = cli_common_opt(c, "reconcile", &path,
+			    reconcile_help)) >= 0)
+				return c;
 		}
 	}
 	if (optind != argc)
-		return usage_error("reconcile", "unexpected argument");
+		return cli_usage_error("reconcile", "unexpected argument");
 	if (people != NULL && ro.fix)
-		return usage_error("reconcile", "--fix works on stored events; "
+		return cli_usage_error("reconcile", "--fix works on stored events; "
 		    "with --people it only reports (send the HR events, then "
 		    "reconcile --fix)");
 	if (people != NULL && cli_read_json(people, (size_t)64 << 20, 16,
@@ -483,9 +453,7 @@ cli_reconcile(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	signal(SIGPIPE, SIG_IGN);
-	if (config_load(path, CONFIG_SECRETS_SKIP, &cfg, err,
-	    sizeof(err)) != 0) {
-		fprintf(stderr, "rolehook: %s\n", err);
+	if (cli_load_config(path, CONFIG_SECRETS_SKIP, &cfg) != 0) {
 		json_object_put(ro.people);
 		return EXIT_USAGE;
 	}

@@ -6,6 +6,8 @@
 #ifndef ROLEHOOK_CLI_H
 #define ROLEHOOK_CLI_H
 
+#include "rolehook/config.h"
+
 #define EXIT_USAGE 2
 
 struct config;
@@ -67,6 +69,35 @@ int cli_replay_preview(const struct config *cfg, struct store *st,
  */
 int cli_check_policy(const struct config *cfg, const char *roles_path,
     const char *groups_path, int quiet);
+
+/*
+ * Shared by the commands (cli.c).  cli_usage_error prints "rolehook CMD:
+ * MSG" and the --help hint to stderr and returns EXIT_USAGE.
+ */
+int cli_usage_error(const char *cmd, const char *msg);
+
+/*
+ * The options every command takes, for the default: branch of its
+ * getopt_long switch: 'c' (--config) sets *path to optarg (borrowed) and
+ * returns -1, parse on; 'h' (--help) calls help and returns 0; anything
+ * else is an unknown option: cli_usage_error, EXIT_USAGE.  A return >= 0
+ * is the exit status the command returns at once.
+ */
+int cli_common_opt(int c, const char *cmd, const char **path,
+    void (*help)(void));
+
+/*
+ * config_load, printing "rolehook: <error>" to stderr on failure.
+ * Returns 0 and *cfg (caller frees with config_free), or EXIT_USAGE.
+ */
+int cli_load_config(const char *path, enum config_secrets secrets,
+    struct config **cfg);
+
+/*
+ * Sets the log level from a --log-level value: 0, or -1 if s is not
+ * debug, info, warn or error.
+ */
+int cli_set_log_level(const char *s);
 
 /* Prints the top-level help to stdout. */
 void cli_usage(void);
