@@ -40,6 +40,7 @@
 #include "rolehook/config.h"
 #include "rolehook/jsonutil.h"
 #include "rolehook/governor.h"
+#include "rolehook/hash.h"
 #include "rolehook/normalize.h"
 #include "rolehook/store.h"
 #include "rolehook/zendesk.h"
@@ -480,23 +481,11 @@ struct seen {
 	size_t cap;   /* power of two */
 };
 
-static uint64_t
-fnv1a(const char *s)
-{
-	uint64_t h = 1469598103934665603ULL;
-
-	for (; *s != '\0'; s++) {
-		h ^= (unsigned char)*s;
-		h *= 1099511628211ULL;
-	}
-	return h;
-}
-
 /* Returns 1 if key is in the set, 0 after adding it, -1 out of memory. */
 static int
 seen_add(struct seen *set, const char *key)
 {
-	size_t i = (size_t)fnv1a(key) & (set->cap - 1);
+	size_t i = (size_t)hash_fnv1a(key, strlen(key)) & (set->cap - 1);
 
 	while (set->slot[i] != NULL) {
 		if (strcmp(set->slot[i], key) == 0)
@@ -509,7 +498,7 @@ seen_add(struct seen *set, const char *key)
 static int
 seen_has(const struct seen *set, const char *key)
 {
-	size_t i = (size_t)fnv1a(key) & (set->cap - 1);
+	size_t i = (size_t)hash_fnv1a(key, strlen(key)) & (set->cap - 1);
 
 	while (set->slot[i] != NULL) {
 		if (strcmp(set->slot[i], key) == 0)

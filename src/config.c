@@ -31,6 +31,7 @@
 #include <openssl/crypto.h>
 
 #include "rolehook/config.h"
+#include "rolehook/hash.h"
 
 #define CONFIG_MAX_BYTES (1024 * 1024)
 #define CONFIG_MAX_DEPTH 32      /* json-c tokener stack, top level included */
@@ -1532,19 +1533,6 @@ struct frame {
 	struct keyset set;
 };
 
-static size_t
-span_hash(const char *p, size_t n)
-{
-	uint64_t h = 1469598103934665603ULL; /* FNV-1a */
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		h ^= (unsigned char)p[i];
-		h *= 1099511628211ULL;
-	}
-	return (size_t)h;
-}
-
 /* Returns 1 if added, 0 if already present, -1 on allocation failure. */
 static int
 keyset_add(struct keyset *s, const char *p, size_t n)
@@ -1563,14 +1551,14 @@ keyset_add(struct keyset *s, const char *p, size_t n)
 		for (i = 0; i < oldcap; i++) {
 			if (old[i].p == NULL)
 				continue;
-			j = span_hash(old[i].p, old[i].n) & (ncap - 1);
+			j = (size_t)hash_fnv1a(old[i].p, old[i].n) & (ncap - 1);
 			while (s->slot[j].p != NULL)
 				j = (j + 1) & (ncap - 1);
 			s->slot[j] = old[i];
 		}
 		free(old);
 	}
-	j = span_hash(p, n) & (s->cap - 1);
+	j = (size_t)hash_fnv1a(p, n) & (s->cap - 1);
 	while (s->slot[j].p != NULL) {
 		if (s->slot[j].n == n && memcmp(s->slot[j].p, p, n) == 0)
 			return 0;

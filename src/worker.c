@@ -32,6 +32,7 @@
 #include "rolehook/cli.h"
 #include "rolehook/config.h"
 #include "rolehook/governor.h"
+#include "rolehook/hash.h"
 #include "rolehook/log.h"
 #include "rolehook/normalize.h"
 #include "rolehook/plan.h"
@@ -768,10 +769,8 @@ pf_take(struct wk *w, const char *xid, json_object **user)
 static int64_t
 pf_xid_key(const char *xid)
 {
-	uint64_t h = 14695981039346656037ULL;
+	uint64_t h = hash_fnv1a(xid, xid != NULL ? strlen(xid) : 0);
 
-	for (; xid != NULL && *xid != '\0'; xid++)
-		h = (h ^ (unsigned char)*xid) * 1099511628211ULL;
 	return -(int64_t)(h >> 1) - 1;
 }
 
@@ -1282,11 +1281,7 @@ thread_main(void *arg)
 static unsigned int
 subject_hash(const char *s)
 {
-	unsigned int h = 2166136261u;
-
-	for (; s != NULL && *s != '\0'; s++)
-		h = (h ^ (unsigned char)*s) * 16777619u;
-	return h;
+	return (unsigned int)hash_fnv1a(s, s != NULL ? strlen(s) : 0);
 }
 
 /* ---------------------------------------------------------- dispatcher */
