@@ -359,7 +359,10 @@ days_from_civil(int y, int m, int d)
  * zone is UTC (HiBob's triggeredAt carries none).  Every field is range
  * checked (day against the month, leap years).  Returns 0 and *out (unix
  * seconds), or -1.  Not timegm(): pure arithmetic, no struct tm or
- * time_t range questions.
+ * time_t range questions.  Deliberately not verify_parse_rfc3339: that
+ * one is strict RFC 3339 for signature timestamps (zone required,
+ * "T" only, years from 1970); HR senders need the date-only, space,
+ * "+HHMM" and zoneless forms above.
  */
 static int
 parse_time(const char *s, size_t len, int64_t *out)
