@@ -25,6 +25,7 @@
 #include "rolehook/cli.h"
 #include "rolehook/config.h"
 #include "rolehook/normalize.h"
+#include "rolehook/people.h"
 #include "rolehook/plan.h"
 #include "rolehook/policy.h"
 
@@ -32,11 +33,6 @@
 #define POPULATION_MAX (256 * 1024 * 1024)   /* --users, --people */
 #define INPUT_DEPTH 64
 #define ERRLEN 1024
-
-static const char *const attr_names[] = {
-	"employee_id", "email", "external_id", "name", "department", "title",
-	"location", "employment_status", "manager_email", "effective_at", NULL
-};
 
 /* The files and options of one run; files parsed are owned here. */
 struct sim {
@@ -455,127 +451,6 @@ out:
 
 /* ---------------------------------------------------------- population */
 
-void
-cli_person_clear(struct norm_event *ev)
-{
-	size_t i;
-
-	free(ev->kind);
-	free(ev->subject);
-	for (i = 0; i < ev->nattrs; i++) {
-		free(ev->attrs[i].key);
-		free(ev->attrs[i].value);
-	}
-	memset(ev, 0, sizeof(*ev));
-}
-
-static int
-valid_attr(const char *k)
-{
-	size_t i;
-
-	for (i = 0; attr_names[i] != NULL; i++)
-		if (strcmp(k, attr_names[i]) == 0)
-			return 1;
-	return strncmp(k, "custom.", 7) == 0 && k[7] != '\0' && strlen(k) < 256;
-}
-
-static int
-person_add(struct norm_event *ev, const char *k, const char *v)
-{
-	if (ev->nattrs >= NORM_ATTR_MAX)
-		return -1;
-	ev->attrs[ev->nattrs].key = strdup(k);
-	ev->attrs[ev->nattrs].value = strdup(v);
-	ev->nattrs++;
-	return ev->attrs[ev->nattrs - 1].key == NULL ||
-	    ev->attrs[ev->nattrs - 1].value == NULL ? -1 : 0;
-}
-
-int
-cli_person_from_json(struct json_object *p, size_t idx, struct norm_event *ev,
-    char *err, size_t errlen)
-{
-	static const char *const kinds[] = { "hire", "update", "terminate",
-		"rehire", NULL };
-	const char *kind = "update", *id, *s;
-	char key[300], subj[320];
-	size_t i;
-
-	memset(ev, 0, sizeof(*ev));
-	if (!json_object_is_type(p, json_type_object)) {
-		snprintf(err, errlen, "[%zu]: expected an object of normalised "
-		    "attributes", idx);
-		return -1;
-	}
-	json_object_object_foreach(p, k, v) {
-		if (strcmp(k, "kind") == 0) {
-			s = json_object_is_type(v, json_type_string) ?
-			    json_object_get_string(v) : "";
-			for (i = 0; kinds[i] != NULL; i++)
-				if (strcmp(s, kinds[i]) == 0)
-					break;
-			if (kinds[i] == NULL) {
-				snprintf(err, errlen, "[%zu].kind: expected hire, "
-				    "update, terminate or rehire", idx);
-				return -1;
-			}
-			kind = kinds[i];
-			continue;
-		}
-		if (strcmp(k, "custom") == 0 &&
-		    json_object_is_type(v, json_type_object)) {
-			json_object_object_foreach(v, ck, cv) {
-				snprintf(key, sizeof(key), "custom.%.250s", ck);
-				if (!json_object_is_type(cv, json_type_string)) {
-					snprintf(err, errlen, "[%zu].custom.%.64s: "
-					    "expected a string", idx, ck);
-					return -1;
-				}
-				if (person_add(ev, key,
-				    json_object_get_string(cv)) != 0)
-					goto toomany;
-			}
-			continue;
-		}
-		if (!valid_attr(k)) {
-			snprintf(err, errlen, "[%zu].%.64s: unknown attribute; "
-			    "expected employee_id, email, external_id, name, "
-			    "department, title, location, employment_status, "
-			    "manager_email, effective_at, custom.<key> or kind",
-			    idx, k);
-			return -1;
-		}
-		if (v == NULL)
-			continue;
-		if (!json_object_is_type(v, json_type_string)) {
-			snprintf(err, errlen, "[%zu].%.64s: expected a string",
-			    idx, k);
-			return -1;
-		}
-		if (person_add(ev, k, json_object_get_string(v)) != 0)
-			goto toomany;
-	}
-	if ((ev->kind = strdup(kind)) == NULL)
-		goto toomany;
-	id = NULL;
-	for (i = 0; i < ev->nattrs; i++)
-		if (strcmp(ev->attrs[i].key, "employee_id") == 0)
-			id = ev->attrs[i].value;
-	if (id != NULL)
-		snprintf(subj, sizeof(subj), "people:%.300s", id);
-	else
-		snprintf(subj, sizeof(subj), "people:#%zu", idx);
-	if ((ev->subject = strdup(subj)) == NULL)
-		goto toomany;
-	ev->completeness = NORM_FULL;
-	return 0;
-toomany:
-	snprintf(err, errlen, "[%zu]: more than %d attributes or out of memory",
-	    idx, NORM_ATTR_MAX);
-	return -1;
-}
-
 /* A sorted (key, user index) index for matching. */
 struct ukey {
 	const char *key;
@@ -715,7 +590,7 @@ simulate_all(struct sim *s)
 	for (i = 0; i < npeople; i++) {
 		struct json_object *user = NULL;
 
-		if (cli_person_from_json(json_object_array_get_idx(s->people, i), i,
+		if (people_from_json(json_object_array_get_idx(s->people, i), i,
 		    &ev, err, sizeof(err)) != 0) {
 			fprintf(stderr, "%s%s: %s: %s\n", tty ? "\n" : "",
 			    "rolehook", s->people_path, err);
@@ -769,7 +644,7 @@ simulate_all(struct sim *s)
 		pl = NULL;
 		json_object_put(cur);
 		cur = NULL;
-		cli_person_clear(&ev);
+		people_clear(&ev);
 		if (tty && ((i + 1) % 100 == 0 || i + 1 == npeople))
 			fprintf(stderr, "\rrolehook: simulate: %zu/%zu people",
 			    i + 1, npeople);
@@ -808,7 +683,7 @@ simulate_all(struct sim *s)
 		fprintf(stderr, "rolehook: %ld of %zu people could not be "
 		    "planned; see their \"error\" members\n", nerrors, npeople);
 out:
-	cli_person_clear(&ev);
+	people_clear(&ev);
 	json_object_put(cur);
 	plan_free(pl);
 	json_object_put(out);

@@ -29,12 +29,12 @@
 #include <json-c/json.h>
 
 #include "rolehook/bulk.h"
-#include "rolehook/cli.h"
 #include "rolehook/config.h"
 #include "rolehook/governor.h"
 #include "rolehook/hash.h"
 #include "rolehook/log.h"
 #include "rolehook/normalize.h"
+#include "rolehook/people.h"
 #include "rolehook/plan.h"
 #include "rolehook/policy.h"
 #include "rolehook/store.h"
@@ -2124,14 +2124,14 @@ rc_one(size_t i, int thread, void *arg)
 	int got;
 
 	if (p->ro->people != NULL) {
-		if (cli_person_from_json(json_object_array_get_idx(
+		if (people_from_json(json_object_array_get_idx(
 		    p->ro->people, i), i, &nev, note, sizeof(note)) != 0) {
 			bulk_progress_break(p->prog);
 			fprintf(stderr, "rolehook: reconcile: people%s\n", note);
 			n->failed++;
 		} else {
 			reconcile_person(t, p->ro, &nev, 0, n, p->tty, &line);
-			cli_person_clear(&nev);
+			people_clear(&nev);
 		}
 		rc_emit(p, i, line);
 		return 0;

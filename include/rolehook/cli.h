@@ -32,17 +32,6 @@ int cli_check_custom_roles(const struct config *cfg);
 
 struct store;
 struct json_object;
-struct norm_event;
-
-/*
- * One person of a PEOPLE.json HR export (cli_simulate.c): an object of
- * normalised attributes (employee_id, email, department, ..., custom,
- * kind) becomes *ev (free with cli_person_clear).  Returns 0, or -1 with
- * err "[idx].key: ...".
- */
-int cli_person_from_json(struct json_object *p, size_t idx,
-    struct norm_event *ev, char *err, size_t errlen);
-void cli_person_clear(struct norm_event *ev);
 
 /*
  * Reads path (a regular file of at most max bytes) as one JSON value of
