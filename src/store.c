@@ -1054,28 +1054,49 @@ out:
 	return rc;
 }
 
-int
-store_get(struct store *st, int64_t id, struct store_event *ev)
+/*
+ * Runs sql, a SELECT of at most one row keyed by ?1 (key when not NULL,
+ * else id), on the reader connection and hands the row to fill, which
+ * returns 0 or -1.  Returns 0, 1 when there is no row, or -1.
+ */
+static int
+get_one(struct store *st, const char *sql, int64_t id, const char *key,
+    int (*fill)(sqlite3_stmt *, void *), void *out)
 {
 	sqlite3_stmt *s = NULL;
 	int rc = -1, step;
 
-	memset(ev, 0, sizeof(*ev));
 	pthread_mutex_lock(&st->rlock);
-	if (sqlite3_prepare_v2(st->rdb, "SELECT " EVENT_COLS
-	    " FROM events e WHERE id = ?1", -1, &s, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(st->rdb, sql, -1, &s, NULL) != SQLITE_OK)
 		goto out;
-	sqlite3_bind_int64(s, 1, id);
+	if (key != NULL)
+		sqlite3_bind_text(s, 1, key, -1, SQLITE_TRANSIENT);
+	else
+		sqlite3_bind_int64(s, 1, id);
 	step = sqlite3_step(s);
-	if (step == SQLITE_ROW) {
-		fill_event(s, ev, 1);
-		rc = 0;
-	} else if (step == SQLITE_DONE)
+	if (step == SQLITE_ROW)
+		rc = fill(s, out);
+	else if (step == SQLITE_DONE)
 		rc = 1;
 out:
 	sqlite3_finalize(s);
 	pthread_mutex_unlock(&st->rlock);
 	return rc;
+}
+
+static int
+fill_event_body(sqlite3_stmt *s, void *ev)
+{
+	fill_event(s, ev, 1);
+	return 0;
+}
+
+int
+store_get(struct store *st, int64_t id, struct store_event *ev)
+{
+	memset(ev, 0, sizeof(*ev));
+	return get_one(st, "SELECT " EVENT_COLS " FROM events e WHERE id = ?1",
+	    id, NULL, fill_event_body, ev);
 }
 
 void
@@ -1643,34 +1664,27 @@ out:
 	return rc;
 }
 
+static int
+fill_subject(sqlite3_stmt *s, void *arg)
+{
+	struct store_subject *out = arg;
+
+	out->key = col_strdup(s, 0);
+	out->last_event_id = sqlite3_column_int64(s, 1);
+	out->last_effective = (time_t)sqlite3_column_int64(s, 2);
+	out->snapshot = col_strdup(s, 3);
+	out->snapshot_at = (time_t)sqlite3_column_int64(s, 4);
+	return out->key != NULL ? 0 : -1;
+}
+
 int
 store_subject_get(struct store *st, const char *key,
     struct store_subject *out)
 {
-	sqlite3_stmt *s = NULL;
-	int rc = -1, step;
-
 	memset(out, 0, sizeof(*out));
-	pthread_mutex_lock(&st->rlock);
-	if (sqlite3_prepare_v2(st->rdb, "SELECT key, last_event_id,"
-	    " last_effective, snapshot, snapshot_at FROM subjects"
-	    " WHERE key = ?1", -1, &s, NULL) != SQLITE_OK)
-		goto out;
-	sqlite3_bind_text(s, 1, key, -1, SQLITE_TRANSIENT);
-	step = sqlite3_step(s);
-	if (step == SQLITE_ROW) {
-		out->key = col_strdup(s, 0);
-		out->last_event_id = sqlite3_column_int64(s, 1);
-		out->last_effective = (time_t)sqlite3_column_int64(s, 2);
-		out->snapshot = col_strdup(s, 3);
-		out->snapshot_at = (time_t)sqlite3_column_int64(s, 4);
-		rc = out->key != NULL ? 0 : -1;
-	} else if (step == SQLITE_DONE)
-		rc = 1;
-out:
-	sqlite3_finalize(s);
-	pthread_mutex_unlock(&st->rlock);
-	return rc;
+	return get_one(st, "SELECT key, last_event_id, last_effective,"
+	    " snapshot, snapshot_at FROM subjects WHERE key = ?1", 0, key,
+	    fill_subject, out);
 }
 
 int
