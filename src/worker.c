@@ -1163,16 +1163,7 @@ replan:
 	if (unchecked && (pl->nwrites == 0 ||
 	    strcmp(pl->writes[0].step, "create") != 0)) {
 		unchecked = 0;
-		plan_free(pl);
-		pl = NULL;
-		json_object_put(snapshot);
-		snapshot = NULL;
-		if ((rc = read_current(t, ext, email, &current, &res, &what)) !=
-		    ZD_OK) {
-			zd_failed(t, &row, rc, &res, what);
-			goto out;
-		}
-		goto reread;
+		goto fresh;
 	}
 	if (snapshot != NULL)
 		restore_noted(&nev, pl, subj.snapshot_at);
@@ -1204,16 +1195,7 @@ replan:
 	if (ar == 1) {
 		/* The e-mail is someone's: find them by it, plan again. */
 		unchecked = checking = 0;
-		plan_free(pl);
-		pl = NULL;
-		json_object_put(snapshot);
-		snapshot = NULL;
-		if ((rc = read_current(t, ext, email, &current, &res, &what)) !=
-		    ZD_OK) {
-			zd_failed(t, &row, rc, &res, what);
-			goto out;
-		}
-		goto reread;
+		goto fresh;
 	}
 	ok = ar == 0;
 	if (!ok)
@@ -1228,6 +1210,18 @@ replan:
 		    pl->nwrites, pl->nwrites == 1 ? "" : "s",
 		    d.rule ? d.rule : d.leaver ? "leaver" : "none");
 	finish(w, id, "done", note);
+	goto out;
+fresh:
+	/* Plan again from a fresh read of the person. */
+	plan_free(pl);
+	pl = NULL;
+	json_object_put(snapshot);
+	snapshot = NULL;
+	if ((rc = read_current(t, ext, email, &current, &res, &what)) != ZD_OK) {
+		zd_failed(t, &row, rc, &res, what);
+		goto out;
+	}
+	goto reread;
 out:
 	plan_free(pl);
 	json_object_put(current);
