@@ -54,8 +54,8 @@ person_add(struct norm_event *ev, const char *k, const char *v)
 	    ev->attrs[ev->nattrs - 1].value == NULL ? -1 : 0;
 }
 
-int
-people_from_json(struct json_object *p, size_t idx, struct norm_event *ev,
+static int
+parse_person(struct json_object *p, size_t idx, struct norm_event *ev,
     char *err, size_t errlen)
 {
 	static const char *const kinds[] = { "hire", "update", "terminate",
@@ -136,4 +136,16 @@ toomany:
 	snprintf(err, errlen, "[%zu]: more than %d attributes or out of memory",
 	    idx, NORM_ATTR_MAX);
 	return -1;
+}
+
+/* Contract in people.h: on failure nothing is left to free. */
+int
+people_from_json(struct json_object *p, size_t idx, struct norm_event *ev,
+    char *err, size_t errlen)
+{
+	if (parse_person(p, idx, ev, err, errlen) != 0) {
+		people_clear(ev);
+		return -1;
+	}
+	return 0;
 }

@@ -15,8 +15,8 @@ struct norm_event;
  * (employee_id, email, department, ..., custom, kind) becomes *ev, kind
  * "update" unless given, subject "people:<employee_id>" (or
  * "people:#<idx>").  p is borrowed.  Returns 0 (free *ev with
- * people_clear), or -1 with err "[idx].key: ..."; *ev may then hold
- * the attributes read so far, which people_clear frees.
+ * people_clear), or -1 with err "[idx].key: ..." and *ev empty
+ * (nothing to free).
  */
 int people_from_json(struct json_object *p, size_t idx,
     struct norm_event *ev, char *err, size_t errlen);

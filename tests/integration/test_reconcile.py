@@ -100,6 +100,15 @@ class Reconcile(unittest.TestCase):
             self.assertIn("role", got[c])
             r = st.cli("reconcile", "--people", people, "--fix", check=False)
             self.assertEqual(r.returncode, 2)
+            # A person that fails after some attributes were read is
+            # reported by index and field, and (ASan build) nothing leaks.
+            with open(people, "w") as f:
+                json.dump([{"employee_id": "R-1", "email": "r1@example.com",
+                            "department": "Support", "title": 7}], f)
+            r = st.cli("reconcile", "--people", people, check=False)
+            self.assertNotEqual(r.returncode, 0)
+            self.assertIn("[0].title: expected a string", r.stderr)
+            self.assertNotIn("LeakSanitizer", r.stderr)
         finally:
             st.stop()
             zd.stop()
