@@ -15,7 +15,6 @@
  * keeps it to the time between the answer's last byte and rename(2): the
  * file is written before anything else happens with the answer.
  */
-#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -33,6 +32,7 @@
 #include <json-c/json.h>
 #include <openssl/crypto.h>
 
+#include "rolehook/jsonutil.h"
 #include "rolehook/log.h"
 #include "rolehook/oauth.h"
 
@@ -489,24 +489,12 @@ static enum oauth_result
 parse_answer(long status, const char *resp, struct answer *an, char *err,
     size_t errlen)
 {
-	struct json_tokener *tok = NULL;
-	struct json_object *o = NULL, *v;
+	struct json_object *o, *v;
 	enum oauth_result rc = OAUTH_BAD_RESPONSE;
-	size_t len = strlen(resp), end;
 	int64_t x;
 
-	if ((tok = json_tokener_new_ex(JSON_DEPTH)) == NULL) {
-		rc = OAUTH_ERROR;
-		goto out;
-	}
-	o = json_tokener_parse_ex(tok, resp, (int)len);
-	if (o != NULL && json_tokener_get_error(tok) == json_tokener_success)
-		for (end = json_tokener_get_parse_end(tok); end < len; end++)
-			if (!isspace((unsigned char)resp[end])) {
-				json_object_put(o);
-				o = NULL;
-				break;
-			}
+	/* Strict RFC 8259, nothing after the document (jsonutil.h). */
+	o = json_parse_strict(resp, strlen(resp), JSON_DEPTH);
 	if (o == NULL || !json_object_is_type(o, json_type_object)) {
 		if (status >= 500 || status == 429)
 			rc = OAUTH_RETRYABLE;
@@ -583,8 +571,6 @@ out:
 		an->access = NULL;
 	}
 	json_object_put(o);
-	if (tok != NULL)
-		json_tokener_free(tok);
 	return rc;
 }
 
