@@ -636,23 +636,36 @@ struct collect {
 	int oom;
 };
 
+/*
+ * Appends the objects of one page to all (the page is freed after the
+ * page callback; what is kept lives on).  Returns 0, or -1 out of memory.
+ */
+static int
+append_objects(json_object *all, json_object *items)
+{
+	size_t i, n = json_object_array_length(items);
+
+	for (i = 0; i < n; i++) {
+		json_object *o = json_object_array_get_idx(items, i);
+
+		if (!json_object_is_type(o, json_type_object))
+			continue;
+		if (json_object_array_add(all, json_object_get(o)) != 0) {
+			json_object_put(o);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 static int
 collect_cb(json_object *items, void *arg)
 {
 	struct collect *co = arg;
-	size_t i, n = json_object_array_length(items);
 
-	for (i = 0; i < n; i++) {
-		json_object *u = json_object_array_get_idx(items, i);
-
-		if (!json_object_is_type(u, json_type_object))
-			continue;
-		/* The page is freed after this call; the user lives on. */
-		if (json_object_array_add(co->arr, json_object_get(u)) != 0) {
-			json_object_put(u);
-			co->oom = 1;
-			return 1;
-		}
+	if (append_objects(co->arr, items) != 0) {
+		co->oom = 1;
+		return 1;
 	}
 	if (co->r->tty)
 		fprintf(stderr, "\rrolehook: fetched %zu agents...",
@@ -806,20 +819,15 @@ struct mcollect {
 	int oom;
 };
 
+/* Non-objects are dropped here; fetch_memberships skips them anyway. */
 static int
 mships_cb(json_object *items, void *arg)
 {
 	struct mcollect *mc = arg;
-	size_t i, n = json_object_array_length(items);
 
-	for (i = 0; i < n; i++) {
-		json_object *m = json_object_array_get_idx(items, i);
-
-		if (json_object_array_add(mc->all, json_object_get(m)) != 0) {
-			json_object_put(m);
-			mc->oom = 1;
-			return 1;
-		}
+	if (append_objects(mc->all, items) != 0) {
+		mc->oom = 1;
+		return 1;
 	}
 	return 0;
 }
