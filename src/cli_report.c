@@ -38,6 +38,7 @@
 #include "rolehook/bulk.h"
 #include "rolehook/cli.h"
 #include "rolehook/config.h"
+#include "rolehook/decide.h"
 #include "rolehook/jsonutil.h"
 #include "rolehook/governor.h"
 #include "rolehook/hash.h"
@@ -519,33 +520,17 @@ static int
 store_event_visit(struct report *r, struct store *st, int64_t id,
     struct seen *set)
 {
-	const struct config_source *src;
 	struct store_event row;
 	struct norm_event nev;
-	json_object *mapping = NULL;
-	const char *normalizer;
-	char err[NORM_ERRLEN];
+	char err[DECIDE_ERRLEN];
 	int rc = 0, s;
 
 	memset(&nev, 0, sizeof(nev));
 	if (store_get(st, id, &row) != 0)
 		return 0;
-	src = config_source_find(r->cfg, row.source, strlen(row.source));
-	if (src == NULL)
-		goto out;
-	if (src->raw != NULL)
-		json_object_object_get_ex(src->raw, "mapping", &mapping);
-	normalizer = src->normalizer != NULL ? src->normalizer :
-	    src->scheme.preset;
 	/* A split batch's parent fails here; its children stand for it. */
-	if ((row.batched ? normalize_nth(normalizer, mapping,
-	    (const char *)row.body, row.body_len, row.signed_at,
-	    row.batch_index, &nev, NULL, err, sizeof(err)) :
-	    normalize(normalizer, mapping, (const char *)row.body,
-	    row.body_len, row.signed_at, &nev, err, sizeof(err))) != 0 ||
-	    nev.kind == NULL || nev.subject == NULL ||
-	    strcmp(nev.kind, "ignored") == 0 ||
-	    strncmp(nev.kind, "zendesk.", 8) == 0)
+	if (decide_event(r->cfg, &row, &nev, NULL, err, sizeof(err)) != 0 ||
+	    !decide_is_person(&nev))
 		goto out;
 	if ((s = seen_add(set, nev.subject)) != 0) {
 		rc = s < 0 ? -1 : 0;   /* 1: a newer event decided */

@@ -24,6 +24,7 @@
 
 #include "rolehook/cli.h"
 #include "rolehook/config.h"
+#include "rolehook/decide.h"
 #include "rolehook/normalize.h"
 #include "rolehook/people.h"
 #include "rolehook/plan.h"
@@ -44,6 +45,7 @@ struct sim {
 	struct policy *pol;
 	struct json_object *current, *roles, *groups, *snapshot;
 	struct json_object *users, *people;
+	struct json_object *out;      /* simulate_one's plan(s) */
 	struct plan_opts popts;
 };
 
@@ -200,6 +202,7 @@ sim_clear(struct sim *s)
 	json_object_put(s->snapshot);
 	json_object_put(s->users);
 	json_object_put(s->people);
+	json_object_put(s->out);
 	policy_free(s->pol);
 	config_free(s->cfg);
 }
@@ -352,17 +355,12 @@ plan_person(struct sim *s, const struct norm_event *ev,
 	struct policy_decision d;
 	struct plan *pl = NULL;
 	struct json_object *o = NULL;
-	const char *email, *xid;
 	char err[ERRLEN];
 	int rc = -1;
 
 	*out = NULL;
-	policy_evaluate(s->pol, ev, &d);
-	plan_user_of(s->current, &email, &xid);
-	if (policy_is_protected(s->pol, email, xid, NULL))
-		d.is_protected = 1;
-	if (plan_build(&d, ev, s->current, s->roles, s->groups, s->snapshot,
-	    &s->popts, &pl, err, sizeof(err)) != 0) {
+	if (decide_plan(s->pol, ev, s->current, s->roles, s->groups,
+	    s->snapshot, &s->popts, &d, &pl, err, sizeof(err)) != 0) {
 		print_plan_error(s, err);
 		goto out;
 	}
@@ -381,6 +379,28 @@ out:
 	return rc;
 }
 
+/* decide_person_fn: one person's plan, kept for printing. */
+static int
+one_person(void *arg, size_t index, size_t count, const struct norm_event *ev)
+{
+	struct sim *s = arg;
+	struct json_object *o;
+
+	(void)index;
+	if (plan_person(s, ev, &o) != 0)
+		return 1;
+	if (count == 1) {
+		s->out = o;
+		return 0;
+	}
+	if ((s->out == NULL && (s->out = json_object_new_array()) == NULL) ||
+	    json_object_array_add(s->out, o) != 0) {
+		json_object_put(o);
+		return 1;
+	}
+	return 0;
+}
+
 /*
  * One delivery.  A batch (BambooHR {"employees": [...]} with more than
  * one entry) is planned per person, as `work` splits it: the output is
@@ -391,27 +411,17 @@ out:
 static int
 simulate_one(struct sim *s)
 {
-	const struct config_source *src;
-	struct norm_event ev;
-	struct json_object *o = NULL, *arr = NULL, *mapping = NULL;
-	const char *normalizer;
-	char err[ERRLEN], *body = NULL;
-	size_t len = 0, count = 1, i;
-	time_t now = time(NULL);
+	const struct json_object *mapping;
+	char err[DECIDE_ERRLEN], *body = NULL;
+	size_t len = 0;
 	int rc = EXIT_USAGE;
 
-	memset(&ev, 0, sizeof(ev));
-	if ((src = config_source_find(s->cfg, s->source, strlen(s->source))) ==
-	    NULL) {
+	if (decide_normalizer(s->cfg, s->source, &mapping) == NULL) {
 		fprintf(stderr, "rolehook: %s: sources: no source named \"%s\"; "
 		    "'rolehook check' lists the configuration\n", s->config_path,
 		    s->source);
 		goto out;
 	}
-	normalizer = src->normalizer != NULL ? src->normalizer :
-	    src->scheme.preset;
-	if (src->raw != NULL)
-		json_object_object_get_ex(src->raw, "mapping", &mapping);
 	if (read_file(s->event_path, s->cfg->server.max_body, &body, &len,
 	    err, sizeof(err)) != 0) {
 		fprintf(stderr, "rolehook: %s\n", err);
@@ -420,31 +430,17 @@ simulate_one(struct sim *s)
 	if (load_inputs(s) != 0)
 		goto out;
 	rc = 1;
-	/* Entry 0 of a one-person delivery is exactly normalize(). */
-	for (i = 0; i < count; i++) {
-		if (normalize_nth(normalizer, mapping, body, len, now, i, &ev,
-		    &count, err, sizeof(err)) != 0) {
-			fprintf(stderr, "rolehook: %s: normaliser %s: %s\n",
-			    s->event_path, normalizer, err);
-			goto out;
-		}
-		if (plan_person(s, &ev, &o) != 0)
-			goto out;
-		norm_event_clear(&ev);
-		if (count == 1)
-			break;
-		if (arr == NULL && (arr = json_object_new_array()) == NULL)
-			goto out;
-		if (json_object_array_add(arr, o) != 0)
-			goto out;
-		o = NULL;
+	switch (decide_each(s->cfg, s->source, body, len, time(NULL),
+	    one_person, s, err, sizeof(err))) {
+	case 0:
+		print_json(s, s->out);
+		rc = 0;
+		break;
+	case -1:
+		fprintf(stderr, "rolehook: %s: %s\n", s->event_path, err);
+		break;
 	}
-	print_json(s, arr != NULL ? arr : o);
-	rc = 0;
 out:
-	json_object_put(o);
-	json_object_put(arr);
-	norm_event_clear(&ev);
 	free(body);
 	return rc;
 }
@@ -531,7 +527,6 @@ simulate_all(struct sim *s)
 	struct policy_decision d;
 	struct plan *pl = NULL;
 	const char *const *match;
-	const char *email, *xid;
 	char err[ERRLEN];
 	unsigned char *matched = NULL;
 	size_t nusers, npeople, n_ext = 0, n_mail = 0, nmatch, i, j;
@@ -612,10 +607,6 @@ simulate_all(struct sim *s)
 			}
 		}
 		cur = user != NULL ? current_doc(user) : NULL;
-		policy_evaluate(s->pol, &ev, &d);
-		plan_user_of(cur, &email, &xid);
-		if (policy_is_protected(s->pol, email, xid, NULL))
-			d.is_protected = 1;
 		entry = json_object_new_object();
 		json_object_array_add(list, entry);
 		json_object_object_add(entry, "person", json_object_new_int64(
@@ -626,8 +617,8 @@ simulate_all(struct sim *s)
 		if (user != NULL)
 			json_object_object_get_ex(user, "id", &v);
 		json_object_object_add(entry, "user_id", json_object_get(v));
-		if (plan_build(&d, &ev, cur, s->roles, s->groups, NULL,
-		    &s->popts, &pl, err, sizeof(err)) != 0) {
+		if (decide_plan(s->pol, &ev, cur, s->roles, s->groups, NULL,
+		    &s->popts, &d, &pl, err, sizeof(err)) != 0) {
 			json_object_object_add(entry, "rule", d.rule != NULL ?
 			    json_object_new_string(d.rule) : NULL);
 			json_object_object_add(entry, "error",

@@ -30,6 +30,7 @@
 
 #include "rolehook/bulk.h"
 #include "rolehook/config.h"
+#include "rolehook/decide.h"
 #include "rolehook/governor.h"
 #include "rolehook/hash.h"
 #include "rolehook/log.h"
@@ -143,64 +144,6 @@ struct wthread {
 };
 
 /* ------------------------------------------------------------- helpers */
-
-static const char *
-source_normalizer(const struct config_source *src, json_object **mapping)
-{
-	*mapping = NULL;
-	if (src->raw != NULL)
-		json_object_object_get_ex(src->raw, "mapping", mapping);
-	return src->normalizer != NULL ? src->normalizer : src->scheme.preset;
-}
-
-/*
- * Normalises a stored event with its source's normaliser: the child of a
- * split batch as its own entry (normalize_nth), any other event as a
- * whole.  Returns 0, or -1 with note filled (the reason the event is
- * dead).  *count (may be NULL) gets the number of people the body holds
- * when it parsed that far (1 otherwise); an unsplit event holding more
- * than one fails here, and classify() splits it (store_split).
- */
-static int
-normalize_row(const struct wk *w, const struct store_event *row,
-    struct norm_event *nev, size_t *count, char *note, size_t notelen)
-{
-	const struct config_source *src;
-	const char *normalizer;
-	json_object *mapping;
-	char err[NORM_ERRLEN];
-	size_t n = 1;
-
-	memset(nev, 0, sizeof(*nev));
-	if (count != NULL)
-		*count = 1;
-	src = config_source_find(w->cfg, row->source, strlen(row->source));
-	if (src == NULL) {
-		snprintf(note, notelen, "source \"%s\" is not in the "
-		    "configuration any more", row->source);
-		return -1;
-	}
-	normalizer = source_normalizer(src, &mapping);
-	if (normalize_nth(normalizer, mapping, (const char *)row->body,
-	    row->body_len, row->signed_at, row->batched ? row->batch_index : 0,
-	    nev, &n, err, sizeof(err)) != 0) {
-		snprintf(note, notelen, "normaliser %s: %s", normalizer, err);
-		goto fail;
-	}
-	if (!row->batched && n > 1) {
-		snprintf(note, notelen, "normaliser %s: a batch of %zu people "
-		    "not split into one event each", normalizer, n);
-		goto fail;
-	}
-	if (count != NULL)
-		*count = n;
-	return 0;
-fail:
-	if (count != NULL)
-		*count = n;
-	norm_event_clear(nev);
-	return -1;
-}
 
 /*
  * The time that orders an event: its effective date, else its occurred
@@ -503,30 +446,6 @@ zendesk_event(struct wthread *t, const struct store_event *row,
 	a.zendesk_user = user;
 	store_audit_add(w->st, &a, NULL);
 	finish(w, row->id, "done", note);
-}
-
-/*
- * policy.match_users_by: a key the policy does not list is not used to
- * find the person (the client always tries external_id before email).
- */
-static void
-match_by(const struct policy *pol, const char **ext, const char **email)
-{
-	const char *const *keys;
-	size_t n, i;
-	int use_ext = 0, use_email = 0;
-
-	keys = policy_match_users_by(pol, &n);
-	for (i = 0; i < n; i++) {
-		if (strcmp(keys[i], "external_id") == 0)
-			use_ext = 1;
-		else if (strcmp(keys[i], "email") == 0)
-			use_email = 1;
-	}
-	if (!use_ext)
-		*ext = NULL;
-	if (!use_email)
-		*email = NULL;
 }
 
 static long
@@ -1071,7 +990,7 @@ process(struct wthread *t, int64_t id)
 	struct zd_response res = ZD_RESPONSE_INIT;
 	struct plan *pl = NULL;
 	json_object *current = NULL, *snapshot = NULL, *roles, *groups;
-	const char *ext, *email, *uemail, *uxid, *what;
+	const char *ext, *email, *what;
 	char note[NOTE_MAX], err[PLAN_ERRLEN];
 	enum zd_result rc;
 	time_t evtime, now = time(NULL);
@@ -1084,7 +1003,7 @@ process(struct wthread *t, int64_t id)
 		log_msg(LOG_ERROR, "cannot load event %" PRId64, id);
 		return;
 	}
-	if (normalize_row(w, &row, &nev, NULL, note, sizeof(note)) != 0) {
+	if (decide_event(w->cfg, &row, &nev, NULL, note, sizeof(note)) != 0) {
 		finish(w, id, "dead", note);
 		goto out;
 	}
@@ -1108,12 +1027,7 @@ process(struct wthread *t, int64_t id)
 		    "did not say what changed; nothing to apply");
 		goto out;
 	}
-	policy_evaluate(w->pol, &nev, &d);
-	ext = norm_attr(&nev, "external_id");
-	if (ext == NULL)
-		ext = norm_attr(&nev, "employee_id");
-	email = norm_attr(&nev, "email");
-	match_by(w->pol, &ext, &email);
+	decide_match_keys(w->pol, &nev, &ext, &email);
 	if (ext == NULL && email == NULL) {
 		finish(w, id, "dead", "no external_id, employee_id or email "
 		    "to find the person in Zendesk");
@@ -1125,9 +1039,6 @@ process(struct wthread *t, int64_t id)
 		goto out;
 	}
 reread:
-	plan_user_of(current, &uemail, &uxid);
-	if (policy_is_protected(w->pol, uemail, uxid, nev.subject))
-		d.is_protected = 1;
 	if (strcmp(nev.kind, "rehire") == 0 && subj.snapshot != NULL &&
 	    now - subj.snapshot_at <=
 	    (time_t)policy_rehire_window_days(w->pol) * 86400)
@@ -1137,8 +1048,8 @@ replan:
 	roles = json_object_get(w->roles);
 	groups = json_object_get(w->groups);
 	pthread_mutex_unlock(&w->cache_lock);
-	rc = plan_build(&d, &nev, current, roles, groups, snapshot,
-	    &w->popts, &pl, err, sizeof(err)) == 0 ? ZD_OK : ZD_ERROR;
+	rc = decide_plan(w->pol, &nev, current, roles, groups, snapshot,
+	    &w->popts, &d, &pl, err, sizeof(err)) == 0 ? ZD_OK : ZD_ERROR;
 	json_object_put(roles);
 	json_object_put(groups);
 	if (rc != ZD_OK) {
@@ -1364,7 +1275,7 @@ classify(struct wk *w)
 	for (i = 0; i < n; i++) {
 		if (store_get(w->st, ids[i], &row) != 0)
 			continue;
-		r = normalize_row(w, &row, &nev, &people, note, sizeof(note));
+		r = decide_event(w->cfg, &row, &nev, &people, note, sizeof(note));
 		if (!row.batched && people > 1)
 			split(w, &row, people);
 		else if (r != 0)
@@ -1594,13 +1505,9 @@ job_xid(struct wk *w, int64_t id)
 	if (store_get(w->st, id, &row) != 0)
 		return NULL;
 	memset(&nev, 0, sizeof(nev));
-	if (normalize_row(w, &row, &nev, NULL, note, sizeof(note)) == 0 &&
+	if (decide_event(w->cfg, &row, &nev, NULL, note, sizeof(note)) == 0 &&
 	    strncmp(nev.kind, "zendesk.", 8) != 0) {
-		ext = norm_attr(&nev, "external_id");
-		if (ext == NULL)
-			ext = norm_attr(&nev, "employee_id");
-		email = norm_attr(&nev, "email");
-		match_by(w->pol, &ext, &email);
+		decide_match_keys(w->pol, &nev, &ext, &email);
 		if (pf_usable(ext))
 			x = strdup(ext);
 	}
@@ -1958,30 +1865,23 @@ reconcile_person(struct wthread *t, const struct reconcile_opts *ro,
 	struct plan *pl = NULL;
 	json_object *current = NULL, *line = NULL, *arr = NULL;
 	const json_object *user;
-	const char *ext, *email, *uemail, *uxid, *what;
+	const char *ext, *email, *uemail, *what;
 	char perr[PLAN_ERRLEN];
 	int revert = 0, alert = 0, r;
 	size_t k;
 
 	n->people++;
-	policy_evaluate(w->pol, nev, &d);
-	ext = norm_attr(nev, "external_id");
-	if (ext == NULL)
-		ext = norm_attr(nev, "employee_id");
-	email = norm_attr(nev, "email");
-	match_by(w->pol, &ext, &email);
+	decide_match_keys(w->pol, nev, &ext, &email);
 	if (read_current(t, ext, email, &current, &res, &what) != ZD_OK) {
 		fprintf(stderr, "%srolehook: reconcile: %s: %s: %s\n",
 		    tty ? "\n" : "", nev->subject, what, res.reason);
 		n->failed++;
 		goto out;
 	}
-	user = plan_user_of(current, &uemail, &uxid);
-	if (policy_is_protected(w->pol, uemail, uxid, nev->subject))
-		d.is_protected = 1;
+	user = plan_user_of(current, &uemail, NULL);
 	pthread_mutex_lock(&w->cache_lock);
-	r = plan_build(&d, nev, current, w->roles, w->groups, NULL, &w->popts,
-	    &pl, perr, sizeof(perr));
+	r = decide_plan(w->pol, nev, current, w->roles, w->groups, NULL,
+	    &w->popts, &d, &pl, perr, sizeof(perr));
 	pthread_mutex_unlock(&w->cache_lock);
 	if (r != 0) {
 		fprintf(stderr, "%srolehook: reconcile: %s: plan: %s\n",
@@ -2134,9 +2034,8 @@ rc_one(size_t i, int thread, void *arg)
 	got = store_get(w->st, p->ids->ids[i], &row) == 0;
 	pthread_mutex_unlock(&w->lock);
 	if (got) {
-		if (normalize_row(w, &row, &nev, NULL, note, sizeof(note)) == 0 &&
-		    strcmp(nev.kind, "ignored") != 0 &&
-		    strncmp(nev.kind, "zendesk.", 8) != 0 && nev.subject != NULL)
+		if (decide_event(w->cfg, &row, &nev, NULL, note,
+		    sizeof(note)) == 0 && decide_is_person(&nev))
 			reconcile_person(t, p->ro, &nev, row.id, n, p->tty,
 			    &line);
 		norm_event_clear(&nev);

@@ -1,0 +1,167 @@
+/*
+ * decide.c -- stored event -> normalised events -> policy decision ->
+ * plan, the one path `work`, `simulate`, `events replay` and `reconcile`
+ * share (decide.h).  Pure: no I/O.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "rolehook/config.h"
+#include "rolehook/decide.h"
+#include "rolehook/normalize.h"
+#include "rolehook/plan.h"
+#include "rolehook/policy.h"
+#include "rolehook/store.h"
+
+const char *
+decide_normalizer(const struct config *cfg, const char *source,
+    const struct json_object **mapping)
+{
+	const struct config_source *src;
+	json_object *m = NULL;
+
+	*mapping = NULL;
+	src = config_source_find(cfg, source, strlen(source));
+	if (src == NULL)
+		return NULL;
+	if (src->raw != NULL)
+		json_object_object_get_ex(src->raw, "mapping", &m);
+	*mapping = m;
+	return src->normalizer != NULL ? src->normalizer : src->scheme.preset;
+}
+
+int
+decide_body(const struct config *cfg, const char *source, const char *body,
+    size_t len, time_t signed_at, size_t index, struct norm_event *ev,
+    size_t *count, char *err, size_t errlen)
+{
+	const struct json_object *mapping;
+	const char *normalizer;
+	char nerr[NORM_ERRLEN];
+	size_t n = 1;
+
+	memset(ev, 0, sizeof(*ev));
+	if (count != NULL)
+		*count = 1;
+	if ((normalizer = decide_normalizer(cfg, source, &mapping)) == NULL) {
+		snprintf(err, errlen, "source \"%s\" is not in the "
+		    "configuration any more", source);
+		return -1;
+	}
+	if (normalize_nth(normalizer, mapping, body, len, signed_at, index,
+	    ev, &n, nerr, sizeof(nerr)) != 0) {
+		if (count != NULL)
+			*count = n;
+		snprintf(err, errlen, "normaliser %s: %s", normalizer, nerr);
+		return -1;
+	}
+	if (count != NULL)
+		*count = n;
+	return 0;
+}
+
+int
+decide_event(const struct config *cfg, const struct store_event *row,
+    struct norm_event *ev, size_t *count, char *err, size_t errlen)
+{
+	const struct json_object *mapping;
+	size_t n = 1;
+	int rc;
+
+	rc = decide_body(cfg, row->source, (const char *)row->body,
+	    row->body_len, row->signed_at, row->batched ? row->batch_index : 0,
+	    ev, &n, err, errlen);
+	if (rc == 0 && !row->batched && n > 1) {
+		norm_event_clear(ev);
+		snprintf(err, errlen, "normaliser %s: a batch of %zu people "
+		    "not split into one event each", decide_normalizer(cfg,
+		    row->source, &mapping), n);
+		rc = -1;
+	}
+	if (count != NULL)
+		*count = n;
+	return rc;
+}
+
+int
+decide_each(const struct config *cfg, const char *source, const char *body,
+    size_t len, time_t signed_at, decide_person_fn fn, void *arg,
+    char *err, size_t errlen)
+{
+	struct norm_event ev;
+	size_t count = 1, i;
+	int r;
+
+	for (i = 0; i < count; i++) {
+		if (decide_body(cfg, source, body, len, signed_at, i, &ev,
+		    &count, err, errlen) != 0)
+			return -1;
+		r = fn(arg, i, count, &ev);
+		norm_event_clear(&ev);
+		if (r != 0)
+			return r;
+	}
+	return 0;
+}
+
+int
+decide_is_person(const struct norm_event *ev)
+{
+	return ev->kind != NULL && ev->subject != NULL &&
+	    strcmp(ev->kind, "ignored") != 0 &&
+	    strncmp(ev->kind, "zendesk.", 8) != 0;
+}
+
+/*
+ * policy.match_users_by: a key the policy does not list is not used to
+ * find the person (the client always tries external_id before email).
+ */
+void
+decide_match_keys(const struct policy *pol, const struct norm_event *ev,
+    const char **external_id, const char **email)
+{
+	const char *const *keys;
+	size_t n, i;
+	int use_ext = 0, use_email = 0;
+
+	keys = policy_match_users_by(pol, &n);
+	for (i = 0; i < n; i++) {
+		if (strcmp(keys[i], "external_id") == 0)
+			use_ext = 1;
+		else if (strcmp(keys[i], "email") == 0)
+			use_email = 1;
+	}
+	*external_id = NULL;
+	*email = NULL;
+	if (use_ext && (*external_id = norm_attr(ev, "external_id")) == NULL)
+		*external_id = norm_attr(ev, "employee_id");
+	if (use_email)
+		*email = norm_attr(ev, "email");
+}
+
+void
+decide_policy(const struct policy *pol, const struct norm_event *ev,
+    const struct json_object *current, struct policy_decision *d)
+{
+	const char *uemail, *uxid;
+
+	/* policy_evaluate checks the event's subject, email, external_id. */
+	policy_evaluate(pol, ev, d);
+	plan_user_of(current, &uemail, &uxid);
+	if (policy_is_protected(pol, uemail, uxid, ev->subject))
+		d->is_protected = 1;
+}
+
+int
+decide_plan(const struct policy *pol, const struct norm_event *ev,
+    const struct json_object *current, const struct json_object *roles,
+    const struct json_object *groups, const struct json_object *snapshot,
+    const struct plan_opts *opts, struct policy_decision *d,
+    struct plan **out, char *err, size_t errlen)
+{
+	decide_policy(pol, ev, current, d);
+	return plan_build(d, ev, current, roles, groups, snapshot, opts, out,
+	    err, errlen);
+}

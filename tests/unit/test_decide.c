@@ -1,0 +1,383 @@
+/*
+ * test_decide.c -- the one decide path: a stored event or a body
+ * normalised per person (a BambooHR batch is every entry, a split child
+ * its own entry, an unsplit batch an error), the match keys per
+ * policy.match_users_by, and the protected check (table): the event's
+ * subject, e-mail and external id and the Zendesk user's e-mail and
+ * external id each protect, the same for every caller (work, simulate,
+ * replay and reconcile all call decide_plan / decide_policy).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <json-c/json.h>
+
+#include "rolehook/config.h"
+#include "rolehook/decide.h"
+#include "rolehook/normalize.h"
+#include "rolehook/plan.h"
+#include "rolehook/policy.h"
+#include "rolehook/store.h"
+
+static const char config_text[] =
+    "{ \"store\": { \"path\": \"/tmp/test_decide.db\" },\n"
+    "  \"sources\": {\n"
+    "    \"hr\": { \"preset\": \"standard-webhooks\", \"normalizer\": \"generic\",\n"
+    "      \"secrets\": [\"env:RH_T_DECIDE\"],\n"
+    "      \"mapping\": { \"kind\": \"/type\", \"employee_id\": \"/data/id\",\n"
+    "        \"external_id\": \"/data/xid\", \"email\": \"/data/email\",\n"
+    "        \"department\": \"/data/department\",\n"
+    "        \"kinds\": { \"hired\": \"hire\", \"updated\": \"update\",\n"
+    "                   \"terminated\": \"terminate\" } } },\n"
+    "    \"bamboo\": { \"preset\": \"bamboohr\", \"secrets\": [\"env:RH_T_DECIDE\"] }\n"
+    "  },\n"
+    "  \"policy\": { \"protected\": [\"owner@example.com\", \"X-OWNER\",\n"
+    "      \"generic:E-PROT\"],\n"
+    "    \"rules\": [ { \"name\": \"support\", \"when\": { \"department\": \"Support\" },\n"
+    "      \"then\": { \"role\": \"admin\" } },\n"
+    "      { \"name\": \"rest\", \"when\": {}, \"then\": { \"role\": \"end-user\" } } ] }\n"
+    "}\n";
+
+static const char batch3[] =
+    "{\"employees\": ["
+    "{\"action\": \"Updated\", \"changedFields\": [\"First Name\"],"
+    " \"fields\": {\"First Name\": \"A\"}, \"id\": \"1\"},"
+    "{\"action\": \"Updated\", \"changedFields\": [\"First Name\"],"
+    " \"fields\": {\"First Name\": \"B\"}, \"id\": \"2\"},"
+    "{\"action\": \"Updated\", \"changedFields\": [\"First Name\"],"
+    " \"fields\": {\"First Name\": \"C\"}, \"id\": \"3\"}]}";
+
+struct fx {
+	struct config *cfg;
+	struct policy *pol;
+};
+
+static int
+setup(void **state)
+{
+	static struct fx fx;
+	json_object *p;
+	char err[CONFIG_ERRLEN];
+
+	if (config_parse(config_text, sizeof(config_text) - 1, "test.json",
+	    CONFIG_SECRETS_SKIP, &fx.cfg, err, sizeof(err)) != 0) {
+		fprintf(stderr, "config: %s\n", err);
+		return -1;
+	}
+	if (!json_object_object_get_ex(fx.cfg->root, "policy", &p) ||
+	    policy_compile(p, &fx.pol, err, sizeof(err)) != 0) {
+		fprintf(stderr, "policy: %s\n", err);
+		return -1;
+	}
+	*state = &fx;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fx *fx = *state;
+
+	policy_free(fx->pol);
+	config_free(fx->cfg);
+	return 0;
+}
+
+/* A generic-source body for one person. */
+static void
+body_of(char *buf, size_t cap, const char *type, const char *id,
+    const char *xid, const char *email, const char *dept)
+{
+	snprintf(buf, cap, "{\"type\": \"%s\", \"data\": {\"id\": \"%s\", "
+	    "\"xid\": \"%s\", \"email\": \"%s\", \"department\": \"%s\"}}",
+	    type, id, xid, email, dept);
+}
+
+/* ------------------------------------------------------- normalising */
+
+static void
+test_normalizer_and_unknown_source(void **state)
+{
+	struct fx *fx = *state;
+	const struct json_object *m;
+	struct norm_event ev;
+	char err[DECIDE_ERRLEN];
+	size_t n = 99;
+
+	assert_string_equal(decide_normalizer(fx->cfg, "hr", &m), "generic");
+	assert_non_null(m);
+	assert_string_equal(decide_normalizer(fx->cfg, "bamboo", &m),
+	    "bamboohr");
+	assert_null(m);
+	assert_null(decide_normalizer(fx->cfg, "gone", &m));
+	assert_int_equal(decide_body(fx->cfg, "gone", "{}", 2, 0, 0, &ev, &n,
+	    err, sizeof(err)), -1);
+	assert_string_equal(err, "source \"gone\" is not in the "
+	    "configuration any more");
+	assert_int_equal(n, 1);
+	assert_null(ev.kind);
+}
+
+struct seen {
+	size_t n, count;
+	char ids[4][16];
+	int stop_at;
+};
+
+static int
+collect(void *arg, size_t index, size_t count, const struct norm_event *ev)
+{
+	struct seen *s = arg;
+	const char *id = norm_attr(ev, "employee_id");
+
+	assert_int_equal(index, s->n);
+	s->count = count;
+	snprintf(s->ids[s->n], sizeof(s->ids[0]), "%s", id ? id : "?");
+	s->n++;
+	return s->stop_at > 0 && (int)s->n == s->stop_at ? 7 : 0;
+}
+
+static void
+test_each_person_of_a_batch(void **state)
+{
+	struct fx *fx = *state;
+	struct seen s;
+	char err[DECIDE_ERRLEN];
+
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(decide_each(fx->cfg, "bamboo", batch3,
+	    sizeof(batch3) - 1, 0, collect, &s, err, sizeof(err)), 0);
+	assert_int_equal(s.n, 3);
+	assert_int_equal(s.count, 3);
+	assert_string_equal(s.ids[0], "1");
+	assert_string_equal(s.ids[1], "2");
+	assert_string_equal(s.ids[2], "3");
+
+	/* The callback's non-zero return stops the walk and is returned. */
+	memset(&s, 0, sizeof(s));
+	s.stop_at = 2;
+	assert_int_equal(decide_each(fx->cfg, "bamboo", batch3,
+	    sizeof(batch3) - 1, 0, collect, &s, err, sizeof(err)), 7);
+	assert_int_equal(s.n, 2);
+
+	/* A body that does not normalise names the normaliser. */
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(decide_each(fx->cfg, "bamboo", "[1]", 3, 0, collect,
+	    &s, err, sizeof(err)), -1);
+	assert_int_equal(s.n, 0);
+	assert_memory_equal(err, "normaliser bamboohr: ", 21);
+}
+
+static void
+test_stored_event_batch_and_child(void **state)
+{
+	struct fx *fx = *state;
+	struct store_event row;
+	struct norm_event ev;
+	char err[DECIDE_ERRLEN];
+	size_t n = 0;
+
+	memset(&row, 0, sizeof(row));
+	row.source = (char *)"bamboo";
+	row.body = (unsigned char *)batch3;
+	row.body_len = sizeof(batch3) - 1;
+	/* Not split yet: an error, and the count for store_split. */
+	assert_int_equal(decide_event(fx->cfg, &row, &ev, &n, err,
+	    sizeof(err)), -1);
+	assert_int_equal(n, 3);
+	assert_string_equal(err, "normaliser bamboohr: a batch of 3 people "
+	    "not split into one event each");
+	assert_null(ev.kind);
+
+	/* A split child is its own entry. */
+	row.batched = 1;
+	row.batch_index = 1;
+	assert_int_equal(decide_event(fx->cfg, &row, &ev, &n, err,
+	    sizeof(err)), 0);
+	assert_int_equal(n, 3);
+	assert_string_equal(norm_attr(&ev, "employee_id"), "2");
+	assert_int_equal(decide_is_person(&ev), 1);
+	norm_event_clear(&ev);
+
+	row.batch_index = 3;
+	assert_int_equal(decide_event(fx->cfg, &row, &ev, &n, err,
+	    sizeof(err)), -1);
+}
+
+static void
+test_is_person(void **state)
+{
+	struct norm_event ev;
+
+	(void)state;
+	memset(&ev, 0, sizeof(ev));
+	ev.kind = (char *)"update";
+	ev.subject = (char *)"generic:E1";
+	assert_int_equal(decide_is_person(&ev), 1);
+	ev.kind = (char *)"ignored";
+	assert_int_equal(decide_is_person(&ev), 0);
+	ev.kind = (char *)"zendesk.user.role_changed";
+	assert_int_equal(decide_is_person(&ev), 0);
+	ev.kind = (char *)"terminate";
+	ev.subject = NULL;
+	assert_int_equal(decide_is_person(&ev), 0);
+}
+
+/* -------------------------------------------------------- match keys */
+
+static void
+test_match_keys(void **state)
+{
+	static const struct {
+		const char *match;      /* match_users_by JSON, or NULL */
+		const char *xid, *empid, *email;
+		const char *want_ext, *want_email;
+	} cases[] = {
+		{ NULL, "X1", "E1", "a@x", "X1", "a@x" },
+		{ NULL, NULL, "E1", "a@x", "E1", "a@x" },
+		{ "[\"email\"]", "X1", "E1", "a@x", NULL, "a@x" },
+		{ "[\"external_id\"]", "X1", "E1", "a@x", "X1", NULL },
+		{ "[\"external_id\"]", NULL, NULL, "a@x", NULL, NULL },
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct policy *pol = NULL;
+		struct norm_event ev;
+		json_object *p;
+		const char *ext, *email;
+		char text[256], err[POLICY_ERRLEN];
+		size_t k = 0;
+
+		snprintf(text, sizeof(text), "{%s%s%s \"rules\": []}",
+		    cases[i].match ? "\"match_users_by\": " : "",
+		    cases[i].match ? cases[i].match : "",
+		    cases[i].match ? "," : "");
+		p = json_tokener_parse(text);
+		assert_non_null(p);
+		assert_int_equal(policy_compile(p, &pol, err, sizeof(err)), 0);
+		memset(&ev, 0, sizeof(ev));
+		ev.kind = (char *)"update";
+		if (cases[i].xid) {
+			ev.attrs[k].key = (char *)"external_id";
+			ev.attrs[k++].value = (char *)cases[i].xid;
+		}
+		if (cases[i].empid) {
+			ev.attrs[k].key = (char *)"employee_id";
+			ev.attrs[k++].value = (char *)cases[i].empid;
+		}
+		ev.attrs[k].key = (char *)"email";
+		ev.attrs[k++].value = (char *)cases[i].email;
+		ev.nattrs = k;
+		decide_match_keys(pol, &ev, &ext, &email);
+		if (cases[i].want_ext)
+			assert_string_equal(ext, cases[i].want_ext);
+		else
+			assert_null(ext);
+		if (cases[i].want_email)
+			assert_string_equal(email, cases[i].want_email);
+		else
+			assert_null(email);
+		policy_free(pol);
+		json_object_put(p);
+	}
+}
+
+/* --------------------------------------------------------- protected */
+
+static void
+test_protected_every_way(void **state)
+{
+	static const struct {
+		const char *name;
+		const char *id, *xid, *email;     /* the event's */
+		const char *user;                 /* current user JSON, or NULL */
+		int want;
+	} cases[] = {
+		{ "nobody", "E1", "X1", "ann@example.com", NULL, 0 },
+		{ "event subject", "E-PROT", "X1", "ann@example.com", NULL, 1 },
+		{ "event email", "E1", "X1", "OWNER@example.com", NULL, 1 },
+		{ "event external id", "E1", "X-OWNER", "ann@example.com", NULL,
+		    1 },
+		{ "user email", "E1", "X1", "ann@example.com",
+		    "{\"user\": {\"id\": 5, \"role\": \"end-user\", "
+		    "\"email\": \"Owner@Example.com\"}}", 1 },
+		{ "user external id", "E1", "X1", "ann@example.com",
+		    "{\"user\": {\"id\": 5, \"role\": \"end-user\", "
+		    "\"email\": \"other@example.com\", "
+		    "\"external_id\": \"X-OWNER\"}}", 1 },
+		{ "user not protected", "E1", "X1", "ann@example.com",
+		    "{\"user\": {\"id\": 5, \"role\": \"end-user\", "
+		    "\"email\": \"ann@example.com\", \"external_id\": \"X1\"}}",
+		    0 },
+	};
+	struct fx *fx = *state;
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct store_event row;
+		struct norm_event ev;
+		struct policy_decision d, d2;
+		struct plan *pl = NULL;
+		struct plan_opts po;
+		json_object *cur = NULL;
+		char body[512], err[DECIDE_ERRLEN];
+
+		body_of(body, sizeof(body), "updated", cases[i].id,
+		    cases[i].xid, cases[i].email, "Support");
+		/* The stored-event path (work, replay, reconcile) ... */
+		memset(&row, 0, sizeof(row));
+		row.source = (char *)"hr";
+		row.body = (unsigned char *)body;
+		row.body_len = strlen(body);
+		if (decide_event(fx->cfg, &row, &ev, NULL, err,
+		    sizeof(err)) != 0)
+			fail_msg("%s: %s", cases[i].name, err);
+		if (cases[i].user != NULL)
+			assert_non_null(cur = json_tokener_parse(cases[i].user));
+		decide_policy(fx->pol, &ev, cur, &d);
+		if (d.is_protected != cases[i].want)
+			fail_msg("%s: protected %d, want %d", cases[i].name,
+			    d.is_protected, cases[i].want);
+		/* ... and the plan (simulate plans through the same call). */
+		memset(&po, 0, sizeof(po));
+		assert_int_equal(decide_plan(fx->pol, &ev, cur, NULL, NULL,
+		    NULL, &po, &d2, &pl, err, sizeof(err)), 0);
+		assert_int_equal(d2.is_protected, cases[i].want);
+		if (cases[i].want)
+			assert_int_equal(pl->nwrites, 0);
+		else
+			assert_true(pl->nwrites > 0);
+		plan_free(pl);
+		norm_event_clear(&ev);
+		/* The body path (simulate) decides the same. */
+		assert_int_equal(decide_body(fx->cfg, "hr", body, strlen(body),
+		    0, 0, &ev, NULL, err, sizeof(err)), 0);
+		decide_policy(fx->pol, &ev, cur, &d2);
+		assert_int_equal(d2.is_protected, d.is_protected);
+		norm_event_clear(&ev);
+		json_object_put(cur);
+	}
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_normalizer_and_unknown_source),
+		cmocka_unit_test(test_each_person_of_a_batch),
+		cmocka_unit_test(test_stored_event_batch_and_child),
+		cmocka_unit_test(test_is_person),
+		cmocka_unit_test(test_match_keys),
+		cmocka_unit_test(test_protected_every_way),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
