@@ -17,6 +17,7 @@
 #include "rolehook/cli.h"
 #include "rolehook/config.h"
 #include "rolehook/log.h"
+#include "rolehook/reconcile.h"
 #include "rolehook/store.h"
 #include "rolehook/worker.h"
 
@@ -385,6 +386,20 @@ reconcile_help(void)
 	    "read, 2 usage or configuration error\n");
 }
 
+static void
+print_drift(void *arg, const char *line)
+{
+	(void)arg;
+	printf("%s\n", line);
+}
+
+static void
+print_problem(void *arg, const char *msg)
+{
+	(void)arg;
+	fprintf(stderr, "rolehook: reconcile: %s\n", msg);
+}
+
 int
 cli_reconcile(int argc, char **argv)
 {
@@ -397,10 +412,11 @@ cli_reconcile(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
-	static const char *const fields[] = { "role", "custom_role", "groups",
-		"entitlements", "suspended", NULL };
+	const char *const *fields = reconcile_fields;
 	const char *path = CONFIG_DEFAULT_PATH, *people = NULL;
 	struct reconcile_opts ro;
+	struct reconcile_report rep = { print_drift, print_problem, NULL, 0 };
+	struct reconcile_counts n;
 	struct config *cfg = NULL;
 	char err[CONFIG_ERRLEN];
 	int c, i, rc;
@@ -457,9 +473,20 @@ cli_reconcile(int argc, char **argv)
 		json_object_put(ro.people);
 		return EXIT_USAGE;
 	}
-	rc = worker_reconcile(cfg, &ro, err, sizeof(err));
+	rep.drift_on_tty = isatty(STDOUT_FILENO) && isatty(STDERR_FILENO);
+	rc = reconcile_run(cfg, &ro, &rep, &n, err, sizeof(err));
 	if (rc < 0)
 		fprintf(stderr, "rolehook: reconcile: %s\n", err);
+	else {
+		fprintf(stderr, "reconcile: %ld people checked, %ld with drift",
+		    n.people, n.drifted);
+		if (ro.fix)
+			fprintf(stderr, ", %ld queued for 'rolehook work', %ld "
+			    "left for a person", n.queued, n.needs);
+		fprintf(stderr, "%s\n", n.failed ? "; some people could not "
+		    "be read (see above)" : "");
+		rc = n.failed ? 1 : 0;
+	}
 	json_object_put(ro.people);
 	config_free(cfg);
 	return rc < 0 ? 1 : rc;

@@ -28,14 +28,12 @@
 
 #include <json-c/json.h>
 
-#include "rolehook/bulk.h"
 #include "rolehook/config.h"
 #include "rolehook/decide.h"
 #include "rolehook/governor.h"
 #include "rolehook/hash.h"
 #include "rolehook/log.h"
 #include "rolehook/normalize.h"
-#include "rolehook/people.h"
 #include "rolehook/plan.h"
 #include "rolehook/policy.h"
 #include "rolehook/store.h"
@@ -1795,402 +1793,142 @@ out:
 	return rc;
 }
 
-/* ------------------------------------------------------------ reconcile */
-
-struct idlist {
-	int64_t *ids;
-	size_t n, cap;
-};
-
-static int
-collect_id(const struct store_event *ev, void *arg)
-{
-	struct idlist *l = arg;
-	int64_t *nids;
-
-	if (l->n == l->cap) {
-		l->cap = l->cap ? l->cap * 2 : 256;
-		if ((nids = realloc(l->ids, l->cap * sizeof(*nids))) == NULL)
-			return 1;
-		l->ids = nids;
-	}
-	l->ids[l->n++] = ev->id;
-	return 0;
-}
-
-/* Which reconcile field a planned write changes. */
-static enum policy_drift_field
-write_field(const struct plan_write *pw, const json_object *user)
-{
-	json_object *u, *r, *cur;
-
-	if (strcmp(pw->step, "group_add") == 0 ||
-	    strcmp(pw->step, "group_remove") == 0)
-		return POLICY_FIELD_GROUPS;
-	if (strncmp(pw->step, "entitlements", 12) == 0)
-		return POLICY_FIELD_ENTITLEMENTS;
-	if (strcmp(pw->step, "suspend") == 0 ||
-	    strcmp(pw->step, "unsuspend") == 0)
-		return POLICY_FIELD_SUSPENDED;
-	/* A role write that keeps the role only changes the custom role. */
-	if (strcmp(pw->step, "role") == 0 && user != NULL && pw->body != NULL &&
-	    json_object_object_get_ex(pw->body, "user", &u) &&
-	    json_object_object_get_ex(u, "role", &r) &&
-	    json_object_object_get_ex(user, "role", &cur) &&
-	    strcmp(json_object_get_string(r), json_object_get_string(cur)) == 0)
-		return POLICY_FIELD_CUSTOM_ROLE;
-	return POLICY_FIELD_ROLE;
-}
-
-static const char *const field_names[POLICY_NDRIFT] = { "role",
-	"custom_role", "groups", "entitlements", "suspended" };
-static const char *const mode_names[] = { "revert", "alert", "accept" };
-
-struct rc_count {
-	long people, drifted, queued, needs, failed;
-};
+/* ------------------------------------------------------------- readers */
 
 /*
- * One person: plan from fresh Zendesk state, print the drift.  row_id is
- * the stored event to requeue for --fix (0: an HR export, report only).
+ * The read path of `work` lent to another engine (reconcile): the same
+ * struct wk a worker run has, without its store, dispatcher or threads,
+ * and one client per caller thread.
  */
-static void
-reconcile_person(struct wthread *t, const struct reconcile_opts *ro,
-    const struct norm_event *nev, int64_t row_id, struct rc_count *n,
-    int tty, char **out_line)
-{
-	struct wk *w = t->w;
-	struct policy_decision d;
-	struct zd_response res = ZD_RESPONSE_INIT;
-	struct plan *pl = NULL;
-	json_object *current = NULL, *line = NULL, *arr = NULL;
-	const json_object *user;
-	const char *ext, *email, *uemail, *what;
-	char perr[PLAN_ERRLEN];
-	int revert = 0, alert = 0, r;
-	size_t k;
-
-	n->people++;
-	decide_match_keys(w->pol, nev, &ext, &email);
-	if (read_current(t, ext, email, &current, &res, &what) != ZD_OK) {
-		fprintf(stderr, "%srolehook: reconcile: %s: %s: %s\n",
-		    tty ? "\n" : "", nev->subject, what, res.reason);
-		n->failed++;
-		goto out;
-	}
-	user = plan_user_of(current, &uemail, NULL);
-	pthread_mutex_lock(&w->cache_lock);
-	r = decide_plan(w->pol, nev, current, w->roles, w->groups, NULL,
-	    &w->popts, &d, &pl, perr, sizeof(perr));
-	pthread_mutex_unlock(&w->cache_lock);
-	if (r != 0) {
-		fprintf(stderr, "%srolehook: reconcile: %s: plan: %s\n",
-		    tty ? "\n" : "", nev->subject, perr);
-		n->failed++;
-		goto out;
-	}
-	/* A person with no Zendesk user is not drift: work creates them. */
-	if (pl->user_id <= 0)
-		goto out;
-	arr = json_object_new_array();
-	for (k = 0; k < pl->nwrites; k++) {
-		const struct plan_write *pw = &pl->writes[k];
-		enum policy_drift_field f = write_field(pw, user);
-		enum policy_drift m = policy_drift_mode(w->pol, f);
-		json_object *o;
-
-		if (m == POLICY_DRIFT_ACCEPT || (ro->field != NULL &&
-		    strcmp(ro->field, field_names[f]) != 0))
-			continue;
-		if (m == POLICY_DRIFT_REVERT)
-			revert++;
-		else
-			alert++;
-		o = json_object_new_object();
-		json_object_object_add(o, "field",
-		    json_object_new_string(field_names[f]));
-		json_object_object_add(o, "mode",
-		    json_object_new_string(mode_names[m]));
-		json_object_object_add(o, "method",
-		    json_object_new_string(pw->method));
-		json_object_object_add(o, "path", json_object_new_string(pw->path));
-		json_object_object_add(o, "body", pw->body ?
-		    json_object_get(pw->body) : NULL);
-		json_object_array_add(arr, o);
-	}
-	if (revert + alert == 0)
-		goto out;
-	n->drifted++;
-	line = json_object_new_object();
-	json_object_object_add(line, "subject",
-	    json_object_new_string(nev->subject));
-	json_object_object_add(line, "email", uemail ?
-	    json_object_new_string(uemail) : NULL);
-	json_object_object_add(line, "zendesk_user",
-	    json_object_new_int64(pl->user_id));
-	json_object_object_add(line, "event_id", row_id > 0 ?
-	    json_object_new_int64(row_id) : NULL);
-	json_object_object_add(line, "rule", d.rule ?
-	    json_object_new_string(d.rule) : NULL);
-	json_object_object_add(line, "drift", arr);
-	arr = NULL;
-	/*
-	 * --fix puts the person's newest event back through work's
-	 * plan/apply/audit path.  That applies the whole plan, so a person
-	 * with an "alert" field is left to a human.
-	 */
-	if (ro->fix && alert == 0 && row_id > 0) {
-		pthread_mutex_lock(&w->lock);      /* one store connection */
-		r = store_requeue(w->st, row_id);
-		pthread_mutex_unlock(&w->lock);
-		if (r == 0) {
-			n->queued++;
-			json_object_object_add(line, "fix",
-			    json_object_new_string("queued"));
-		}
-	} else if (ro->fix) {
-		n->needs++;
-		json_object_object_add(line, "fix", json_object_new_string(
-		    alert > 0 ? "alert: not fixed" : "no stored event"));
-	}
-	/* Printed by the pool in input order (rc_one), not here. */
-	*out_line = strdup(json_object_to_json_string_ext(line,
-	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
-out:
-	json_object_put(line);
-	json_object_put(arr);
-	json_object_put(current);
-	plan_free(pl);
-	zd_response_clear(&res);
-}
-
-/*
- * reconcile's pool (bulk.h): BULK_THREADS people at a time, each thread
- * with its own client, so that requests stay in flight and the governor
- * alone sets the pace.  Drift lines are printed in input order.
- */
-struct rc_pool {
-	struct wk *w;
-	const struct reconcile_opts *ro;
-	const struct idlist *ids;
-	struct wthread t[BULK_THREADS];
-	struct rc_count n[BULK_THREADS];   /* per thread, summed at the end */
-	struct bulk_progress *prog;
-	int tty;                   /* a progress line may be open on stderr */
-	int out_tty;               /* stdout is that terminal too */
-	pthread_mutex_t out_mu;    /* guards line, ready, next */
-	char **line;               /* drift line of person i, or NULL */
-	unsigned char *ready;
-	size_t next, total;
+struct worker_reader {
+	struct wk w;
+	struct wthread *t;
+	int n;
 };
 
-/* Hands over person i's line (owned, may be NULL); prints what is due. */
-static void
-rc_emit(struct rc_pool *p, size_t i, char *line)
+int
+worker_reader_new(const struct config *cfg, const struct policy *pol,
+    int nclients, struct worker_reader **out, char *err, size_t errlen)
 {
-	pthread_mutex_lock(&p->out_mu);
-	p->line[i] = line;
-	p->ready[i] = 1;
-	while (p->next < p->total && p->ready[p->next]) {
-		if (p->line[p->next] != NULL) {
-			if (p->out_tty)
-				bulk_progress_break(p->prog);
-			printf("%s\n", p->line[p->next]);
-			free(p->line[p->next]);
-			p->line[p->next] = NULL;
-		}
-		p->next++;
-	}
-	pthread_mutex_unlock(&p->out_mu);
-}
+	struct worker_reader *r;
+	struct zd_opts zo;
+	char reason[ZD_ERRLEN];
+	int k;
 
-/* bulk_fn: person i (an HR export entry or a stored event). */
-static int
-rc_one(size_t i, int thread, void *arg)
-{
-	struct rc_pool *p = arg;
-	struct wk *w = p->w;
-	struct wthread *t = &p->t[thread];
-	struct rc_count *n = &p->n[thread];
-	struct store_event row;
-	struct norm_event nev;
-	char note[NOTE_MAX], *line = NULL;
-	int got;
-
-	if (p->ro->people != NULL) {
-		if (people_from_json(json_object_array_get_idx(
-		    p->ro->people, i), i, &nev, note, sizeof(note)) != 0) {
-			bulk_progress_break(p->prog);
-			fprintf(stderr, "rolehook: reconcile: people%s\n", note);
-			n->failed++;
-		} else {
-			reconcile_person(t, p->ro, &nev, 0, n, p->tty, &line);
-			people_clear(&nev);
-		}
-		rc_emit(p, i, line);
-		return 0;
+	*out = NULL;
+	if ((r = calloc(1, sizeof(*r))) == NULL ||
+	    (r->t = calloc((size_t)nclients, sizeof(*r->t))) == NULL) {
+		free(r);
+		snprintf(err, errlen, "out of memory");
+		return -1;
 	}
-	pthread_mutex_lock(&w->lock);      /* one store connection */
-	got = store_get(w->st, p->ids->ids[i], &row) == 0;
-	pthread_mutex_unlock(&w->lock);
-	if (got) {
-		if (decide_event(w->cfg, &row, &nev, NULL, note,
-		    sizeof(note)) == 0 && decide_is_person(&nev))
-			reconcile_person(t, p->ro, &nev, row.id, n, p->tty,
-			    &line);
-		norm_event_clear(&nev);
-		store_event_clear(&row);
+	r->n = nclients;
+	r->w.cfg = cfg;
+	r->w.pol = (struct policy *)pol;   /* borrowed: not freed here */
+	opts_defaults(&r->w.o);
+	pthread_mutex_init(&r->w.lock, NULL);
+	pthread_mutex_init(&r->w.cache_lock, NULL);
+	pthread_mutex_init(&r->w.pf_lock, NULL);
+	pthread_cond_init(&r->w.pf_cv, NULL);
+	pthread_cond_init(&r->w.work_cv, NULL);
+	pthread_cond_init(&r->w.done_cv, NULL);
+	if (zd_conf_load(cfg, &r->w.zconf, err, errlen) != ZD_OK)
+		goto fail;
+	if (gov_new(NULL, &r->w.gov) != GOV_OK ||
+	    new_write_gov(pol, &r->w.wgov) != 0) {
+		snprintf(err, errlen, "cannot create the rate governor");
+		goto fail;
 	}
-	rc_emit(p, i, line);
+	zo = *zd_conf_opts(r->w.zconf);
+	zo.gov = r->w.gov;
+	zo.write_gov = r->w.wgov;
+	r->w.popts.entitlements = zo.entitlements;
+	for (k = 0; k < nclients; k++) {
+		r->t[k].w = &r->w;
+		r->t[k].index = k;
+		if (zd_client_new(&zo, &r->t[k].zd, err, errlen) != ZD_OK)
+			goto fail;
+	}
+	if (refresh_cache(&r->w, r->t[0].zd, reason, sizeof(reason)) !=
+	    ZD_OK) {
+		snprintf(err, errlen, "Zendesk: cannot read %s", reason);
+		goto fail;
+	}
+	*out = r;
 	return 0;
+fail:
+	worker_reader_free(r);
+	return -1;
 }
 
 int
-worker_reconcile(const struct config *cfg, const struct reconcile_opts *ro,
-    char *err, size_t errlen)
+worker_reader_read(struct worker_reader *r, int client,
+    const char *external_id, const char *email, struct json_object **current,
+    char *why, size_t whylen)
 {
-	struct wk w;
-	struct wthread t;
-	struct store_opts so;
-	struct zd_opts zo;
-	struct idlist ids = { NULL, 0, 0 };
-	struct rc_count n;
-	struct rc_pool *pool = NULL;
-	struct gov_stats gs;
-	json_object *pol = NULL;
-	char reason[ZD_ERRLEN];
-	size_t i, total;
-	int k, rc = -1, tty = isatty(STDERR_FILENO);
+	struct zd_response res = ZD_RESPONSE_INIT;
+	const char *what;
+	int rc = 0;
 
-	memset(&w, 0, sizeof(w));
-	memset(&t, 0, sizeof(t));
-	memset(&n, 0, sizeof(n));
-	w.cfg = cfg;
-	opts_defaults(&w.o);
-	pthread_mutex_init(&w.lock, NULL);
-	pthread_mutex_init(&w.cache_lock, NULL);
-	pthread_mutex_init(&w.pf_lock, NULL);
-	pthread_cond_init(&w.pf_cv, NULL);
-	pthread_cond_init(&w.work_cv, NULL);
-	pthread_cond_init(&w.done_cv, NULL);
-	if (!json_object_object_get_ex(cfg->root, "policy", &pol)) {
-		snprintf(err, errlen, "%s: policy: missing", cfg->path);
-		goto out;
+	if (read_current(&r->t[client], external_id, email, current, &res,
+	    &what) != ZD_OK) {
+		snprintf(why, whylen, "%s: %s", what, res.reason);
+		rc = -1;
 	}
-	if (policy_compile(pol, &w.pol, err, errlen) != 0 ||
-	    zd_conf_load(cfg, &w.zconf, err, errlen) != ZD_OK)
-		goto out;
-	if (gov_new(NULL, &w.gov) != GOV_OK ||
-	    new_write_gov(w.pol, &w.wgov) != 0) {
-		snprintf(err, errlen, "cannot create the rate governor");
-		goto out;
-	}
-	if (ro->people == NULL) {
-		memset(&so, 0, sizeof(so));
-		so.direct = ro->fix;
-		so.readonly = !ro->fix;
-		if (store_open(cfg->store.path, &so, &w.st, err, errlen) != 0)
-			goto out;
-	}
-	zo = *zd_conf_opts(w.zconf);
-	zo.gov = w.gov;
-	zo.write_gov = w.wgov;
-	w.popts.entitlements = zo.entitlements;
-	w.popts.steps = policy_leaver_steps(w.pol, &w.popts.nsteps);
-	/* One write per field, so each field's drift mode applies alone. */
-	w.popts.split_user_writes = 1;
-	t.w = &w;
-	if (zd_client_new(&zo, &t.zd, err, errlen) != ZD_OK)
-		goto out;
-	if (refresh_cache(&w, t.zd, reason, sizeof(reason)) != ZD_OK) {
-		snprintf(err, errlen, "Zendesk: cannot read %s", reason);
-		goto out;
-	}
-	/* Each person's newest finished event is their last known HR state. */
-	if (ro->people == NULL &&
-	    store_replay_list(w.st, 0, collect_id, &ids) != 0) {
-		snprintf(err, errlen, "store: cannot read events");
-		goto out;
-	}
-	total = ro->people != NULL ?
-	    json_object_array_length(ro->people) : ids.n;
-	/* refresh_cache's answers taught the governor the account's limit. */
-	gov_stats(w.gov, &gs);
-	bulk_estimate("reconcile", (long long)total, "people",
-	    (long long)total * read_current_requests(&w), gs.effective,
-	    ro->quiet);
-	if ((pool = calloc(1, sizeof(*pool))) == NULL ||
-	    (pool->line = calloc(total + 1, sizeof(*pool->line))) == NULL ||
-	    (pool->ready = calloc(total + 1, 1)) == NULL ||
-	    pthread_mutex_init(&pool->out_mu, NULL) != 0) {
-		if (pool != NULL) {
-			free(pool->line);
-			free(pool->ready);
-			free(pool);
-			pool = NULL;
-		}
-		snprintf(err, errlen, "out of memory");
-		goto out;
-	}
-	pool->w = &w;
-	pool->ro = ro;
-	pool->ids = &ids;
-	pool->total = total;
-	pool->tty = tty && !ro->quiet;
-	pool->out_tty = isatty(STDOUT_FILENO);
-	for (k = 0; k < BULK_THREADS; k++) {
-		pool->t[k].w = &w;
-		pool->t[k].index = k;
-		if (zd_client_new(&zo, &pool->t[k].zd, err, errlen) != ZD_OK)
-			goto out;
-	}
-	pool->prog = bulk_progress_new("reconcile", "people", total, w.gov,
-	    tty, ro->quiet);
-	bulk_run(BULK_THREADS, total, rc_one, pool, pool->prog);
-	bulk_progress_end(pool->prog);
-	pool->prog = NULL;
-	for (k = 0; k < BULK_THREADS; k++) {
-		n.people += pool->n[k].people;
-		n.drifted += pool->n[k].drifted;
-		n.queued += pool->n[k].queued;
-		n.needs += pool->n[k].needs;
-		n.failed += pool->n[k].failed;
-	}
-	fprintf(stderr, "reconcile: %ld people checked, %ld with drift",
-	    n.people, n.drifted);
-	if (ro->fix)
-		fprintf(stderr, ", %ld queued for 'rolehook work', %ld left for a "
-		    "person", n.queued, n.needs);
-	fprintf(stderr, "%s\n", n.failed ? "; some people could not be read "
-	    "(see above)" : "");
-	rc = n.failed ? 1 : 0;
-	if (rc != 0)
-		snprintf(err, errlen, "%ld people could not be checked", n.failed);
-out:
-	if (pool != NULL) {
-		for (k = 0; k < BULK_THREADS; k++)
-			zd_client_free(pool->t[k].zd);
-		for (i = 0; i < total; i++)
-			free(pool->line[i]);
-		pthread_mutex_destroy(&pool->out_mu);
-		free(pool->line);
-		free(pool->ready);
-		free(pool);
-	}
-	free(ids.ids);
-	zd_client_free(t.zd);
-	json_object_put(w.roles);
-	json_object_put(w.groups);
-	store_close(w.st);
-	gov_free(w.gov);
-	gov_free(w.wgov);
-	zd_conf_free(w.zconf);
-	policy_free(w.pol);
-	pthread_cond_destroy(&w.work_cv);
-	pthread_cond_destroy(&w.done_cv);
-	pthread_mutex_destroy(&w.lock);
-	pthread_mutex_destroy(&w.pf_lock);
-	pthread_cond_destroy(&w.pf_cv);
-	pthread_mutex_destroy(&w.cache_lock);
+	zd_response_clear(&res);
 	return rc;
+}
+
+const struct json_object *
+worker_reader_roles(const struct worker_reader *r)
+{
+	return r->w.roles;
+}
+
+const struct json_object *
+worker_reader_groups(const struct worker_reader *r)
+{
+	return r->w.groups;
+}
+
+int
+worker_reader_entitlements(const struct worker_reader *r)
+{
+	return r->w.popts.entitlements;
+}
+
+long
+worker_reader_requests(const struct worker_reader *r)
+{
+	return read_current_requests(&r->w);
+}
+
+struct gov *
+worker_reader_gov(const struct worker_reader *r)
+{
+	return r->w.gov;
+}
+
+void
+worker_reader_free(struct worker_reader *r)
+{
+	int k;
+
+	if (r == NULL)
+		return;
+	for (k = 0; k < r->n; k++)
+		zd_client_free(r->t[k].zd);
+	free(r->t);
+	json_object_put(r->w.roles);
+	json_object_put(r->w.groups);
+	gov_free(r->w.gov);
+	gov_free(r->w.wgov);
+	zd_conf_free(r->w.zconf);
+	pthread_cond_destroy(&r->w.work_cv);
+	pthread_cond_destroy(&r->w.done_cv);
+	pthread_mutex_destroy(&r->w.lock);
+	pthread_mutex_destroy(&r->w.pf_lock);
+	pthread_cond_destroy(&r->w.pf_cv);
+	pthread_mutex_destroy(&r->w.cache_lock);
+	free(r);
 }

@@ -40,25 +40,51 @@ struct worker_opts {
 int worker_run(const struct config *cfg, const struct worker_opts *o,
     volatile sig_atomic_t *stop, char *err, size_t errlen);
 
+/*
+ * The read path of `work`, for engines that plan from fresh Zendesk
+ * state without applying (reconcile.c).  A reader holds nclients Zendesk
+ * clients under one rate governor (and policy.limits.writes_per_minute's),
+ * and the custom roles and groups read once at start.  cfg and pol are
+ * borrowed and must outlive it.
+ */
 struct json_object;
-
-struct reconcile_opts {
-	int fix;              /* queue drifted people for work */
-	const char *field;    /* only this field, or NULL */
-	struct json_object *people; /* an HR export (array) instead of the
-	                       * stored events; report only; borrowed */
-	int quiet;            /* no estimate, no progress on stderr */
-};
+struct gov;
+struct policy;
+struct worker_reader;
 
 /*
- * rolehook reconcile: for each person's newest finished event, the plan
- * from fresh Zendesk state is the drift; prints one JSON line per person
- * with drift (fields per policy.drift: revert, alert; accept is left
- * out).  With fix, people whose drift is all "revert" get that event
- * back to pending, for work to apply and audit.  Returns 0, 1 when some
- * people could not be read, -1 when it cannot start (err filled).
+ * Loads the zendesk section, makes the clients and reads the custom
+ * roles and groups.  Returns 0 and *out (free with worker_reader_free),
+ * or -1 with err filled ("Zendesk: cannot read roles: ...").
  */
-int worker_reconcile(const struct config *cfg, const struct reconcile_opts *o,
-    char *err, size_t errlen);
+int worker_reader_new(const struct config *cfg, const struct policy *pol,
+    int nclients, struct worker_reader **out, char *err, size_t errlen);
+
+/*
+ * Reads one person as `work` does (find by external_id, then e-mail;
+ * entitlements when managed; group memberships) with client number
+ * client (0 .. nclients-1; one caller thread each).  Returns 0 and
+ * *current (a plan.h `current` document the caller puts, NULL when the
+ * person has no Zendesk user), or -1 with why "find user: ...".
+ */
+int worker_reader_read(struct worker_reader *r, int client,
+    const char *external_id, const char *email, struct json_object **current,
+    char *why, size_t whylen);
+
+/* {"custom_roles": [...]} and {"groups": [...]} as read; borrowed. */
+const struct json_object *worker_reader_roles(const struct worker_reader *r);
+const struct json_object *worker_reader_groups(const struct worker_reader *r);
+
+/* zendesk.entitlements: product access is read and planned. */
+int worker_reader_entitlements(const struct worker_reader *r);
+
+/* Requests one worker_reader_read makes at most (for an estimate). */
+long worker_reader_requests(const struct worker_reader *r);
+
+/* The shared governor (for progress and estimates); borrowed. */
+struct gov *worker_reader_gov(const struct worker_reader *r);
+
+/* Frees r and its clients.  NULL is a no-op. */
+void worker_reader_free(struct worker_reader *r);
 
 #endif

@@ -1,0 +1,95 @@
+/*
+ * reconcile.h -- rolehook reconcile: for each person, the plan from
+ * fresh Zendesk state is the drift (docs/operations.md, "Drift").
+ *
+ * People come from the store (each person's newest finished event: their
+ * last known HR state) or from an HR export (PEOPLE.json, people.h).
+ * Each is decided on the one decide path (decide.h) and read as `work`
+ * reads them (worker_reader); plan writes become drift fields with the
+ * mode policy.drift gives them (revert, alert; accept is left out).
+ * With fix, people whose drift is all "revert" get that event back to
+ * pending, for work to apply and audit.
+ *
+ * The engine prints nothing but the bulk estimate and progress (bulk.h,
+ * stderr, unless quiet); drift lines, problems and counts go to the
+ * caller through struct reconcile_report.
+ */
+#ifndef ROLEHOOK_RECONCILE_H
+#define ROLEHOOK_RECONCILE_H
+
+#include <stddef.h>
+
+struct config;
+struct json_object;
+struct plan;
+struct plan_write;
+struct policy;
+
+struct reconcile_opts {
+	int fix;              /* queue drifted people for work */
+	const char *field;    /* only this field ("role", ...), or NULL */
+	struct json_object *people; /* an HR export (array) instead of the
+	                       * stored events; report only; borrowed */
+	int quiet;            /* no estimate, no progress on stderr */
+};
+
+struct reconcile_counts {
+	long people;          /* checked */
+	long drifted;         /* with drift in a reported field */
+	long queued;          /* --fix: requeued for work */
+	long needs;           /* --fix: drift left to a person */
+	long failed;          /* could not be read or planned */
+};
+
+/*
+ * How the engine reports; each function may be NULL.  They are called
+ * one at a time (under the engine's lock), from its pool threads.
+ */
+struct reconcile_report {
+	/*
+	 * One drifted person as one line of JSON (no newline): {"subject",
+	 * "email", "zendesk_user", "event_id", "rule", "drift": [{"field",
+	 * "mode", "method", "path", "body"}], "fix"}; in input order.
+	 */
+	void (*drift)(void *arg, const char *line);
+	/* A person that was not checked: "SUBJECT: find user: ...",
+	 * "SUBJECT: plan: ..." or "people[3].title: expected a string". */
+	void (*problem)(void *arg, const char *msg);
+	void *arg;
+	int drift_on_tty;     /* drift lines go to the terminal that shows
+	                       * the progress: end its line first */
+};
+
+/*
+ * Runs reconcile with cfg's policy and zendesk sections.  Returns 0 with
+ * *n filled (also when people failed: n->failed), or -1 when it cannot
+ * start (err filled: policy, store, Zendesk).
+ */
+int reconcile_run(const struct config *cfg, const struct reconcile_opts *o,
+    const struct reconcile_report *rep, struct reconcile_counts *n,
+    char *err, size_t errlen);
+
+/* Drift fields, in policy_drift_field order: "role", "custom_role",
+ * "groups", "entitlements", "suspended"; NULL-terminated. */
+extern const char *const reconcile_fields[];
+
+/*
+ * Which drift field (enum policy_drift_field) planned write pw changes,
+ * user being the current Zendesk user object (borrowed, may be NULL): a
+ * role write that keeps the role changes the custom role only.
+ */
+int reconcile_write_field(const struct plan_write *pw,
+    const struct json_object *user);
+
+/*
+ * The drift in one person's plan (pure): a new JSON array (caller puts
+ * it) of {"field", "mode", "method", "path", "body"}, one per write in a
+ * field policy.drift does not accept (and, when field is not NULL, in
+ * that field only); *revert and *alert count them by mode.  pol, pl and
+ * user (the current Zendesk user object, may be NULL) are borrowed.
+ */
+struct json_object *reconcile_drift(const struct policy *pol,
+    const struct plan *pl, const struct json_object *user, const char *field,
+    int *revert, int *alert);
+
+#endif
