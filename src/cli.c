@@ -288,27 +288,17 @@ check_sources(const struct config *cfg)
 }
 
 /*
- * The zendesk section, as work, report and roles will read it -- all but
- * the credential itself: serve's user must not be able to read it.
+ * The zendesk section is validated when the configuration loads
+ * (config.c calls the zendesk module); here only its warnings.
  */
-static int
-check_zendesk(const struct config *cfg)
+static void
+warn_zendesk(const struct config *cfg)
 {
-	json_object *z;
-	char err[ZD_ERRLEN];
-
-	if (!json_object_object_get_ex(cfg->root, "zendesk", &z))
-		return 0;
-	if (zd_conf_check(cfg, err, sizeof(err)) != ZD_OK) {
-		fprintf(stderr, "rolehook: %s: %s\n", cfg->path, err);
-		return -1;
-	}
 	/* Zendesk: "Migrating from API tokens to OAuth access tokens". */
 	if (zd_conf_api_token(cfg))
 		fprintf(stderr, "rolehook: %s: warning: zendesk.auth: API "
 		    "tokens stop working on 2027-04-30; use OAuth "
 		    "(docs/operations.md)\n", cfg->path);
-	return 0;
 }
 
 int
@@ -357,9 +347,10 @@ cli_check(int argc, char **argv)
 	/* policy: compiled, and checked against Zendesk's names when given */
 	rc = cli_check_policy(cfg, roles, groups, quiet);
 	if (rc == 0 && (check_sources(cfg) != 0 ||
-	    cli_check_custom_roles(cfg) != 0 ||
-	    check_zendesk(cfg) != 0))
+	    cli_check_custom_roles(cfg) != 0))
 		rc = EXIT_USAGE;
+	if (rc == 0)
+		warn_zendesk(cfg);
 	if (rc == 0 && !quiet)
 		printf("rolehook: %s: configuration is valid (%zu source%s)\n",
 		    path, cfg->nsources, cfg->nsources == 1 ? "" : "s");

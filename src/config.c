@@ -32,6 +32,7 @@
 
 #include "rolehook/config.h"
 #include "rolehook/hash.h"
+#include "rolehook/zendesk.h"
 
 #define CONFIG_MAX_BYTES (1024 * 1024)
 #define CONFIG_MAX_DEPTH 32      /* json-c tokener stack, top level included */
@@ -1871,6 +1872,27 @@ out:
 /* public API                                                       */
 
 /*
+ * The zendesk section, validated by the zendesk module (its one reader)
+ * for every command that loads the configuration: keys, types, ranges,
+ * the base URL, the auth mode, and the form of the credential's
+ * reference -- never the credential itself (serve's user cannot read
+ * it; work resolves it with zd_conf_load).
+ */
+static int
+check_zendesk(struct ctx *c, const struct config *cfg)
+{
+	char zerr[ZD_ERRLEN];
+
+	if (!json_object_object_get_ex(cfg->root, "zendesk", NULL))
+		return 0;
+	if (zd_conf_check(cfg, zerr, sizeof(zerr)) == ZD_OK)
+		return 0;
+	if (c->err != NULL && c->errlen > 0)
+		snprintf(c->err, c->errlen, "%s: %s", c->fname, zerr);
+	return -1;
+}
+
+/*
  * Parses a config document held in memory.  fname is used in messages
  * and copied into cfg->path.  On success returns 0 and *out (caller frees
  * with config_free); on failure returns -1 with err filled and *out NULL.
@@ -1969,6 +1991,7 @@ config_parse(const char *text, size_t len, const char *fname,
 	    parse_sources(&c, cfg->root, cfg) != 0 ||
 	    opt_container(&c, cfg->root, "", "zendesk",
 	    json_type_object) != 0 ||
+	    check_zendesk(&c, cfg) != 0 ||
 	    opt_container(&c, cfg->root, "", "policy",
 	    json_type_object) != 0 ||
 	    opt_container(&c, cfg->root, "", "custom_roles",

@@ -250,21 +250,18 @@ out:
 
 /* ------------------------------------------------------------- config */
 
-/* Set only inside zd_conf_check (single-threaded CLI use). */
-static _Thread_local int conf_check_only;
-
 /*
  * A secret reference resolved by config.c (one implementation of the
  * file and environment rules), then checked for what an HTTP header
  * cannot carry.
  */
 static int
-resolve_secret(const struct config *cfg, const char *ref, const char *where,
-    char **out, char *err, size_t errlen)
+resolve_secret(const struct config *cfg, int check_only, const char *ref,
+    const char *where, char **out, char *err, size_t errlen)
 {
 	*out = NULL;
 	/* zd_conf_check: the reference's form only, the secret unread. */
-	if (conf_check_only) {
+	if (check_only) {
 		if ((strncmp(ref, "file:/", 6) != 0 || ref[6] == '\0') &&
 		    (strncmp(ref, "env:", 4) != 0 || ref[4] == '\0')) {
 			errf(err, errlen, "%s: secrets must be file: or env: "
@@ -395,7 +392,7 @@ out:
  * Creates zc->oauth (no request yet).  ZD_OK or ZD_EINVAL/ZD_ERROR.
  */
 static enum zd_result
-oauth_conf(const struct config *cfg, struct json_object *oa,
+oauth_conf(const struct config *cfg, int check_only, struct json_object *oa,
     struct zd_conf *zc, char *err, size_t errlen)
 {
 	static const char *const keys[] = { "client_id", "client_secret",
@@ -461,7 +458,7 @@ oauth_conf(const struct config *cfg, struct json_object *oa,
 		    "expected an absolute path");
 		goto out;
 	}
-	if (resolve_secret(cfg, secref, "zendesk.auth.oauth.client_secret",
+	if (resolve_secret(cfg, check_only, secref, "zendesk.auth.oauth.client_secret",
 	    &secret, err, errlen) != 0)
 		goto out;
 	memset(&oo, 0, sizeof(oo));
@@ -502,15 +499,17 @@ zd_conf_api_token(const struct config *cfg)
  * zd_conf_free).  ZD_OK, or ZD_EINVAL/ZD_ERROR with err naming the
  * JSON path; secrets never reach err.
  */
+static enum zd_result conf_load(const struct config *cfg, int check_only,
+    struct zd_conf **out, char *err, size_t errlen);
+
+/* zd_conf_load with the credential's reference checked, not read. */
 enum zd_result
 zd_conf_check(const struct config *cfg, char *err, size_t errlen)
 {
 	struct zd_conf *zc = NULL;
 	enum zd_result rc;
 
-	conf_check_only = 1;
-	rc = zd_conf_load(cfg, &zc, err, errlen);
-	conf_check_only = 0;
+	rc = conf_load(cfg, 1, &zc, err, errlen);
 	zd_conf_free(zc);
 	return rc;
 }
@@ -518,6 +517,13 @@ zd_conf_check(const struct config *cfg, char *err, size_t errlen)
 enum zd_result
 zd_conf_load(const struct config *cfg, struct zd_conf **out, char *err,
     size_t errlen)
+{
+	return conf_load(cfg, 0, out, err, errlen);
+}
+
+static enum zd_result
+conf_load(const struct config *cfg, int check_only, struct zd_conf **out,
+    char *err, size_t errlen)
 {
 	struct zd_conf *zc = NULL;
 	struct json_object *z, *auth, *oa;
@@ -619,7 +625,7 @@ zd_conf_load(const struct config *cfg, struct zd_conf **out, char *err,
 			goto out;
 		}
 		zc->opts.base_url = zc->base_url;
-		rc = oauth_conf(cfg, oa, zc, err, errlen);
+		rc = oauth_conf(cfg, check_only, oa, zc, err, errlen);
 		if (rc != ZD_OK)
 			goto out;
 		zc->opts.oauth = zc->oauth;
@@ -650,7 +656,7 @@ zd_conf_load(const struct config *cfg, struct zd_conf **out, char *err,
 		goto out;
 	}
 	if (bearer != NULL) {
-		if (resolve_secret(cfg, bearer, "zendesk.auth.bearer", &secret,
+		if (resolve_secret(cfg, check_only, bearer, "zendesk.auth.bearer", &secret,
 		    err, errlen) != 0)
 			goto out;
 		n = strlen(secret) + sizeof("Bearer ");
@@ -672,7 +678,7 @@ zd_conf_load(const struct config *cfg, struct zd_conf **out, char *err,
 			    "email address of the API user");
 			goto out;
 		}
-		if (resolve_secret(cfg, tokref, "zendesk.auth.token", &secret,
+		if (resolve_secret(cfg, check_only, tokref, "zendesk.auth.token", &secret,
 		    err, errlen) != 0)
 			goto out;
 		if (basic_auth(email, secret, &zc->auth) != 0) {

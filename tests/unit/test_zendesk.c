@@ -523,9 +523,20 @@ test_conf_load(void **state)
 		snprintf(doc, sizeof(doc), "{\"store\":{\"path\":\"x.db\"},"
 		    "\"sources\":{\"a\":{\"preset\":\"github\",\"secrets\":"
 		    "[\"env:A\"]}},\"zendesk\":%s}", zs);
+		/*
+		 * config_parse validates the section (zd_conf_check: all
+		 * but reading the secret), so a bad section fails there
+		 * with the same message; what only reading the secret
+		 * tells (unset variable, open file) fails in zd_conf_load.
+		 */
 		if (config_parse(doc, strlen(doc), "t.json",
-		    CONFIG_SECRETS_SKIP, &cfg, cerr, sizeof(cerr)) != 0)
-			fail_msg("case %zu: config: %s", i, cerr);
+		    CONFIG_SECRETS_SKIP, &cfg, cerr, sizeof(cerr)) != 0) {
+			if (cases[i].want == ZD_OK ||
+			    strstr(cerr, cases[i].base) == NULL)
+				fail_msg("case %zu: config: %s", i, cerr);
+			assert_memory_equal(cerr, "t.json: zendesk", 15);
+			continue;
+		}
 		err[0] = '\0';
 		zc = NULL;
 		if (zd_conf_load(cfg, &zc, err, sizeof(err)) != cases[i].want)
