@@ -518,6 +518,141 @@ parse_id(const char *s, long long *out)
 	return (errno != 0 || end == s || *end != '\0' || *out <= 0) ? -1 : 0;
 }
 
+/* What the events subcommands share: the options and the open store. */
+struct ev_args {
+	const char *state, *source, *since, *policy_file;
+	time_t since_t;
+	int dry_run;
+	long long limit, id;
+	struct list_ctx lc;
+	struct config *cfg;
+	struct store *st;
+};
+
+static int
+ev_list(struct ev_args *a)
+{
+	if (!a->lc.json)
+		printf("%-8s %-20s %-12s %-10s %3s  %s\n", "ID",
+		    "RECEIVED", "SOURCE", "STATE", "TRY", "DELIVERY");
+	if (store_list(a->st, a->state, a->source, (int)a->limit, print_row,
+	    &a->lc) != 0) {
+		fprintf(stderr, "rolehook: store: cannot list events\n");
+		return 1;
+	}
+	return 0;
+}
+
+static int
+ev_dead(struct ev_args *a)
+{
+	a->state = "dead";
+	return ev_list(a);
+}
+
+static int
+ev_show(struct ev_args *a)
+{
+	struct store_event ev;
+	json_object *o;
+	int g;
+
+	g = store_get(a->st, (int64_t)a->id, &ev);
+	if (g == 1) {
+		fprintf(stderr, "rolehook: no event %lld; "
+		    "'rolehook events list' shows the ids\n", a->id);
+		return 1;
+	}
+	if (g != 0) {
+		fprintf(stderr, "rolehook: store: cannot read event %lld\n",
+		    a->id);
+		return 1;
+	}
+	o = event_json(&ev, 1);
+	printf("%s\n", json_object_to_json_string_ext(o,
+	    JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
+	    JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(o);
+	store_event_clear(&ev);
+	return 0;
+}
+
+/* retry, approve, cancel: one store state change of one event, as data. */
+static const struct ev_change {
+	int (*fn)(struct store *, int64_t);
+	const char *done;          /* "event ID <done>" */
+	const char *which;         /* "no <which>event ID" */
+	const char *hint;          /* after it */
+	const char *verb;          /* "cannot <verb> event ID" */
+} ev_changes[] = {
+	{ store_requeue, "is pending again; 'rolehook work' will process it",
+	    "", "'rolehook events list' shows the ids", "requeue" },
+	{ store_approve, "approved; 'rolehook work' applies it past "
+	    "policy.limits", "held ", "'rolehook events list --held' shows "
+	    "them", "approve" },
+	{ store_cancel, "cancelled; it will not be applied", "unfinished ",
+	    "'rolehook events list --pending' shows waiting ones", "cancel" },
+};
+
+static int
+ev_change(struct ev_args *a, const struct ev_change *ch)
+{
+	int g = ch->fn(a->st, (int64_t)a->id);
+
+	if (g == 0) {
+		printf("rolehook: event %lld %s\n", a->id, ch->done);
+		return 0;
+	}
+	if (g == 1)
+		fprintf(stderr, "rolehook: no %sevent %lld; %s\n", ch->which,
+		    a->id, ch->hint);
+	else
+		fprintf(stderr, "rolehook: store: cannot %s event %lld\n",
+		    ch->verb, a->id);
+	return 1;
+}
+
+static int ev_retry(struct ev_args *a) { return ev_change(a, &ev_changes[0]); }
+static int ev_approve(struct ev_args *a) { return ev_change(a, &ev_changes[1]); }
+static int ev_cancel(struct ev_args *a) { return ev_change(a, &ev_changes[2]); }
+
+static int
+ev_replay(struct ev_args *a)
+{
+	long n = 0;
+
+	if (a->policy_file != NULL)
+		return cli_replay_preview(a->cfg, a->st,
+		    (long long)a->since_t, a->policy_file);
+	if (store_replay(a->st, a->since_t, a->dry_run, &n) != 0) {
+		fprintf(stderr, "rolehook: store: cannot replay events\n");
+		return 1;
+	}
+	printf("rolehook: %ld event%s received since %s %s\n", n,
+	    n == 1 ? "" : "s", a->since, a->dry_run ?
+	    "would be replayed (dry run)" : "are pending again (the newest of "
+	    "each person); 'rolehook work' applies them from fresh Zendesk "
+	    "state");
+	return 0;
+}
+
+/* The events subcommands, as main.c's commands[]. */
+enum ev_arg { EV_NONE, EV_ID };
+static const struct {
+	const char *name;
+	enum ev_arg arg;           /* EV_ID: exactly one event id follows */
+	int writes;                /* opens the store for writing */
+	int (*run)(struct ev_args *);
+} ev_cmds[] = {
+	{ "list", EV_NONE, 0, ev_list },
+	{ "dead", EV_NONE, 0, ev_dead },
+	{ "show", EV_ID, 0, ev_show },
+	{ "retry", EV_ID, 1, ev_retry },
+	{ "approve", EV_ID, 1, ev_approve },
+	{ "cancel", EV_ID, 1, ev_cancel },
+	{ "replay", EV_NONE, 1, ev_replay },
+};
+
 int
 cli_events(int argc, char **argv)
 {
@@ -535,58 +670,52 @@ cli_events(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
-	const char *path = CONFIG_DEFAULT_PATH, *state = NULL, *source = NULL;
-	const char *since = NULL, *policy_file = NULL;
-	time_t since_t = 0;
-	long nreplay = 0;
-	int dry_run = 0, replay = 0, approve = 0, cancel = 0;
-	const char *sub;
-	struct config *cfg = NULL;
-	struct store *st = NULL;
+	const char *path = CONFIG_DEFAULT_PATH;
+	struct ev_args a;
 	struct store_opts so;
-	struct store_event ev;
-	struct list_ctx lc = { 0, 0 };
-	long long limit = 100, id = 0;
 	char err[512];
-	json_object *o;
-	int c, rc = 1, g, retry = 0;
+	size_t k;
+	int c, rc = 1, replay;
 
+	memset(&a, 0, sizeof(a));
+	a.limit = 100;
 	optind = 1;
-	lc.json = !isatty(STDOUT_FILENO);
+	a.lc.json = !isatty(STDOUT_FILENO);
 	while ((c = getopt_long(argc, argv, "c:s:S:l:f:T:HWP:h", opts,
 	    NULL)) != -1) {
 		switch (c) {
 		case 's':
-			state = optarg;
+			a.state = optarg;
 			break;
 		case 'S':
-			source = optarg;
+			a.source = optarg;
 			break;
 		case 'T':
-			since = optarg;
+			a.since = optarg;
 			break;
 		case 'H':
-			state = "held";
+			a.state = "held";
 			break;
 		case 'W':
-			state = "waiting";
+			a.state = "waiting";
 			break;
 		case 'P':
-			policy_file = optarg;
+			a.policy_file = optarg;
 			break;
 		case 'n':
-			dry_run = 1;
+			a.dry_run = 1;
 			break;
 		case 'l':
-			if (parse_id(optarg, &limit) != 0 || limit > 1000000)
+			if (parse_id(optarg, &a.limit) != 0 ||
+			    a.limit > 1000000)
 				return cli_usage_error("events", "--limit: expected "
 				    "a number from 1 to 1000000");
 			break;
 		case 'f':
 			if (strcmp(optarg, "json") == 0)
-				lc.json = 1;
+				a.lc.json = 1;
 			else if (strcmp(optarg, "table") == 0)
-				lc.json = 0;
+				a.lc.json = 0;
 			else
 				return cli_usage_error("events", "--format: expected "
 				    "table or json");
@@ -599,131 +728,39 @@ cli_events(int argc, char **argv)
 	}
 	if (optind >= argc)
 		return cli_usage_error("events", EVENTS_SUBS);
-	sub = argv[optind++];
-	if (strcmp(sub, "show") == 0 || strcmp(sub, "retry") == 0 ||
-	    strcmp(sub, "approve") == 0 || strcmp(sub, "cancel") == 0) {
-		if (optind + 1 != argc || parse_id(argv[optind], &id) != 0)
+	for (k = 0; k < sizeof(ev_cmds) / sizeof(ev_cmds[0]); k++)
+		if (strcmp(argv[optind], ev_cmds[k].name) == 0)
+			break;
+	if (k == sizeof(ev_cmds) / sizeof(ev_cmds[0]))
+		return cli_usage_error("events", EVENTS_SUBS);
+	optind++;
+	if (ev_cmds[k].arg == EV_ID) {
+		if (optind + 1 != argc || parse_id(argv[optind], &a.id) != 0)
 			return cli_usage_error("events", "show, retry, approve, "
 			    "cancel: expected one event id (a positive number)");
-		retry = sub[0] == 'r';
-		approve = sub[0] == 'a';
-		cancel = sub[0] == 'c';
-	} else if (strcmp(sub, "dead") == 0 && optind == argc)
-		state = "dead";
-	else if (strcmp(sub, "replay") == 0 && optind == argc) {
-		replay = 1;
-		if (since == NULL)
-			return cli_usage_error("events", "replay: --since TIME is "
-			    "required");
-		if (parse_time(since, &since_t) != 0)
-			return cli_usage_error("events", "--since: expected an RFC "
-			    "3339 time (2026-11-29T08:00:00Z) or unix seconds");
-	}
-	else if (strcmp(sub, "list") != 0 || optind != argc)
+	} else if (optind != argc)
 		return cli_usage_error("events", EVENTS_SUBS);
+	replay = ev_cmds[k].run == ev_replay;
+	if (replay && a.since == NULL)
+		return cli_usage_error("events", "replay: --since TIME is "
+		    "required");
+	if (replay && parse_time(a.since, &a.since_t) != 0)
+		return cli_usage_error("events", "--since: expected an RFC "
+		    "3339 time (2026-11-29T08:00:00Z) or unix seconds");
 
-	if (cli_load_config(path, CONFIG_SECRETS_SKIP, &cfg) != 0)
+	if (cli_load_config(path, CONFIG_SECRETS_SKIP, &a.cfg) != 0)
 		return EXIT_USAGE;
 	memset(&so, 0, sizeof(so));
 	/* A replay preview (--policy) only reads. */
-	so.direct = retry || approve || cancel ||
-	    (replay && policy_file == NULL);
+	so.direct = ev_cmds[k].writes && !(replay && a.policy_file != NULL);
 	so.readonly = !so.direct;
-	if (store_open(cfg->store.path, &so, &st, err, sizeof(err)) != 0) {
+	if (store_open(a.cfg->store.path, &so, &a.st, err, sizeof(err)) != 0) {
 		fprintf(stderr, "rolehook: store: %s\n", err);
 		goto out;
 	}
-	if (cancel) {
-		g = store_cancel(st, (int64_t)id);
-		if (g == 0) {
-			printf("rolehook: event %lld cancelled; it will not be "
-			    "applied\n", id);
-			rc = 0;
-		} else if (g == 1)
-			fprintf(stderr, "rolehook: no unfinished event %lld; "
-			    "'rolehook events list --pending' shows waiting "
-			    "ones\n", id);
-		else
-			fprintf(stderr, "rolehook: store: cannot cancel event "
-			    "%lld\n", id);
-		goto out;
-	}
-	if (approve) {
-		g = store_approve(st, (int64_t)id);
-		if (g == 0) {
-			printf("rolehook: event %lld approved; 'rolehook work' "
-			    "applies it past policy.limits\n", id);
-			rc = 0;
-		} else if (g == 1)
-			fprintf(stderr, "rolehook: no held event %lld; 'rolehook "
-			    "events list --held' shows them\n", id);
-		else
-			fprintf(stderr, "rolehook: store: cannot approve event "
-			    "%lld\n", id);
-		goto out;
-	}
-	if (replay && policy_file != NULL) {
-		rc = cli_replay_preview(cfg, st, (long long)since_t,
-		    policy_file);
-		goto out;
-	}
-	if (replay) {
-		if (store_replay(st, since_t, dry_run, &nreplay) != 0) {
-			fprintf(stderr, "rolehook: store: cannot replay events\n");
-			goto out;
-		}
-		printf("rolehook: %ld event%s received since %s %s\n", nreplay,
-		    nreplay == 1 ? "" : "s", since, dry_run ?
-		    "would be replayed (dry run)" : "are pending again (the newest of each person); "
-		    "'rolehook work' applies them from fresh Zendesk state");
-		rc = 0;
-		goto out;
-	}
-	if (retry) {
-		g = store_requeue(st, (int64_t)id);
-		if (g == 0) {
-			printf("rolehook: event %lld is pending again; "
-			    "'rolehook work' will process it\n", id);
-			rc = 0;
-		} else if (g == 1)
-			fprintf(stderr, "rolehook: no event %lld; "
-			    "'rolehook events list' shows the ids\n", id);
-		else
-			fprintf(stderr, "rolehook: store: cannot requeue event "
-			    "%lld\n", id);
-		goto out;
-	}
-	if (id == 0) {
-		if (!lc.json)
-			printf("%-8s %-20s %-12s %-10s %3s  %s\n", "ID",
-			    "RECEIVED", "SOURCE", "STATE", "TRY", "DELIVERY");
-		if (store_list(st, state, source, (int)limit, print_row,
-		    &lc) != 0) {
-			fprintf(stderr, "rolehook: store: cannot list events\n");
-			goto out;
-		}
-		rc = 0;
-		goto out;
-	}
-	g = store_get(st, (int64_t)id, &ev);
-	if (g == 1) {
-		fprintf(stderr, "rolehook: no event %lld; "
-		    "'rolehook events list' shows the ids\n", id);
-		goto out;
-	}
-	if (g != 0) {
-		fprintf(stderr, "rolehook: store: cannot read event %lld\n", id);
-		goto out;
-	}
-	o = event_json(&ev, 1);
-	printf("%s\n", json_object_to_json_string_ext(o,
-	    JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
-	    JSON_C_TO_STRING_NOSLASHESCAPE));
-	json_object_put(o);
-	store_event_clear(&ev);
-	rc = 0;
+	rc = ev_cmds[k].run(&a);
 out:
-	store_close(st);
-	config_free(cfg);
+	store_close(a.st);
+	config_free(a.cfg);
 	return rc;
 }
