@@ -612,9 +612,23 @@ ev_change(struct ev_args *a, const struct ev_change *ch)
 	return 1;
 }
 
-static int ev_retry(struct ev_args *a) { return ev_change(a, &ev_changes[0]); }
-static int ev_approve(struct ev_args *a) { return ev_change(a, &ev_changes[1]); }
-static int ev_cancel(struct ev_args *a) { return ev_change(a, &ev_changes[2]); }
+static int
+ev_retry(struct ev_args *a)
+{
+	return ev_change(a, &ev_changes[0]);
+}
+
+static int
+ev_approve(struct ev_args *a)
+{
+	return ev_change(a, &ev_changes[1]);
+}
+
+static int
+ev_cancel(struct ev_args *a)
+{
+	return ev_change(a, &ev_changes[2]);
+}
 
 static int
 ev_replay(struct ev_args *a)

@@ -14,6 +14,7 @@
 
 #include "rolehook/cli.h"
 #include "rolehook/config.h"
+#include "rolehook/jsonutil.h"
 #include "rolehook/seats.h"
 
 #define PEOPLE_MAX_BYTES ((size_t)64 << 20)
@@ -71,16 +72,6 @@ report_help(void)
 	    "2 usage, configuration or --people error\n");
 }
 
-/* Adds key: value to o, value stolen; -1 when json-c refused. */
-static int
-put(json_object *o, const char *key, json_object *v)
-{
-	if (json_object_object_add(o, key, v) != 0) {
-		json_object_put(v);
-		return -1;
-	}
-	return 0;
-}
 
 /* -------------------------------------------------------------- output */
 
@@ -316,34 +307,36 @@ print_json(const struct seats_result *r, int pretty)
 	    (tot = json_object_new_object()) == NULL ||
 	    (flags = json_object_new_object()) == NULL)
 		goto out;
-	if (put(tot, "users", json_object_new_int64(r->n_agent +
+	if (json_member_put(tot, "users", json_object_new_int64(r->n_agent +
 	    r->n_admin)) != 0 ||
-	    put(tot, "agent", json_object_new_int64(r->n_agent)) != 0 ||
-	    put(tot, "admin", json_object_new_int64(r->n_admin)) != 0 ||
-	    put(tot, "suspended", json_object_new_int64(r->n_suspended)) != 0)
+	    json_member_put(tot, "agent", json_object_new_int64(r->n_agent)) != 0 ||
+	    json_member_put(tot, "admin", json_object_new_int64(r->n_admin)) != 0 ||
+	    json_member_put(tot, "suspended",
+	    json_object_new_int64(r->n_suspended)) != 0)
 		goto out;
 	/* null, not 0, when entitlements were not read: unknown. */
 	for (i = 0; i < NPRODUCTS; i++)
-		if (put(tot, products[i], r->entitlements ?
+		if (json_member_put(tot, products[i], r->entitlements ?
 		    json_object_new_int64(r->totals[i]) : NULL) != 0)
 			goto out;
-	if (put(flags, "seat_held_by_suspended",
+	if (json_member_put(flags, "seat_held_by_suspended",
 	    json_object_new_int64(r->n_flag_susp)) != 0 ||
-	    put(flags, "left_per_hr", json_object_new_int64(r->n_flag_left)) != 0)
+	    json_member_put(flags, "left_per_hr",
+	    json_object_new_int64(r->n_flag_left)) != 0)
 		goto out;
-	if (put(doc, "agents", json_object_get(r->rows)) != 0)
+	if (json_member_put(doc, "agents", json_object_get(r->rows)) != 0)
 		goto out;
-	if (put(doc, "totals", tot) != 0) {
+	if (json_member_put(doc, "totals", tot) != 0) {
 		tot = NULL;
 		goto out;
 	}
 	tot = NULL;
-	if (put(doc, "flags", flags) != 0) {
+	if (json_member_put(doc, "flags", flags) != 0) {
 		flags = NULL;
 		goto out;
 	}
 	flags = NULL;
-	if (put(doc, "entitlements_read", json_object_new_boolean(
+	if (json_member_put(doc, "entitlements_read", json_object_new_boolean(
 	    r->entitlements)) != 0)
 		goto out;
 	puts(json_object_to_json_string_ext(doc, JSON_C_TO_STRING_NOSLASHESCAPE |

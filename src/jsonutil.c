@@ -179,3 +179,13 @@ fail:
 		json_tokener_free(tok);
 	return NULL;
 }
+
+int
+json_member_put(json_object *o, const char *key, json_object *v)
+{
+	if (json_object_object_add(o, key, v) != 0) {
+		json_object_put(v);
+		return -1;
+	}
+	return 0;
+}

@@ -1169,16 +1169,6 @@ str_or_null(const char *s)
 	return s != NULL ? json_object_new_string(s) : NULL;
 }
 
-/* Adds key: value to o, value stolen; -1 when json-c refused. */
-static int
-put(json_object *o, const char *key, json_object *v)
-{
-	if (json_object_object_add(o, key, v) != 0) {
-		json_object_put(v);
-		return -1;
-	}
-	return 0;
-}
 
 /*
  * Builds one output row for user u, reading its memberships and (when
@@ -1283,36 +1273,38 @@ agent_row(struct report *r, json_object *u)
 	left = strset_has(&r->left_emails, json_member_str(u, "email"), 1) ||
 	    strset_has(&r->left_ids, json_member_str(u, "external_id"), 0);
 
-	if (put(row, "id", json_object_new_int64(id)) != 0 ||
-	    put(row, "email", str_or_null(json_member_str(u, "email"))) != 0 ||
-	    put(row, "name", str_or_null(json_member_str(u, "name"))) != 0 ||
-	    put(row, "role", str_or_null(role)) != 0 ||
-	    put(row, "custom_role", str_or_null(crname)) != 0 ||
-	    put(row, "custom_role_id", crid > 0 ?
+	if (json_member_put(row, "id", json_object_new_int64(id)) != 0 ||
+	    json_member_put(row, "email",
+	    str_or_null(json_member_str(u, "email"))) != 0 ||
+	    json_member_put(row, "name",
+	    str_or_null(json_member_str(u, "name"))) != 0 ||
+	    json_member_put(row, "role", str_or_null(role)) != 0 ||
+	    json_member_put(row, "custom_role", str_or_null(crname)) != 0 ||
+	    json_member_put(row, "custom_role_id", crid > 0 ?
 	    json_object_new_int64(crid) : NULL) != 0 ||
-	    put(row, "external_id", str_or_null(json_member_str(u,
+	    json_member_put(row, "external_id", str_or_null(json_member_str(u,
 	    "external_id"))) != 0)
 		goto oom;
-	if (put(row, "groups", groups) != 0) {
+	if (json_member_put(row, "groups", groups) != 0) {
 		groups = NULL;
 		goto oom;
 	}
 	groups = NULL;
-	if (put(row, "suspended", json_object_new_boolean(susp)) != 0 ||
-	    put(row, "last_login_at", str_or_null(json_member_str(u,
+	if (json_member_put(row, "suspended", json_object_new_boolean(susp)) != 0 ||
+	    json_member_put(row, "last_login_at", str_or_null(json_member_str(u,
 	    "last_login_at"))) != 0)
 		goto oom;
 	for (i = 0; i < NPRODUCTS; i++) {
-		if (put(row, products[i], str_or_null(prod[i])) != 0)
+		if (json_member_put(row, products[i], str_or_null(prod[i])) != 0)
 			goto oom;
 		if (prod[i] != NULL)
 			r->totals[i]++;
 	}
 	/* The listing holds agents and admins only: a suspended one still
 	 * occupies a paid seat until downgraded to end-user. */
-	if (put(row, "seat_held_by_suspended",
+	if (json_member_put(row, "seat_held_by_suspended",
 	    json_object_new_boolean(susp)) != 0 ||
-	    put(row, "left_per_hr", json_object_new_boolean(left)) != 0)
+	    json_member_put(row, "left_per_hr", json_object_new_boolean(left)) != 0)
 		goto oom;
 	if (json_object_array_add(r->rows, row) != 0)
 		goto oom;

@@ -21,6 +21,13 @@ int json_member_int(const struct json_object *o, const char *key,
 int json_member_true(const struct json_object *o, const char *key);
 
 /*
+ * Adds key: v to o, v stolen (json_object_object_add), putting v when
+ * json-c refuses it.  Returns 0, or -1 when refused (out of memory).
+ */
+int json_member_put(struct json_object *o, const char *key,
+    struct json_object *v);
+
+/*
  * Parses buf[0..len) as one strict RFC 8259 JSON text: double-quoted
  * strings without raw control characters, valid UTF-8, the literals
  * true/false/null in lower case only, no comments, no trailing commas,
