@@ -178,7 +178,7 @@ cli_serve(int argc, char **argv)
 	so.queue_max = cfg->store.queue_max;
 	so.retention_days = cfg->store.retention_days;
 	so.checkpoint_pages = cfg->store.checkpoint_pages;
-	if (store_open(cfg->store.path, &so, &st, err, sizeof(err)) != 0) {
+	if (config_store_open(cfg, &so, &st, err, sizeof(err)) != 0) {
 		fprintf(stderr, "rolehook: store: %s\n", err);
 		goto out;
 	}
@@ -638,7 +638,7 @@ cli_events(int argc, char **argv)
 	so.direct = retry || approve || cancel ||
 	    (replay && policy_file == NULL);
 	so.readonly = !so.direct;
-	if (store_open(cfg->store.path, &so, &st, err, sizeof(err)) != 0) {
+	if (config_store_open(cfg, &so, &st, err, sizeof(err)) != 0) {
 		fprintf(stderr, "rolehook: store: %s\n", err);
 		goto out;
 	}
