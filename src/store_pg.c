@@ -726,11 +726,28 @@ commit_batch(struct pg_store *ps, struct pending *batch)
 	const char *why = NULL;
 	int rc = -1, retry = 0, i;
 
-	for (i = 0; i < BATCH_TRIES; i++)
-		if ((rc = commit_once(ps, batch, &why, &retry)) == 0 || !retry)
+	for (i = 0; i < BATCH_TRIES; i++) {
+		int stale = ps->wconn != NULL &&
+		    PQstatus(ps->wconn) == CONNECTION_OK;
+
+		if ((rc = commit_once(ps, batch, &why, &retry)) == 0)
 			break;
-	if (rc != 0 && PQstatus(ps->wconn) != CONNECTION_OK)
-		close_writer_conn(ps);
+		/*
+		 * A connection that was fine before the batch and broke in
+		 * it: the server restarted since (or a failover moved it).
+		 * One fresh connection tries again at once rather than answer
+		 * 503 to a whole batch.  Safe even if the lost COMMIT did
+		 * commit: each row is then found as a duplicate, with its id.
+		 */
+		if (PQstatus(ps->wconn) != CONNECTION_OK) {
+			close_writer_conn(ps);
+			if (stale && i == 0 && batch != NULL)
+				continue;
+			break;
+		}
+		if (!retry)
+			break;
+	}
 	pthread_mutex_lock(&ps->lock);
 	if (rc != 0) {
 		if (ps->healthy)

@@ -1206,31 +1206,48 @@ test_pg_two_nodes_dedupe(void **state)
 /*
  * The server goes away: put answers STORE_UNAVAILABLE (ingress: 503 with
  * Retry-After) and store_healthy says why; when it is back, the store
- * reconnects by itself and the next put is stored.
+ * reconnects by itself and the next put is stored.  A connection that
+ * merely broke (a server restart) is replaced within the same put.
  */
 static void
 test_pg_unreachable_then_back(void **state)
 {
 	struct fixture *f = *state;
-	struct store *st = open_store(f, 0);
+	struct fixture own;
+	struct store *st;
 	struct raw r;
 	const char *why = NULL;
-	int64_t id = 0;
+	int64_t id = 0, id2 = 0;
 	int i;
 
-	assert_int_equal(put(st, "gh", "before", "{}", &id), STORE_OK);
-	/* Refuse new connections to this schema's role, drop the store's. */
+	(void)f;
+	/* A database of its own, so that it can refuse connections. */
 	r.db = NULL;
 	r.pg = pg_raw(pg_dsn);
-	raw_exec(&r, "ALTER ROLE rolehook CONNECTION LIMIT 0");
+	raw_exec(&r, "DROP DATABASE IF EXISTS rh_unreach");
+	raw_exec(&r, "CREATE DATABASE rh_unreach");
+	memset(&own, 0, sizeof(own));
+	snprintf(own.path, sizeof(own.path), "%.*s/rh_unreach",
+	    (int)(strrchr(pg_dsn, '/') - pg_dsn), pg_dsn);
+	st = open_store(&own, 0);
+	assert_int_equal(put(st, "gh", "before", "{}", &id), STORE_OK);
+	/* Connections dropped (a restart): the put reconnects and stores. */
 	raw_exec(&r, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-	    " WHERE application_name = 'rolehook'");
+	    " WHERE datname = 'rh_unreach'");
+	assert_int_equal(put(st, "gh", "after-restart", "{}", &id2), STORE_OK);
+	assert_true(id2 > id);
+	/* Refused and dropped: unavailable, and healthz says why. */
+	raw_exec(&r, "ALTER DATABASE rh_unreach ALLOW_CONNECTIONS false");
+	raw_exec(&r, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+	    " WHERE datname = 'rh_unreach'");
 	assert_int_equal(put(st, "gh", "during", "{}", &id), STORE_UNAVAILABLE);
 	assert_int_equal(store_healthy(st, &why), -1);
 	assert_non_null(why);
 	assert_string_equal(why, "database unreachable");
-	raw_exec(&r, "ALTER ROLE rolehook CONNECTION LIMIT -1");
-	raw_close(&r);
+	/* Still down a second later: the idle probe keeps it unhealthy. */
+	sleep(2);
+	assert_int_equal(store_healthy(st, NULL), -1);
+	raw_exec(&r, "ALTER DATABASE rh_unreach ALLOW_CONNECTIONS true");
 	/* The idle probe (every second) brings health back. */
 	for (i = 0; i < 50 && store_healthy(st, NULL) != 0; i++)
 		usleep(100000);
@@ -1238,6 +1255,8 @@ test_pg_unreachable_then_back(void **state)
 	assert_int_equal(put(st, "gh", "during", "{}", &id), STORE_OK);
 	assert_int_equal(put(st, "gh", "before", "{}", &id), STORE_DUPLICATE);
 	store_close(st);
+	raw_exec(&r, "DROP DATABASE rh_unreach");
+	raw_close(&r);
 }
 
 /* Read-only handles never create or migrate; a bad DSN says why. */
