@@ -112,7 +112,8 @@ class TwoNodes(unittest.TestCase):
                       "secret_values": [SECRET]}}
         st = TwoNodeStack(src, extra_store=pg_store(dsn), log_level="warn", threads=4)
         st.env["RH_TEST_PG_PASSWORD"] = self.pg.password
-        with st:
+        try:  # not "with": a failed start must stop what did start
+            st.start()
             st.start_second()
             self.assertIn("fastcgi_next_upstream error timeout non_idempotent;", st.assertions)
             st_, _, b = st.request("GET", "/healthz")
@@ -165,6 +166,8 @@ class TwoNodes(unittest.TestCase):
             self.assertLessEqual(stored, len(sent))
             print("sent %d, acked %d (%d after the kill), failed %d, stored %d"
                   % (len(sent), len(acked), len(after_kill), len(failed), stored))
+        finally:
+            st.stop()
 
     def test_two_workers_one_killed(self):
         dsn = self.pg.new_schema()
