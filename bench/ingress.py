@@ -7,7 +7,13 @@ duration.  Prints requests/s, p50 and p99 for both, the ratio b/a
 and rolehook's peak RSS.  Targets (issue): ratio >= 0.80, p99 <= 5 ms,
 RSS <= 16 MiB.
 
+--engine postgresql adds (c): the same rolehook serve on the PostgreSQL
+store (a PostgreSQL 15 started for the run, tests/integration/pgserver.py:
+loopback TCP, SCRAM password, fsync on), and prints its figures beside
+SQLite's.
+
 usage: bench/ingress.py [--build DIR] [--duration S] [--connections N] [--threads N]
+                        [--engine sqlite|postgresql]
 """
 import argparse
 import hashlib
@@ -23,6 +29,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(TOP, "tests", "integration"))
+import pgserver  # noqa: E402
 import rhstack  # noqa: E402
 
 SECRET = "bench-secret"
@@ -78,6 +85,8 @@ def main():
     ap.add_argument("--duration", type=int, default=10)
     ap.add_argument("--connections", type=int, default=32)
     ap.add_argument("--threads", type=int, default=32, help="FastCGI threads for both servers")
+    ap.add_argument("--engine", choices=("sqlite", "postgresql"), default="sqlite",
+                    help="postgresql: also run rolehook on a PostgreSQL store, side by side")
     args = ap.parse_args()
     os.environ.setdefault("ROLEHOOK_BIN", os.path.join(args.build, "rolehook"))
     trivial = os.path.join(args.build, "bench_trivial_fcgi")
@@ -115,25 +124,54 @@ def main():
         try:
             results["b"] = run_wrk(st.port, args, files, "b")
             results["b"]["rss_kib"] = peak_rss_kib(st.rh.pid)
-            stored = len(st.cli("events", "list", "--format", "json", "--limit", "1000000").stdout.splitlines())
+            results["b"]["stored"] = len(st.cli("events", "list", "--format", "json", "--limit",
+                                                "1000000").stdout.splitlines())
         finally:
             st.stop()
+        # (c) the same on PostgreSQL: same bodies, a fresh store
+        if args.engine == "postgresql":
+            with pgserver.PgServer() as pg:
+                st = rhstack.Stack(src, max_body=65536, threads=args.threads, log_level="warn",
+                                    extra_store={"engine": "postgresql", "dsn": pg.new_schema(),
+                                                 "password": "env:BENCH_PG_PASSWORD",
+                                                 "batch_us": int(os.environ.get("BENCH_BATCH_US",
+                                                                                "200"))})
+                st.env["BENCH_PG_PASSWORD"] = pg.password
+                st.start()
+                try:
+                    results["c"] = run_wrk(st.port, args, files, "b")
+                    results["c"]["rss_kib"] = peak_rss_kib(st.rh.pid)
+                    results["c"]["stored"] = len(st.cli("events", "list", "--format", "json",
+                                                        "--limit", "1000000").stdout.splitlines())
+                finally:
+                    st.stop()
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
-    a, b = results["a"], results["b"]
+    a = results["a"]
     print("bench/ingress: %d connections, 1 KiB signed bodies, %d s per run, %d FastCGI threads"
           % (args.connections, args.duration, args.threads))
-    print("%-34s %10s %9s %9s %8s" % ("run", "req/s", "p50 ms", "p99 ms", "non-2xx"))
-    for k, name in (("a", "(a) nginx -> trivial HMAC responder"), ("b", "(b) nginx -> rolehook serve")):
+    print("%-40s %10s %9s %9s %8s" % ("run", "req/s", "p50 ms", "p99 ms", "non-2xx"))
+    runs = [("a", "(a) nginx -> trivial HMAC responder"), ("b", "(b) nginx -> rolehook serve, sqlite")]
+    if "c" in results:
+        runs.append(("c", "(c) nginx -> rolehook serve, postgresql"))
+    for k, name in runs:
         r = results[k]
-        print("%-34s %10.0f %9.2f %9.2f %8d" % (name, r["rps"], r["p50_us"] / 1000, r["p99_us"] / 1000,
+        print("%-40s %10.0f %9.2f %9.2f %8d" % (name, r["rps"], r["p50_us"] / 1000, r["p99_us"] / 1000,
                                                r["errors_status"]))
-    print("ratio b/a: %.2f   (target >= 0.80)" % (b["rps"] / a["rps"]))
-    print("rolehook p99: %.2f ms (target <= 5 ms)" % (b["p99_us"] / 1000))
-    print("rolehook peak RSS: %.1f MiB (target <= 16 MiB)" % (b["rss_kib"] / 1024))
-    print("events stored: %d (every 2xx is one stored event: %s)"
-          % (stored, "yes" if stored >= b["requests"] - b["errors_status"] else "NO"))
+    # The same figures for each engine, side by side.
+    engines = [k for k in ("b", "c") if k in results]
+    print("%-40s" % "" + "".join("%14s" % ("sqlite" if k == "b" else "postgresql") for k in engines))
+    print("%-40s" % "ratio to (a)   (target >= 0.80)" +
+          "".join("%14.2f" % (results[k]["rps"] / a["rps"]) for k in engines))
+    print("%-40s" % "rolehook p99 ms   (target <= 5 ms)" +
+          "".join("%14.2f" % (results[k]["p99_us"] / 1000) for k in engines))
+    print("%-40s" % "peak RSS MiB   (target <= 16 MiB)" +
+          "".join("%14.1f" % (results[k]["rss_kib"] / 1024) for k in engines))
+    print("%-40s" % "events stored" + "".join("%14d" % results[k]["stored"] for k in engines))
+    print("%-40s" % "every 2xx is one stored event" +
+          "".join("%14s" % ("yes" if results[k]["stored"] >= results[k]["requests"] -
+                            results[k]["errors_status"] else "NO") for k in engines))
 
 
 if __name__ == "__main__":

@@ -178,7 +178,7 @@ cli_serve(int argc, char **argv)
 	so.queue_max = cfg->store.queue_max;
 	so.retention_days = cfg->store.retention_days;
 	so.checkpoint_pages = cfg->store.checkpoint_pages;
-	if (store_open(cfg->store.path, &so, &st, err, sizeof(err)) != 0) {
+	if (config_store_open(cfg, &so, &st, err, sizeof(err)) != 0) {
 		fprintf(stderr, "rolehook: store: %s\n", err);
 		goto out;
 	}
@@ -768,7 +768,7 @@ cli_events(int argc, char **argv)
 	/* A replay preview (--policy) only reads. */
 	so.direct = ev_cmds[k].writes && !(replay && a.policy_file != NULL);
 	so.readonly = !so.direct;
-	if (store_open(a.cfg->store.path, &so, &a.st, err, sizeof(err)) != 0) {
+	if (config_store_open(a.cfg, &so, &a.st, err, sizeof(err)) != 0) {
 		fprintf(stderr, "rolehook: store: %s\n", err);
 		goto out;
 	}

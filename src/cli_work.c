@@ -336,7 +336,7 @@ cli_why(int argc, char **argv)
 		return EXIT_USAGE;
 	memset(&so, 0, sizeof(so));
 	so.readonly = 1;
-	if (store_open(cfg->store.path, &so, &st, err, sizeof(err)) != 0) {
+	if (config_store_open(cfg, &so, &st, err, sizeof(err)) != 0) {
 		fprintf(stderr, "rolehook: store: %s\n", err);
 		goto out;
 	}

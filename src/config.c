@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include <json-c/json.h>
+#include <libpq-fe.h>
 #include <openssl/crypto.h>
 
 #include "rolehook/config.h"
@@ -60,8 +61,9 @@ struct ctx {
 
 static const char *const top_keys[] = { "store", "server", "sources",
 	"zendesk", "policy", "custom_roles", NULL };
-static const char *const store_keys[] = { "path", "retention_days",
-	"batch_rows", "batch_us", "queue_max", "checkpoint_pages", NULL };
+static const char *const store_keys[] = { "engine", "path", "dsn",
+	"password", "lease_s", "retention_days", "batch_rows", "batch_us",
+	"queue_max", "checkpoint_pages", NULL };
 static const char *const server_keys[] = { "listen", "socket_mode",
 	"socket_group", "threads", "max_body", "backlog", "retry_after_s",
 	NULL };
@@ -511,11 +513,65 @@ valid_name(const char *s)
 /* ---------------------------------------------------------------- */
 /* store and server                                                 */
 
+static int resolve_secret(struct ctx *c, const char *path, const char *ref,
+    int inline_ok, char **out);
+
+static const char *const engine_names[] = { "sqlite", "postgresql", NULL };
+
+/*
+ * store.dsn: a libpq connection string or URI.  It must parse (libpq's
+ * own parser, so every libpq option, TLS included, passes through), and
+ * hold no password: that comes from store.password (file: or env:), so
+ * the DSN can sit in a readable config and in logs.
+ */
+static int
+check_dsn(struct ctx *c, const char *dsn)
+{
+	PQconninfoOption *opts, *o;
+	char *msg = NULL;
+	int rc = 0;
+
+	if ((opts = PQconninfoParse(dsn, &msg)) == NULL) {
+		/* libpq's message may quote the string: not repeated. */
+		PQfreemem(msg);
+		fail(c, "store.dsn", "expected a libpq connection string such "
+		    "as \"postgresql://rolehook@db.example.com:5432/rolehook?"
+		    "sslmode=verify-full\" (PostgreSQL manual, \"Connection "
+		    "Strings\"); this one does not parse");
+		return -1;
+	}
+	for (o = opts; o->keyword != NULL; o++)
+		if (strcmp(o->keyword, "password") == 0 && o->val != NULL) {
+			fail(c, "store.dsn", "holds a password; remove it and "
+			    "set store.password to \"file:/path\" or "
+			    "\"env:NAME\"");
+			rc = -1;
+		}
+	PQconninfoFree(opts);
+	return rc;
+}
+
+/* Keys that belong to the other engine are errors, not ignored. */
+static int
+refuse_key(struct ctx *c, struct json_object *obj, const char *key,
+    const char *engine)
+{
+	struct json_object *v;
+	char p[PATHLEN];
+
+	if (!member(obj, key, &v))
+		return 0;
+	path_key(p, sizeof(p), "store", key);
+	fail(c, p, "not used with store.engine \"%s\"", engine);
+	return -1;
+}
+
 static int
 parse_store(struct ctx *c, struct json_object *root, struct config *cfg)
 {
 	struct json_object *obj, *v;
 	const char *s = NULL;
+	int engine = STORE_SQLITE;
 
 	if (!member(root, "store", &obj)) {
 		fail(c, "store", "missing; expected an object with at least "
@@ -523,16 +579,52 @@ parse_store(struct ctx *c, struct json_object *root, struct config *cfg)
 		return -1;
 	}
 	if (want_type(c, "store", obj, json_type_object, "an object", 0) != 0 ||
-	    check_keys(c, obj, "store", store_keys) != 0)
+	    check_keys(c, obj, "store", store_keys) != 0 ||
+	    opt_enum(c, obj, "store", "engine", engine_names, &engine) != 0)
 		return -1;
-	if (!member(obj, "path", &v)) {
-		fail(c, "store.path", "missing; expected the database path "
-		    "as a string");
-		return -1;
+	cfg->store.engine = (enum store_engine)engine;
+	if (engine == STORE_POSTGRESQL) {
+		if (refuse_key(c, obj, "path", "postgresql") != 0 ||
+		    refuse_key(c, obj, "checkpoint_pages", "postgresql") != 0)
+			return -1;
+		if (!member(obj, "dsn", &v)) {
+			fail(c, "store.dsn", "missing; expected a libpq "
+			    "connection string such as \"postgresql://"
+			    "rolehook@db.example.com:5432/rolehook\"");
+			return -1;
+		}
+		if (want_string(c, "store.dsn", v, 1, &s) != 0 ||
+		    check_dsn(c, s) != 0 ||
+		    dup_string(c, "store.dsn", s, &cfg->store.dsn) != 0)
+			return -1;
+		s = NULL;
+		if (member(obj, "password", &v) &&
+		    (want_string(c, "store.password", v, 1, &s) != 0 ||
+		    dup_string(c, "store.password", s,
+		    &cfg->store.password_ref) != 0 ||
+		    resolve_secret(c, "store.password", s, 0,
+		    &cfg->store.password) != 0))
+			return -1;
+		if (opt_int_field(c, obj, "store", "lease_s", 5, 3600,
+		    &cfg->store.lease_s) != 0)
+			return -1;
+	} else {
+		if (refuse_key(c, obj, "dsn", "sqlite") != 0 ||
+		    refuse_key(c, obj, "password", "sqlite") != 0 ||
+		    refuse_key(c, obj, "lease_s", "sqlite") != 0)
+			return -1;
+		if (!member(obj, "path", &v)) {
+			fail(c, "store.path", "missing; expected the database "
+			    "path as a string");
+			return -1;
+		}
+		if (want_string(c, "store.path", v, 0, &s) != 0 ||
+		    dup_string(c, "store.path", s, &cfg->store.path) != 0)
+			return -1;
+		if (opt_int_field(c, obj, "store", "checkpoint_pages", 8,
+		    1000000, &cfg->store.checkpoint_pages) != 0)
+			return -1;
 	}
-	if (want_string(c, "store.path", v, 0, &s) != 0 ||
-	    dup_string(c, "store.path", s, &cfg->store.path) != 0)
-		return -1;
 	if (opt_int_field(c, obj, "store", "retention_days", 1, 3650,
 	    &cfg->store.retention_days) != 0 ||
 	    opt_int_field(c, obj, "store", "batch_rows", 1, 1024,
@@ -540,9 +632,7 @@ parse_store(struct ctx *c, struct json_object *root, struct config *cfg)
 	    opt_int_field(c, obj, "store", "batch_us", 0, 100000,
 	    &cfg->store.batch_us) != 0 ||
 	    opt_int_field(c, obj, "store", "queue_max", 1, 1000000,
-	    &cfg->store.queue_max) != 0 ||
-	    opt_int_field(c, obj, "store", "checkpoint_pages", 8, 1000000,
-	    &cfg->store.checkpoint_pages) != 0)
+	    &cfg->store.queue_max) != 0)
 		return -1;
 	return 0;
 }
@@ -2086,8 +2176,42 @@ config_free(struct config *cfg)
 	free(cfg->server.listen);
 	free(cfg->server.socket_group);
 	free(cfg->store.path);
+	free(cfg->store.dsn);
+	free(cfg->store.password_ref);
+	if (cfg->store.password != NULL)
+		OPENSSL_clear_free(cfg->store.password,
+		    strlen(cfg->store.password));
 	free(cfg->path);
 	free(cfg);
+}
+
+int
+config_store_open(const struct config *cfg, struct store_opts *so,
+    struct store **out, char *err, size_t errlen)
+{
+	char *pw = NULL, msg[CONFIG_ERRLEN];
+	int rc;
+
+	*out = NULL;
+	so->engine = cfg->store.engine;
+	if (cfg->store.engine == STORE_SQLITE)
+		return store_open(cfg->store.path, so, out, err, errlen);
+	so->lease_s = cfg->store.lease_s;
+	so->password = cfg->store.password;
+	if (so->password == NULL && cfg->store.password_ref != NULL) {
+		if (config_resolve_secret(cfg, "store.password",
+		    cfg->store.password_ref, &pw, err, errlen) != 0)
+			return -1;
+		so->password = pw;
+	}
+	rc = store_open(cfg->store.dsn, so, out, msg, sizeof(msg));
+	so->password = NULL;
+	if (pw != NULL)
+		OPENSSL_clear_free(pw, strlen(pw));
+	if (rc != 0)
+		snprintf(err, errlen, "%s: store.dsn (postgresql): %s",
+		    cfg->path != NULL ? cfg->path : "(config)", msg);
+	return rc;
 }
 
 /*

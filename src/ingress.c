@@ -275,15 +275,18 @@ handle_health(const struct ingress *ig, struct ingress_response *r)
 	const char *reason = NULL;
 	char buf[128];
 
+	/* engine and reason are the store's static strings, never input. */
 	if (store_healthy(ig->store, &reason) == 0) {
 		metrics_store_up(ig->metrics, 1);
-		set_small(r, 200, JSON_TYPE, "{\"status\":\"ok\"}\n");
+		snprintf(buf, sizeof(buf), "{\"status\":\"ok\",\"engine\":"
+		    "\"%s\"}\n", store_engine_name(ig->store));
+		set_small(r, 200, JSON_TYPE, buf);
 		return;
 	}
 	metrics_store_up(ig->metrics, 0);
-	/* reason is one of the store's static strings, never input. */
-	snprintf(buf, sizeof(buf), "{\"status\":\"unavailable\",\"reason\":"
-	    "\"%s\"}\n", reason);
+	snprintf(buf, sizeof(buf), "{\"status\":\"unavailable\",\"engine\":"
+	    "\"%s\",\"reason\":\"%s\"}\n", store_engine_name(ig->store),
+	    reason);
 	set_small(r, 503, JSON_TYPE, buf);
 	r->retry_after = ig->cfg->server.retry_after_s;
 }

@@ -317,7 +317,7 @@ reconcile_run(const struct config *cfg, const struct reconcile_opts *o,
 		memset(&so, 0, sizeof(so));
 		so.direct = o->fix;
 		so.readonly = !o->fix;
-		if (store_open(cfg->store.path, &so, &c.st, err, errlen) != 0)
+		if (config_store_open(cfg, &so, &c.st, err, errlen) != 0)
 			goto out;
 	}
 	if (worker_reader_new(cfg, c.pol, BULK_THREADS, &c.rd, err,

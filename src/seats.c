@@ -519,26 +519,29 @@ load_store_leavers(struct report *r)
 	struct scan sc;
 	struct seen set = { NULL, 0 };
 	struct stat sb;
+	const char *where;
 	char err[512];
 	size_t i;
 	int rc = -1;
 
 	memset(&sc, 0, sizeof(sc));
-	if (r->cfg->store.path == NULL || stat(r->cfg->store.path, &sb) != 0)
+	if (r->cfg->store.engine == STORE_SQLITE &&
+	    (r->cfg->store.path == NULL || stat(r->cfg->store.path, &sb) != 0))
 		return 0;
+	where = r->cfg->store.engine == STORE_SQLITE ? r->cfg->store.path :
+	    "the PostgreSQL store";
 	memset(&so, 0, sizeof(so));
 	so.readonly = 1;
-	if (store_open(r->cfg->store.path, &so, &st, err, sizeof(err)) != 0) {
+	if (config_store_open(r->cfg, &so, &st, err, sizeof(err)) != 0) {
 		note(r, "note: %s: not read (%s); "
-		    "left_per_hr uses --people only", r->cfg->store.path,
-		    err);
+		    "left_per_hr uses --people only", where, err);
 		rc = 0;
 		goto out;
 	}
 	/* Newest first: the first event seen for a subject decides. */
 	if (store_list(st, NULL, NULL, STORE_SCAN_MAX, scan_cb, &sc) != 0) {
 		note(r, "note: %s: cannot list events; "
-		    "left_per_hr uses --people only", r->cfg->store.path);
+		    "left_per_hr uses --people only", where);
 		rc = 0;
 		goto out;
 	}

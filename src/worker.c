@@ -465,7 +465,10 @@ guard_limit(const struct policy *pol, int k)
  * to the table in one critical section), else as a reservation until
  * guard_release.  So the count is read under the lock too: read before
  * it, another thread's write could be counted twice (a needless hold) or
- * not at all (one write past the limit).
+ * not at all (one write past the limit).  Workers on other nodes
+ * (PostgreSQL) are kept apart the same way by the store: its guard lock
+ * around the count and the reservation, which it shares
+ * (store_guard_reserve) until the audit row replaces it.
  */
 static int
 guard_take(struct wk *w, const struct plan *pl, long want[GUARD_NCLASSES],
@@ -488,6 +491,10 @@ guard_take(struct wk *w, const struct plan *pl, long want[GUARD_NCLASSES],
 	if (!any)
 		return 0;
 	pthread_mutex_lock(&w->lock);
+	if (store_guard_lock(w->st) != 0) {
+		pthread_mutex_unlock(&w->lock);
+		return -1;
+	}
 	for (k = 0; k < GUARD_NCLASSES; k++) {
 		long both = 0;
 
@@ -495,6 +502,7 @@ guard_take(struct wk *w, const struct plan *pl, long want[GUARD_NCLASSES],
 		    ((used[k] = store_audit_count(w->st, guard_step[k],
 		    since)) < 0 || (k != GUARD_ROLE && (both =
 		    store_audit_count(w->st, GUARD_BOTH, since)) < 0))) {
+			store_guard_unlock(w->st);
 			pthread_mutex_unlock(&w->lock);
 			return -1;
 		}
@@ -504,6 +512,7 @@ guard_take(struct wk *w, const struct plan *pl, long want[GUARD_NCLASSES],
 		lim = guard_limit(w->pol, k);
 		if (want[k] > 0 && lim >= 0 &&
 		    used[k] + w->reserved[k] + want[k] > lim) {
+			store_guard_unlock(w->st);
 			pthread_mutex_unlock(&w->lock);
 			snprintf(why, whylen, "held: policy.limits.%s is %ld and "
 			    "%ld %s write%s happened in the last hour; approve "
@@ -515,7 +524,17 @@ guard_take(struct wk *w, const struct plan *pl, long want[GUARD_NCLASSES],
 		}
 	}
 	for (k = 0; k < GUARD_NCLASSES; k++)
+		if (store_guard_reserve(w->st, guard_step[k], want[k]) != 0) {
+			while (k-- > 0)
+				store_guard_reserve(w->st, guard_step[k],
+				    -want[k]);
+			store_guard_unlock(w->st);
+			pthread_mutex_unlock(&w->lock);
+			return -1;
+		}
+	for (k = 0; k < GUARD_NCLASSES; k++)
 		w->reserved[k] += want[k];
+	store_guard_unlock(w->st);
 	pthread_mutex_unlock(&w->lock);
 	return 0;
 }
@@ -542,6 +561,7 @@ guard_audit(struct wk *w, long *want, const struct store_audit *a)
 			if (want[k] > 0 && guard_counts(a->action, k)) {
 				w->reserved[k]--;
 				want[k]--;
+				store_guard_reserve(w->st, guard_step[k], -1);
 			}
 	pthread_mutex_unlock(&w->lock);
 	return rc;
@@ -553,8 +573,10 @@ guard_release(struct wk *w, const long want[GUARD_NCLASSES])
 	int k;
 
 	pthread_mutex_lock(&w->lock);
-	for (k = 0; k < GUARD_NCLASSES; k++)
+	for (k = 0; k < GUARD_NCLASSES; k++) {
 		w->reserved[k] -= want[k];
+		store_guard_reserve(w->st, guard_step[k], -want[k]);
+	}
 	pthread_mutex_unlock(&w->lock);
 }
 
@@ -1679,14 +1701,17 @@ worker_run(const struct config *cfg, const struct worker_opts *opts,
 		goto out;
 	}
 	/*
-	 * One worker per store: two would dispatch the same person's events
-	 * side by side.  The lock is released by the kernel if we die.
+	 * One worker per SQLite store: two would dispatch the same person's
+	 * events side by side.  The lock is released by the kernel if we
+	 * die.  On PostgreSQL any number run: the store claims each event
+	 * for one worker (store_due).
 	 */
-	if ((lockfd = lock_store(cfg->store.path, err, errlen)) < 0)
+	if (cfg->store.engine == STORE_SQLITE &&
+	    (lockfd = lock_store(cfg->store.path, err, errlen)) < 0)
 		goto out;
 	memset(&so, 0, sizeof(so));
 	so.direct = 1;
-	if (store_open(cfg->store.path, &so, &w.st, err, errlen) != 0)
+	if (config_store_open(cfg, &so, &w.st, err, errlen) != 0)
 		goto out;
 	zo = *zd_conf_opts(w.zconf);
 	zo.gov = w.gov;

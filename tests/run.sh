@@ -14,7 +14,7 @@ jobs=${JOBS:-$(nproc)}
 deps=(build-essential cmake pkg-config clang libclang-rt-14-dev
       libfcgi-dev libjson-c-dev libcurl4-openssl-dev libssl-dev
       libsqlite3-dev sqlite3 libcmocka-dev nginx python3 mandoc wrk
-      systemd-container debootstrap)
+      systemd-container debootstrap postgresql-15 libpq-dev)
 
 if [ "${SKIP_INSTALL:-0}" != 1 ]; then
     sudo=""

@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "rolehook/store.h"
 #include "rolehook/verify.h"
 
 struct json_object;
@@ -40,7 +41,13 @@ struct config_source {
 struct config {
 	char *path;                    /* file it came from */
 	struct {
-		char *path;                /* SQLite database */
+		enum store_engine engine;  /* "engine": sqlite (default), postgresql */
+		char *path;                /* SQLite database (engine sqlite) */
+		char *dsn;                 /* libpq connection string (postgresql) */
+		char *password_ref;        /* "file:..." / "env:...", or NULL */
+		char *password;            /* resolved (CONFIG_SECRETS_RESOLVE), or
+		                            * NULL; wiped by config_free */
+		int lease_s;               /* a worker's claim (postgresql) */
 		int retention_days;        /* processed events kept this long */
 		int batch_rows;            /* group commit: max rows per commit */
 		int batch_us;              /* group commit: max wait for more rows */
@@ -97,6 +104,18 @@ int config_load(const char *path, enum config_secrets secrets,
  */
 int config_resolve_secret(const struct config *cfg, const char *where,
     const char *ref, char **out, char *err, size_t errlen);
+
+/*
+ * Opens cfg's store with so (its engine fields are filled here): the
+ * SQLite file store.path, or PostgreSQL at store.dsn with the password
+ * store.password, resolved now if the config was loaded without secrets
+ * (call it before starting threads, as config_resolve_secret).  The
+ * password copy is wiped before returning.  Returns 0 and *out (free
+ * with store_close), or -1 with err naming the config field (never the
+ * password).
+ */
+int config_store_open(const struct config *cfg, struct store_opts *so,
+    struct store **out, char *err, size_t errlen);
 
 /* Frees cfg and wipes its secrets.  NULL is a no-op. */
 void config_free(struct config *cfg);

@@ -1,11 +1,14 @@
 /*
- * store.h -- the durable inbox.  No SQLite types cross this interface,
- * so another engine (PostgreSQL for several nodes) can implement it.
+ * store.h -- the durable inbox.  Two engines implement it: SQLite (one
+ * node, the default; src/store_sqlite.c) and PostgreSQL (two or more
+ * nodes; src/store_pg.c).  No engine's types cross this interface, and
+ * every function has the same meaning on both.
  *
  * store_put() is the promise behind a 2xx: it returns STORE_OK only after
- * the commit holding the event reached the disk (synchronous=FULL).  Many
- * threads may call it at once; one writer thread batches their rows into
- * a single commit (group commit) and wakes each caller after the fsync.
+ * the commit holding the event reached the disk (SQLite synchronous=FULL,
+ * PostgreSQL synchronous_commit=on).  Many threads may call it at once;
+ * one writer thread batches their rows into a single commit (group
+ * commit) and wakes each caller after the commit.
  */
 #ifndef ROLEHOOK_STORE_H
 #define ROLEHOOK_STORE_H
@@ -25,7 +28,19 @@ enum store_err {
 	STORE_ERR__MAX
 };
 
+enum store_engine {
+	STORE_SQLITE = 0,  /* store_open's where: the database file */
+	STORE_POSTGRESQL   /* where: a libpq connection string or URI
+	                    * without a password */
+};
+
 struct store_opts {
+	enum store_engine engine; /* default STORE_SQLITE */
+	const char *password;     /* PostgreSQL: borrowed, copied by
+	                           * store_open; NULL = none (or libpq's own
+	                           * means: .pgpass, peer, certificates) */
+	int lease_s;     /* PostgreSQL: a worker's claim on an event lasts
+	                  * this long unless renewed (default 60) */
 	int batch_rows;  /* most rows in one commit (default 64) */
 	int batch_us;    /* how long the writer waits for more rows (default 200) */
 	int queue_max;   /* pending rows before STORE_BUSY (default 4096) */
@@ -97,11 +112,16 @@ struct store_subject {
 };
 
 /*
- * Opens (creating and migrating) the store at path.  On failure returns
- * -1 with err filled.  *out is freed with store_close().
+ * Opens (creating and migrating) the store at where: a SQLite file, or a
+ * PostgreSQL connection string (opts->engine).  On failure returns -1
+ * with err filled (never the password).  *out is freed with
+ * store_close().
  */
-int store_open(const char *path, const struct store_opts *opts,
+int store_open(const char *where, const struct store_opts *opts,
     struct store **out, char *err, size_t errlen);
+
+/* "sqlite" or "postgresql" (static text). */
+const char *store_engine_name(const struct store *st);
 
 /*
  * Flushes what is queued, stops the writer, closes.  NULL is a no-op.
@@ -135,7 +155,9 @@ int store_count_states(struct store *st,
 
 /*
  * Returns 0 if the store accepts writes, -1 if the last commit failed
- * and it has not recovered yet (for /healthz).  reason may be NULL.
+ * (or, on PostgreSQL, the idle probe found the server unreachable or
+ * read-only) and it has not recovered yet (for /healthz).  reason (may
+ * be NULL) gets static text: "disk full", "database unreachable", ...
  */
 int store_healthy(struct store *st, const char **reason);
 
@@ -186,6 +208,17 @@ int store_split(struct store *st, int64_t id, size_t count, int64_t *first,
  * unfinished event of the same subject; in id order, with bodies.  The
  * event is borrowed for the call.  fn returns 0 to go on, non-zero to
  * stop.  Returns the number of events passed to fn, or -1.
+ *
+ * On PostgreSQL, where many workers share the store, the events passed
+ * are claimed for this store handle (FOR UPDATE SKIP LOCKED) for
+ * opts.lease_s seconds, renewed in the background while the handle is
+ * open; an event claimed by another live handle is not due, nor is any
+ * event of a person one of whose events another handle holds.
+ * store_set_subject, store_wait, store_finish, store_retry and
+ * store_hold release the claim (and fail, changing nothing, on an event
+ * another handle has claimed since); store_close releases the rest.
+ * store_unclassified claims the same way.  On SQLite (one worker per
+ * store) nothing is claimed.
  */
 int store_due(struct store *st, time_t now, int64_t after_id, int limit,
     int (*fn)(const struct store_event *, void *), void *arg);
@@ -266,6 +299,21 @@ int store_approve(struct store *st, int64_t id);
  * (the guard's hourly counts), or -1 on error.
  */
 long store_audit_count(struct store *st, const char *action, time_t since);
+
+/*
+ * The blast-radius guard across processes.  store_guard_lock takes a
+ * lock that every worker on the store shares (PostgreSQL: an advisory
+ * lock) and returns 0, or -1 on error; store_guard_unlock releases it.
+ * store_guard_reserve adds delta (may be negative) to this handle's
+ * reservation of writes of action that have no audit row yet; on
+ * PostgreSQL store_audit_count adds the live reservations of every
+ * other handle.  Lock, count, reserve, unlock: no two workers can both
+ * take the last write the limit allows.  SQLite (one worker per store):
+ * no-ops that return 0.
+ */
+int store_guard_lock(struct store *st);
+void store_guard_unlock(struct store *st);
+int store_guard_reserve(struct store *st, const char *action, long delta);
 
 /* Appends an audit row; *audit_id (may be NULL) gets its id. */
 int store_audit_add(struct store *st, const struct store_audit *a,

@@ -38,7 +38,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	}
 	if (cfg == NULL || cfg->nsources < 1 || cfg->nsources > 64 ||
-	    cfg->store.path == NULL || cfg->server.listen == NULL)
+	    (cfg->store.path == NULL && cfg->store.dsn == NULL) || cfg->server.listen == NULL)
 		abort();
 	for (i = 0; i < cfg->nsources; i++) {
 		const struct config_source *s = &cfg->sources[i];

@@ -192,7 +192,8 @@ class Stack:
                     refs.append("env:" + env_name(name, i))
                 sc["secrets"] = refs
             srcs[name] = sc
-        store = {"path": self.db}
+        # PostgreSQL (extra_store engine/dsn/password): no file path.
+        store = {} if self.extra_store.get("engine") == "postgresql" else {"path": self.db}
         store.update(self.extra_store)
         doc = {
             "store": store,

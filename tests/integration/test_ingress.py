@@ -214,7 +214,7 @@ class IngressTest(unittest.TestCase):
 
     def test_healthz_and_metrics(self):
         st, h, b = self.stack.request("GET", "/healthz")
-        self.assertEqual((st, json.loads(b)), (200, {"status": "ok"}))
+        self.assertEqual((st, json.loads(b)), (200, {"status": "ok", "engine": "sqlite"}))
         self.assertFixed(self.post("github", b"{}", {"X-Hub-Signature-256": "sha256=00"}), 401)
         st, h, b = self.stack.request("GET", "/metrics")
         self.assertEqual(st, 200)

@@ -82,7 +82,8 @@ class StoreUnavailable(unittest.TestCase):
         self.assertTrue(got503, "a full disk never produced a 503")
         st, h, b = self.stack.request("GET", "/healthz")
         self.assertEqual(st, 503)
-        self.assertEqual(json.loads(b), {"status": "unavailable", "reason": "disk full"})
+        self.assertEqual(json.loads(b), {"status": "unavailable", "engine": "sqlite",
+                                         "reason": "disk full"})
         self.assertGreater(int(h["retry-after"]), 0)
         os.unlink(filler)
         # The store probes by itself: /healthz recovers with no traffic.

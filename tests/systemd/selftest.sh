@@ -111,7 +111,7 @@ echo "socket: $perm"
 	fail "store directory is $(stat -c '%U %G %a' /var/lib/rolehook)"
 health=$(curl -s http://127.0.0.1:8080/healthz)
 echo "healthz: $health"
-[ "$health" = '{"status":"ok"}' ] || fail "healthz: $health"
+[ "$health" = '{"status":"ok","engine":"sqlite"}' ] || fail "healthz: $health"
 
 step "the sandbox, as the kernel sees each main process"
 for u in serve work; do

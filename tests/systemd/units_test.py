@@ -40,7 +40,7 @@ sys.path.insert(0, os.path.join(TOP, "tests", "integration"))
 from test_pipeline import MAPPING, POLICY, SEED  # noqa: E402
 
 PACKAGES = ("systemd,systemd-sysv,dbus,nginx-light,libfcgi0ldbl,libjson-c5,libcurl4,"
-            "libsqlite3-0,libssl3,ca-certificates,python3,curl,openssl,procps,sudo")
+            "libsqlite3-0,libpq5,libssl3,ca-certificates,python3,curl,openssl,procps,sudo")
 HR_SECRET = "whsec_" + "c3lzdGVtZC11bml0cy10ZXN0LXNlY3JldC0wMTIzNDU2Nzg="
 ZD_TOKEN = "fake-zendesk-api-token-1"
 ZD_PORT = 8444

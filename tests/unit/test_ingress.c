@@ -244,7 +244,7 @@ test_routing_and_methods(void **state)
 	post(&f, "/healthz", NULL, NULL, NULL);
 	f.params[0][1] = "GET";
 	assert_int_equal(run(e, &f, &r), 200);
-	assert_string_equal(r.body, "{\"status\":\"ok\"}\n");
+	assert_string_equal(r.body, "{\"status\":\"ok\",\"engine\":\"sqlite\"}\n");
 	post(&f, "/metrics", NULL, NULL, NULL);
 	f.params[0][1] = "GET";
 	assert_int_equal(run(e, &f, &r), 200);

@@ -1,6 +1,13 @@
 /*
  * test_store.c -- the durable inbox: put, dedupe, group commit under
  * concurrency, reopen, schema version guard, list and get.
+ *
+ * Both engines: without ROLEHOOK_TEST_PG_DSN the cases run on SQLite;
+ * with it (tests/integration/pgserver.py starts a PostgreSQL 15 and sets
+ * it, ctest's unit_store_pg) the same cases run on PostgreSQL, each in
+ * a fresh schema, plus what only several nodes need (claims, leases,
+ * the shared guard, an unreachable server).  SQLite-only cases (file
+ * modes, old schema versions) run on SQLite only.
  */
 #include <pthread.h>
 #include <setjmp.h>
@@ -15,14 +22,124 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <libpq-fe.h>
 #include <sqlite3.h>
 
 #include "rolehook/store.h"
 
+/* Set when the cases run on PostgreSQL (main). */
+static const char *pg_dsn, *pg_password;
+static int nschema;
+
 struct fixture {
 	char dir[64];
-	char path[128];
+	char path[512];    /* the SQLite file, or the PostgreSQL DSN */
+	char schema[64];   /* PostgreSQL: the fixture's own schema */
 };
+
+/* A connection beside the store's, to look at or change its tables. */
+struct raw {
+	sqlite3 *db;
+	PGconn *pg;
+};
+
+static PGconn *
+pg_raw(const char *dsn)
+{
+	const char *k[] = { "dbname", "password", NULL };
+	const char *v[] = { dsn, pg_password, NULL };
+	PGconn *c = PQconnectdbParams(k, v, 1);
+
+	if (PQstatus(c) != CONNECTION_OK)
+		fail_msg("connect %s: %s", dsn, PQerrorMessage(c));
+	PQclear(PQexec(c, "SET client_min_messages = warning"));
+	return c;
+}
+
+static struct raw
+raw_open(const struct fixture *f)
+{
+	struct raw r = { NULL, NULL };
+
+	if (pg_dsn != NULL)
+		r.pg = pg_raw(f->path);
+	else {
+		assert_int_equal(sqlite3_open(f->path, &r.db), SQLITE_OK);
+		sqlite3_busy_timeout(r.db, 5000);
+	}
+	return r;
+}
+
+/* Runs sql; returns the rows it changed. */
+static long
+raw_exec(struct raw *r, const char *sql)
+{
+	long n;
+
+	if (r->pg != NULL) {
+		PGresult *res = PQexec(r->pg, sql);
+
+		if (PQresultStatus(res) != PGRES_COMMAND_OK &&
+		    PQresultStatus(res) != PGRES_TUPLES_OK)
+			fail_msg("%s: %s", sql, PQerrorMessage(r->pg));
+		n = strtol(PQcmdTuples(res), NULL, 10);
+		PQclear(res);
+		return n;
+	}
+	assert_int_equal(sqlite3_exec(r->db, sql, NULL, NULL, NULL), SQLITE_OK);
+	return sqlite3_changes(r->db);
+}
+
+/* The integer in the first column of sql's first row. */
+static int64_t
+raw_int(struct raw *r, const char *sql, int col)
+{
+	int64_t n;
+
+	if (r->pg != NULL) {
+		PGresult *res = PQexec(r->pg, sql);
+
+		if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) < 1)
+			fail_msg("%s: %s", sql, PQerrorMessage(r->pg));
+		n = strtoll(PQgetvalue(res, 0, col), NULL, 10);
+		PQclear(res);
+		return n;
+	} else {
+		sqlite3_stmt *s = NULL;
+
+		assert_int_equal(sqlite3_prepare_v2(r->db, sql, -1, &s, NULL),
+		    SQLITE_OK);
+		assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+		n = sqlite3_column_int64(s, col);
+		sqlite3_finalize(s);
+		return n;
+	}
+}
+
+static void
+raw_close(struct raw *r)
+{
+	PQfinish(r->pg);
+	sqlite3_close(r->db);
+	r->pg = NULL;
+	r->db = NULL;
+}
+
+/* store_open on the fixture's engine. */
+static int
+open_on(const struct fixture *f, struct store_opts *o, struct store **st,
+    char *err, size_t errlen)
+{
+	struct store_opts dflt = { 0 };
+
+	if (o == NULL)
+		o = &dflt;
+	if (pg_dsn != NULL) {
+		o->engine = STORE_POSTGRESQL;
+		o->password = pg_password;
+	}
+	return store_open(f->path, o, st, err, errlen);
+}
 
 static int
 setup(void **state)
@@ -33,6 +150,21 @@ setup(void **state)
 	snprintf(f->dir, sizeof(f->dir), "/tmp/rh-store-XXXXXX");
 	assert_non_null(mkdtemp(f->dir));
 	snprintf(f->path, sizeof(f->path), "%s/t.db", f->dir);
+	if (pg_dsn != NULL) {
+		PGconn *c = pg_raw(pg_dsn);
+		char sql[128];
+		PGresult *r;
+
+		snprintf(f->schema, sizeof(f->schema), "t%d_%d", (int)getpid(),
+		    ++nschema);
+		snprintf(sql, sizeof(sql), "CREATE SCHEMA %s", f->schema);
+		r = PQexec(c, sql);
+		assert_int_equal(PQresultStatus(r), PGRES_COMMAND_OK);
+		PQclear(r);
+		PQfinish(c);
+		snprintf(f->path, sizeof(f->path), "%s%soptions=-csearch_path%%3D%s",
+		    pg_dsn, strchr(pg_dsn, '?') != NULL ? "&" : "?", f->schema);
+	}
 	*state = f;
 	return 0;
 }
@@ -46,12 +178,20 @@ teardown(void **state)
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
 	if (system(cmd) != 0)
 		fprintf(stderr, "cleanup failed\n");
+	if (pg_dsn != NULL) {
+		PGconn *c = pg_raw(pg_dsn);
+		char sql[128];
+
+		snprintf(sql, sizeof(sql), "DROP SCHEMA %s CASCADE", f->schema);
+		PQclear(PQexec(c, sql));
+		PQfinish(c);
+	}
 	free(f);
 	return 0;
 }
 
 static struct store *
-open_store(const char *path, int batch_us)
+open_store(const struct fixture *f, int batch_us)
 {
 	struct store_opts o = { 0 };
 	struct store *st = NULL;
@@ -60,7 +200,7 @@ open_store(const char *path, int batch_us)
 	o.batch_rows = 16;
 	o.batch_us = batch_us;
 	o.queue_max = 100000;
-	if (store_open(path, &o, &st, err, sizeof(err)) != 0)
+	if (open_on(f, &o, &st, err, sizeof(err)) != 0)
 		fail_msg("store_open: %s", err);
 	return st;
 }
@@ -86,7 +226,7 @@ static void
 test_signed_at_kept(void **state)
 {
 	struct fixture *f = *state;
-	struct store *st = open_store(f->path, 0);
+	struct store *st = open_store(f, 0);
 	struct store_event_in in;
 	struct store_event ev;
 	int64_t a = 0, b = 0;
@@ -114,7 +254,7 @@ static void
 test_put_and_duplicate(void **state)
 {
 	struct fixture *f = *state;
-	struct store *st = open_store(f->path, 0);
+	struct store *st = open_store(f, 0);
 	int64_t a = 0, b = 0, c = 0;
 
 	assert_int_equal(put(st, "gh", "d1", "{}", &a), STORE_OK);
@@ -132,7 +272,7 @@ static void
 test_bad_arguments(void **state)
 {
 	struct fixture *f = *state;
-	struct store *st = open_store(f->path, 0);
+	struct store *st = open_store(f, 0);
 	char longid[400];
 	int64_t id;
 
@@ -177,20 +317,16 @@ worker(void *p)
 }
 
 static int64_t
-count_rows(const char *path)
+count_rows(const struct fixture *f)
 {
-	sqlite3 *db = NULL;
-	sqlite3_stmt *s = NULL;
-	int64_t n = -1;
+	struct raw r = raw_open(f);
+	int64_t n;
 
-	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*), "
-	    "count(DISTINCT delivery_id) FROM events", -1, &s, NULL), SQLITE_OK);
-	assert_int_equal(sqlite3_step(s), SQLITE_ROW);
-	n = sqlite3_column_int64(s, 0);
-	assert_int_equal(n, sqlite3_column_int64(s, 1));
-	sqlite3_finalize(s);
-	sqlite3_close(db);
+	n = raw_int(&r, "SELECT count(*), count(DISTINCT delivery_id) FROM"
+	    " events", 0);
+	assert_int_equal(n, raw_int(&r, "SELECT count(*), count(DISTINCT"
+	    " delivery_id) FROM events", 1));
+	raw_close(&r);
 	return n;
 }
 
@@ -198,7 +334,7 @@ static void
 test_group_commit_concurrent(void **state)
 {
 	struct fixture *f = *state;
-	struct store *st = open_store(f->path, 200);
+	struct store *st = open_store(f, 200);
 	struct worker_arg w[8];
 	pthread_t t[8];
 	int i, ok = 0, dup = 0;
@@ -222,7 +358,7 @@ test_group_commit_concurrent(void **state)
 	store_close(st);
 	assert_int_equal(ok, 200);
 	assert_int_equal(dup, 600);
-	assert_int_equal(count_rows(f->path), 200);
+	assert_int_equal(count_rows(f), 200);
 }
 
 struct collect {
@@ -245,7 +381,7 @@ static void
 test_reopen_list_get(void **state)
 {
 	struct fixture *f = *state;
-	struct store *st = open_store(f->path, 0);
+	struct store *st = open_store(f, 0);
 	struct store_opts ro = { 0 };
 	struct store_event ev;
 	struct collect c = { 0, { 0 } };
@@ -257,7 +393,7 @@ test_reopen_list_get(void **state)
 	store_close(st);
 
 	ro.readonly = 1;
-	assert_int_equal(store_open(f->path, &ro, &st, err, sizeof(err)), 0);
+	assert_int_equal(open_on(f, &ro, &st, err, sizeof(err)), 0);
 	assert_int_equal(store_list(st, NULL, NULL, 10, collect_fn, &c), 0);
 	assert_int_equal(c.n, 2);
 	assert_int_equal(c.ids[0], b); /* newest first */
@@ -288,19 +424,26 @@ static void
 test_newer_schema_refused(void **state)
 {
 	struct fixture *f = *state;
-	struct store *st = open_store(f->path, 0);
-	sqlite3 *db = NULL;
+	struct store *st = open_store(f, 0);
+	struct store_opts ro = { 0 };
+	struct raw r;
 	char err[256];
 
 	store_close(st);
-	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 99", NULL,
-	    NULL, NULL), SQLITE_OK);
-	sqlite3_close(db);
+	r = raw_open(f);
+	raw_exec(&r, pg_dsn != NULL ? "UPDATE rolehook_schema SET version = 99" :
+	    "PRAGMA user_version = 99");
+	raw_close(&r);
 	st = NULL;
-	assert_int_equal(store_open(f->path, NULL, &st, err, sizeof(err)), -1);
+	assert_int_equal(open_on(f, NULL, &st, err, sizeof(err)), -1);
 	assert_null(st);
 	assert_non_null(strstr(err, "upgrade rolehook"));
+	/* PostgreSQL checks the version on a read-only open too. */
+	ro.readonly = 1;
+	if (pg_dsn != NULL) {
+		assert_int_equal(open_on(f, &ro, &st, err, sizeof(err)), -1);
+		assert_non_null(strstr(err, "upgrade rolehook"));
+	}
 }
 
 /* sqlite_master's SQL for index or trigger name, or "" (caller frees). */
@@ -329,7 +472,7 @@ static void
 test_migrate_4_to_5(void **state)
 {
 	struct fixture *f = *state;
-	struct store *st = open_store(f->path, 0);
+	struct store *st = open_store(f, 0);
 	struct store_event ev;
 	sqlite3 *db = NULL;
 	int64_t id = 0;
@@ -351,7 +494,7 @@ test_migrate_4_to_5(void **state)
 	free(sql);
 	sqlite3_close(db);
 
-	st = open_store(f->path, 0);
+	st = open_store(f, 0);
 	assert_int_equal(store_get(st, id, &ev), 0);
 	assert_string_equal(ev.delivery_id, "m1");
 	store_event_clear(&ev);
@@ -393,10 +536,10 @@ test_created_group_writable(void **state)
 	struct fixture *f = *state;
 	struct store *st;
 	struct stat sb;
-	char wal[160];
+	char wal[sizeof(f->path) + 8];
 	mode_t old = umask(0007);
 
-	st = open_store(f->path, 0);
+	st = open_store(f, 0);
 	umask(old);
 	assert_int_equal(put(st, "gh", "p1", "{}", NULL), STORE_OK);
 	assert_int_equal(stat(f->path, &sb), 0);
@@ -416,7 +559,7 @@ static void
 test_not_writable_refused_at_open(void **state)
 {
 	struct fixture *f = *state;
-	struct store *st = open_store(f->path, 0);
+	struct store *st = open_store(f, 0);
 	pid_t pid;
 	int status = 0;
 
@@ -461,26 +604,23 @@ test_unopenable_path(void **state)
 }
 
 static void
-set_state(const char *path, const char *did, const char *state,
+set_state(const struct fixture *f, const char *did, const char *state,
     long received)
 {
-	sqlite3 *db = NULL;
+	struct raw r = raw_open(f);
 	char sql[256];
 
 	snprintf(sql, sizeof(sql), "UPDATE events SET state = '%s', "
 	    "received = %ld WHERE delivery_id = '%s'", state, received, did);
-	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-	sqlite3_busy_timeout(db, 5000);
-	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
-	assert_int_equal(sqlite3_changes(db), 1);
-	sqlite3_close(db);
+	assert_int_equal(raw_exec(&r, sql), 1);
+	raw_close(&r);
 }
 
 static void
 test_prune_keeps_pending_and_dead(void **state)
 {
 	struct fixture *f = *state;
-	struct store *st = open_store(f->path, 0);
+	struct store *st = open_store(f, 0);
 	static const struct {
 		const char *id, *state;
 		long received;
@@ -500,7 +640,7 @@ test_prune_keeps_pending_and_dead(void **state)
 
 	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
 		assert_int_equal(put(st, "gh", rows[i].id, "{}", &id), STORE_OK);
-		set_state(f->path, rows[i].id, rows[i].state, rows[i].received);
+		set_state(f, rows[i].id, rows[i].state, rows[i].received);
 	}
 	assert_int_equal(store_prune(st, 2000, &deleted), 0);
 	assert_int_equal(deleted, 3);
@@ -542,17 +682,17 @@ test_queue_bound_is_busy_not_lost(void **state)
 	struct store *st = NULL;
 	struct one_put p[3];
 	pthread_t t[3];
-	sqlite3 *db = NULL;
+	struct raw r;
 	char err[256];
 	int64_t id;
 	int i;
 
 	o.queue_max = 2;
-	assert_int_equal(store_open(f->path, &o, &st, err, sizeof(err)), 0);
+	assert_int_equal(open_on(f, &o, &st, err, sizeof(err)), 0);
 	/* Another connection holds the write lock: the writer stalls. */
-	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL),
-	    SQLITE_OK);
+	r = raw_open(f);
+	raw_exec(&r, pg_dsn != NULL ? "BEGIN; LOCK TABLE events IN EXCLUSIVE"
+	    " MODE" : "BEGIN IMMEDIATE");
 	for (i = 0; i < 3; i++) {
 		p[i].st = st;
 		snprintf(p[i].id, sizeof(p[i].id), "q%d", i);
@@ -562,9 +702,8 @@ test_queue_bound_is_busy_not_lost(void **state)
 	}
 	/* q0 is in the stalled batch, q1 and q2 fill the queue. */
 	assert_int_equal(put(st, "gh", "q3", "{}", &id), STORE_BUSY);
-	assert_int_equal(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL),
-	    SQLITE_OK);
-	sqlite3_close(db);
+	raw_exec(&r, "COMMIT");
+	raw_close(&r);
 	for (i = 0; i < 3; i++) {
 		pthread_join(t[i], NULL);
 		assert_int_equal(p[i].res, STORE_OK);
@@ -572,7 +711,7 @@ test_queue_bound_is_busy_not_lost(void **state)
 	/* The refused one was not stored: its retry is a fresh insert. */
 	assert_int_equal(put(st, "gh", "q3", "{}", &id), STORE_OK);
 	store_close(st);
-	assert_int_equal(count_rows(f->path), 4);
+	assert_int_equal(count_rows(f), 4);
 }
 
 struct due_ctx {
@@ -621,7 +760,7 @@ static void
 test_worker_api(void **state)
 {
 	struct fixture *f = *state;
-	struct store *st = open_store(f->path, 0);
+	struct store *st = open_store(f, 0);
 	struct store_opts o = { 0 };
 	struct store *w = NULL;
 	struct due_ctx d;
@@ -637,7 +776,7 @@ test_worker_api(void **state)
 	assert_int_equal(put(st, "gh", "w3", "{\"n\":3}", &id3), STORE_OK);
 
 	o.direct = 1;
-	assert_int_equal(store_open(f->path, &o, &w, err, sizeof(err)), 0);
+	assert_int_equal(open_on(f, &o, &w, err, sizeof(err)), 0);
 	/* A direct store never ingests. */
 	assert_int_equal(put(w, "gh", "w4", "{}", &id1), STORE_UNAVAILABLE);
 
@@ -754,7 +893,7 @@ static void
 test_split_batch(void **state)
 {
 	struct fixture *f = *state;
-	struct store *st = open_store(f->path, 0);
+	struct store *st = open_store(f, 0);
 	struct store_opts o = { 0 };
 	struct store *w = NULL;
 	struct store_event_in in;
@@ -779,7 +918,7 @@ test_split_batch(void **state)
 	assert_int_equal(store_put(st, &in, NULL), STORE_OK);
 	store_close(st);
 	o.direct = 1;
-	assert_int_equal(store_open(f->path, &o, &w, err, sizeof(err)), 0);
+	assert_int_equal(open_on(f, &o, &w, err, sizeof(err)), 0);
 
 	assert_int_equal(store_split(w, pid, 1, NULL, NULL), -1);
 	assert_int_equal(store_split(w, pid, 3, &a, &b), 0);
@@ -830,25 +969,377 @@ test_split_batch(void **state)
 	store_close(w);
 }
 
+/* ------------------------------------------------ PostgreSQL only */
+
+static struct store *
+open_worker(const struct fixture *f, int lease_s)
+{
+	struct store_opts o = { 0 };
+	struct store *w = NULL;
+	char err[256];
+
+	o.direct = 1;
+	o.lease_s = lease_s;
+	if (open_on(f, &o, &w, err, sizeof(err)) != 0)
+		fail_msg("store_open: %s", err);
+	return w;
+}
+
+/* Puts an event for subject and classifies it; returns its id. */
+static int64_t
+put_for(struct store *st, struct store *w, const char *id,
+    const char *subject)
+{
+	int64_t eid = 0;
+
+	assert_int_equal(put(st, "gh", id, "{}", &eid), STORE_OK);
+	assert_int_equal(store_set_subject(w, eid, subject, 0, "hire"), 0);
+	return eid;
+}
+
+static int
+due_ids(struct store *w, struct due_ctx *d)
+{
+	memset(d, 0, sizeof(*d));
+	return store_due(w, 2000000000, 0, 16, due_fn, d);
+}
+
+/*
+ * Two workers on one store: each event goes to one of them; a person's
+ * later event waits while another worker holds the earlier one; the
+ * claim ends with finish/retry/hold; a worker whose claim was taken over
+ * cannot finish the event; closing hands claims back.
+ */
+static void
+test_pg_claims(void **state)
+{
+	struct fixture *f = *state;
+	struct store *st = open_store(f, 0);
+	struct store *w1 = open_worker(f, 60), *w2 = open_worker(f, 60);
+	struct due_ctx d;
+	struct raw r;
+	int64_t a1, a2, b1, c1, ids[4];
+	int n = 0;
+
+	/* Unclassified events are claimed too: one classifier each. */
+	assert_int_equal(put(st, "gh", "u1", "{}", &a1), STORE_OK);
+	assert_int_equal(store_unclassified(w1, 4, ids, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(store_unclassified(w2, 4, ids, &n), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(store_unclassified(w1, 4, ids, &n), 0);
+	assert_int_equal(n, 1); /* its own claim comes back */
+	/* Another worker cannot record the subject of w1's event. */
+	assert_int_equal(store_set_subject(w2, a1, "p:a", 0, "hire"), -1);
+	assert_int_equal(store_set_subject(w1, a1, "p:a", 0, "hire"), 0);
+
+	a2 = put_for(st, w1, "a2", "p:a");
+	b1 = put_for(st, w1, "b1", "p:b");
+	assert_int_equal(due_ids(w1, &d), 2);
+	assert_int_equal(d.ids[0], a1);
+	assert_int_equal(d.ids[1], b1);
+	/* w1 holds a1 and b1; a2 waits for a1. */
+	assert_int_equal(due_ids(w2, &d), 0);
+	/* Its own claims come back to w1 (it may still be busy with them). */
+	assert_int_equal(due_ids(w1, &d), 2);
+	assert_int_equal(store_finish(w1, a1, "done", NULL), 0);
+	assert_int_equal(due_ids(w2, &d), 1);
+	assert_int_equal(d.ids[0], a2);
+	/* w1 does not get a2 now: w2 holds it. */
+	assert_int_equal(due_ids(w1, &d), 1);
+	assert_int_equal(d.ids[0], b1);
+	assert_int_equal(store_retry(w2, a2, 1000, "HTTP 503"), 0);
+	/* Released by the retry: due again for anyone. */
+	assert_int_equal(due_ids(w1, &d), 2);
+
+	/* A claim taken over (w1's lease ran out) cannot be finished by w1. */
+	r = raw_open(f);
+	assert_int_equal(raw_exec(&r, "UPDATE events SET lease_until = 0 WHERE"
+	    " delivery_id IN ('a2', 'b1')"), 2);
+	assert_int_equal(due_ids(w2, &d), 2);
+	assert_int_equal(store_finish(w1, b1, "done", NULL), -1);
+	assert_int_equal(store_hold(w2, b1, "held: limit"), 0);
+	assert_int_equal(raw_int(&r, "SELECT count(*) FROM events WHERE"
+	    " claimed_by IS NOT NULL AND delivery_id = 'b1'", 0), 0);
+
+	/* A claim on one event holds back the person's other events, too. */
+	c1 = put_for(st, w1, "c1", "p:c");
+	assert_int_equal(raw_exec(&r, "UPDATE events SET state = 'waiting'"
+	    " WHERE delivery_id = 'c1'"), 1);
+	(void)put_for(st, w1, "c2", "p:c");
+	assert_int_equal(raw_exec(&r, "UPDATE events SET claimed_by ="
+	    " 'elsewhere', lease_until = 4000000000 WHERE delivery_id = 'c1'"),
+	    1);
+	memset(&d, 0, sizeof(d));
+	assert_int_equal(store_due(w1, 2000000000, a2, 16, due_fn, &d), 0);
+	(void)c1;
+
+	/* Closing hands back what a worker holds. */
+	store_close(w2);
+	assert_int_equal(raw_int(&r, "SELECT count(*) FROM events WHERE"
+	    " claimed_by IS NOT NULL AND claimed_by <> 'elsewhere'", 0), 0);
+	raw_close(&r);
+	store_close(w1);
+	store_close(st);
+}
+
+/*
+ * A worker that dies keeps its claims only until the lease runs out; a
+ * live one renews them in the background (every lease_s / 3).
+ */
+static void
+test_pg_lease(void **state)
+{
+	struct fixture *f = *state;
+	struct store *st = open_store(f, 0);
+	struct store *w1 = open_worker(f, 3), *w2 = open_worker(f, 3);
+	struct due_ctx d;
+	struct raw r = raw_open(f);
+	int64_t a;
+
+	a = put_for(st, w1, "a", "p:a");
+	assert_int_equal(due_ids(w1, &d), 1);
+	/* After two leases, w1 (alive) still holds it. */
+	sleep(6);
+	assert_int_equal(due_ids(w2, &d), 0);
+	assert_true(raw_int(&r, "SELECT lease_until - EXTRACT(EPOCH FROM"
+	    " now())::bigint FROM events WHERE delivery_id = 'a'", 0) > 0);
+	/* A dead worker (its claim is not renewed): free after the lease. */
+	assert_int_equal(raw_exec(&r, "UPDATE events SET claimed_by = 'dead',"
+	    " lease_until = EXTRACT(EPOCH FROM now())::bigint + 1 WHERE"
+	    " delivery_id = 'a'"), 1);
+	assert_int_equal(due_ids(w2, &d), 0);
+	sleep(3);
+	assert_int_equal(due_ids(w2, &d), 1);
+	assert_int_equal(d.ids[0], a);
+	assert_int_equal(store_finish(w2, a, "done", NULL), 0);
+	raw_close(&r);
+	store_close(w1);
+	store_close(w2);
+	store_close(st);
+}
+
+struct lock_arg {
+	struct store *w;
+	volatile int got;
+};
+
+static void *
+lock_main(void *p)
+{
+	struct lock_arg *a = p;
+
+	assert_int_equal(store_guard_lock(a->w), 0);
+	a->got = 1;
+	store_guard_unlock(a->w);
+	return NULL;
+}
+
+/*
+ * The blast-radius guard across workers: one lock for all, and each
+ * worker counts the others' reserved writes (not its own, which it
+ * tracks itself) until their audit rows replace them.
+ */
+static void
+test_pg_guard_shared(void **state)
+{
+	struct fixture *f = *state;
+	struct store *w1 = open_worker(f, 60), *w2 = open_worker(f, 60);
+	struct store_audit a;
+	struct lock_arg la = { w2, 0 };
+	pthread_t t;
+
+	assert_int_equal(store_guard_lock(w1), 0);
+	assert_int_equal(pthread_create(&t, NULL, lock_main, &la), 0);
+	usleep(300000);
+	assert_int_equal(la.got, 0);
+	assert_int_equal(store_guard_reserve(w1, "suspend", 3), 0);
+	store_guard_unlock(w1);
+	pthread_join(t, NULL);
+	assert_int_equal(la.got, 1);
+	assert_int_equal(store_audit_count(w2, "suspend", 0), 3);
+	assert_int_equal(store_audit_count(w1, "suspend", 0), 0);
+	assert_int_equal(store_audit_count(w2, "role", 0), 0);
+	/* One write done: its audit row counts, its reservation not. */
+	memset(&a, 0, sizeof(a));
+	a.action = "suspend";
+	a.http_status = 200;
+	assert_int_equal(store_audit_add(w1, &a, NULL), 0);
+	assert_int_equal(store_guard_reserve(w1, "suspend", -1), 0);
+	assert_int_equal(store_audit_count(w2, "suspend", 0), 3);
+	assert_int_equal(store_audit_count(w1, "suspend", 0), 1);
+	/* A worker that stops drops its reservations. */
+	store_close(w1);
+	assert_int_equal(store_audit_count(w2, "suspend", 0), 1);
+	store_close(w2);
+}
+
+/* Two serve nodes on one database: each key is stored once. */
+static void
+test_pg_two_nodes_dedupe(void **state)
+{
+	struct fixture *f = *state;
+	struct store *n1 = open_store(f, 200), *n2 = open_store(f, 200);
+	struct worker_arg w[8];
+	pthread_t t[8];
+	int i, ok = 0, dup = 0;
+
+	for (i = 0; i < 8; i++) {
+		w[i].st = i % 2 ? n2 : n1;
+		w[i].base = (i / 2) * 100;
+		w[i].n = 100;
+		w[i].ok = w[i].dup = 0;
+		assert_int_equal(pthread_create(&t[i], NULL, worker, &w[i]), 0);
+	}
+	for (i = 0; i < 8; i++) {
+		pthread_join(t[i], NULL);
+		ok += w[i].ok;
+		dup += w[i].dup;
+	}
+	store_close(n1);
+	store_close(n2);
+	assert_int_equal(ok, 200);
+	assert_int_equal(dup, 600);
+	assert_int_equal(count_rows(f), 200);
+}
+
+/*
+ * The server goes away: put answers STORE_UNAVAILABLE (ingress: 503 with
+ * Retry-After) and store_healthy says why; when it is back, the store
+ * reconnects by itself and the next put is stored.  A connection that
+ * merely broke (a server restart) is replaced within the same put.
+ */
+static void
+test_pg_unreachable_then_back(void **state)
+{
+	struct fixture *f = *state;
+	struct fixture own;
+	struct store *st;
+	struct raw r;
+	const char *why = NULL;
+	int64_t id = 0, id2 = 0;
+	int i;
+
+	(void)f;
+	/* A database of its own, so that it can refuse connections. */
+	r.db = NULL;
+	r.pg = pg_raw(pg_dsn);
+	raw_exec(&r, "DROP DATABASE IF EXISTS rh_unreach");
+	raw_exec(&r, "CREATE DATABASE rh_unreach");
+	memset(&own, 0, sizeof(own));
+	snprintf(own.path, sizeof(own.path), "%.*s/rh_unreach",
+	    (int)(strrchr(pg_dsn, '/') - pg_dsn), pg_dsn);
+	st = open_store(&own, 0);
+	assert_int_equal(put(st, "gh", "before", "{}", &id), STORE_OK);
+	/* Connections dropped (a restart): the put reconnects and stores. */
+	raw_exec(&r, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+	    " WHERE datname = 'rh_unreach'");
+	assert_int_equal(put(st, "gh", "after-restart", "{}", &id2), STORE_OK);
+	assert_true(id2 > id);
+	/* Refused and dropped: unavailable, and healthz says why. */
+	raw_exec(&r, "ALTER DATABASE rh_unreach ALLOW_CONNECTIONS false");
+	raw_exec(&r, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+	    " WHERE datname = 'rh_unreach'");
+	assert_int_equal(put(st, "gh", "during", "{}", &id), STORE_UNAVAILABLE);
+	assert_int_equal(store_healthy(st, &why), -1);
+	assert_non_null(why);
+	assert_string_equal(why, "database unreachable");
+	/* Still down a second later: the idle probe keeps it unhealthy. */
+	sleep(2);
+	assert_int_equal(store_healthy(st, NULL), -1);
+	raw_exec(&r, "ALTER DATABASE rh_unreach ALLOW_CONNECTIONS true");
+	/* The idle probe (every second) brings health back. */
+	for (i = 0; i < 50 && store_healthy(st, NULL) != 0; i++)
+		usleep(100000);
+	assert_int_equal(store_healthy(st, NULL), 0);
+	assert_int_equal(put(st, "gh", "during", "{}", &id), STORE_OK);
+	assert_int_equal(put(st, "gh", "before", "{}", &id), STORE_DUPLICATE);
+	store_close(st);
+	raw_exec(&r, "DROP DATABASE rh_unreach");
+	raw_close(&r);
+}
+
+/* Read-only handles never create or migrate; a bad DSN says why. */
+static void
+test_pg_schema_and_errors(void **state)
+{
+	struct fixture *f = *state;
+	struct store_opts o = { 0 };
+	struct store *st = NULL;
+	struct raw r;
+	char err[512], dsn[600];
+
+	o.readonly = 1;
+	assert_int_equal(open_on(f, &o, &st, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "no rolehook schema"));
+	st = open_store(f, 0);
+	store_close(st);
+	r = raw_open(f);
+	assert_int_equal(raw_int(&r, "SELECT version FROM rolehook_schema", 0),
+	    6);
+	assert_int_equal(raw_int(&r, "SELECT count(*) FROM rolehook_schema",
+	    0), 1);
+	raw_close(&r);
+	/* Open again: nothing migrates twice. */
+	st = open_store(f, 0);
+	store_close(st);
+	/* Wrong password: libpq's reason, and never the password. */
+	memset(&o, 0, sizeof(o));
+	o.engine = STORE_POSTGRESQL;
+	o.password = "not-the-password-xyzzy";
+	assert_int_equal(store_open(f->path, &o, &st, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "password authentication failed"));
+	assert_null(strstr(err, "xyzzy"));
+	/* Nobody listening. */
+	snprintf(dsn, sizeof(dsn), "postgresql://rolehook@127.0.0.1:1/x");
+	o.password = pg_password;
+	assert_int_equal(store_open(dsn, &o, &st, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "cannot connect"));
+}
+
 int
 main(void)
 {
-	const struct CMUnitTest tests[] = {
+	/* Both engines. */
+	const struct CMUnitTest common[] = {
 		cmocka_unit_test_setup_teardown(test_put_and_duplicate, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_arguments, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_group_commit_concurrent, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reopen_list_get, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_newer_schema_refused, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_migrate_4_to_5, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_signed_at_kept, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_created_group_writable, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_not_writable_refused_at_open, setup, teardown),
-		cmocka_unit_test(test_unopenable_path),
 		cmocka_unit_test_setup_teardown(test_worker_api, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_queue_bound_is_busy_not_lost, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_prune_keeps_pending_and_dead, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_split_batch, setup, teardown),
 	};
+	const struct CMUnitTest sqlite_only[] = {
+		cmocka_unit_test_setup_teardown(test_migrate_4_to_5, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_created_group_writable, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_not_writable_refused_at_open, setup, teardown),
+		cmocka_unit_test(test_unopenable_path),
+	};
+	const struct CMUnitTest pg_only[] = {
+		cmocka_unit_test_setup_teardown(test_pg_claims, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pg_lease, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pg_guard_shared, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pg_two_nodes_dedupe, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pg_unreachable_then_back, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pg_schema_and_errors, setup, teardown),
+	};
+	int rc;
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	pg_dsn = getenv("ROLEHOOK_TEST_PG_DSN");
+	pg_password = getenv("ROLEHOOK_TEST_PG_PASSWORD");
+	if (pg_dsn != NULL && pg_dsn[0] == '\0')
+		pg_dsn = NULL;
+	rc = cmocka_run_group_tests_name(pg_dsn != NULL ? "postgresql" :
+	    "sqlite", common, NULL, NULL);
+	if (pg_dsn != NULL)
+		rc |= cmocka_run_group_tests_name("postgresql only", pg_only,
+		    NULL, NULL);
+	else
+		rc |= cmocka_run_group_tests_name("sqlite only", sqlite_only,
+		    NULL, NULL);
+	return rc;
 }

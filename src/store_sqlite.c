@@ -1,0 +1,1686 @@
+/*
+ * store_sqlite.c -- the SQLite engine of the durable inbox (store.h;
+ * store.c dispatches to it).
+ *
+ * Durability: WAL with synchronous=FULL, so COMMIT returns only after the
+ * WAL is fsync'd (SQLite "PRAGMA synchronous": FULL syncs the WAL on every
+ * commit).  Throughput: one writer thread owns the write connection and
+ * commits whatever rows are queued as one transaction (group commit);
+ * each caller sleeps until its own batch is committed, so a 2xx is never
+ * sent for a row that is not on disk.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <semaphore.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+#include <sqlite3.h>
+
+#include "rolehook/codec.h"
+#include "rolehook/log.h"
+#include "rolehook/store.h"
+#include "store_engine.h"
+
+#define SCHEMA_VERSION 6
+#define STR_(x) #x
+#define STR(x) STR_(x)
+#define PROBE_MS 1000
+#define BUSY_TIMEOUT_MS 5000
+#define DELIVERY_ID_MAX 256
+#define SOURCE_MAX 64
+
+/*
+ * One queued row; lives on the caller's stack until its semaphore is
+ * posted.  A semaphore per waiter, not one condition variable for all:
+ * the writer wakes exactly the callers whose batch is durable, without
+ * a thundering herd on the store lock.
+ */
+struct pending {
+	const struct store_event_in *ev;
+	int64_t id;
+	enum store_err result;
+	sem_t done;
+	struct pending *next;
+};
+
+struct sqlite_store {
+	char *path;
+	struct store_opts opts;
+	sqlite3 *wdb;             /* writer connection (writer thread only) */
+	sqlite3_stmt *ins;
+	sqlite3_stmt *dup;
+	sqlite3 *rdb;             /* reader connection (CLI, guarded by rlock) */
+	pthread_mutex_t rlock;
+
+	pthread_mutex_t lock;     /* guards everything below */
+	pthread_cond_t work_cv;   /* writer waits for rows */
+	struct pending *head, *tail;
+	int queued;
+	int closing;
+	int healthy;
+	const char *reason;       /* static text when unhealthy */
+	int need_reopen;
+	pthread_t writer;
+	int writer_started;
+
+	/* Checkpoints run on their own thread and connection (see ckpt_main). */
+	sqlite3 *cdb;
+	pthread_t ckpt;
+	int ckpt_started;
+	int ckpt_wanted;          /* guarded by lock */
+	pthread_cond_t ckpt_cv;
+};
+
+
+
+/*
+ * Migrations: index i takes the schema from version i to i+1.  Never
+ * edit a migration that has shipped; add a new one.
+ */
+static const char *const migrations[] = {
+	"CREATE TABLE events ("
+	"  id INTEGER PRIMARY KEY,"
+	"  source TEXT NOT NULL,"
+	"  delivery_id TEXT NOT NULL,"
+	"  received INTEGER NOT NULL,"
+	"  headers TEXT NOT NULL DEFAULT '{}',"
+	"  body BLOB NOT NULL,"
+	"  subject TEXT,"
+	"  effective_at INTEGER,"
+	"  state TEXT NOT NULL DEFAULT 'pending',"
+	"  attempts INTEGER NOT NULL DEFAULT 0,"
+	"  next_attempt INTEGER NOT NULL DEFAULT 0,"
+	"  last_error TEXT,"
+	"  UNIQUE (source, delivery_id));"
+	"CREATE INDEX events_state ON events (state, next_attempt);"
+	"CREATE INDEX events_subject ON events (subject, id);"
+	"CREATE TABLE audit ("
+	"  id INTEGER PRIMARY KEY,"
+	"  at INTEGER NOT NULL,"
+	"  event_id INTEGER,"
+	"  subject TEXT,"
+	"  action TEXT NOT NULL,"
+	"  rule TEXT,"
+	"  policy_hash TEXT,"
+	"  before TEXT,"
+	"  after TEXT,"
+	"  http_status INTEGER);"
+	"CREATE INDEX audit_subject ON audit (subject, id);"
+	"CREATE TABLE subjects ("
+	"  key TEXT PRIMARY KEY,"
+	"  last_event_id INTEGER,"
+	"  last_effective INTEGER,"
+	"  snapshot TEXT);",
+	/* 1 -> 2: what the worker writes. */
+	"ALTER TABLE audit ADD COLUMN zendesk_user TEXT;"
+	"ALTER TABLE audit ADD COLUMN request TEXT;"
+	"CREATE INDEX audit_zendesk_user ON audit (zendesk_user, id);"
+	"ALTER TABLE subjects ADD COLUMN snapshot_at INTEGER;",
+	/* 2 -> 3: the blast-radius guard.  (Parenthesised: one element.) */
+	("ALTER TABLE events ADD COLUMN approved INTEGER NOT NULL DEFAULT 0;"
+	"CREATE INDEX audit_action_at ON audit (action, at);"),
+	/* 3 -> 4: effective dates (an event's kind, to move a waiting one). */
+	"ALTER TABLE events ADD COLUMN kind TEXT;",
+	/*
+	 * 4 -> 5: the subject is unknown when serve inserts an event, so the
+	 * subject index skips NULLs: one b-tree fewer per insert (and per
+	 * group commit page write).  Lookups are all "subject = x".
+	 */
+	("DROP INDEX events_subject;"
+	"CREATE INDEX events_subject ON events (subject, id)"
+	" WHERE subject IS NOT NULL;"),
+	/*
+	 * 5 -> 6: trust boundary.  signed_at: the sender's timestamp when
+	 * the signature covers it (the only time that may order events; the
+	 * receive time is not signed).  seen: the dedupe keys of pruned
+	 * events, so a captured request is a duplicate forever, not only
+	 * for store.retention_days.  audit.provenance: where a rehire's
+	 * restored values came from (a snapshot never raises access).
+	 */
+	("ALTER TABLE events ADD COLUMN signed_at INTEGER;"
+	"CREATE TABLE seen ("
+	"  source TEXT NOT NULL,"
+	"  delivery_id TEXT NOT NULL,"
+	"  event_id INTEGER NOT NULL,"
+	"  PRIMARY KEY (source, delivery_id)) WITHOUT ROWID;"
+	"ALTER TABLE audit ADD COLUMN provenance TEXT;"
+	/*
+	 * Events stored before 6 were keyed by an id header that may not
+	 * have been signed: their body hashes are taken too, so a replay of
+	 * an old body is a duplicate after the upgrade as well.
+	 */
+	"INSERT OR IGNORE INTO seen (source, delivery_id, event_id)"
+	"  SELECT source, 'sha256:' || rolehook_sha256(body), id FROM events"
+	"  WHERE delivery_id NOT LIKE 'sha256:%';"
+	"CREATE TRIGGER events_seen BEFORE DELETE ON events BEGIN"
+	"  INSERT OR IGNORE INTO seen (source, delivery_id, event_id)"
+	"  VALUES (old.source, old.delivery_id, old.id);"
+	" END;"
+	/*
+	 * batch_index: the entry of a batched delivery (BambooHR
+	 * {"employees": [...]}) that this event stands for, NULL for an
+	 * ordinary event.  store_split() writes it.  (6 has not shipped:
+	 * added here, not as a 7.)
+	 */
+	"ALTER TABLE events ADD COLUMN batch_index INTEGER;"),
+};
+
+static int
+exec_sql(sqlite3 *db, const char *sql, char *err, size_t errlen)
+{
+	char *msg = NULL;
+
+	if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		if (err != NULL)
+			snprintf(err, errlen, "%s", msg ? msg : sqlite3_errmsg(db));
+		sqlite3_free(msg);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+user_version(sqlite3 *db, int *v)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = -1;
+
+	if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) !=
+	    SQLITE_OK)
+		goto out;
+	if (sqlite3_step(st) != SQLITE_ROW)
+		goto out;
+	*v = sqlite3_column_int(st, 0);
+	rc = 0;
+out:
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/*
+ * rolehook_sha256(blob): lower-case hex SHA-256, the key ingress gives a
+ * body without a signed id (migration 5 -> 6 keys older events so).
+ */
+static void
+sql_sha256(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	unsigned char md[32];
+	unsigned int mdlen = 0;
+	char hex[2 * sizeof(md) + 1];
+	const void *b;
+	int n;
+
+	(void)argc;
+	n = sqlite3_value_bytes(argv[0]);
+	b = sqlite3_value_blob(argv[0]);
+	if (EVP_Digest(b != NULL ? b : "", (size_t)n, md, &mdlen,
+	    EVP_sha256(), NULL) != 1 || mdlen != sizeof(md)) {
+		sqlite3_result_error(ctx, "sha256 failed", -1);
+		return;
+	}
+	codec_hex_encode(md, sizeof(md), hex);
+	sqlite3_result_text(ctx, hex, (int)(2 * sizeof(md)), SQLITE_TRANSIENT);
+}
+
+/*
+ * Brings the schema to SCHEMA_VERSION in one transaction.  A database
+ * that is current is only read: the writer reopens its connection after
+ * a failed commit, and on a full or read-only disk that reopen must not
+ * fail on a write it does not need (the reason would read "cannot open").
+ */
+static int
+migrate(sqlite3 *db, char *err, size_t errlen, int *code)
+{
+	char sql[64];
+	int v, i;
+
+	if (code != NULL)
+		*code = SQLITE_OK;
+	if (user_version(db, &v) == 0 && v == SCHEMA_VERSION)
+		return 0;
+	if (exec_sql(db, "BEGIN IMMEDIATE", err, errlen) != 0) {
+		if (code != NULL)
+			*code = sqlite3_errcode(db);
+		return -1;
+	}
+	if (user_version(db, &v) != 0) {
+		snprintf(err, errlen, "cannot read schema version: %s",
+		    sqlite3_errmsg(db));
+		goto fail;
+	}
+	if (v > SCHEMA_VERSION) {
+		snprintf(err, errlen,
+		    "database schema version %d is newer than this rolehook "
+		    "(%d): upgrade rolehook", v, SCHEMA_VERSION);
+		goto fail;
+	}
+	if (sqlite3_create_function(db, "rolehook_sha256", 1, SQLITE_UTF8 |
+	    SQLITE_DETERMINISTIC, NULL, sql_sha256, NULL, NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "%s", sqlite3_errmsg(db));
+		goto fail;
+	}
+	for (i = v; i < SCHEMA_VERSION; i++)
+		if (exec_sql(db, migrations[i], err, errlen) != 0)
+			goto fail;
+	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", SCHEMA_VERSION);
+	if (exec_sql(db, sql, err, errlen) != 0 ||
+	    exec_sql(db, "COMMIT", err, errlen) != 0)
+		goto fail;
+	return 0;
+fail:
+	/* The cause, before ROLLBACK replaces it. */
+	if (code != NULL)
+		*code = sqlite3_errcode(db);
+	exec_sql(db, "ROLLBACK", NULL, 0);
+	return -1;
+}
+
+/*
+ * Switches a connection to WAL.  On a new database that another process
+ * is creating at the same moment (serve and work start together), this
+ * returns SQLITE_BUSY at once, without the busy handler: retry for up to
+ * BUSY_TIMEOUT_MS.
+ */
+static int
+set_wal(sqlite3 *db, char *err, size_t errlen)
+{
+	struct timespec ts = { 0, 10 * 1000000L };
+	int waited = 0;
+
+	for (;;) {
+		if (sqlite3_exec(db, "PRAGMA journal_mode=WAL", NULL, NULL,
+		    NULL) == SQLITE_OK)
+			return 0;
+		if ((sqlite3_errcode(db) & 0xff) != SQLITE_BUSY ||
+		    waited >= BUSY_TIMEOUT_MS)
+			break;
+		nanosleep(&ts, NULL);
+		waited += 10;
+	}
+	snprintf(err, errlen, "%s", sqlite3_errmsg(db));
+	return -1;
+}
+
+/*
+ * Opens one connection.  On failure returns -1 with err filled and, if
+ * code is not NULL, SQLite's result code there (disk full, read-only).
+ */
+static int
+open_conn_code(const char *path, int readonly, sqlite3 **out, char *err,
+    size_t errlen, int *code)
+{
+	sqlite3 *db = NULL;
+	int flags = readonly ? SQLITE_OPEN_READONLY :
+	    (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+	int rc;
+
+	*out = NULL;
+	/*
+	 * serve and work run as two users sharing a group (deploy/systemd):
+	 * whichever starts first creates the database, and the other must be
+	 * able to write it.  SQLite would create it 0644 (0640 under a umask
+	 * of 0007) and its -wal and -shm files with the same mode, so the file
+	 * is created here, 0660 less the umask; an existing file keeps its
+	 * mode.  O_EXCL: an existing file must not be opened and closed here,
+	 * since close() drops every POSIX lock this process holds on it,
+	 * SQLite's included (the other connections would stop seeing ours).
+	 */
+	if (!readonly) {
+		int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0660);
+
+		if (fd >= 0)
+			close(fd);
+	}
+	if ((rc = sqlite3_open_v2(path, &db, flags | SQLITE_OPEN_NOMUTEX,
+	    NULL)) != SQLITE_OK) {
+		snprintf(err, errlen, "%s: %s", path,
+		    db ? sqlite3_errmsg(db) : "out of memory");
+		if (code != NULL)
+			*code = rc;
+		sqlite3_close(db);
+		return -1;
+	}
+	sqlite3_busy_timeout(db, BUSY_TIMEOUT_MS);
+	/*
+	 * A small page cache per connection (SQLite's default is 2 MiB):
+	 * the writer appends, readers page through, and serve has three
+	 * connections whose caches count against its memory budget.
+	 */
+	if (exec_sql(db, "PRAGMA cache_size=-512", err, errlen) != 0 ||
+	    (!readonly && (set_wal(db, err, errlen) != 0 ||
+	    exec_sql(db, "PRAGMA synchronous=FULL", err, errlen) != 0)))
+		goto fail;
+	/*
+	 * SQLite opens a file it may not write read-only without a word;
+	 * the first commit would fail.  Say so now (a store left 0640 by
+	 * another user, a read-only file system).
+	 */
+	if (!readonly && sqlite3_db_readonly(db, "main") == 1) {
+		snprintf(err, errlen, "%s: database is read-only for this user "
+		    "(check its owner, group and mode, and the file system)",
+		    path);
+		if (code != NULL)
+			*code = SQLITE_READONLY;
+		sqlite3_close(db);
+		return -1;
+	}
+	*out = db;
+	return 0;
+fail:
+	if (code != NULL)
+		*code = sqlite3_errcode(db);
+	sqlite3_close(db);
+	return -1;
+}
+
+static int
+open_conn(const char *path, int readonly, sqlite3 **out, char *err,
+    size_t errlen)
+{
+	return open_conn_code(path, readonly, out, err, errlen, NULL);
+}
+
+/*
+ * sqlite3_wal_hook callback, run by the writer after each commit: asks
+ * the checkpointer for a checkpoint once the WAL holds checkpoint_pages.
+ * Called with st->lock not held.
+ */
+static int
+wal_hook(void *arg, sqlite3 *db, const char *name, int pages)
+{
+	struct sqlite_store *st = arg;
+
+	(void)db;
+	(void)name;
+	if (pages >= st->opts.checkpoint_pages) {
+		pthread_mutex_lock(&st->lock);
+		if (!st->ckpt_wanted) {
+			st->ckpt_wanted = 1;
+			pthread_cond_signal(&st->ckpt_cv);
+		}
+		pthread_mutex_unlock(&st->lock);
+	}
+	return SQLITE_OK;
+}
+
+/*
+ * Checkpointer thread.  SQLite's automatic checkpoint runs inside the
+ * COMMIT that crosses the threshold, so every request in that batch
+ * would wait for the database file's writes and fsync.  Here a PASSIVE
+ * checkpoint (never blocks the writer; sqlite.org/wal.html section 6)
+ * runs beside the writer on a second connection instead.  Durability is
+ * unchanged: the WAL was already synced by the commit.
+ */
+/*
+ * Deletes processed events received before cutoff, in short
+ * transactions so the writer never waits long for the lock.  Dead
+ * letters and anything not yet processed are kept whatever their age.
+ */
+static int
+prune_on(sqlite3 *db, time_t cutoff, long *deleted)
+{
+	sqlite3_stmt *s = NULL;
+	int rc = -1, n;
+
+	*deleted = 0;
+	if (sqlite3_prepare_v2(db, "DELETE FROM events WHERE id IN ("
+	    "SELECT id FROM events WHERE received < ?1 AND state IN "
+	    "('done', 'ignored', 'stale', 'cancelled') LIMIT 1000)", -1, &s,
+	    NULL) != SQLITE_OK)
+		goto out;
+	sqlite3_bind_int64(s, 1, (sqlite3_int64)cutoff);
+	do {
+		if (sqlite3_step(s) != SQLITE_DONE)
+			goto out;
+		n = sqlite3_changes(db);
+		*deleted += n;
+		sqlite3_reset(s);
+	} while (n > 0);
+	rc = 0;
+out:
+	sqlite3_finalize(s);
+	return rc;
+}
+
+#define PRUNE_EVERY_S 3600
+
+/*
+ * Checkpointer thread.  SQLite's automatic checkpoint runs inside the
+ * COMMIT that crosses the threshold, so every request in that batch
+ * would wait for the database file's writes and fsync.  Here a PASSIVE
+ * checkpoint (never blocks the writer; sqlite.org/wal.html section 6)
+ * runs beside the writer on a second connection instead.  Durability is
+ * unchanged: the WAL was already synced by the commit.  The same thread
+ * prunes old processed events once an hour (store.retention_days).
+ */
+static void *
+ckpt_main(void *arg)
+{
+	struct sqlite_store *st = arg;
+	struct timespec next;
+	int logpages = 0, done = 0, due;
+	long deleted;
+	char nbuf[32];
+
+	clock_gettime(CLOCK_MONOTONIC, &next);
+	pthread_mutex_lock(&st->lock);
+	for (;;) {
+		due = 0;
+		while (!st->ckpt_wanted && !st->closing && !due)
+			due = pthread_cond_timedwait(&st->ckpt_cv, &st->lock,
+			    &next) == ETIMEDOUT;
+		if (st->closing)
+			break;
+		st->ckpt_wanted = 0;
+		pthread_mutex_unlock(&st->lock);
+		if (due && st->opts.retention_days > 0) {
+			if (prune_on(st->cdb, time(NULL) -
+			    (time_t)st->opts.retention_days * 86400,
+			    &deleted) != 0)
+				log_kv(LOG_WARN, "prune failed", "error",
+				    sqlite3_errmsg(st->cdb), (char *)NULL);
+			else if (deleted > 0) {
+				snprintf(nbuf, sizeof(nbuf), "%ld", deleted);
+				log_kv(LOG_INFO, "pruned processed events",
+				    "count", nbuf, (char *)NULL);
+			}
+		}
+		if (due) {
+			clock_gettime(CLOCK_MONOTONIC, &next);
+			next.tv_sec += PRUNE_EVERY_S;
+		}
+		if (sqlite3_wal_checkpoint_v2(st->cdb, NULL,
+		    SQLITE_CHECKPOINT_PASSIVE, &logpages, &done) != SQLITE_OK)
+			log_kv(LOG_WARN, "checkpoint failed", "error",
+			    sqlite3_errmsg(st->cdb), (char *)NULL);
+		pthread_mutex_lock(&st->lock);
+	}
+	pthread_mutex_unlock(&st->lock);
+	return NULL;
+}
+
+static void
+close_writer_conn(struct sqlite_store *st)
+{
+	sqlite3_finalize(st->ins);
+	sqlite3_finalize(st->dup);
+	sqlite3_close(st->wdb);
+	st->ins = st->dup = NULL;
+	st->wdb = NULL;
+}
+
+/*
+ * Opens the writer's connection.  On failure, *code (if not NULL) is
+ * SQLite's result code, so that /healthz can say "disk full" rather
+ * than "cannot open database" when the reopen is what failed.
+ */
+static int
+open_writer_conn(struct sqlite_store *st, char *err, size_t errlen, int *code)
+{
+	int c = SQLITE_CANTOPEN;
+
+	if (open_conn_code(st->path, 0, &st->wdb, err, errlen, &c) != 0) {
+		if (code != NULL)
+			*code = c;
+		return -1;
+	}
+	if (migrate(st->wdb, err, errlen, &c) != 0)
+		goto fail;
+	/* Checkpoints belong to ckpt_main, not to the writer's COMMIT. */
+	sqlite3_wal_autocheckpoint(st->wdb, 0);
+	sqlite3_wal_hook(st->wdb, wal_hook, st);
+	/*
+	 * A key in seen (pruned) is a duplicate too.  The SELECT's WHERE
+	 * also keeps the upsert clause unambiguous (sqlite.org/lang_upsert).
+	 */
+	if (sqlite3_prepare_v3(st->wdb,
+	    "INSERT INTO events (source, delivery_id, received, headers, body,"
+	    " signed_at) SELECT ?1, ?2, ?3, ?4, ?5, ?6 WHERE NOT EXISTS"
+	    " (SELECT 1 FROM seen WHERE source = ?1 AND delivery_id = ?2)"
+	    " ON CONFLICT (source, delivery_id) DO NOTHING",
+	    -1, SQLITE_PREPARE_PERSISTENT, &st->ins, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v3(st->wdb,
+	    "SELECT id FROM events WHERE source = ?1 AND delivery_id = ?2"
+	    " UNION ALL SELECT event_id FROM seen WHERE source = ?1 AND"
+	    " delivery_id = ?2",
+	    -1, SQLITE_PREPARE_PERSISTENT, &st->dup, NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "%s: %s", st->path,
+		    sqlite3_errmsg(st->wdb));
+		c = sqlite3_errcode(st->wdb);
+		goto fail;
+	}
+	return 0;
+fail:
+	if (code != NULL)
+		*code = (c == SQLITE_OK || c == SQLITE_ROW || c == SQLITE_DONE) ?
+		    SQLITE_CANTOPEN : c;
+	close_writer_conn(st);
+	return -1;
+}
+
+/* Inserts one row inside the writer's open transaction. */
+static int
+insert_one(struct sqlite_store *st, struct pending *p)
+{
+	const struct store_event_in *ev = p->ev;
+	int rc;
+
+	sqlite3_reset(st->ins);
+	sqlite3_bind_text(st->ins, 1, ev->source, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st->ins, 2, ev->delivery_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st->ins, 3, (sqlite3_int64)ev->received);
+	sqlite3_bind_text(st->ins, 4, ev->headers_json ? ev->headers_json :
+	    "{}", -1, SQLITE_STATIC);
+	sqlite3_bind_blob64(st->ins, 5, ev->body ? (const void *)ev->body :
+	    (const void *)"", ev->body_len, SQLITE_STATIC);
+	if (ev->signed_at > 0)
+		sqlite3_bind_int64(st->ins, 6, (sqlite3_int64)ev->signed_at);
+	else
+		sqlite3_bind_null(st->ins, 6);
+	if ((rc = sqlite3_step(st->ins)) != SQLITE_DONE)
+		return rc;
+	if (sqlite3_changes(st->wdb) == 1) {
+		p->id = sqlite3_last_insert_rowid(st->wdb);
+		p->result = STORE_OK;
+		return SQLITE_OK;
+	}
+	sqlite3_reset(st->dup);
+	sqlite3_bind_text(st->dup, 1, ev->source, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st->dup, 2, ev->delivery_id, -1, SQLITE_STATIC);
+	if ((rc = sqlite3_step(st->dup)) != SQLITE_ROW)
+		return rc == SQLITE_DONE ? SQLITE_CORRUPT : rc;
+	p->id = sqlite3_column_int64(st->dup, 0);
+	p->result = STORE_DUPLICATE;
+	sqlite3_reset(st->dup);
+	return SQLITE_OK;
+}
+
+static const char *
+reason_for(int rc)
+{
+	switch (rc & 0xff) {
+	case SQLITE_FULL:
+		return "disk full";
+	case SQLITE_READONLY:
+		return "database is read-only";
+	case SQLITE_IOERR:
+		return "I/O error";
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		return "database is locked";
+	case SQLITE_CANTOPEN:
+		return "cannot open database";
+	case SQLITE_CORRUPT:
+	case SQLITE_NOTADB:
+		return "database is corrupt";
+	default:
+		return "database error";
+	}
+}
+
+/*
+ * Commits one batch.  All or nothing: on any failure the transaction is
+ * rolled back and every row in the batch reports STORE_UNAVAILABLE.
+ */
+static void
+commit_batch(struct sqlite_store *st, struct pending *batch)
+{
+	struct pending *p;
+	char err[256];
+	int rc = SQLITE_OK;
+
+	if (st->wdb == NULL || st->need_reopen) {
+		close_writer_conn(st);
+		if (open_writer_conn(st, err, sizeof(err), &rc) != 0) {
+			if (st->healthy) /* probes repeat it every second */
+				log_kv(LOG_ERROR, "store reopen failed",
+				    "error", err, (char *)NULL);
+			goto done;
+		}
+		st->need_reopen = 0;
+	}
+	if ((rc = sqlite3_exec(st->wdb, "BEGIN IMMEDIATE", NULL, NULL,
+	    NULL)) != SQLITE_OK)
+		goto done;
+	/*
+	 * An empty batch is a health probe: rewriting the schema version
+	 * dirties page 1, so the COMMIT must reach the disk like a real one.
+	 */
+	if (batch == NULL)
+		rc = sqlite3_exec(st->wdb, "PRAGMA user_version = "
+		    STR(SCHEMA_VERSION), NULL, NULL, NULL);
+	for (p = batch; p != NULL; p = p->next)
+		if ((rc = insert_one(st, p)) != SQLITE_OK)
+			break;
+	sqlite3_reset(st->ins);
+	sqlite3_reset(st->dup);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_exec(st->wdb, "COMMIT", NULL, NULL, NULL);
+	if (rc != SQLITE_OK) {
+		/* healthy is only written by this thread: no lock needed. */
+		if (st->healthy)
+			log_kv(LOG_ERROR, "store commit failed", "error",
+			    sqlite3_errmsg(st->wdb), (char *)NULL);
+		sqlite3_exec(st->wdb, "ROLLBACK", NULL, NULL, NULL);
+	}
+done:
+	pthread_mutex_lock(&st->lock);
+	if (rc != SQLITE_OK) {
+		if (st->healthy)
+			log_kv(LOG_ERROR, "store unavailable", "reason",
+			    reason_for(rc), (char *)NULL);
+		st->healthy = 0;
+		st->reason = reason_for(rc);
+		/* A fresh connection clears sticky states (read-only, I/O). */
+		st->need_reopen = 1;
+	} else if (!st->healthy) {
+		log_msg(LOG_INFO, "store recovered");
+		st->healthy = 1;
+		st->reason = NULL;
+	}
+	pthread_mutex_unlock(&st->lock);
+	/* After sem_post the waiter may return and its row is gone. */
+	while (batch != NULL) {
+		p = batch;
+		batch = p->next;
+		if (rc != SQLITE_OK)
+			p->result = STORE_UNAVAILABLE;
+		sem_post(&p->done);
+	}
+}
+
+static void
+deadline_after_us(struct timespec *ts, long us)
+{
+	clock_gettime(CLOCK_MONOTONIC, ts);
+	ts->tv_nsec += us * 1000L;
+	while (ts->tv_nsec >= 1000000000L) {
+		ts->tv_nsec -= 1000000000L;
+		ts->tv_sec++;
+	}
+}
+
+static void *
+writer_main(void *arg)
+{
+	struct sqlite_store *st = arg;
+	struct pending *batch, *p;
+	struct timespec dl;
+	int n;
+
+	pthread_mutex_lock(&st->lock);
+	for (;;) {
+		while (st->head == NULL && !st->closing) {
+			if (st->healthy) {
+				pthread_cond_wait(&st->work_cv, &st->lock);
+				continue;
+			}
+			/*
+			 * Unhealthy and idle: probe every PROBE_MS so that
+			 * /healthz recovers when the disk does, without
+			 * waiting for a sender's retry.
+			 */
+			deadline_after_us(&dl, PROBE_MS * 1000L);
+			if (pthread_cond_timedwait(&st->work_cv, &st->lock,
+			    &dl) == ETIMEDOUT && st->head == NULL &&
+			    !st->closing) {
+				pthread_mutex_unlock(&st->lock);
+				commit_batch(st, NULL);
+				pthread_mutex_lock(&st->lock);
+			}
+		}
+		if (st->head == NULL && st->closing)
+			break;
+		/*
+		 * Rows that arrive while the previous batch was syncing are
+		 * already queued; optionally linger a little for more.
+		 */
+		if (st->opts.batch_us > 0 && st->queued < st->opts.batch_rows &&
+		    !st->closing) {
+			deadline_after_us(&dl, st->opts.batch_us);
+			while (st->queued < st->opts.batch_rows && !st->closing)
+				if (pthread_cond_timedwait(&st->work_cv,
+				    &st->lock, &dl) == ETIMEDOUT)
+					break;
+		}
+		batch = st->head;
+		for (n = 1, p = batch; p->next != NULL &&
+		    n < st->opts.batch_rows; n++)
+			p = p->next;
+		st->head = p->next;
+		if (st->head == NULL)
+			st->tail = NULL;
+		p->next = NULL;
+		st->queued -= n;
+		pthread_mutex_unlock(&st->lock);
+		commit_batch(st, batch);
+		pthread_mutex_lock(&st->lock);
+	}
+	pthread_mutex_unlock(&st->lock);
+	return NULL;
+}
+
+int
+store_sqlite_open(const char *path, const struct store_opts *opts,
+    struct sqlite_store **out, char *err, size_t errlen)
+{
+	struct sqlite_store *st = NULL;
+	pthread_condattr_t ca;
+
+	*out = NULL;
+	if ((st = calloc(1, sizeof(*st))) == NULL ||
+	    (st->path = strdup(path)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	if (opts != NULL)
+		st->opts = *opts;
+	if (st->opts.batch_rows <= 0)
+		st->opts.batch_rows = 64;
+	if (st->opts.batch_us < 0)
+		st->opts.batch_us = 0;
+	if (st->opts.queue_max <= 0)
+		st->opts.queue_max = 4096;
+	/* SQLite's own wal_autocheckpoint default. */
+	if (st->opts.checkpoint_pages <= 0)
+		st->opts.checkpoint_pages = 1000;
+	st->healthy = 1;
+	pthread_mutex_init(&st->lock, NULL);
+	pthread_mutex_init(&st->rlock, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&st->work_cv, &ca);
+	pthread_cond_init(&st->ckpt_cv, &ca);
+	pthread_condattr_destroy(&ca);
+
+	if (st->opts.readonly) {
+		if (open_conn(path, 1, &st->rdb, err, errlen) != 0)
+			goto fail;
+		*out = st;
+		return 0;
+	}
+	if (st->opts.direct) {
+		/* Worker and CLI: one read-write connection, no threads. */
+		if (open_conn(path, 0, &st->rdb, err, errlen) != 0 ||
+		    migrate(st->rdb, err, errlen, NULL) != 0)
+			goto fail;
+		*out = st;
+		return 0;
+	}
+	if (open_writer_conn(st, err, errlen, NULL) != 0)
+		goto fail;
+	if (open_conn(path, 0, &st->rdb, err, errlen) != 0 ||
+	    open_conn(path, 0, &st->cdb, err, errlen) != 0)
+		goto fail;
+	if (pthread_create(&st->ckpt, NULL, ckpt_main, st) != 0) {
+		snprintf(err, errlen, "cannot start the store checkpoint thread");
+		goto fail;
+	}
+	st->ckpt_started = 1;
+	if (pthread_create(&st->writer, NULL, writer_main, st) != 0) {
+		snprintf(err, errlen, "cannot start the store writer thread");
+		goto fail;
+	}
+	st->writer_started = 1;
+	*out = st;
+	return 0;
+fail:
+	store_sqlite_close(st);
+	return -1;
+}
+
+void
+store_sqlite_close(struct sqlite_store *st)
+{
+	if (st == NULL)
+		return;
+	if (st->writer_started) {
+		pthread_mutex_lock(&st->lock);
+		st->closing = 1;
+		pthread_cond_signal(&st->work_cv);
+		pthread_mutex_unlock(&st->lock);
+		pthread_join(st->writer, NULL);
+	}
+	if (st->ckpt_started) {
+		pthread_mutex_lock(&st->lock);
+		st->closing = 1;
+		pthread_cond_signal(&st->ckpt_cv);
+		pthread_mutex_unlock(&st->lock);
+		pthread_join(st->ckpt, NULL);
+	}
+	close_writer_conn(st);
+	sqlite3_close(st->cdb);
+	sqlite3_close(st->rdb);
+	pthread_cond_destroy(&st->work_cv);
+	pthread_cond_destroy(&st->ckpt_cv);
+	pthread_mutex_destroy(&st->lock);
+	pthread_mutex_destroy(&st->rlock);
+	free(st->path);
+	free(st);
+}
+
+enum store_err
+store_sqlite_put(struct sqlite_store *st, const struct store_event_in *ev, int64_t *id)
+{
+	struct pending p;
+
+	if (st == NULL || ev == NULL || ev->source == NULL ||
+	    ev->delivery_id == NULL || ev->delivery_id[0] == '\0' ||
+	    strlen(ev->delivery_id) > DELIVERY_ID_MAX ||
+	    strlen(ev->source) > SOURCE_MAX)
+		return STORE_ERR_ARG;
+	if (st->opts.readonly || st->opts.direct)
+		return STORE_UNAVAILABLE;
+	memset(&p, 0, sizeof(p));
+	p.ev = ev;
+	if (sem_init(&p.done, 0, 0) != 0)
+		return STORE_UNAVAILABLE;
+	pthread_mutex_lock(&st->lock);
+	if (st->closing || st->queued >= st->opts.queue_max) {
+		enum store_err e = st->closing ? STORE_UNAVAILABLE : STORE_BUSY;
+
+		pthread_mutex_unlock(&st->lock);
+		sem_destroy(&p.done);
+		return e;
+	}
+	if (st->tail != NULL)
+		st->tail->next = &p;
+	else
+		st->head = &p;
+	st->tail = &p;
+	st->queued++;
+	/*
+	 * Wake the writer when work appears or a batch is full; in between
+	 * it is lingering for more rows (batch_us) and waking it for each
+	 * arrival would only cost a context switch per request.
+	 */
+	if (st->queued == 1 || st->queued >= st->opts.batch_rows)
+		pthread_cond_signal(&st->work_cv);
+	pthread_mutex_unlock(&st->lock);
+	while (sem_wait(&p.done) != 0)
+		; /* EINTR only: the writer always posts */
+	sem_destroy(&p.done);
+	if (id != NULL)
+		*id = p.id;
+	return p.result;
+}
+
+int
+store_sqlite_prune(struct sqlite_store *st, time_t cutoff, long *deleted)
+{
+	sqlite3 *db;
+	long n = 0;
+	int rc;
+
+	if (st->opts.readonly)
+		return -1;
+	/* The reader connection, under its lock: never the writer's. */
+	pthread_mutex_lock(&st->rlock);
+	db = st->rdb;
+	rc = prune_on(db, cutoff, &n);
+	pthread_mutex_unlock(&st->rlock);
+	if (deleted != NULL)
+		*deleted = n;
+	return rc;
+}
+
+int
+store_sqlite_count_states(struct sqlite_store *st,
+    void (*fn)(const char *state, long count, void *), void *arg)
+{
+	sqlite3_stmt *s = NULL;
+	int rc = -1, step;
+
+	pthread_mutex_lock(&st->rlock);
+	if (sqlite3_prepare_v2(st->rdb, "SELECT state, count(*) FROM events"
+	    " GROUP BY state", -1, &s, NULL) != SQLITE_OK)
+		goto out;
+	while ((step = sqlite3_step(s)) == SQLITE_ROW)
+		fn((const char *)sqlite3_column_text(s, 0),
+		    (long)sqlite3_column_int64(s, 1), arg);
+	rc = step == SQLITE_DONE ? 0 : -1;
+out:
+	sqlite3_finalize(s);
+	pthread_mutex_unlock(&st->rlock);
+	return rc;
+}
+
+int
+store_sqlite_healthy(struct sqlite_store *st, const char **reason)
+{
+	int ok;
+
+	pthread_mutex_lock(&st->lock);
+	ok = st->healthy && !st->closing &&
+	    st->queued < st->opts.queue_max;
+	if (reason != NULL)
+		*reason = ok ? NULL : !st->healthy ? st->reason :
+		    st->closing ? "closing" : "queue full";
+	pthread_mutex_unlock(&st->lock);
+	return ok ? 0 : -1;
+}
+
+static char *
+col_strdup(sqlite3_stmt *s, int i)
+{
+	const unsigned char *t = sqlite3_column_text(s, i);
+
+	return t ? strdup((const char *)t) : NULL;
+}
+
+static void
+fill_event(sqlite3_stmt *s, struct store_event *ev, int with_body)
+{
+	memset(ev, 0, sizeof(*ev));
+	ev->id = sqlite3_column_int64(s, 0);
+	ev->source = col_strdup(s, 1);
+	ev->delivery_id = col_strdup(s, 2);
+	ev->received = (time_t)sqlite3_column_int64(s, 3);
+	ev->state = col_strdup(s, 4);
+	ev->attempts = sqlite3_column_int(s, 5);
+	ev->last_error = col_strdup(s, 6);
+	ev->headers_json = col_strdup(s, 7);
+	ev->subject = col_strdup(s, 9);
+	ev->effective_at = (time_t)sqlite3_column_int64(s, 10);
+	ev->next_attempt = (time_t)sqlite3_column_int64(s, 11);
+	ev->approved = sqlite3_column_int(s, 12);
+	ev->signed_at = (time_t)sqlite3_column_int64(s, 13);
+	if (sqlite3_column_type(s, 14) != SQLITE_NULL) {
+		ev->batched = 1;
+		ev->batch_index = (size_t)sqlite3_column_int64(s, 14);
+	}
+	if (with_body) {
+		int n = sqlite3_column_bytes(s, 8);
+		const void *b = sqlite3_column_blob(s, 8);
+
+		ev->body = malloc((size_t)n + 1);
+		if (ev->body != NULL) {
+			if (n > 0 && b != NULL)
+				memcpy(ev->body, b, (size_t)n);
+			ev->body[n] = '\0';
+			ev->body_len = (size_t)n;
+		}
+	}
+}
+
+#define EVENT_COLS "id, source, delivery_id, received, state, attempts, " \
+	"last_error, headers, body, subject, effective_at, next_attempt, approved, " \
+	"signed_at, batch_index"
+
+int
+store_sqlite_list(struct sqlite_store *st, const char *state, const char *source,
+    int limit, void (*fn)(const struct store_event *, void *), void *arg)
+{
+	sqlite3_stmt *s = NULL;
+	struct store_event ev;
+	int rc = -1, step;
+
+	pthread_mutex_lock(&st->rlock);
+	if (sqlite3_prepare_v2(st->rdb, "SELECT " EVENT_COLS " FROM events"
+	    " WHERE (?1 IS NULL OR state = ?1) AND (?2 IS NULL OR source = ?2)"
+	    " ORDER BY id DESC LIMIT ?3", -1, &s, NULL) != SQLITE_OK)
+		goto out;
+	if (state != NULL)
+		sqlite3_bind_text(s, 1, state, -1, SQLITE_STATIC);
+	if (source != NULL)
+		sqlite3_bind_text(s, 2, source, -1, SQLITE_STATIC);
+	sqlite3_bind_int(s, 3, limit > 0 ? limit : -1);
+	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+		fill_event(s, &ev, 0);
+		fn(&ev, arg);
+		store_event_clear(&ev);
+	}
+	rc = step == SQLITE_DONE ? 0 : -1;
+out:
+	sqlite3_finalize(s);
+	pthread_mutex_unlock(&st->rlock);
+	return rc;
+}
+
+/*
+ * Runs sql, a SELECT of at most one row keyed by ?1 (key when not NULL,
+ * else id), on the reader connection and hands the row to fill, which
+ * returns 0 or -1.  Returns 0, 1 when there is no row, or -1.
+ */
+static int
+get_one(struct sqlite_store *st, const char *sql, int64_t id, const char *key,
+    int (*fill)(sqlite3_stmt *, void *), void *out)
+{
+	sqlite3_stmt *s = NULL;
+	int rc = -1, step;
+
+	pthread_mutex_lock(&st->rlock);
+	if (sqlite3_prepare_v2(st->rdb, sql, -1, &s, NULL) != SQLITE_OK)
+		goto out;
+	if (key != NULL)
+		sqlite3_bind_text(s, 1, key, -1, SQLITE_TRANSIENT);
+	else
+		sqlite3_bind_int64(s, 1, id);
+	step = sqlite3_step(s);
+	if (step == SQLITE_ROW)
+		rc = fill(s, out);
+	else if (step == SQLITE_DONE)
+		rc = 1;
+out:
+	sqlite3_finalize(s);
+	pthread_mutex_unlock(&st->rlock);
+	return rc;
+}
+
+static int
+fill_event_body(sqlite3_stmt *s, void *ev)
+{
+	fill_event(s, ev, 1);
+	return 0;
+}
+
+int
+store_sqlite_get(struct sqlite_store *st, int64_t id, struct store_event *ev)
+{
+	memset(ev, 0, sizeof(*ev));
+	return get_one(st, "SELECT " EVENT_COLS " FROM events e WHERE id = ?1",
+	    id, NULL, fill_event_body, ev);
+}
+
+/* ------------------------------------------------------------ worker API */
+
+/*
+ * Runs one prepared statement to completion on the reader/direct
+ * connection; the caller holds rlock.  Returns 0 or -1; *changes gets
+ * sqlite3_changes() (may be NULL).
+ */
+static int
+step_done(sqlite3 *db, sqlite3_stmt *s, int *changes)
+{
+	int rc = sqlite3_step(s) == SQLITE_DONE ? 0 : -1;
+
+	if (rc == 0 && changes != NULL)
+		*changes = sqlite3_changes(db);
+	sqlite3_finalize(s);
+	return rc;
+}
+
+static int
+writable(const struct sqlite_store *st)
+{
+	return !st->opts.readonly;
+}
+
+int
+store_sqlite_due(struct sqlite_store *st, time_t now, int64_t after_id, int limit,
+    int (*fn)(const struct store_event *, void *), void *arg)
+{
+	sqlite3_stmt *s = NULL;
+	struct store_event ev;
+	int n = 0, step, stop = 0;
+
+	pthread_mutex_lock(&st->rlock);
+	/*
+	 * One event per person at a time, in order: an event waits while an
+	 * earlier one of the same subject is unfinished (also one in retry
+	 * whose next attempt is later).  Events not yet normalised (subject
+	 * NULL) are not due: the worker classifies them first.
+	 */
+	/*
+	 * An event waiting for a future effective date does not hold the
+	 * person's later events back (they take effect first); when its
+	 * date comes it is due like any other.
+	 */
+	if (sqlite3_prepare_v2(st->rdb, "SELECT " EVENT_COLS " FROM events e"
+	    " WHERE state IN ('pending', 'retry', 'waiting') AND"
+	    " next_attempt <= ?1"
+	    " AND id > ?2 AND subject IS NOT NULL AND NOT EXISTS ("
+	    "  SELECT 1 FROM events p WHERE p.subject = e.subject"
+	    "  AND p.id < e.id AND p.state IN ('pending', 'retry'))"
+	    " ORDER BY id LIMIT ?3", -1, &s, NULL) != SQLITE_OK) {
+		n = -1;
+		goto out;
+	}
+	sqlite3_bind_int64(s, 1, (sqlite3_int64)now);
+	sqlite3_bind_int64(s, 2, after_id);
+	sqlite3_bind_int(s, 3, limit > 0 ? limit : 100);
+	while (!stop && (step = sqlite3_step(s)) == SQLITE_ROW) {
+		fill_event(s, &ev, 1);
+		/* fn may call back into the store: release the lock. */
+		pthread_mutex_unlock(&st->rlock);
+		stop = fn(&ev, arg);
+		store_event_clear(&ev);
+		pthread_mutex_lock(&st->rlock);
+		n++;
+	}
+	if (!stop && step != SQLITE_DONE)
+		n = -1;
+out:
+	sqlite3_finalize(s);
+	pthread_mutex_unlock(&st->rlock);
+	return n;
+}
+
+int
+store_sqlite_unclassified(struct sqlite_store *st, int limit, int64_t *ids, int *n)
+{
+	sqlite3_stmt *s = NULL;
+	int rc = -1, step;
+
+	*n = 0;
+	pthread_mutex_lock(&st->rlock);
+	if (sqlite3_prepare_v2(st->rdb, "SELECT id FROM events WHERE state ="
+	    " 'pending' AND subject IS NULL ORDER BY id LIMIT ?1", -1, &s,
+	    NULL) != SQLITE_OK)
+		goto out;
+	sqlite3_bind_int(s, 1, limit);
+	while ((step = sqlite3_step(s)) == SQLITE_ROW && *n < limit)
+		ids[(*n)++] = sqlite3_column_int64(s, 0);
+	rc = (step == SQLITE_DONE || step == SQLITE_ROW) ? 0 : -1;
+out:
+	sqlite3_finalize(s);
+	pthread_mutex_unlock(&st->rlock);
+	return rc;
+}
+
+/* Prepares sql on the direct connection; caller holds rlock. */
+static sqlite3_stmt *
+prep(struct sqlite_store *st, const char *sql)
+{
+	sqlite3_stmt *s = NULL;
+
+	if (!writable(st) ||
+	    sqlite3_prepare_v2(st->rdb, sql, -1, &s, NULL) != SQLITE_OK) {
+		if (writable(st))
+			log_kv(LOG_ERROR, "store statement failed", "error",
+			    sqlite3_errmsg(st->rdb), (char *)NULL);
+		return NULL;
+	}
+	return s;
+}
+
+/*
+ * Splitting a batch.  The children are keyed by the parent's key plus
+ * "#<index>" under the (source, delivery_id) unique key, so a second
+ * split (the worker died between commit and its next look) inserts
+ * nothing.  A key can also come from a sender's signed id header, so a
+ * row found under a child's key must really be that child (same index,
+ * same body): an unrelated event under "abc#1" is an error, never a
+ * child silently dropped.
+ */
+#define SPLIT_MAX 100000
+
+int
+store_sqlite_split(struct sqlite_store *st, int64_t id, size_t count, int64_t *first,
+    int64_t *last)
+{
+	sqlite3_stmt *ins = NULL, *get = NULL, *fin = NULL;
+	char note[96];
+	int64_t a = 0, b = 0, cid;
+	size_t i;
+	int rc = -1, changes = 0;
+
+	if (count < 2 || count > SPLIT_MAX)
+		return -1;
+	pthread_mutex_lock(&st->rlock);
+	if (!writable(st) || sqlite3_exec(st->rdb, "BEGIN IMMEDIATE", NULL,
+	    NULL, NULL) != SQLITE_OK)
+		goto out;
+	if ((ins = prep(st, "INSERT INTO events (source, delivery_id,"
+	    " received, headers, body, signed_at, batch_index, state)"
+	    " SELECT source, delivery_id || '#' || ?2, received, headers,"
+	    " body, signed_at, ?2, 'pending' FROM events WHERE id = ?1 AND"
+	    " batch_index IS NULL AND state = 'pending'"
+	    " ON CONFLICT (source, delivery_id) DO NOTHING")) == NULL ||
+	    (get = prep(st, "SELECT c.id FROM events c, events p WHERE"
+	    " p.id = ?1 AND c.source = p.source AND c.delivery_id ="
+	    " p.delivery_id || '#' || ?2 AND c.batch_index = ?2 AND"
+	    " c.body = p.body")) == NULL ||
+	    (fin = prep(st, "UPDATE events SET state = 'done', last_error ="
+	    " ?2 WHERE id = ?1 AND batch_index IS NULL AND state ="
+	    " 'pending'")) == NULL)
+		goto rollback;
+	for (i = 0; i < count; i++) {
+		sqlite3_reset(ins);
+		sqlite3_bind_int64(ins, 1, id);
+		sqlite3_bind_int64(ins, 2, (sqlite3_int64)i);
+		if (sqlite3_step(ins) != SQLITE_DONE)
+			goto rollback;
+		sqlite3_reset(get);
+		sqlite3_bind_int64(get, 1, id);
+		sqlite3_bind_int64(get, 2, (sqlite3_int64)i);
+		if (sqlite3_step(get) != SQLITE_ROW)
+			goto rollback;  /* no parent, or the key is taken */
+		cid = sqlite3_column_int64(get, 0);
+		if (i == 0)
+			a = cid;
+		b = cid;
+	}
+	snprintf(note, sizeof(note), "batch of %zu: events %" PRId64 "..%"
+	    PRId64, count, a, b);
+	sqlite3_bind_int64(fin, 1, id);
+	sqlite3_bind_text(fin, 2, note, -1, SQLITE_TRANSIENT);
+	if (sqlite3_step(fin) != SQLITE_DONE ||
+	    (changes = sqlite3_changes(st->rdb)) != 1)
+		goto rollback;
+	if (sqlite3_exec(st->rdb, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+		goto rollback;
+	if (first != NULL)
+		*first = a;
+	if (last != NULL)
+		*last = b;
+	rc = 0;
+	goto out;
+rollback:
+	sqlite3_exec(st->rdb, "ROLLBACK", NULL, NULL, NULL);
+out:
+	sqlite3_finalize(ins);
+	sqlite3_finalize(get);
+	sqlite3_finalize(fin);
+	pthread_mutex_unlock(&st->rlock);
+	return rc;
+}
+
+static void
+bind_opt_text(sqlite3_stmt *s, int i, const char *v)
+{
+	if (v != NULL)
+		sqlite3_bind_text(s, i, v, -1, SQLITE_TRANSIENT);
+	else
+		sqlite3_bind_null(s, i);
+}
+
+/* One value bound to ?2, ?3, ... of an event update. */
+struct ev_val {
+	const char	*text;		/* NULL binds NULL, unless is_num */
+	sqlite3_int64	 num;
+	int		 is_num;
+};
+#define EV_TEXT(t)	{ (t), 0, 0 }
+#define EV_NUM(n)	{ NULL, (sqlite3_int64)(n), 1 }
+
+/*
+ * Runs sql, an UPDATE of events with the event id at ?1 and vals at ?2,
+ * ?3, ..., on the direct connection under rlock.  Returns the number of
+ * rows changed, or -1 if it could not be prepared or run.
+ */
+static long
+event_update(struct sqlite_store *st, const char *sql, int64_t id,
+    const struct ev_val *vals, int nvals)
+{
+	sqlite3_stmt *s;
+	int changes = 0, i;
+	long n = -1;
+
+	pthread_mutex_lock(&st->rlock);
+	if ((s = prep(st, sql)) != NULL) {
+		sqlite3_bind_int64(s, 1, id);
+		for (i = 0; i < nvals; i++) {
+			if (vals[i].is_num)
+				sqlite3_bind_int64(s, i + 2, vals[i].num);
+			else
+				bind_opt_text(s, i + 2, vals[i].text);
+		}
+		if (step_done(st->rdb, s, &changes) == 0)
+			n = changes;
+	}
+	pthread_mutex_unlock(&st->rlock);
+	return n;
+}
+
+/* An update of exactly one event by id: 0, or -1 (a missing id too). */
+static int
+update_one(struct sqlite_store *st, const char *sql, int64_t id,
+    const struct ev_val *vals, int nvals)
+{
+	return event_update(st, sql, id, vals, nvals) == 1 ? 0 : -1;
+}
+
+/* An update whose WHERE may match nothing: 0, 1 if no row, or -1. */
+static int
+update_if(struct sqlite_store *st, const char *sql, int64_t id)
+{
+	long n = event_update(st, sql, id, NULL, 0);
+
+	return n < 0 ? -1 : n == 0 ? 1 : 0;
+}
+
+int
+store_sqlite_set_subject(struct sqlite_store *st, int64_t id, const char *subject,
+    time_t effective_at, const char *kind)
+{
+	const struct ev_val v[] = { EV_TEXT(subject), EV_NUM(effective_at),
+	    EV_TEXT(kind) };
+
+	return update_one(st, "UPDATE events SET subject = ?2, effective_at"
+	    " = ?3, kind = ?4 WHERE id = ?1", id, v, 3);
+}
+
+int
+store_sqlite_wait(struct sqlite_store *st, int64_t id, time_t until, const char *note)
+{
+	const struct ev_val v[] = { EV_NUM(until), EV_TEXT(note) };
+
+	return update_one(st, "UPDATE events SET state = 'waiting',"
+	    " next_attempt = ?2, last_error = ?3 WHERE id = ?1", id, v, 2);
+}
+
+int
+store_sqlite_supersede(struct sqlite_store *st, int64_t id, const char *subject,
+    const char *kind, long *n)
+{
+	char note[96];
+	const struct ev_val v[] = { EV_TEXT(subject), EV_TEXT(kind),
+	    EV_TEXT(note) };
+	long changed;
+
+	snprintf(note, sizeof(note), "moved: superseded by event %lld",
+	    (long long)id);
+	changed = event_update(st, "UPDATE events SET state = 'cancelled',"
+	    " last_error = ?4 WHERE state = 'waiting' AND subject = ?2 AND"
+	    " kind = ?3 AND id < ?1", id, v, 3);
+	*n = changed < 0 ? 0 : changed;
+	return changed < 0 ? -1 : 0;
+}
+
+int
+store_sqlite_cancel(struct sqlite_store *st, int64_t id)
+{
+	return update_if(st, "UPDATE events SET state = 'cancelled', last_error"
+	    " = 'cancelled by rolehook events cancel' WHERE id = ?1 AND state"
+	    " IN ('pending', 'waiting', 'retry', 'held')", id);
+}
+
+int
+store_sqlite_finish(struct sqlite_store *st, int64_t id, const char *state,
+    const char *note)
+{
+	const struct ev_val v[] = { EV_TEXT(state), EV_TEXT(note) };
+
+	return update_one(st, "UPDATE events SET state = ?2, last_error = ?3,"
+	    " attempts = attempts + 1 WHERE id = ?1", id, v, 2);
+}
+
+int
+store_sqlite_retry(struct sqlite_store *st, int64_t id, time_t next_attempt,
+    const char *error)
+{
+	const struct ev_val v[] = { EV_NUM(next_attempt), EV_TEXT(error) };
+
+	return update_one(st, "UPDATE events SET state = 'retry', last_error"
+	    " = ?3, attempts = attempts + 1, next_attempt = ?2 WHERE id = ?1",
+	    id, v, 2);
+}
+
+int
+store_sqlite_requeue(struct sqlite_store *st, int64_t id)
+{
+	return update_if(st, "UPDATE events SET state = 'pending', attempts"
+	    " = 0, next_attempt = 0 WHERE id = ?1", id);
+}
+
+/*
+ * What replay takes: finished events since ?1, and of each person only
+ * the newest one -- it alone decides the state the person should be in,
+ * so replaying the history in between would only churn Zendesk.
+ */
+#define REPLAY_WHERE " e.received >= ?1 AND e.state IN ('done', 'ignored'," \
+	" 'stale', 'dead') AND (e.subject IS NULL OR NOT EXISTS (SELECT 1" \
+	" FROM events n WHERE n.subject = e.subject AND n.id > e.id AND" \
+	" n.received >= ?1 AND n.state IN ('done', 'ignored', 'stale'," \
+	" 'dead')))"
+
+int
+store_sqlite_replay(struct sqlite_store *st, time_t since, int dry_run, long *count)
+{
+	sqlite3_stmt *s = NULL;
+	int rc = -1;
+
+	*count = 0;
+	pthread_mutex_lock(&st->rlock);
+	if (sqlite3_exec(st->rdb, "BEGIN IMMEDIATE", NULL, NULL, NULL) !=
+	    SQLITE_OK)
+		goto out;
+	if (sqlite3_prepare_v2(st->rdb, "SELECT count(*) FROM events e WHERE"
+	    REPLAY_WHERE, -1, &s, NULL) != SQLITE_OK)
+		goto rollback;
+	sqlite3_bind_int64(s, 1, (sqlite3_int64)since);
+	if (sqlite3_step(s) != SQLITE_ROW)
+		goto rollback;
+	*count = (long)sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	s = NULL;
+	if (dry_run) {
+		rc = 0;
+		goto rollback;
+	}
+	/*
+	 * The people concerned forget how far they got, or the first
+	 * replayed event would be stale; replaying in id order ends in the
+	 * state the newest event gives, re-read from Zendesk each time.
+	 */
+	if (sqlite3_prepare_v2(st->rdb, "UPDATE subjects SET last_effective"
+	    " = 0 WHERE key IN (SELECT subject FROM events WHERE received >="
+	    " ?1 AND subject IS NOT NULL)", -1, &s, NULL) != SQLITE_OK)
+		goto rollback;
+	sqlite3_bind_int64(s, 1, (sqlite3_int64)since);
+	if (sqlite3_step(s) != SQLITE_DONE)
+		goto rollback;
+	sqlite3_finalize(s);
+	if (sqlite3_prepare_v2(st->rdb, "UPDATE events AS e SET state ="
+	    " 'pending', attempts = 0, next_attempt = 0, last_error = NULL"
+	    " WHERE" REPLAY_WHERE, -1, &s, NULL) != SQLITE_OK) {
+		s = NULL;
+		goto rollback;
+	}
+	sqlite3_bind_int64(s, 1, (sqlite3_int64)since);
+	if (sqlite3_step(s) != SQLITE_DONE)
+		goto rollback;
+	if (sqlite3_exec(st->rdb, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+		goto rollback;
+	rc = 0;
+	goto out;
+rollback:
+	sqlite3_exec(st->rdb, "ROLLBACK", NULL, NULL, NULL);
+out:
+	sqlite3_finalize(s);
+	pthread_mutex_unlock(&st->rlock);
+	return rc;
+}
+
+int
+store_sqlite_hold(struct sqlite_store *st, int64_t id, const char *why)
+{
+	const struct ev_val v[] = { EV_TEXT(why) };
+
+	return update_one(st, "UPDATE events SET state = 'held', last_error"
+	    " = ?2 WHERE id = ?1", id, v, 1);
+}
+
+int
+store_sqlite_approve(struct sqlite_store *st, int64_t id)
+{
+	return update_if(st, "UPDATE events SET state = 'pending', approved"
+	    " = 1, next_attempt = 0 WHERE id = ?1 AND state = 'held'", id);
+}
+
+long
+store_sqlite_audit_count(struct sqlite_store *st, const char *action, time_t since)
+{
+	sqlite3_stmt *s = NULL;
+	long n = -1;
+
+	pthread_mutex_lock(&st->rlock);
+	if (sqlite3_prepare_v2(st->rdb, "SELECT count(*) FROM audit WHERE"
+	    " action = ?1 AND at >= ?2 AND http_status BETWEEN 200 AND 299",
+	    -1, &s, NULL) == SQLITE_OK) {
+		sqlite3_bind_text(s, 1, action, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_int64(s, 2, (sqlite3_int64)since);
+		if (sqlite3_step(s) == SQLITE_ROW)
+			n = (long)sqlite3_column_int64(s, 0);
+	}
+	sqlite3_finalize(s);
+	pthread_mutex_unlock(&st->rlock);
+	return n;
+}
+
+int
+store_sqlite_replay_list(struct sqlite_store *st, time_t since,
+    int (*fn)(const struct store_event *, void *), void *arg)
+{
+	sqlite3_stmt *s = NULL;
+	struct store_event ev;
+	int rc = -1, step, stop = 0;
+
+	pthread_mutex_lock(&st->rlock);
+	if (sqlite3_prepare_v2(st->rdb, "SELECT " EVENT_COLS " FROM events e"
+	    " WHERE" REPLAY_WHERE " ORDER BY id", -1, &s, NULL) != SQLITE_OK)
+		goto out;
+	sqlite3_bind_int64(s, 1, (sqlite3_int64)since);
+	while (!stop && (step = sqlite3_step(s)) == SQLITE_ROW) {
+		fill_event(s, &ev, 1);
+		stop = fn(&ev, arg);
+		store_event_clear(&ev);
+	}
+	rc = (stop || step == SQLITE_DONE) ? 0 : -1;
+out:
+	sqlite3_finalize(s);
+	pthread_mutex_unlock(&st->rlock);
+	return rc;
+}
+
+int
+store_sqlite_audit_add(struct sqlite_store *st, const struct store_audit *a,
+    int64_t *audit_id)
+{
+	sqlite3_stmt *s;
+	int rc = -1;
+
+	pthread_mutex_lock(&st->rlock);
+	if ((s = prep(st, "INSERT INTO audit (at, event_id, subject, action,"
+	    " rule, policy_hash, before, after, http_status, zendesk_user,"
+	    " request, provenance) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9,"
+	    " ?10, ?11, ?12)"))
+	    != NULL) {
+		sqlite3_bind_int64(s, 1, (sqlite3_int64)time(NULL));
+		if (a->event_id > 0)
+			sqlite3_bind_int64(s, 2, a->event_id);
+		else
+			sqlite3_bind_null(s, 2);
+		bind_opt_text(s, 3, a->subject);
+		bind_opt_text(s, 4, a->action ? a->action : "unknown");
+		bind_opt_text(s, 5, a->rule);
+		bind_opt_text(s, 6, a->policy_hash);
+		bind_opt_text(s, 7, a->before);
+		bind_opt_text(s, 8, a->after);
+		sqlite3_bind_int(s, 9, a->http_status);
+		bind_opt_text(s, 10, a->zendesk_user);
+		bind_opt_text(s, 11, a->request);
+		bind_opt_text(s, 12, a->provenance);
+		rc = step_done(st->rdb, s, NULL);
+		if (rc == 0 && audit_id != NULL)
+			*audit_id = sqlite3_last_insert_rowid(st->rdb);
+	}
+	pthread_mutex_unlock(&st->rlock);
+	return rc;
+}
+
+static const char *
+col_text(sqlite3_stmt *s, int i)
+{
+	return (const char *)sqlite3_column_text(s, i);
+}
+
+int
+store_sqlite_audit_list(struct sqlite_store *st, const char *subject,
+    void (*fn)(int64_t, time_t, const struct store_audit *, void *),
+    void *arg)
+{
+	static const char zu[] = "zendesk_user:";
+	sqlite3_stmt *s = NULL;
+	struct store_audit a;
+	int rc = -1, step, by_user;
+
+	by_user = strncmp(subject, zu, sizeof(zu) - 1) == 0;
+	pthread_mutex_lock(&st->rlock);
+	if (sqlite3_prepare_v2(st->rdb, by_user ?
+	    "SELECT id, at, event_id, subject, action, rule, policy_hash,"
+	    " before, after, http_status, zendesk_user, request, provenance"
+	    " FROM audit"
+	    " WHERE zendesk_user = ?1 ORDER BY id" :
+	    "SELECT id, at, event_id, subject, action, rule, policy_hash,"
+	    " before, after, http_status, zendesk_user, request, provenance"
+	    " FROM audit"
+	    " WHERE subject = ?1 ORDER BY id", -1, &s, NULL) != SQLITE_OK)
+		goto out;
+	sqlite3_bind_text(s, 1, by_user ? subject + sizeof(zu) - 1 : subject,
+	    -1, SQLITE_TRANSIENT);
+	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+		a.event_id = sqlite3_column_int64(s, 2);
+		a.subject = col_text(s, 3);
+		a.action = col_text(s, 4);
+		a.rule = col_text(s, 5);
+		a.policy_hash = col_text(s, 6);
+		a.before = col_text(s, 7);
+		a.after = col_text(s, 8);
+		a.http_status = sqlite3_column_int(s, 9);
+		a.zendesk_user = col_text(s, 10);
+		a.request = col_text(s, 11);
+		a.provenance = col_text(s, 12);
+		fn(sqlite3_column_int64(s, 0), (time_t)sqlite3_column_int64(s, 1),
+		    &a, arg);
+	}
+	rc = step == SQLITE_DONE ? 0 : -1;
+out:
+	sqlite3_finalize(s);
+	pthread_mutex_unlock(&st->rlock);
+	return rc;
+}
+
+static int
+fill_subject(sqlite3_stmt *s, void *arg)
+{
+	struct store_subject *out = arg;
+
+	out->key = col_strdup(s, 0);
+	out->last_event_id = sqlite3_column_int64(s, 1);
+	out->last_effective = (time_t)sqlite3_column_int64(s, 2);
+	out->snapshot = col_strdup(s, 3);
+	out->snapshot_at = (time_t)sqlite3_column_int64(s, 4);
+	return out->key != NULL ? 0 : -1;
+}
+
+int
+store_sqlite_subject_get(struct sqlite_store *st, const char *key,
+    struct store_subject *out)
+{
+	memset(out, 0, sizeof(*out));
+	return get_one(st, "SELECT key, last_event_id, last_effective,"
+	    " snapshot, snapshot_at FROM subjects WHERE key = ?1", 0, key,
+	    fill_subject, out);
+}
+
+int
+store_sqlite_subject_put(struct sqlite_store *st, const struct store_subject *subj)
+{
+	sqlite3_stmt *s;
+	int rc = -1;
+
+	pthread_mutex_lock(&st->rlock);
+	if ((s = prep(st, "INSERT INTO subjects (key, last_event_id,"
+	    " last_effective, snapshot, snapshot_at) VALUES (?1, ?2, ?3, ?4, ?5)"
+	    " ON CONFLICT (key) DO UPDATE SET last_event_id = ?2,"
+	    " last_effective = ?3, snapshot = ?4, snapshot_at = ?5")) != NULL) {
+		sqlite3_bind_text(s, 1, subj->key, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_int64(s, 2, subj->last_event_id);
+		sqlite3_bind_int64(s, 3, (sqlite3_int64)subj->last_effective);
+		bind_opt_text(s, 4, subj->snapshot);
+		sqlite3_bind_int64(s, 5, (sqlite3_int64)subj->snapshot_at);
+		rc = step_done(st->rdb, s, NULL);
+	}
+	pthread_mutex_unlock(&st->rlock);
+	return rc;
+}
+
