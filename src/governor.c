@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -31,7 +32,7 @@ struct gov {
 	long max_pause_s;
 	int64_t units;             /* bucket content */
 	int64_t last_ms;           /* time of the last refill */
-	int64_t pause_until;       /* Retry-After: nobody sends before */
+	int64_t pause_until;       /* nobody sends before; INT64_MIN: none */
 	long srv_remaining;        /* -1: unknown */
 	int64_t srv_reset_at;      /* when srv_remaining stops applying */
 	uint64_t granted;
@@ -203,6 +204,13 @@ gov_new(const struct gov_opts *o, struct gov **out)
 	}
 	g->srv_remaining = -1;
 	g->last_ms = g->clk.now_ms(g->clk.arg);
+	/*
+	 * No pause: before any time, not 0.  A monotonic clock counts from
+	 * an unspecified point (POSIX clock_gettime) and an injected one
+	 * may read negative.  pause_until - now is only taken when now is
+	 * below it, so this never overflows.
+	 */
+	g->pause_until = INT64_MIN;
 	g->units = (int64_t)g->burst * UNIT;   /* start full */
 	rc = GOV_ESYS;
 	if (pthread_mutex_init(&g->mu, NULL) != 0)

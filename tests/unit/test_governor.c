@@ -329,6 +329,45 @@ test_server_remaining_bounds(void **state)
 	gov_free(g);
 }
 
+/*
+ * The clock's epoch is its own business: a monotonic clock may read
+ * negative (a fake one here; CLOCK_MONOTONIC counts from an unspecified
+ * point).  Found by governor_fuzzer: a governor created at -5 s took
+ * itself for paused until 0.
+ */
+static void
+test_negative_clock(void **state)
+{
+	struct fclock fc = { -5000, 0 };
+	struct gov *g = mkgov(&fc, 60000, 0, 1, 10);
+	struct gov_headers h;
+	struct gov_stats s;
+
+	(void)state;
+	gov_stats(g, &s);
+	assert_int_equal(s.paused_ms, 0);
+	assert_int_equal(gov_try_acquire(g), 0);
+	assert_int_equal(gov_try_acquire(g), 1);
+	gov_free(g);
+	fc.now = -3000000;   /* far below 0: still no pause of its own */
+	g = mkgov(&fc, 60000, 0, 1, 10);
+	assert_int_equal(gov_acquire(g, 0), 0);
+	assert_int_equal(fc.slept, 0);
+	/* nor is a reading before the governor's creation */
+	fc.now -= 1000;
+	gov_stats(g, &s);
+	assert_int_equal(s.paused_ms, 0);
+	fc.now += 1000;
+	/* a real 429 still pauses, for Retry-After only */
+	memset(&h, 0, sizeof(h));
+	h.retry_after = "2";
+	gov_observe(g, 429, &h);
+	assert_int_equal(gov_try_acquire(g), 2000);
+	fc.now += 2000;
+	assert_int_equal(gov_try_acquire(g), 0);
+	gov_free(g);
+}
+
 static void
 test_new_invalid(void **state)
 {
@@ -416,6 +455,7 @@ main(void)
 		cmocka_unit_test(test_429_pauses_everyone),
 		cmocka_unit_test(test_429_retry_after_values),
 		cmocka_unit_test(test_server_remaining_bounds),
+		cmocka_unit_test(test_negative_clock),
 		cmocka_unit_test(test_new_invalid),
 		cmocka_unit_test(test_threads_real_clock),
 	};
