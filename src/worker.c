@@ -28,6 +28,7 @@
 
 #include <json-c/json.h>
 
+#include "rolehook/combine.h"
 #include "rolehook/config.h"
 #include "rolehook/decide.h"
 #include "rolehook/governor.h"
@@ -105,6 +106,8 @@ struct wk {
 	struct zd_conf *zconf;
 	struct gov *gov;
 	struct gov *wgov;          /* policy.limits.writes_per_minute, or NULL */
+	struct combine *comb;      /* threads' writes folded into bulk
+	                            * requests (combine.h); NULL: none */
 	struct store *st;
 	struct plan_opts popts;
 
@@ -139,6 +142,7 @@ struct wthread {
 	struct zd_client *zd;
 	pthread_t t;
 	int started;
+	int in_combine;               /* between combine_enter and _leave */
 };
 
 /* ------------------------------------------------------------- helpers */
@@ -819,11 +823,189 @@ audit_provenance(const struct plan *pl)
 }
 
 /*
- * Applies the plan's writes in order, one audit row each.  want: the
- * plan's guard reservation, or NULL (see guard_audit).  Returns 0 when
- * all succeeded; 1 when create_check is set and the create answered
- * that the e-mail is taken (nothing else was sent: the caller reads in
- * full and plans again); otherwise -1, the event put to retry or dead.
+ * One prepared write of a run: the plan's body (a copy, the new user's
+ * id put in) and path.
+ */
+struct wr {
+	json_object *body;
+	char path[512];
+	struct zd_response res;
+};
+
+/* What apply knows across the writes of one event. */
+struct applying {
+	struct wthread *t;
+	const struct store_event *row;
+	const struct norm_event *nev;
+	const struct policy_decision *d;
+	long *want;
+	const char *xid;
+	char *before, *after, *prov;
+	int64_t uid, new_id;
+	int create_check;
+};
+
+/*
+ * How many writes from i on go to combine_calls together: the writes
+ * combine folds, in a row, ending after one that makes someone an agent
+ * (its job must finish before that person's memberships are created).
+ */
+static size_t
+run_length(const struct wk *w, const struct plan *pl, size_t i,
+    int promotes)
+{
+	size_t n = 1;
+
+	if (w->comb == NULL || !combine_can(pl->writes[i].method,
+	    pl->writes[i].path, pl->writes[i].body))
+		return 1;
+	for (; i + n < pl->nwrites && n < COMBINE_RUN_MAX; n++) {
+		const struct plan_write *prev = &pl->writes[i + n - 1];
+		const struct plan_write *pw = &pl->writes[i + n];
+		json_object *u, *r;
+
+		if (promotes && prev->body != NULL &&
+		    json_object_object_get_ex(prev->body, "user", &u) &&
+		    json_object_object_get_ex(u, "role", &r) &&
+		    json_object_is_type(r, json_type_string) &&
+		    strcmp(json_object_get_string(r), "end-user") != 0)
+			break;
+		if (!combine_can(pw->method, pw->path, pw->body))
+			break;
+	}
+	return n;
+}
+
+/* 1 when a write from i on may go through combine. */
+static int
+combinable_from(const struct plan *pl, size_t i)
+{
+	for (; i < pl->nwrites; i++)
+		if (combine_can(pl->writes[i].method, pl->writes[i].path,
+		    pl->writes[i].body))
+			return 1;
+	return 0;
+}
+
+/* The thread will not hand combine anything more for this event. */
+static void
+combine_release(struct wthread *t, const struct plan *pl, size_t from)
+{
+	if (t->in_combine && !combinable_from(pl, from)) {
+		combine_leave(t->w->comb);
+		t->in_combine = 0;
+	}
+}
+
+/* Prepares write pw into wr: 0, or -1 with the event ended dead. */
+static int
+prepare(struct applying *ap, const struct plan_write *pw, struct wr *wr)
+{
+	wr->body = pw->body != NULL ?
+	    json_tokener_parse(json_object_to_json_string_ext(pw->body,
+	    JSON_C_TO_STRING_PLAIN)) : NULL;
+	if (pw->uses_new_id) {
+		if (ap->new_id <= 0) {
+			finish(ap->t->w, ap->row->id, "dead", "plan needs the "
+			    "new user's id, but no user was created");
+			return -1;
+		}
+		if (wr->body != NULL)
+			substitute_new_id(wr->body, ap->new_id);
+	}
+	if (substitute_path(pw->path, ap->new_id, wr->path,
+	    sizeof(wr->path)) != 0) {
+		finish(ap->t->w, ap->row->id, "dead", "write path too long");
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * One write's answer: the audit row, then what it means.  Returns 0 when
+ * it succeeded (or is done in effect), 1 when the caller should read in
+ * full and plan again (see apply), -1 when it failed; with report set,
+ * a failure puts the event to retry or dead.
+ */
+static int
+answered(struct applying *ap, const struct plan_write *pw, struct wr *wr,
+    enum zd_result rc, const char *via, int report)
+{
+	struct wk *w = ap->t->w;
+	struct zd_response *res = &wr->res;
+	struct store_audit a;
+	char req[800], user[24];
+
+	/* Whatever the answer, a read from before it is stale. */
+	pf_forget(w, ap->uid, ap->xid);
+	if (rc == ZD_OK && strcmp(pw->step, "create") == 0) {
+		json_object *u = NULL;
+
+		if (res->body != NULL)
+			json_object_object_get_ex(res->body, "user", &u);
+		ap->new_id = user_id_of(u);
+		ap->uid = ap->new_id;
+	}
+	free(ap->after);
+	ap->after = json_text(wr->body);
+	snprintf(req, sizeof(req), "%s %s%s%s", pw->method, wr->path,
+	    via[0] != '\0' ? " via " : "", via);
+	snprintf(user, sizeof(user), "%" PRId64, ap->uid);
+	memset(&a, 0, sizeof(a));
+	a.event_id = ap->row->id;
+	a.subject = ap->nev->subject;
+	a.action = pw->step;
+	a.rule = ap->d->rule != NULL ? ap->d->rule : ap->d->leaver ?
+	    "(leaver)" : NULL;
+	a.provenance = ap->prov;
+	a.policy_hash = ap->d->policy_hash;
+	a.before = ap->before;
+	a.after = ap->after;
+	a.http_status = (int)res->status;
+	a.zendesk_user = ap->uid > 0 ? user : NULL;
+	a.request = req;
+	/* A write the rate budget kept back was never sent: no row. */
+	if (!(rc == ZD_RATE_LIMITED && res->status == 0) &&
+	    guard_audit(w, ap->want, &a) != 0)
+		log_kv(LOG_ERROR, "cannot write audit row", "request", req,
+		    (char *)NULL);
+	/*
+	 * A create that "already exists" after a failed attempt: the
+	 * earlier request did succeed but its answer was lost (or libcurl
+	 * resent it on a fresh connection).  Plan again from fresh state,
+	 * which then holds the user or membership; a conflict that persists
+	 * (someone else's e-mail) ends dead.
+	 */
+	if (ap->create_check && rc == ZD_PERMANENT && res->status == 422 &&
+	    strcmp(pw->step, "create") == 0 &&
+	    (strstr(res->reason, "already") != NULL ||
+	    strstr(res->reason, "DuplicateValue") != NULL))
+		return 1;
+	if (rc == ZD_PERMANENT && res->status == 422 &&
+	    strcmp(pw->method, "POST") == 0 &&
+	    (strstr(res->reason, "already") != NULL ||
+	    strstr(res->reason, "DuplicateValue") != NULL) &&
+	    ap->row->attempts < 10)
+		rc = ZD_RETRYABLE;
+	/* Deleting what is already gone is done (idempotent). */
+	if (rc == ZD_NOT_FOUND && strcmp(pw->method, "DELETE") == 0)
+		rc = ZD_OK;
+	if (rc != ZD_OK) {
+		if (report)
+			zd_failed(ap->t, ap->row, rc, res, req);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Applies the plan's writes in order, one audit row each.  Writes that
+ * combine folds go to it a run at a time (all of a run are sent; the
+ * first failure decides).  want: the plan's guard reservation, or NULL
+ * (see guard_audit).  Returns 0 when all succeeded; 1 when create_check
+ * is set and the create answered that the e-mail is taken (nothing else
+ * was sent: the caller reads in full and plans again); otherwise -1, the
+ * event put to retry or dead.
  */
 static int
 apply(struct wthread *t, const struct store_event *row,
@@ -831,113 +1013,68 @@ apply(struct wthread *t, const struct store_event *row,
     const struct plan *pl, const json_object *current, long *want,
     int create_check)
 {
-	struct wk *w = t->w;
-	struct zd_response res = ZD_RESPONSE_INIT;
-	struct store_audit a;
-	json_object *body = NULL;
-	char path[512], req[560], user[24];
-	char *before = NULL, *after = NULL, *prov = NULL;
-	int64_t uid = pl->user_id, new_id = 0;
-	const char *xid = norm_attr(nev, "external_id");
-	enum zd_result rc;
-	size_t i;
-	int ret = -1;
+	struct applying ap;
+	struct combine_req rq[COMBINE_RUN_MAX];
+	struct wr wr[COMBINE_RUN_MAX];
+	const char *cur_role = NULL;
+	const json_object *cu = plan_user_of(current, NULL, NULL);
+	json_object *r;
+	size_t i, k, n = 0, prepared;
+	int ret = 0, promotes;
 
-	if (xid == NULL)
-		xid = norm_attr(nev, "employee_id");
-	before = json_text(plan_user_of(current, NULL, NULL));
-	prov = audit_provenance(pl);
-	for (i = 0; i < pl->nwrites; i++) {
-		const struct plan_write *pw = &pl->writes[i];
+	memset(&ap, 0, sizeof(ap));
+	ap.t = t;
+	ap.row = row;
+	ap.nev = nev;
+	ap.d = d;
+	ap.want = want;
+	ap.uid = pl->user_id;
+	ap.create_check = create_check;
+	if ((ap.xid = norm_attr(nev, "external_id")) == NULL)
+		ap.xid = norm_attr(nev, "employee_id");
+	ap.before = json_text(cu);
+	ap.prov = audit_provenance(pl);
+	if (cu != NULL && json_object_object_get_ex(cu, "role", &r) &&
+	    json_object_is_type(r, json_type_string))
+		cur_role = json_object_get_string(r);
+	promotes = cur_role == NULL || strcmp(cur_role, "end-user") == 0;
+	combine_release(t, pl, 0);
+	for (i = 0; i < pl->nwrites && ret == 0; i += n) {
+		n = run_length(t->w, pl, i, promotes);
+		for (prepared = 0; prepared < n; prepared++) {
+			struct wr *x = &wr[prepared];
 
-		body = pw->body != NULL ?
-		    json_tokener_parse(json_object_to_json_string_ext(pw->body,
-		    JSON_C_TO_STRING_PLAIN)) : NULL;
-		if (pw->uses_new_id) {
-			if (new_id <= 0) {
-				finish(w, row->id, "dead", "plan needs the new "
-				    "user's id, but no user was created");
-				goto out;
+			memset(x, 0, sizeof(*x));
+			x->res.retry_after_s = -1;
+			if (prepare(&ap, &pl->writes[i + prepared], x) != 0) {
+				json_object_put(x->body);
+				ret = -1;
+				break;
 			}
-			if (body != NULL)
-				substitute_new_id(body, new_id);
+			rq[prepared].method = pl->writes[i + prepared].method;
+			rq[prepared].path = x->path;
+			rq[prepared].body = x->body;
+			rq[prepared].res = &x->res;
 		}
-		if (substitute_path(pw->path, new_id, path,
-		    sizeof(path)) != 0) {
-			finish(w, row->id, "dead", "write path too long");
-			goto out;
-		}
-		rc = zd_call(t->zd, pw->method, path, body, &res);
-		/* Whatever the answer, a read from before it is stale. */
-		pf_forget(w, uid, xid);
-		if (rc == ZD_OK && strcmp(pw->step, "create") == 0) {
-			json_object *u = NULL;
+		if (ret == 0) {
+			combine_calls(t->w->comb, t->zd, rq, n);
+			combine_release(t, pl, i + n);
+			for (k = 0; k < n; k++) {
+				int a = answered(&ap, &pl->writes[i + k], &wr[k],
+				    rq[k].rc, rq[k].via, ret == 0);
 
-			if (res.body != NULL)
-				json_object_object_get_ex(res.body, "user", &u);
-			new_id = user_id_of(u);
-			uid = new_id;
+				if (ret == 0)
+					ret = a;
+			}
 		}
-		free(after);
-		after = json_text(body);
-		snprintf(req, sizeof(req), "%s %s", pw->method, path);
-		snprintf(user, sizeof(user), "%" PRId64, uid);
-		memset(&a, 0, sizeof(a));
-		a.event_id = row->id;
-		a.subject = nev->subject;
-		a.action = pw->step;
-		a.rule = d->rule != NULL ? d->rule : d->leaver ? "(leaver)" :
-		    NULL;
-		a.provenance = prov;
-		a.policy_hash = d->policy_hash;
-		a.before = before;
-		a.after = after;
-		a.http_status = (int)res.status;
-		a.zendesk_user = uid > 0 ? user : NULL;
-		a.request = req;
-		/* A write the rate budget kept back was never sent: no row. */
-		if (!(rc == ZD_RATE_LIMITED && res.status == 0) &&
-		    guard_audit(w, want, &a) != 0)
-			log_kv(LOG_ERROR, "cannot write audit row", "request",
-			    req, (char *)NULL);
-		/*
-		 * A create that "already exists" after a failed attempt: the
-		 * earlier request did succeed but its answer was lost (or
-		 * libcurl resent it on a fresh connection).  Plan again from
-		 * fresh state, which then holds the user or membership; a
-		 * conflict that persists (someone else's e-mail) ends dead.
-		 */
-		if (create_check && rc == ZD_PERMANENT && res.status == 422 &&
-		    strcmp(pw->step, "create") == 0 &&
-		    (strstr(res.reason, "already") != NULL ||
-		    strstr(res.reason, "DuplicateValue") != NULL)) {
-			ret = 1;
-			goto out;
+		for (k = 0; k < prepared; k++) {
+			zd_response_clear(&wr[k].res);
+			json_object_put(wr[k].body);
 		}
-		if (rc == ZD_PERMANENT && res.status == 422 &&
-		    strcmp(pw->method, "POST") == 0 &&
-		    (strstr(res.reason, "already") != NULL ||
-		    strstr(res.reason, "DuplicateValue") != NULL) &&
-		    row->attempts < 10)
-			rc = ZD_RETRYABLE;
-		/* Deleting what is already gone is done (idempotent). */
-		if (rc == ZD_NOT_FOUND && strcmp(pw->method, "DELETE") == 0)
-			rc = ZD_OK;
-		if (rc != ZD_OK) {
-			zd_failed(t, row, rc, &res, req);
-			goto out;
-		}
-		zd_response_clear(&res);
-		json_object_put(body);
-		body = NULL;
 	}
-	ret = 0;
-out:
-	zd_response_clear(&res);
-	json_object_put(body);
-	free(before);
-	free(after);
-	free(prov);
+	free(ap.before);
+	free(ap.after);
+	free(ap.prov);
 	return ret;
 }
 
@@ -1186,7 +1323,15 @@ thread_main(void *arg)
 			w->tail[t->index] = NULL;
 		w->pf_cur[t->index] = j->xid;
 		pthread_mutex_unlock(&w->lock);
+		if (w->comb != NULL) {
+			combine_enter(w->comb);
+			t->in_combine = 1;
+		}
 		process(t, j->id);
+		if (t->in_combine) {
+			combine_leave(w->comb);
+			t->in_combine = 0;
+		}
 		pthread_mutex_lock(&w->lock);
 		for (i = 0; i < w->ninflight; i++)
 			if (w->inflight[i] == j->id) {
@@ -1700,6 +1845,10 @@ worker_run(const struct config *cfg, const struct worker_opts *opts,
 		snprintf(err, errlen, "cannot create the rate governor");
 		goto out;
 	}
+	if (w.o.threads > 1 && combine_new(NULL, &w.comb) != 0) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
 	/*
 	 * One worker per SQLite store: two would dispatch the same person's
 	 * events side by side.  The lock is released by the kernel if we
@@ -1799,12 +1948,28 @@ stop:
 	}
 	while (w.npf > 0)
 		pf_drop(&w, w.npf - 1);
+	if (w.comb != NULL) {
+		struct combine_stats cs;
+		char b[6][24];
+
+		combine_stats(w.comb, &cs);
+		snprintf(b[0], sizeof(b[0]), "%ld", cs.batches);
+		snprintf(b[1], sizeof(b[1]), "%ld", cs.bulk_requests);
+		snprintf(b[2], sizeof(b[2]), "%ld", cs.bulk_items);
+		snprintf(b[3], sizeof(b[3]), "%ld", cs.polls);
+		snprintf(b[4], sizeof(b[4]), "%ld", cs.fallbacks);
+		snprintf(b[5], sizeof(b[5]), "%ld", cs.waited_out);
+		log_kv(LOG_INFO, "bulk writes", "batches", b[0],
+		    "bulk_requests", b[1], "bulk_items", b[2], "job_polls",
+		    b[3], "fallbacks", b[4], "waited_out", b[5], (char *)NULL);
+	}
 out:
 	json_object_put(w.roles);
 	json_object_put(w.groups);
 	store_close(w.st);
 	gov_free(w.gov);
 	gov_free(w.wgov);
+	combine_free(w.comb);
 	zd_conf_free(w.zconf);
 	policy_free(w.pol);
 	if (lockfd >= 0)

@@ -2193,7 +2193,7 @@ path_ok(const struct zd_client *c, const char *path)
 	    strlen(path) > 1024)
 		return 0;
 	for (p = path; *p != '\0'; p++)
-		if (!isalnum((unsigned char)*p) && strchr("/._-?&=%", *p) ==
+		if (!isalnum((unsigned char)*p) && strchr("/._-?&=%,", *p) ==
 		    NULL)
 			return 0;
 	return 1;

@@ -95,7 +95,8 @@ Control API (no auth, same port, never under /api):
   GET  /__fake/violations  {"violations": [{seq, method, path, query, why}],
                             "oas_check", "source"}
   POST /__fake/config  {"rate_limit", "window_s", "links_base",
-                        "user_update_limit", "oas_check",
+                        "user_update_limit", "oas_check", "job_delay_s",
+                        "job_fail_next" (the next N jobs end "failed"),
                         "oauth": {"enabled", "client_id", "client_secret",
                                   "access_ttl_s", "rotate", "delay_s"}}
   POST /__fake/oauth/refresh_token  a new live refresh token (the Admin
@@ -248,6 +249,8 @@ class State:
         self.blocked_from = 0.0
         self.user_updates = {}  # user id -> [times] for the per-user limit
         self.oauth = oauth_state()
+        self.jobs = {}  # job id -> job (see new_job)
+        self.job_fail_next = 0
 
     def new_id(self):
         self.next_id += 1
@@ -397,6 +400,97 @@ class State:
         u.update(new)
         self.index_user(u, old)
         return u
+
+    # ------------------------------------------------------ memberships
+    def create_membership(self, fields):
+        """CreateGroupMembership's rules; raises ApiError."""
+        if not isinstance(fields, dict):
+            raise invalid("group_membership", "must be an object", "BlankValue")
+        for k in fields:
+            if k not in ("user_id", "group_id", "default"):
+                raise invalid(k, "unknown field %s" % k, "UnknownField")
+        uid, gid = fields.get("user_id"), fields.get("group_id")
+        u = self.users.get(uid) if is_int(uid) else None
+        if u is None:
+            raise invalid("user_id", "User: is invalid")
+        if not is_int(gid) or gid not in self.groups:
+            raise invalid("group_id", "Group: is invalid")
+        if u["role"] == "end-user":
+            raise invalid("user_id", "User: end users cannot be group members")
+        for v in self.memberships.values():
+            if v["user_id"] == uid and v["group_id"] == gid:
+                raise invalid("group_id", "Group: has already been taken", "DuplicateValue")
+        t = now_iso()
+        mid = self.new_id()
+        mem = {"id": mid, "user_id": uid, "group_id": gid,
+               "default": bool(fields.get("default", False)) or u.get("default_group_id") is None,
+               "created_at": t, "updated_at": t}
+        self.memberships[mid] = mem
+        if mem["default"]:
+            u["default_group_id"] = gid
+        return mem
+
+    def delete_membership(self, mid):
+        mem = self.memberships.pop(mid, None)
+        if mem is None:
+            raise not_found()
+        u = self.users.get(mem["user_id"])
+        if u is not None and u.get("default_group_id") == mem["group_id"]:
+            u["default_group_id"] = None
+
+    # ------------------------------------------------------------- jobs
+    # Bulk endpoints answer with a job (Zendesk "Job Statuses").  Like
+    # Zendesk's, the work happens after the answer: here when the job is
+    # polled, or another job is queued, at least cfg["job_delay_s"]
+    # (default 0) after it was queued, so a client that reads right after
+    # queueing a job, without waiting for it, sees nothing done.
+    JOB_MAX_QUEUED = 30
+
+    def new_job(self, job_type, total, run, base):
+        # Jobs nobody polls (destroy_many's) finish in the background too.
+        for j in self.jobs.values():
+            self.run_job(j)
+        queued = sum(1 for j in self.jobs.values() if j["status"] == "queued")
+        if queued >= self.JOB_MAX_QUEUED:
+            raise ApiError(429, {"error": "TooManyJobs",
+                                 "description": "Too many jobs queued or running"},
+                           {"Retry-After": 5})
+        jid = secrets.token_hex(16)
+        self.jobs[jid] = {"id": jid, "job_type": job_type, "status": "queued", "total": total,
+                          "progress": 0, "message": None, "results": None,
+                          "url": "%s/api/v2/job_statuses/%s.json" % (base, jid),
+                          "queued_at": time.time(), "run": run}
+        return self.job_view(self.jobs[jid])
+
+    def run_job(self, j):
+        if j["status"] != "queued" or time.time() < j["queued_at"] + self.cfg.get("job_delay_s", 0):
+            return
+        if self.job_fail_next > 0:
+            self.job_fail_next -= 1
+            j.update(status="failed", message="Failed: the fake was told to fail this job")
+            return
+        results = j["run"]()
+        j.update(status="completed", progress=len(results), results=results,
+                 message="Completed at %s" % now_iso())
+
+    @staticmethod
+    def job_view(j):
+        return {k: j[k] for k in ("id", "job_type", "status", "total", "progress", "message",
+                                  "results", "url")}
+
+    def job_item(self, action, key, fn):
+        """One task of a job: its result entry (CreateResource/UpdateResource/FailedResult)."""
+        try:
+            out = fn()
+        except ApiError as e:
+            b = e.body if isinstance(e.body, dict) else {}
+            r = {"action": action, "success": False, "error": b.get("error", "Failed"),
+                 "details": json.dumps(b.get("details") or b.get("description") or "")}
+            r.update(key)
+            return r
+        r = dict(key)
+        r.update(out)
+        return r
 
     # ------------------------------------------------------------ roles
     def role_view(self, r):
@@ -605,6 +699,8 @@ class State:
                      "early_requests": self.early_requests},
             "requests": len(self.requests),
             "oauth": oauth_dump(self.oauth),
+            "jobs": [dict(self.job_view(j), queued_at=j["queued_at"])
+                     for j in self.jobs.values()],
         }
 
 
@@ -668,6 +764,10 @@ OAS_BODY_GAPS = {
     # "Group Memberships" reference: Create Membership, {"group_membership": {...}}
     ("POST", "/api/v2/group_memberships"): {"group_membership": ["default", "group_id",
                                                                  "user_id"]},
+    # "Group Memberships" reference: Bulk Create Memberships,
+    # {"group_memberships": [{"user_id", "group_id"}, ...]}
+    ("POST", "/api/v2/group_memberships/create_many"): {"group_memberships": ["default", "group_id",
+                                                                              "user_id"]},
 }
 
 
@@ -1178,6 +1278,8 @@ class Handler(BaseHTTPRequestHandler):
         if parts[:2] == ["api", "v2"]:
             rest = parts[2:]
             with st.lock:
+                if rest == ["users", "update_many"] and m == "PUT":
+                    return 200, {"job_status": self.update_many(q, doc, base)}
                 if rest == ["users"] and m == "GET":
                     return 200, self.list_users(q, base)
                 if rest == ["users"] and m == "POST":
@@ -1261,41 +1363,52 @@ class Handler(BaseHTTPRequestHandler):
                     return 200, {"groups": gs, "next_page": None, "previous_page": None,
                                  "count": len(gs)}
                 if rest == ["group_memberships"] and m == "POST":
-                    fields = self.member(doc, "group_membership")
-                    for k in fields:
-                        if k not in ("user_id", "group_id", "default"):
-                            raise invalid(k, "unknown field %s" % k, "UnknownField")
-                    uid, gid = fields.get("user_id"), fields.get("group_id")
-                    u = st.users.get(uid) if is_int(uid) else None
-                    if u is None:
-                        raise invalid("user_id", "User: is invalid")
-                    if not is_int(gid) or gid not in st.groups:
-                        raise invalid("group_id", "Group: is invalid")
-                    if u["role"] == "end-user":
-                        raise invalid("user_id", "User: end users cannot be group members")
-                    for v in st.memberships.values():
-                        if v["user_id"] == uid and v["group_id"] == gid:
-                            raise invalid("group_id", "Group: has already been taken",
-                                          "DuplicateValue")
-                    t = now_iso()
-                    mid = st.new_id()
-                    mem = {"id": mid, "user_id": uid, "group_id": gid,
-                           "default": bool(fields.get("default", False)) or
-                           u.get("default_group_id") is None,
-                           "created_at": t, "updated_at": t}
-                    st.memberships[mid] = mem
-                    if mem["default"]:
-                        u["default_group_id"] = gid
+                    mem = st.create_membership(self.member(doc, "group_membership"))
                     return 201, {"group_membership": mem}
-                if len(rest) == 2 and rest[0] == "group_memberships" and m == "DELETE":
-                    mid = num(rest[1])
-                    mem = st.memberships.pop(mid, None)
-                    if mem is None:
-                        raise not_found()
-                    u = st.users.get(mem["user_id"])
-                    if u is not None and u.get("default_group_id") == mem["group_id"]:
-                        u["default_group_id"] = None
+                if len(rest) == 2 and rest[0] == "group_memberships" and m == "DELETE" \
+                        and rest[1] != "destroy_many":
+                    st.delete_membership(num(rest[1]))
                     return 204, None
+                if rest == ["group_memberships", "create_many"] and m == "POST":
+                    items = doc.get("group_memberships") if isinstance(doc, dict) else None
+                    if not isinstance(items, list) or not 1 <= len(items) <= 100 or \
+                            [k for k in doc if k != "group_memberships"]:
+                        raise invalid("group_memberships", "1 to 100 memberships expected",
+                                      "BlankValue")
+
+                    def run(items=items):
+                        return [st.job_item("create", {"index": i},
+                                            lambda f=f: {"id": st.create_membership(f)["id"]})
+                                for i, f in enumerate(items)]
+                    return 200, {"job_status": st.new_job("Bulk Create Memberships", len(items),
+                                                          run, base)}
+                if rest == ["group_memberships", "destroy_many"] and m == "DELETE":
+                    raw = (q.get("ids") or [""])[0]
+                    ids = [num(x) for x in raw.split(",")] if raw else []
+                    if not 1 <= len(ids) <= 100:
+                        raise invalid("ids", "1 to 100 ids expected", "BlankValue")
+                    if any(x not in st.memberships for x in ids):
+                        raise not_found()
+                    for x in ids:  # removed at once; the job unassigns tickets
+                        st.delete_membership(x)
+                    return 200, {"job_status": st.new_job(
+                        "Bulk Delete Memberships", len(ids),
+                        lambda ids=ids: [{"id": x, "action": "delete", "success": True,
+                                          "status": "Deleted"} for x in ids], base)}
+                if len(rest) == 2 and rest[0] == "job_statuses" and m == "GET" \
+                        and rest[1] != "show_many":
+                    j = st.jobs.get(rest[1])
+                    if j is None:
+                        raise not_found()
+                    st.run_job(j)
+                    return 200, {"job_status": st.job_view(j)}
+                if rest == ["job_statuses", "show_many"] and m == "GET":
+                    out = []
+                    for x in (q.get("ids") or [""])[0].split(","):
+                        if x in st.jobs:
+                            st.run_job(st.jobs[x])
+                            out.append(st.job_view(st.jobs[x]))
+                    return 200, {"job_statuses": out}
         if parts[:4] == ["api", "admin", "private", "staff"] and len(parts) == 6 and \
                 parts[5] == "entitlements":
             with st.lock:
@@ -1309,6 +1422,41 @@ class Handler(BaseHTTPRequestHandler):
                     return 200, st.ent_view(u)
             raise ApiError(404, None)  # POST: the HTML page the thread quotes
         raise not_found()
+
+    def update_many(self, q, doc, base):
+        """UpdateManyUsers: {"users": [{"id", ...}]}, or ids=/external_ids= with {"user": {...}}."""
+        st = self.server.state
+        if isinstance(doc, dict) and isinstance(doc.get("users"), list) and len(doc) == 1:
+            items = doc["users"]
+            if not 1 <= len(items) <= 100 or not all(isinstance(x, dict) and is_int(x.get("id"))
+                                                     for x in items):
+                raise invalid("users", "1 to 100 users, each with an id", "BlankValue")
+            tasks = [(x["id"], {k: v for k, v in x.items() if k != "id"}) for x in items]
+        else:
+            fields = self.member(doc, "user")
+            if q.get("ids"):
+                keys = [int(x) for x in q["ids"][0].split(",") if x.isdigit()]
+            elif q.get("external_ids"):
+                keys = [st.by_external.get(x, -1) for x in q["external_ids"][0].split(",")]
+            else:
+                raise invalid("ids", "ids or external_ids expected", "BlankValue")
+            if not 1 <= len(keys) <= 100:
+                raise invalid("ids", "1 to 100 ids expected", "BlankValue")
+            tasks = [(k, fields) for k in keys]
+
+        def one(uid, fields, path):
+            if uid not in st.users:
+                raise not_found()
+            self.check_user_update_limit(uid)
+            st.update_user(uid, fields, path)
+            return {"action": "update", "success": True, "status": "Updated"}
+
+        path = "/api/v2/users/update_many"
+
+        def run(tasks=tasks):
+            return [st.job_item("update", {"id": uid}, lambda u=uid, f=f: one(u, f, path))
+                    for uid, f in tasks]
+        return st.new_job("Bulk Update Users", len(tasks), run, base)
 
     def page_size(self, q):
         raw = q.get("page[size]", ["100"])[0]
@@ -1518,7 +1666,9 @@ class Handler(BaseHTTPRequestHandler):
                 self.send(200, out)
             elif path == "/__fake/config" and m == "POST":
                 with st.lock:
-                    for k in ("rate_limit", "window_s", "user_update_limit"):
+                    if "job_fail_next" in doc:
+                        st.job_fail_next = int(doc["job_fail_next"])
+                    for k in ("rate_limit", "window_s", "user_update_limit", "job_delay_s"):
                         if k in doc:
                             v = doc[k]
                             if not isinstance(v, (int, float)) or isinstance(v, bool) or v < 0:

@@ -7,8 +7,11 @@
   most ceil(n/100) plus a few.
 - A hire writes twice: POST /api/v2/users.json with role, custom_role_id
   and group_ids, then the products PUT.
-- A leave writes twice: products off, then one PUT {"role": "end-user",
-  "suspended": true}.
+- A leave writes twice: products off, then one user update {"role":
+  "end-user", "suspended": true} -- the leavers' updates of worker threads
+  that reach it together go out as one PUT /api/v2/users/update_many.json
+  (combine.h), whose job rolehook waits for: far fewer user PUTs than
+  leavers, and each leaver's update in exactly one of them.
 - Everyone ends where policy puts them; no agent without a custom role.
 """
 import collections
@@ -43,6 +46,8 @@ SEED = {
 }
 
 USER_PUT = re.compile(r"^/api/v2/users/(\d+)\.json$")
+UPDATE_MANY = "/api/v2/users/update_many.json"
+USER_PUT_PATH = "/api/v2/users/%d.json"
 ENT_PUT = re.compile(r"^/api/admin/private/staff/(\d+)/entitlements$")
 
 
@@ -94,11 +99,18 @@ class FewestCalls(unittest.TestCase):
             members[m["user_id"]].append(m["group_id"])
         ents = state["entitlements"]
 
-        # Writes per person.
+        # Writes per person; a bulk update counts for each user it carries.
         per_user = collections.defaultdict(list)
-        creates = 0
+        creates = bulk = 0
         for q in reqs:
             if q["method"] == "GET":
+                continue
+            if q["method"] == "PUT" and q["path"] == UPDATE_MANY:
+                bulk += 1
+                self.assertEqual(q["status"], 200, q)
+                for item in q["body"]["users"]:
+                    fields = {k: v for k, v in item.items() if k != "id"}
+                    per_user[item["id"]].append((USER_PUT_PATH % item["id"], {"user": fields}))
                 continue
             if q["method"] == "POST" and q["path"] == "/api/v2/users.json":
                 creates += 1
@@ -111,6 +123,12 @@ class FewestCalls(unittest.TestCase):
             self.assertIsNotNone(m, "unexpected write %s %s" % (q["method"], q["path"]))
             per_user[int(m.group(1))].append((q["path"], q["body"]))
         self.assertEqual(creates, N)
+        # The leavers' updates went out in bulk, and rolehook waited for
+        # each job (the fake runs a job only when it is polled).
+        user_puts = [q for q in reqs if q["method"] == "PUT" and USER_PUT.match(q["path"])]
+        self.assertGreater(bulk, 0)
+        self.assertLess(bulk + len(user_puts), N // 2, (bulk, len(user_puts)))
+        self.assertEqual([j["status"] for j in state["jobs"] if j["status"] != "completed"], [])
         for i in range(N):
             hired = by_email["new%03d@example.com" % i]
             self.assertEqual(len(per_user[hired["id"]]), 2, per_user[hired["id"]])
