@@ -680,15 +680,15 @@ take_batch(struct combine *cb, struct group g[K_N])
 	}
 }
 
-/* 1 when some item of a has the user of some item of b. */
+/* 1 when some item of a and some item of b are one person's. */
 static int
-same_user(const struct group *a, const struct group *b)
+same_owner(const struct group *a, const struct group *b)
 {
 	size_t i, j;
 
 	for (i = 0; i < a->n; i++)
 		for (j = 0; j < b->n; j++)
-			if (a->it[i]->key == b->it[j]->key)
+			if (a->it[i]->owner == b->it[j]->owner)
 				return 1;
 	return 0;
 }
@@ -738,8 +738,8 @@ lead(struct combine *cb, void *client)
 	 */
 	submit(cb, client, &g[K_USER], K_USER);
 	submit(cb, client, &g[K_GM_ADD], K_GM_ADD);
-	if (same_user(&g[K_GM_DEL], &g[K_GM_ADD]) ||
-	    same_user(&g[K_GM_DEL], &g[K_USER])) {
+	if (same_owner(&g[K_GM_DEL], &g[K_GM_ADD]) ||
+	    same_owner(&g[K_GM_DEL], &g[K_USER])) {
 		gs[0] = &g[K_USER];
 		gs[1] = &g[K_GM_ADD];
 		poll_jobs(cb, client, gs, 2);

@@ -1845,7 +1845,13 @@ worker_run(const struct config *cfg, const struct worker_opts *opts,
 		snprintf(err, errlen, "cannot create the rate governor");
 		goto out;
 	}
-	if (w.o.threads > 1 && combine_new(NULL, &w.comb) != 0) {
+	/*
+	 * Several threads' writes in one bulk request (combine.h) -- not
+	 * under policy.limits.writes_per_minute, which paces changes one a
+	 * request so that a bulk change stays slow enough to watch.
+	 */
+	if (w.o.threads > 1 && w.wgov == NULL &&
+	    combine_new(NULL, &w.comb) != 0) {
 		snprintf(err, errlen, "out of memory");
 		goto out;
 	}

@@ -152,6 +152,74 @@ class FewestCalls(unittest.TestCase):
         self.assertEqual(users[9001]["role"], "admin")
 
 
+    def test_bulk_moves(self):
+        """A reorg: N agents move from Tier 1 to Leads at once.  Each
+        person's role change, new membership and old membership's removal
+        go out in bulk with other people's (update_many, create_many,
+        destroy_many), each job is waited for -- also one that takes a
+        while, and one that fails, whose people are tried again -- and
+        everyone ends in Leads only, with the lead's role, and `why`
+        names the bulk request that carried each change."""
+        n = 60
+        zd = rhstack.FakeZendesk(seed=SEED, rate_limit=100000)
+        src = {"hr": {"preset": "standard-webhooks", "normalizer": "generic", "mapping": MAPPING,
+                      "secret_values": [SECRET]}}
+        st = rhstack.Stack(src, extra={"zendesk": zd.config(), "policy": POLICY}, log_level="warn")
+        st.env.update(zd.env())
+        st.start()
+        try:
+            zd.control("POST", "/__fake/config", {"job_delay_s": 0.3, "job_fail_next": 1})
+            for i in range(n):
+                body = json.dumps({"type": "employee.updated", "data": {
+                    "id": "L-%03d" % i, "work_email": "old%03d@example.com" % i, "name": "Old %d" % i,
+                    "department": "Support", "job_title": "Lead"}}).encode()
+                code, _, rb = st.post("hr", body, sign("standard-webhooks", SECRET, body,
+                                                       msg_id="msg_move_%d" % i))
+                self.assertEqual(code, 202, rb)
+            r = st.cli("work", "--until-idle", "--threads", "8", "--retry-base", "1",
+                       "--log-level", "info", check=False, timeout=600)
+            self.assertEqual(r.returncode, 0, r.stderr[-3000:])
+            events = [json.loads(l) for l in st.cli("events", "list", "--format", "json").stdout.splitlines()]
+            why = [json.loads(l) for l in st.cli("why", str(BASE_ID), "--format", "json").stdout.splitlines()]
+            reqs = zd.requests()["requests"]
+            state = zd.state()
+        finally:
+            st.stop()
+            zd.stop()
+        self.assertEqual(collections.Counter(e["state"] for e in events), {"done": n}, events[:3])
+        users = {u["id"]: u for u in state["users"]}
+        members = collections.defaultdict(list)
+        for m in state["memberships"]:
+            members[m["user_id"]].append(m["group_id"])
+        for i in range(n):
+            u = users[BASE_ID + i]
+            self.assertEqual((u["role"], u["custom_role_id"]), ("agent", 102), u)
+            self.assertEqual(members[BASE_ID + i], [202], i)
+        for i in range(n, N):  # not moved
+            self.assertEqual(members[BASE_ID + i], [201])
+        self.assertEqual(state["legacy_events"], [])
+        count = collections.Counter((q["method"], q["path"]) for q in reqs if q["method"] != "GET")
+        bulk = (count[("PUT", "/api/v2/users/update_many.json")] +
+                count[("POST", "/api/v2/group_memberships/create_many.json")] +
+                count[("DELETE", "/api/v2/group_memberships/destroy_many.json")])
+        single = sum(v for (m, p), v in count.items()
+                     if USER_PUT.match(p) or p == "/api/v2/group_memberships.json" or
+                     re.match(r"^/api/v2/group_memberships/\d+\.json$", p))
+        # 3 writes a person, 180 as single requests; in bulk far fewer.
+        self.assertLess(bulk + single, 3 * n // 2, count)
+        self.assertGreater(bulk, 0)
+        polls = [q for q in reqs if q["path"].startswith("/api/v2/job_statuses/")]
+        self.assertGreater(len(polls), 0)
+        # Every job whose work rolehook needs ran (destroy_many removes at
+        # once; its job only unassigns tickets and is not waited for).
+        self.assertEqual([j["status"] for j in state["jobs"] if j["status"] not in ("completed", "failed")
+                          and j["job_type"] != "Bulk Delete Memberships"], [])
+        self.assertEqual(len([j for j in state["jobs"] if j["status"] == "failed"]), 1)
+        self.assertIn('"msg":"bulk writes"', r.stderr)
+        # why: the changes and the bulk request that carried them.
+        reqs_why = [w.get("request") or "" for w in why]
+        self.assertTrue(any(" via " in x and "_many.json" in x for x in reqs_why), why)
+
     def test_hire_of_someone_known_by_email_only(self):
         """show_many finds nobody with the external id and the e-mail is
         not searched first: the create is the check.  Zendesk refuses a

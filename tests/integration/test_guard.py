@@ -109,6 +109,39 @@ class Guard(unittest.TestCase):
             st.stop()
             zd.stop()
 
+    def test_writes_per_minute_keeps_writes_single(self):
+        """With writes_per_minute set, the cap counts changes: people's
+        writes are not folded into bulk requests (combine.h), so a bulk
+        change stays as slow as the cap says."""
+        zd = rhstack.FakeZendesk(seed=SEED)
+        policy = dict(POLICY, limits={"writes_per_minute": 6000})
+        src = {"hr": {"preset": "standard-webhooks", "normalizer": "generic", "mapping": MAPPING,
+                      "secret_values": [SECRET]}}
+        st = rhstack.Stack(src, extra={"zendesk": zd.config(), "policy": policy})
+        st.env.update(zd.env())
+        st.start()
+        try:
+            n = 0
+            for title in ("Associate Agent", "Lead"):
+                for p in range(6):
+                    n += 1
+                    data = {"id": "M-%d" % p, "work_email": "m%d@example.com" % p, "name": "M %d" % p,
+                            "department": "Support", "job_title": title}
+                    body = json.dumps({"type": "employee.hired" if n <= 6 else "employee.updated",
+                                       "data": data}).encode()
+                    code, _, rb = st.post("hr", body, sign("standard-webhooks", SECRET, body,
+                                                           msg_id="msg_wpm_single_%d" % n))
+                    self.assertEqual(code, 202, rb)
+            self.assertEqual(st.cli("work", "--until-idle", "--threads", "8").returncode, 0)
+            reqs = [r for r in zd.requests()["requests"] if r["path"].startswith("/api/")]
+            self.assertEqual([r["path"] for r in reqs if "_many" in r["path"] and r["method"] != "GET"], [])
+            users = {u["email"]: u for u in zd.state()["users"]}
+            for p in range(6):
+                self.assertEqual(users["m%d@example.com" % p]["custom_role_id"], 102)
+        finally:
+            st.stop()
+            zd.stop()
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)
