@@ -35,11 +35,7 @@ def main():
     os.environ.setdefault("ROLEHOOK_BIN", os.path.join(args.build, "rolehook"))
 
     zd = rhstack.FakeZendesk(seed=SEED, rate_limit=args.rate)
-    src = {"hr": {"preset": "standard-webhooks", "normalizer": "generic", "mapping": MAPPING,
-                  "secret_values": [SECRET]}}
-    st = rhstack.Stack(src, extra={"zendesk": zd.config(), "policy": POLICY}, log_level="warn")
-    st.env.update(zd.env())
-    st.start()
+    st = rhstack.hr_stack(zd, MAPPING, SECRET, POLICY, log_level="warn")
     try:
         people = max(1, args.events // 2)
         n = 0

@@ -154,6 +154,17 @@ http {{
 """
 
 
+def hr_stack(zd, mapping, secret, policy, log_level="info"):
+    """A started Stack with one generic Standard Webhooks source "hr" (the
+    mapping and secret given) applying policy to the fake Zendesk zd."""
+    src = {"hr": {"preset": "standard-webhooks", "normalizer": "generic", "mapping": mapping,
+                  "secret_values": [secret]}}
+    st = Stack(src, extra={"zendesk": zd.config(), "policy": policy}, log_level=log_level)
+    st.env.update(zd.env())
+    st.start()
+    return st
+
+
 class Stack:
     """nginx + rolehook serve on loopback.  sources: {name: source-config}.
     Secrets go through env: references, as in production."""

@@ -54,11 +54,7 @@ ENT_PUT = re.compile(r"^/api/admin/private/staff/(\d+)/entitlements$")
 class FewestCalls(unittest.TestCase):
     def test_bulk_hires_and_leaves(self):
         zd = rhstack.FakeZendesk(seed=SEED, rate_limit=100000)
-        src = {"hr": {"preset": "standard-webhooks", "normalizer": "generic", "mapping": MAPPING,
-                      "secret_values": [SECRET]}}
-        st = rhstack.Stack(src, extra={"zendesk": zd.config(), "policy": POLICY}, log_level="warn")
-        st.env.update(zd.env())
-        st.start()
+        st = rhstack.hr_stack(zd, MAPPING, SECRET, POLICY, log_level="warn")
         try:
             n = 0
             for i in range(N):
@@ -162,11 +158,7 @@ class FewestCalls(unittest.TestCase):
         names the bulk request that carried each change."""
         n = 60
         zd = rhstack.FakeZendesk(seed=SEED, rate_limit=100000)
-        src = {"hr": {"preset": "standard-webhooks", "normalizer": "generic", "mapping": MAPPING,
-                      "secret_values": [SECRET]}}
-        st = rhstack.Stack(src, extra={"zendesk": zd.config(), "policy": POLICY}, log_level="warn")
-        st.env.update(zd.env())
-        st.start()
+        st = rhstack.hr_stack(zd, MAPPING, SECRET, POLICY, log_level="warn")
         try:
             zd.control("POST", "/__fake/config", {"job_delay_s": 0.3, "job_fail_next": 1})
             for i in range(n):
@@ -230,11 +222,7 @@ class FewestCalls(unittest.TestCase):
                           {"id": 7002, "name": "Other", "email": "other@example.com", "role": "end-user",
                            "external_id": "X-2"}]}
         zd = rhstack.FakeZendesk(seed=seed)
-        src = {"hr": {"preset": "standard-webhooks", "normalizer": "generic", "mapping": MAPPING,
-                      "secret_values": [SECRET]}}
-        st = rhstack.Stack(src, extra={"zendesk": zd.config(), "policy": POLICY}, log_level="warn")
-        st.env.update(zd.env())
-        st.start()
+        st = rhstack.hr_stack(zd, MAPPING, SECRET, POLICY, log_level="warn")
         try:
             for n, (xid, email) in enumerate((("H-PRE", "pre@example.com"), ("X-2", "other@example.com"))):
                 body = json.dumps({"type": "employee.hired", "data": {

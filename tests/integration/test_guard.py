@@ -18,11 +18,7 @@ class Guard(unittest.TestCase):
     def test_downgrades_held_then_approved(self):
         zd = rhstack.FakeZendesk(seed=SEED)
         policy = dict(POLICY, limits={"downgrades_per_hour": 2})
-        src = {"hr": {"preset": "standard-webhooks", "normalizer": "generic", "mapping": MAPPING,
-                      "secret_values": [SECRET]}}
-        st = rhstack.Stack(src, extra={"zendesk": zd.config(), "policy": policy})
-        st.env.update(zd.env())
-        st.start()
+        st = rhstack.hr_stack(zd, MAPPING, SECRET, policy)
         try:
             n = [0]
 
@@ -78,11 +74,7 @@ class Guard(unittest.TestCase):
         faster than the cap (reads are not paced), and still applies all."""
         zd = rhstack.FakeZendesk(seed=SEED)
         policy = dict(POLICY, limits={"writes_per_minute": 120})   # one per 0.5 s
-        src = {"hr": {"preset": "standard-webhooks", "normalizer": "generic", "mapping": MAPPING,
-                      "secret_values": [SECRET]}}
-        st = rhstack.Stack(src, extra={"zendesk": zd.config(), "policy": policy})
-        st.env.update(zd.env())
-        st.start()
+        st = rhstack.hr_stack(zd, MAPPING, SECRET, policy)
         try:
             for p in range(3):
                 data = {"id": "W-%d" % p, "work_email": "w%d@example.com" % p, "name": "W %d" % p,
@@ -115,11 +107,7 @@ class Guard(unittest.TestCase):
         change stays as slow as the cap says."""
         zd = rhstack.FakeZendesk(seed=SEED)
         policy = dict(POLICY, limits={"writes_per_minute": 6000})
-        src = {"hr": {"preset": "standard-webhooks", "normalizer": "generic", "mapping": MAPPING,
-                      "secret_values": [SECRET]}}
-        st = rhstack.Stack(src, extra={"zendesk": zd.config(), "policy": policy})
-        st.env.update(zd.env())
-        st.start()
+        st = rhstack.hr_stack(zd, MAPPING, SECRET, policy)
         try:
             n = 0
             for title in ("Associate Agent", "Lead"):

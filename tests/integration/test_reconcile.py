@@ -32,11 +32,7 @@ class Reconcile(unittest.TestCase):
     def test_reconcile(self):
         self.zd = zd = rhstack.FakeZendesk(seed=SEED)
         policy = dict(POLICY, drift={"groups": "alert"})
-        src = {"hr": {"preset": "standard-webhooks", "normalizer": "generic", "mapping": MAPPING,
-                      "secret_values": [SECRET]}}
-        st = rhstack.Stack(src, extra={"zendesk": zd.config(), "policy": policy})
-        st.env.update(zd.env())
-        st.start()
+        st = rhstack.hr_stack(zd, MAPPING, SECRET, policy)
         try:
             for p in range(3):
                 data = {"id": "R-%d" % p, "work_email": "r%d@example.com" % p, "name": "R %d" % p,
