@@ -12,8 +12,10 @@
  * rotated the token but before the new one is on disk, the file holds a
  * dead token and only a new one from the Admin Center helps
  * (docs/operations.md).  No client can close that window; this one
- * keeps it to the time between the answer's last byte and rename(2): the
- * file is written before anything else happens with the answer.
+ * keeps it to the time between the answer's last byte and the write of
+ * "<file>.tmp": the file is written before anything else happens with
+ * the answer, and a temp file a killed process left before its rename is
+ * tried when the file's token is refused (tmp_grant).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -606,6 +608,39 @@ out:
 }
 
 /*
+ * After the file's token was refused: a process killed between writing
+ * "<file>.tmp" and renaming it over the file (oauth_write_file) left the
+ * live token there -- the file's was rotated away by the same grant.  Try
+ * it; OAUTH_OK with an filled, else the result (an cleared).  Caller
+ * holds the lock.
+ */
+static enum oauth_result
+tmp_grant(struct oauth *a, struct answer *an)
+{
+	char *tmp, *rt = NULL, e[256];
+	size_t n = strlen(a->refresh_file) + sizeof(".tmp");
+	enum oauth_result rc = OAUTH_DENIED;
+
+	if ((tmp = malloc(n)) == NULL)
+		return OAUTH_ERROR;
+	snprintf(tmp, n, "%s.tmp", a->refresh_file);
+	if (access(tmp, F_OK) == 0 &&
+	    oauth_read_file(tmp, &rt, e, sizeof(e)) == 0) {
+		answer_clear(an);
+		memset(an, 0, sizeof(*an));
+		if ((rc = post_grant(a, rt, an, e, sizeof(e))) == OAUTH_OK)
+			log_kv(LOG_WARN, "took the refresh token an interrupted "
+			    "rotation left beside the file", "file", tmp,
+			    (const char *)NULL);
+		else
+			answer_clear(an);
+	}
+	wipe_free(rt);
+	free(tmp);
+	return rc;
+}
+
+/*
  * The refresh-token grant under the exclusive flock on "<file>.lock",
  * shared with every other rolehook process (work, report, roles).
  */
@@ -648,6 +683,8 @@ refresh_grant(struct oauth *a, struct answer *an, char *err, size_t errlen)
 		prev = rt;
 		rt = NULL;
 	}
+	if (rc != OAUTH_OK && tmp_grant(a, an) == OAUTH_OK)
+		rc = OAUTH_OK;
 	if (rc != OAUTH_OK) {
 		errf(err, errlen, "Zendesk refused the refresh token in %s "
 		    "(invalid_grant): it was used already or revoked; if a "

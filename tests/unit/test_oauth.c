@@ -476,6 +476,54 @@ test_refresh_dead_token_is_reported(void **state)
 	oauth_free(a);
 }
 
+/*
+ * Killed between writing "<file>.tmp" and the rename: the file's token
+ * is dead (the grant rotated it), the live one is in the temp file, and
+ * the next refresh takes it from there.
+ */
+static void
+test_refresh_recovers_interrupted_rotation(void **state)
+{
+	struct script s;
+	struct oauth *a;
+	char rf[128], tmp[160], h[256], err[512];
+	uint64_t gen;
+
+	(void)state;
+	path_in(rf, sizeof(rf), "rt5");
+	put(rf, "rt-dead\n", 0600);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", rf);
+	put(tmp, "rt-live\n", 0600);
+	script_init(&s, 400, "{\"error\":\"invalid_grant\"}");
+	s.status[1] = 200;
+	s.resp[1] = "{\"access_token\":\"at-5\",\"token_type\":\"bearer\","
+	    "\"expires_in\":60,\"refresh_token\":\"rt-next\"}";
+	s.nresp = 2;
+	a = mk(&s, rf);
+	assert_int_equal(oauth_header(a, h, sizeof(h), &gen, err,
+	    sizeof(err)), OAUTH_OK);
+	assert_string_equal(h, "Bearer at-5");
+	assert_int_equal(s.calls, 2);
+	assert_string_equal(s.refresh[0], "rt-dead");
+	assert_string_equal(s.refresh[1], "rt-live");
+	assert_string_equal(slurp(rf), "rt-next\n");
+	assert_int_equal(access(tmp, F_OK), -1);
+	oauth_free(a);
+
+	/* A temp file whose token is dead too: the Admin Center step. */
+	put(rf, "rt-dead\n", 0600);
+	put(tmp, "rt-also-dead\n", 0600);
+	script_init(&s, 400, "{\"error\":\"invalid_grant\"}");
+	a = mk(&s, rf);
+	assert_int_equal(oauth_header(a, h, sizeof(h), &gen, err,
+	    sizeof(err)), OAUTH_DENIED);
+	assert_int_equal(s.calls, 2);
+	assert_non_null(strstr(err, "Admin Center"));
+	assert_null(strstr(err, "rt-also-dead"));
+	assert_string_equal(slurp(rf), "rt-dead\n");
+	oauth_free(a);
+}
+
 static void
 test_refresh_file_rules(void **state)
 {
@@ -533,6 +581,7 @@ main(void)
 		cmocka_unit_test(test_refresh_rotates_file),
 		cmocka_unit_test(test_refresh_rereads_after_rotation_elsewhere),
 		cmocka_unit_test(test_refresh_dead_token_is_reported),
+		cmocka_unit_test(test_refresh_recovers_interrupted_rotation),
 		cmocka_unit_test(test_refresh_file_rules),
 	};
 
