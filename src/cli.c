@@ -349,6 +349,14 @@ cli_check(int argc, char **argv)
 	if (rc == 0 && (check_sources(cfg) != 0 ||
 	    cli_check_custom_roles(cfg) != 0))
 		rc = EXIT_USAGE;
+	if (rc == 0 && secrets == CONFIG_SECRETS_RESOLVE) {
+		char zerr[1024];
+
+		if (zd_conf_check_refresh_file(cfg, zerr, sizeof(zerr)) != 0) {
+			fprintf(stderr, "rolehook: %s: %s\n", cfg->path, zerr);
+			rc = EXIT_USAGE;
+		}
+	}
 	if (rc == 0)
 		warn_zendesk(cfg);
 	if (rc == 0 && !quiet)

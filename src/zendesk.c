@@ -494,6 +494,50 @@ zd_conf_api_token(const struct config *cfg)
 	    json_object_object_get_ex(auth, "token", NULL);
 }
 
+int
+zd_conf_check_refresh_file(const struct config *cfg, char *err, size_t errlen)
+{
+	struct json_object *z, *auth, *oa, *f;
+	char *tok = NULL, *dir, *slash, e[512];
+	int rc = -1;
+
+	if (cfg == NULL || cfg->root == NULL ||
+	    !json_object_object_get_ex(cfg->root, "zendesk", &z) ||
+	    !json_object_object_get_ex(z, "auth", &auth) ||
+	    !json_object_object_get_ex(auth, "oauth", &oa) ||
+	    !json_object_object_get_ex(oa, "refresh_token_file", &f) ||
+	    !json_object_is_type(f, json_type_string))
+		return 0;
+	if (oauth_read_file(json_object_get_string(f), &tok, e,
+	    sizeof(e)) != 0) {
+		errf(err, errlen, "zendesk.auth.oauth.refresh_token_file: %s "
+		    "(run check as the user that runs work; the first token "
+		    "comes from the Admin Center: docs/operations.md, OAuth)",
+		    e);
+		return -1;
+	}
+	OPENSSL_clear_free(tok, strlen(tok));
+	if ((dir = strdup(json_object_get_string(f))) == NULL) {
+		errf(err, errlen, "out of memory");
+		return -1;
+	}
+	if ((slash = strrchr(dir, '/')) == dir)
+		slash[1] = '\0';
+	else if (slash != NULL)
+		*slash = '\0';
+	/* The new token goes to FILE.tmp, renamed over FILE, FILE.lock
+	 * beside them: the directory must take new files. */
+	if (access(dir, W_OK | X_OK) != 0)
+		errf(err, errlen, "zendesk.auth.oauth.refresh_token_file: "
+		    "directory %s: %s; rolehook replaces the file by writing "
+		    "a new one beside it and renaming it, so work's user must "
+		    "be able to create files there", dir, strerror(errno));
+	else
+		rc = 0;
+	free(dir);
+	return rc;
+}
+
 /*
  * Resolves cfg->root.zendesk into a zd_conf (caller frees with
  * zd_conf_free).  ZD_OK, or ZD_EINVAL/ZD_ERROR with err naming the

@@ -149,6 +149,15 @@ enum zd_result zd_conf_check(const struct config *cfg, char *err,
  */
 int zd_conf_api_token(const struct config *cfg);
 
+/*
+ * With zendesk.auth.oauth.refresh_token_file: the file reads as work
+ * reads it (oauth_read_file: owner, mode 0600, one token) and its
+ * directory takes new files (the atomic replace).  0 (also when no such
+ * file is configured), or -1 with err naming the field; never the token.
+ */
+int zd_conf_check_refresh_file(const struct config *cfg, char *err,
+    size_t errlen);
+
 /* Options to pass to zd_client_new; borrowed from conf. */
 const struct zd_opts *zd_conf_opts(const struct zd_conf *conf);
 

@@ -291,6 +291,62 @@ class Check(unittest.TestCase):
         finally:
             zd.stop()
 
+    def test_check_reads_the_refresh_file(self):
+        """check looks at the refresh-token file as work will: missing,
+        too open, empty, or in a directory work cannot write to are errors
+        (exit 2) naming the field and what to do; never the token."""
+        zd = rhstack.FakeZendesk(seed=SEED)
+        stack = rhstack.Stack(hr_sources(), extra={"zendesk": zd.config()})
+        try:
+            d = os.path.join(stack.tmp, "oauth")
+            os.mkdir(d, 0o700)
+            rf = os.path.join(d, "refresh")
+            stack.extra["zendesk"] = {"base_url": zd.base, "allow_http_loopback": True,
+                                      "auth": {"oauth": {"client_id": CLIENT_ID,
+                                                         "client_secret": "env:X_SECRET",
+                                                         "refresh_token_file": rf}}}
+            stack.env["X_SECRET"] = "x"
+            stack.write_config()
+
+            def check():
+                return stack.cli("check", check=False)
+            r = check()
+            self.assertEqual(r.returncode, 2)
+            self.assertIn("zendesk.auth.oauth.refresh_token_file: cannot open refresh token file", r.stderr)
+            self.assertIn("Admin Center", r.stderr)
+            with open(rf, "w") as f:
+                f.write("rt-secret-value-1\n")
+            os.chmod(rf, 0o644)
+            r = check()
+            self.assertEqual(r.returncode, 2)
+            self.assertIn("chmod 600 %s" % rf, r.stderr)
+            os.chmod(rf, 0o600)
+            self.assertEqual(check().returncode, 0)
+            with open(rf, "w") as f:
+                f.write("")
+            r = check()
+            self.assertEqual(r.returncode, 2)
+            self.assertIn("does not hold one", r.stderr)
+            with open(rf, "w") as f:
+                f.write("rt-secret-value-1\n")
+            # --no-secrets does not read it.
+            os.unlink(rf)
+            self.assertEqual(stack.cli("check", "--no-secrets", check=False).returncode, 0)
+            with open(rf, "w") as f:
+                f.write("rt-secret-value-1\n")
+            os.chmod(rf, 0o600)
+            if os.geteuid() != 0:  # root may write anywhere
+                os.chmod(d, 0o500)
+                r = check()
+                os.chmod(d, 0o700)
+                self.assertEqual(r.returncode, 2)
+                self.assertIn("renaming it", r.stderr)
+            for out in (r.stdout, r.stderr):
+                self.assertNotIn("rt-secret-value-1", out)
+        finally:
+            stack.stop()
+            zd.stop()
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)
