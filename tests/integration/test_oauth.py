@@ -21,6 +21,7 @@ import subprocess
 import sys
 import time
 import unittest
+import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import rhstack  # noqa: E402
@@ -212,7 +213,7 @@ class RefreshRotation(unittest.TestCase):
 
     def test_rotation_survives_kill_9(self):
         rng = random.Random(7)
-        windows = 0
+        windows = recovered = 0
         for i in range(14):
             # Half the runs: the fake holds its answer back after rotating.
             delay = 0.4 if i % 2 else 0
@@ -233,9 +234,23 @@ class RefreshRotation(unittest.TestCase):
             self.assertEqual(info["state"], "used", info)
             nxt = o["refresh"][info["next"]]
             self.assertEqual((nxt["used"], nxt["reused"]), (0, 0), nxt)
-            windows += 1
+            tmp = self.rfile + ".tmp"
+            left = None
+            if os.path.exists(tmp):
+                with open(tmp) as f:
+                    left = f.read().strip()
             r = self.seats()
             out, err = r.communicate(timeout=60)
+            if left == info["next"]:
+                # Killed after writing FILE.tmp, before the rename: the
+                # next run takes the live token from there.
+                self.assertEqual(r.returncode, 0, err)
+                self.assertIn("interrupted rotation", err)
+                self.assertEqual(self.zd.state()["oauth"]["refresh"][self.file_token()]["state"], "live")
+                self.assertFalse(os.path.exists(tmp))
+                recovered += 1
+                continue
+            windows += 1
             self.assertNotEqual(r.returncode, 0)
             self.assertIn("invalid_grant", err)
             self.assertIn("Admin Center", err)
@@ -251,7 +266,33 @@ class RefreshRotation(unittest.TestCase):
         self.assertEqual(os.stat(self.rfile).st_mode & 0o777, 0o600)
         self.assertFalse(os.path.exists(self.rfile + ".tmp"))
         self.assertEqual(o["max_inflight"], 1, o)
-        print("kill -9 runs in the crash window: %d" % windows)
+        print("kill -9 runs in the crash window: %d; after FILE.tmp, recovered: %d"
+              % (windows, recovered))
+
+    def test_token_left_in_tmp_is_taken(self):
+        """The state a kill between writing FILE.tmp and the rename leaves:
+        the file's token rotated away (dead), its successor in FILE.tmp.
+        The next run takes the live one from FILE.tmp and goes on."""
+        old = self.file_token()
+        body = json.dumps({"grant_type": "refresh_token", "refresh_token": old,
+                           "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET}).encode()
+        req = urllib.request.Request(self.zd.base + "/oauth/tokens", data=body, method="POST",
+                                     headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(req) as resp:
+            new = json.loads(resp.read())["refresh_token"]
+        fd = os.open(self.rfile + ".tmp", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        os.write(fd, (new + "\n").encode())
+        os.close(fd)
+        self.assertEqual(self.zd.state()["oauth"]["refresh"][old]["state"], "used")
+        r = self.seats()
+        out, err = r.communicate(timeout=60)
+        self.assertEqual(r.returncode, 0, err)
+        self.assertIn("interrupted rotation", err)
+        self.assertNotIn(new, err)
+        tok = self.file_token()
+        self.assertNotIn(tok, (old, new))
+        self.assertEqual(self.zd.state()["oauth"]["refresh"][tok]["state"], "live")
+        self.assertFalse(os.path.exists(self.rfile + ".tmp"))
 
     def test_concurrent_processes_share_the_file(self):
         oauth_on(self.zd, delay_s=0.2)
