@@ -33,6 +33,7 @@
 
 #include "rolehook/config.h"
 #include "rolehook/hash.h"
+#include "rolehook/roles.h"
 #include "rolehook/zendesk.h"
 
 #define CONFIG_MAX_BYTES (1024 * 1024)
@@ -1958,6 +1959,44 @@ out:
 	return rc;
 }
 
+/* Appends one custom_roles problem to the error, a line each. */
+static void
+roles_problem(void *arg, const char *msg)
+{
+	struct ctx *c = arg;
+	size_t off;
+
+	if (c->err == NULL || c->errlen == 0)
+		return;
+	off = strlen(c->err);
+	if (off + 1 < c->errlen)
+		snprintf(c->err + off, c->errlen - off, "%s%s: %s",
+		    off > 0 ? "\n" : "", c->fname, msg);
+}
+
+/*
+ * The custom_roles section, checked by the roles module (roles_check)
+ * for every command, as the zendesk section is.  Unlike the other
+ * sections, every problem is reported, one line each ("FILE:
+ * custom_roles[1] ("Chatty"): ..."): a role declaration is copied from
+ * Zendesk's Admin Center or API docs key by key, and an administrator
+ * fixing four keys should see all four at once rather than one per run.
+ */
+static int
+check_custom_roles(struct ctx *c, const struct config *cfg)
+{
+	struct json_object *v;
+
+	if (!member(cfg->root, "custom_roles", &v))
+		return 0;
+	if (opt_container(c, cfg->root, "", "custom_roles",
+	    json_type_array) != 0)
+		return -1;
+	if (c->err != NULL && c->errlen > 0)
+		c->err[0] = '\0';
+	return roles_check(v, roles_problem, c) == 0 ? 0 : -1;
+}
+
 /* ---------------------------------------------------------------- */
 /* public API                                                       */
 
@@ -2084,8 +2123,7 @@ config_parse(const char *text, size_t len, const char *fname,
 	    check_zendesk(&c, cfg) != 0 ||
 	    opt_container(&c, cfg->root, "", "policy",
 	    json_type_object) != 0 ||
-	    opt_container(&c, cfg->root, "", "custom_roles",
-	    json_type_array) != 0)
+	    check_custom_roles(&c, cfg) != 0)
 		goto out;
 	*out = cfg;
 	cfg = NULL;

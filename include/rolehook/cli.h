@@ -23,13 +23,6 @@ int cli_reconcile(int argc, char **argv); /* cli_work.c */
 int cli_report(int argc, char **argv);   /* cli_report.c: report seats */
 int cli_roles(int argc, char **argv);    /* cli_roles.c: roles sync */
 
-/*
- * The custom_roles part of `rolehook check` (cli_roles.c): validates the
- * declarations as `roles sync` would, printing each problem.  Returns 0
- * (also when none are declared) or -1.
- */
-int cli_check_custom_roles(const struct config *cfg);
-
 struct store;
 struct json_object;
 
