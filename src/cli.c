@@ -17,6 +17,7 @@
 #include <json-c/json.h>
 
 #include "rolehook/cli.h"
+#include "rolehook/cliutil.h"
 #include "rolehook/config.h"
 #include "rolehook/jsonutil.h"
 #include "rolehook/log.h"
@@ -57,65 +58,6 @@ cli_usage(void)
 	    "exit status: 0 success, 1 failure, 2 usage or configuration error\n"
 	    "see rolehook(8) and rolehook.json(5)\n");
 }
-
-int
-cli_usage_error(const char *cmd, const char *msg)
-{
-	fprintf(stderr, "rolehook %s: %s\nrun 'rolehook %s --help' for usage\n",
-	    cmd, msg, cmd);
-	return EXIT_USAGE;
-}
-
-int
-cli_common_opt(int c, const char *cmd, const char **path,
-    void (*help)(void))
-{
-	switch (c) {
-	case 'c':
-		*path = optarg;
-		return -1;
-	case 'h':
-		help();
-		return 0;
-	default:
-		return cli_usage_error(cmd, "unknown option");
-	}
-}
-
-int
-cli_load_config(const char *path, enum config_secrets secrets,
-    struct config **cfg)
-{
-	char err[CONFIG_ERRLEN];
-	const char *p, *nl;
-
-	if (config_load(path, secrets, cfg, err, sizeof(err)) != 0) {
-		/* one "rolehook: " line per problem (custom_roles lists all) */
-		for (p = err; p != NULL; p = nl != NULL ? nl + 1 : NULL) {
-			nl = strchr(p, '\n');
-			fprintf(stderr, "rolehook: %.*s\n", nl != NULL ?
-			    (int)(nl - p) : (int)strlen(p), p);
-		}
-		return EXIT_USAGE;
-	}
-	return 0;
-}
-
-int
-cli_set_log_level(const char *s)
-{
-	static const char *const names[] = { "debug", "info", "warn", "error" };
-	int i;
-
-	for (i = 0; i < 4; i++)
-		if (strcmp(s, names[i]) == 0) {
-			log_set_level((enum log_level)i);
-			return 0;
-		}
-	return -1;
-}
-
-/* ---------------------------------------------------------------- serve */
 
 static void
 serve_help(void)
@@ -158,25 +100,25 @@ cli_serve(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "c:l:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'l':
-			if (cli_set_log_level(optarg) != 0)
-				return cli_usage_error("serve", "--log-level: "
+			if (cliutil_set_log_level(optarg) != 0)
+				return cliutil_usage_error("serve", "--log-level: "
 				    "expected debug, info, warn or error");
 			break;
 		default:
-			if ((c = cli_common_opt(c, "serve", &path,
+			if ((c = cliutil_common_opt(c, "serve", &path,
 			    serve_help)) >= 0)
 				return c;
 		}
 	}
 	if (optind != argc)
-		return cli_usage_error("serve", "unexpected argument");
+		return cliutil_usage_error("serve", "unexpected argument");
 	server_block_signals(&sigs);
 	/*
 	 * Files the store creates are for rolehook's users and group only:
 	 * they hold webhook bodies (personal data).
 	 */
 	umask(007);
-	if (cli_load_config(path, CONFIG_SECRETS_RESOLVE, &cfg) != 0)
+	if (cliutil_load_config(path, CONFIG_SECRETS_RESOLVE, &cfg) != 0)
 		return EXIT_USAGE;
 	memset(&so, 0, sizeof(so));
 	so.batch_rows = cfg->store.batch_rows;
@@ -341,14 +283,14 @@ cli_check(int argc, char **argv)
 			groups = optarg;
 			break;
 		default:
-			if ((c = cli_common_opt(c, "check", &path,
+			if ((c = cliutil_common_opt(c, "check", &path,
 			    check_help)) >= 0)
 				return c;
 		}
 	}
 	if (optind != argc)
-		return cli_usage_error("check", "unexpected argument");
-	if (cli_load_config(path, secrets, &cfg) != 0)
+		return cliutil_usage_error("check", "unexpected argument");
+	if (cliutil_load_config(path, secrets, &cfg) != 0)
 		return EXIT_USAGE;
 	/* policy: compiled, and checked against Zendesk's names when given */
 	rc = cli_check_policy(cfg, roles, groups, quiet);
@@ -727,7 +669,7 @@ cli_events(int argc, char **argv)
 		case 'l':
 			if (parse_id(optarg, &a.limit) != 0 ||
 			    a.limit > 1000000)
-				return cli_usage_error("events", "--limit: expected "
+				return cliutil_usage_error("events", "--limit: expected "
 				    "a number from 1 to 1000000");
 			break;
 		case 'f':
@@ -736,38 +678,38 @@ cli_events(int argc, char **argv)
 			else if (strcmp(optarg, "table") == 0)
 				a.lc.json = 0;
 			else
-				return cli_usage_error("events", "--format: expected "
+				return cliutil_usage_error("events", "--format: expected "
 				    "table or json");
 			break;
 		default:
-			if ((c = cli_common_opt(c, "events", &path,
+			if ((c = cliutil_common_opt(c, "events", &path,
 			    events_help)) >= 0)
 				return c;
 		}
 	}
 	if (optind >= argc)
-		return cli_usage_error("events", EVENTS_SUBS);
+		return cliutil_usage_error("events", EVENTS_SUBS);
 	for (k = 0; k < sizeof(ev_cmds) / sizeof(ev_cmds[0]); k++)
 		if (strcmp(argv[optind], ev_cmds[k].name) == 0)
 			break;
 	if (k == sizeof(ev_cmds) / sizeof(ev_cmds[0]))
-		return cli_usage_error("events", EVENTS_SUBS);
+		return cliutil_usage_error("events", EVENTS_SUBS);
 	optind++;
 	if (ev_cmds[k].arg == EV_ID) {
 		if (optind + 1 != argc || parse_id(argv[optind], &a.id) != 0)
-			return cli_usage_error("events", "show, retry, approve, "
+			return cliutil_usage_error("events", "show, retry, approve, "
 			    "cancel: expected one event id (a positive number)");
 	} else if (optind != argc)
-		return cli_usage_error("events", EVENTS_SUBS);
+		return cliutil_usage_error("events", EVENTS_SUBS);
 	replay = ev_cmds[k].run == ev_replay;
 	if (replay && a.since == NULL)
-		return cli_usage_error("events", "replay: --since TIME is "
+		return cliutil_usage_error("events", "replay: --since TIME is "
 		    "required");
 	if (replay && parse_time(a.since, &a.since_t) != 0)
-		return cli_usage_error("events", "--since: expected an RFC "
+		return cliutil_usage_error("events", "--since: expected an RFC "
 		    "3339 time (2026-11-29T08:00:00Z) or unix seconds");
 
-	if (cli_load_config(path, CONFIG_SECRETS_SKIP, &a.cfg) != 0)
+	if (cliutil_load_config(path, CONFIG_SECRETS_SKIP, &a.cfg) != 0)
 		return EXIT_USAGE;
 	memset(&so, 0, sizeof(so));
 	/* A replay preview (--policy) only reads. */

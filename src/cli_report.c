@@ -13,6 +13,7 @@
 #include <json-c/json.h>
 
 #include "rolehook/cli.h"
+#include "rolehook/cliutil.h"
 #include "rolehook/config.h"
 #include "rolehook/jsonutil.h"
 #include "rolehook/seats.h"
@@ -30,7 +31,7 @@ enum fmt { FMT_TABLE, FMT_CSV, FMT_JSON };
 static int
 usage_error(const char *msg)
 {
-	return cli_usage_error("report", msg);
+	return cliutil_usage_error("report", msg);
 }
 
 static void
@@ -419,7 +420,7 @@ cli_report(int argc, char **argv)
 			so.quiet = 1;
 			break;
 		default:
-			if ((c = cli_common_opt(c, "report", &path,
+			if ((c = cliutil_common_opt(c, "report", &path,
 			    report_help)) >= 0)
 				return c;
 		}
@@ -431,11 +432,11 @@ cli_report(int argc, char **argv)
 
 	/* Webhook secrets are not needed here: the serve user's files may
 	 * be unreadable to whoever runs a report. */
-	if (cli_load_config(path, CONFIG_SECRETS_SKIP, &cfg) != 0) {
+	if (cliutil_load_config(path, CONFIG_SECRETS_SKIP, &cfg) != 0) {
 		rc = EXIT_USAGE;
 		goto out;
 	}
-	if (people != NULL && cli_read_json(people, PEOPLE_MAX_BYTES,
+	if (people != NULL && cliutil_read_json(people, PEOPLE_MAX_BYTES,
 	    PEOPLE_DEPTH, &so.people, err, sizeof(err)) != 0) {
 		fprintf(stderr, "rolehook: --people %s\n", err);
 		rc = EXIT_USAGE;

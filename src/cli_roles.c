@@ -11,6 +11,7 @@
 #include <json-c/json.h>
 
 #include "rolehook/cli.h"
+#include "rolehook/cliutil.h"
 #include "rolehook/config.h"
 #include "rolehook/roles.h"
 
@@ -195,20 +196,20 @@ cli_roles(int argc, char **argv)
 		case 'f':
 			if (strcmp(optarg, "json") != 0 &&
 			    strcmp(optarg, "text") != 0)
-				return cli_usage_error("roles", "--format: "
+				return cliutil_usage_error("roles", "--format: "
 				    "expected text or json");
 			pr.json = strcmp(optarg, "json") == 0;
 			break;
 		default:
-			if ((c = cli_common_opt(c, "roles", &path,
+			if ((c = cliutil_common_opt(c, "roles", &path,
 			    roles_help)) >= 0)
 				return c;
 		}
 	}
 	if (optind + 1 != argc || strcmp(argv[optind], "sync") != 0)
-		return cli_usage_error("roles", "expected 'sync'");
+		return cliutil_usage_error("roles", "expected 'sync'");
 	pr.prune = o.prune;
-	if (cli_load_config(path, CONFIG_SECRETS_SKIP, &cfg) != 0)
+	if (cliutil_load_config(path, CONFIG_SECRETS_SKIP, &cfg) != 0)
 		return EXIT_USAGE;
 	if ((st = roles_sync(cfg, &o, &rep, &r)) != ROLES_OK) {
 		rc = st == ROLES_INPUT ? EXIT_USAGE : 1;

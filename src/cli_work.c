@@ -15,6 +15,7 @@
 #include <json-c/json.h>
 
 #include "rolehook/cli.h"
+#include "rolehook/cliutil.h"
 #include "rolehook/config.h"
 #include "rolehook/log.h"
 #include "rolehook/reconcile.h"
@@ -99,7 +100,7 @@ cli_work(int argc, char **argv)
 		switch (c) {
 		case 't':
 			if (parse_int(optarg, 1, 64, &wo.threads) != 0)
-				return cli_usage_error("work", "--threads: expected "
+				return cliutil_usage_error("work", "--threads: expected "
 				    "a number from 1 to 64");
 			break;
 		case 'u':
@@ -108,32 +109,32 @@ cli_work(int argc, char **argv)
 		case 'm':
 			if (parse_int(optarg, 1, 30 * 86400,
 			    &wo.max_retry_age_s) != 0)
-				return cli_usage_error("work", "--max-retry-age: "
+				return cliutil_usage_error("work", "--max-retry-age: "
 				    "expected seconds from 1 to 2592000");
 			break;
 		case 'b':
 			if (parse_int(optarg, 1, 3600, &wo.backoff_base_s) != 0)
-				return cli_usage_error("work", "--retry-base: "
+				return cliutil_usage_error("work", "--retry-base: "
 				    "expected seconds from 1 to 3600");
 			break;
 		case 'B':
 			if (parse_int(optarg, 1, 86400, &wo.backoff_max_s) != 0)
-				return cli_usage_error("work", "--retry-max: "
+				return cliutil_usage_error("work", "--retry-max: "
 				    "expected seconds from 1 to 86400");
 			break;
 		case 'l':
-			if (cli_set_log_level(optarg) != 0)
-				return cli_usage_error("work", "--log-level: "
+			if (cliutil_set_log_level(optarg) != 0)
+				return cliutil_usage_error("work", "--log-level: "
 				    "expected debug, info, warn or error");
 			break;
 		default:
-			if ((c = cli_common_opt(c, "work", &path,
+			if ((c = cliutil_common_opt(c, "work", &path,
 			    work_help)) >= 0)
 				return c;
 		}
 	}
 	if (optind != argc)
-		return cli_usage_error("work", "unexpected argument");
+		return cliutil_usage_error("work", "unexpected argument");
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
 	sigemptyset(&sa.sa_mask);
@@ -141,7 +142,7 @@ cli_work(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	umask(007);
-	if (cli_load_config(path, CONFIG_SECRETS_SKIP, &cfg) != 0)
+	if (cliutil_load_config(path, CONFIG_SECRETS_SKIP, &cfg) != 0)
 		return EXIT_USAGE;
 	rc = worker_run(cfg, &wo, &stop_flag, err, sizeof(err));
 	if (rc != 0)
@@ -313,26 +314,26 @@ cli_why(int argc, char **argv)
 			else if (strcmp(optarg, "table") == 0)
 				w.json = 0;
 			else
-				return cli_usage_error("why", "--format: expected "
+				return cliutil_usage_error("why", "--format: expected "
 				    "table or json");
 			break;
 		default:
-			if ((c = cli_common_opt(c, "why", &path,
+			if ((c = cliutil_common_opt(c, "why", &path,
 			    why_help)) >= 0)
 				return c;
 		}
 	}
 	if (optind + 1 != argc)
-		return cli_usage_error("why", "expected one USER");
+		return cliutil_usage_error("why", "expected one USER");
 	user = argv[optind];
 	if (strlen(user) == 0 || strlen(user) > 256)
-		return cli_usage_error("why", "USER: expected a Zendesk user id or "
+		return cliutil_usage_error("why", "USER: expected a Zendesk user id or "
 		    "a subject key");
 	if (strspn(user, "0123456789") == strlen(user))
 		snprintf(key, sizeof(key), "zendesk_user:%s", user);
 	else
 		snprintf(key, sizeof(key), "%s", user);
-	if (cli_load_config(path, CONFIG_SECRETS_SKIP, &cfg) != 0)
+	if (cliutil_load_config(path, CONFIG_SECRETS_SKIP, &cfg) != 0)
 		return EXIT_USAGE;
 	memset(&so, 0, sizeof(so));
 	so.readonly = 1;
@@ -433,7 +434,7 @@ cli_reconcile(int argc, char **argv)
 			    strcmp(fields[i], optarg) != 0; i++)
 				;
 			if (fields[i] == NULL)
-				return cli_usage_error("reconcile", "--field: expected "
+				return cliutil_usage_error("reconcile", "--field: expected "
 				    "role, custom_role, groups, entitlements or "
 				    "suspended");
 			ro.field = optarg;
@@ -445,18 +446,18 @@ cli_reconcile(int argc, char **argv)
 			ro.quiet = 1;
 			break;
 		default:
-			if ((c = cli_common_opt(c, "reconcile", &path,
+			if ((c = cliutil_common_opt(c, "reconcile", &path,
 			    reconcile_help)) >= 0)
 				return c;
 		}
 	}
 	if (optind != argc)
-		return cli_usage_error("reconcile", "unexpected argument");
+		return cliutil_usage_error("reconcile", "unexpected argument");
 	if (people != NULL && ro.fix)
-		return cli_usage_error("reconcile", "--fix works on stored events; "
+		return cliutil_usage_error("reconcile", "--fix works on stored events; "
 		    "with --people it only reports (send the HR events, then "
 		    "reconcile --fix)");
-	if (people != NULL && cli_read_json(people, (size_t)64 << 20, 16,
+	if (people != NULL && cliutil_read_json(people, (size_t)64 << 20, 16,
 	    &ro.people, err, sizeof(err)) != 0) {
 		fprintf(stderr, "rolehook: %s\n", err);
 		return EXIT_USAGE;
@@ -469,7 +470,7 @@ cli_reconcile(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	signal(SIGPIPE, SIG_IGN);
-	if (cli_load_config(path, CONFIG_SECRETS_SKIP, &cfg) != 0) {
+	if (cliutil_load_config(path, CONFIG_SECRETS_SKIP, &cfg) != 0) {
 		json_object_put(ro.people);
 		return EXIT_USAGE;
 	}

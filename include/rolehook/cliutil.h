@@ -1,0 +1,97 @@
+/*
+ * cliutil.h -- what the commands (cli.h) share: usage errors, option
+ * parsing from a table, loading the configuration, reading JSON input
+ * files.  Messages go to stderr as "rolehook: ..." lines.
+ */
+#ifndef ROLEHOOK_CLIUTIL_H
+#define ROLEHOOK_CLIUTIL_H
+
+#include <stddef.h>
+
+#include "rolehook/cli.h"
+#include "rolehook/config.h"
+
+struct json_object;
+
+/*
+ * Prints "rolehook CMD: MSG" and the --help hint to stderr.  Returns
+ * EXIT_USAGE.
+ */
+int cliutil_usage_error(const char *cmd, const char *msg);
+
+/*
+ * The options every command takes, for the default: branch of its
+ * getopt_long switch: 'c' (--config) sets *path to optarg (borrowed) and
+ * returns -1, parse on; 'h' (--help) calls help and returns 0; anything
+ * else is an unknown option: cliutil_usage_error, EXIT_USAGE.  A return
+ * >= 0 is the exit status the command returns at once.
+ */
+int cliutil_common_opt(int c, const char *cmd, const char **path,
+    void (*help)(void));
+
+/* What an option does with its value (struct cliutil_opt). */
+enum cliutil_type {
+	CLIUTIL_FLAG,       /* no value: *(int *)dst = 1 */
+	CLIUTIL_STR,        /* *(const char **)dst = the value (borrowed) */
+	CLIUTIL_INT,        /* *(int *)dst = a whole number in [min, max] */
+	CLIUTIL_WORD,       /* *(int *)dst = the value's index in words */
+	CLIUTIL_LOG_LEVEL   /* debug, info, warn or error: sets the level */
+};
+
+/* One option of a command: --name (and -letter when letter is not 0). */
+struct cliutil_opt {
+	const char *name;
+	int letter;
+	enum cliutil_type type;
+	void *dst;
+	int min, max;                /* CLIUTIL_INT */
+	const char *const *words;    /* CLIUTIL_WORD: NULL-terminated */
+	const char *expect;          /* the usage error for a bad value
+	                              * ("expected a number from 1 to 64");
+	                              * NULL: one is made up */
+};
+
+/*
+ * Parses argv's options (getopt_long, from argv[1]) per opts[0..nopts)
+ * and the two every command takes: --config FILE (-c) sets *config_path
+ * (borrowed from argv) and --help (-h) calls help.  Returns -1 when the
+ * command goes on, with optind at its first operand; or the exit status
+ * it returns at once: 0 after help, EXIT_USAGE after a usage error
+ * (printed).  At most 24 options.
+ */
+int cliutil_parse(const char *cmd, int argc, char **argv,
+    const struct cliutil_opt *opts, size_t nopts, const char **config_path,
+    void (*help)(void));
+
+/*
+ * config_load, printing "rolehook: <error>" to stderr on failure (one
+ * line per problem).  Returns 0 and *cfg (caller frees with
+ * config_free), or EXIT_USAGE.
+ */
+int cliutil_load_config(const char *path, enum config_secrets secrets,
+    struct config **cfg);
+
+/*
+ * Sets the log level from a --log-level value: 0, or -1 if s is not
+ * debug, info, warn or error.
+ */
+int cliutil_set_log_level(const char *s);
+
+/*
+ * Reads path, a regular file of at most max bytes, into a new
+ * NUL-terminated buffer.  Returns 0 with *out (caller frees) and *len,
+ * or -1 with err naming the file.
+ */
+int cliutil_read_file(const char *path, size_t max, char **out, size_t *len,
+    char *err, size_t errlen);
+
+/*
+ * Reads path (a regular file of at most max bytes) as one JSON value of
+ * at most depth levels, nothing after it.  Returns 0 and *out (caller
+ * puts), or -1 with err naming the file and, for bad JSON, the line.
+ * For every JSON input file the commands take.
+ */
+int cliutil_read_json(const char *path, size_t max, int depth,
+    struct json_object **out, char *err, size_t errlen);
+
+#endif
