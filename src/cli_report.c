@@ -19,7 +19,7 @@
 #include "rolehook/seats.h"
 
 #define PEOPLE_MAX_BYTES ((size_t)64 << 20)
-#define PEOPLE_DEPTH 8
+#define PEOPLE_DEPTH 16   /* as reconcile --people */
 #define TABLE_CELL_MAX 40        /* bytes shown per table cell */
 #define products seats_products
 #define NPRODUCTS ((size_t)SEATS_NPRODUCTS)
@@ -51,8 +51,10 @@ report_help(void)
 	    "\n"
 	    "Flags:\n"
 	    "  seat_held_by_suspended  suspended, yet still an agent or admin\n"
-	    "  left_per_hr             --people marks the person terminated or\n"
-	    "                          inactive (matched by email or external_id),\n"
+	    "  left_per_hr             --people marks the person a leaver (kind\n"
+	    "                          terminate, or employment_status terminated\n"
+	    "                          or inactive; matched by email, external_id\n"
+	    "                          or employee_id),\n"
 	    "                          or the last HR event stored for them is a\n"
 	    "                          terminate (store.path, when it exists)\n"
 	    "\n"
@@ -60,8 +62,10 @@ report_help(void)
 	    "  --format FMT     table (default on a terminal), csv (default\n"
 	    "                   otherwise; RFC 4180, totals on stderr) or json\n"
 	    "                   ({\"agents\": [...], \"totals\": {...}, \"flags\": {...}})\n"
-	    "  --people FILE    JSON array of {\"email\", \"external_id\",\n"
-	    "                   \"employment_status\"} exported from HR\n"
+	    "  --people FILE    an HR export: PEOPLE.json, a JSON array of people\n"
+	    "                   (normalised attributes, as for simulate --all and\n"
+	    "                   reconcile --people); {\"email\", \"external_id\",\n"
+	    "                   \"employment_status\"} entries are such people too\n"
 	    "  --quiet          no estimate and no progress on stderr\n"
 	    "\n"
 	    "Reads only; every request goes through the rate governor (groups\n"
