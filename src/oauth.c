@@ -34,6 +34,7 @@
 
 #include "rolehook/jsonutil.h"
 #include "rolehook/log.h"
+#include "rolehook/monotime.h"
 #include "rolehook/oauth.h"
 
 #define DEFAULT_CONNECT_MS 5000L
@@ -144,11 +145,8 @@ oauth_strerror(enum oauth_result r)
 static int64_t
 mono_ms(void *arg)
 {
-	struct timespec ts;
-
 	(void)arg;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return monotime_ms();
 }
 
 /* ------------------------------------------------------------ transport */

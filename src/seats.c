@@ -42,6 +42,7 @@
 #include "rolehook/jsonutil.h"
 #include "rolehook/governor.h"
 #include "rolehook/hash.h"
+#include "rolehook/monotime.h"
 #include "rolehook/normalize.h"
 #include "rolehook/people.h"
 #include "rolehook/seats.h"
@@ -115,17 +116,6 @@ note(const struct report *r, const char *fmt, ...)
 	bulk_progress_break(r->prog);
 	if (r->rep->note != NULL)
 		r->rep->note(r->rep->arg, msg);
-}
-
-static void
-sleep_ms(long ms)
-{
-	struct timespec ts;
-
-	ts.tv_sec = ms / 1000;
-	ts.tv_nsec = (ms % 1000) * 1000000L;
-	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-		;
 }
 
 /* ------------------------------------------------------------- strset */
@@ -328,7 +318,7 @@ fetch_retry(struct zd_client *zd, enum zd_result (*fn)(struct zd_client *,
 		if (rc == ZD_RETRYABLE && i + 1 < FETCH_ATTEMPTS) {
 			pause = res->retry_after_s > 0 && res->retry_after_s < 60 ?
 			    res->retry_after_s * 1000L : 500L << i;
-			sleep_ms(pause);
+			monotime_sleep_ms(pause);
 		}
 	}
 	return rc;
@@ -667,7 +657,7 @@ fetch_agents(struct report *r)
 			break;
 		if (rc == ZD_RETRYABLE && res.status == 0)
 			break;   /* unreachable: say so now */
-		sleep_ms(1000L << attempt);
+		monotime_sleep_ms(1000L << attempt);
 	}
 	if (r->tty && r->rep->listing != NULL)
 		r->rep->listing(r->rep->arg, json_object_array_length(co.arr), 1);
@@ -818,8 +808,9 @@ fetch_memberships(struct report *r, struct zd_client *zd,
 			break;
 		if (rc == ZD_RETRYABLE && res.status == 0)
 			break;   /* unreachable: say so now */
-		sleep_ms(res.retry_after_s > 0 && res.retry_after_s < 60 ?
-		    res.retry_after_s * 1000L : 1000L << attempt);
+		monotime_sleep_ms(res.retry_after_s > 0 &&
+		    res.retry_after_s < 60 ? res.retry_after_s * 1000L :
+		    1000L << attempt);
 	}
 	if (rc == ZD_NOT_FOUND || rc == ZD_PERMANENT ||
 	    rc == ZD_BAD_RESPONSE) {
