@@ -46,8 +46,6 @@
 #include "store_queue.h"
 
 #define SCHEMA_VERSION 6
-#define DELIVERY_ID_MAX 256
-#define SOURCE_MAX 64
 #define LEASE_DEFAULT_S 60
 #define BATCH_TRIES 3             /* a deadlock between nodes: try again */
 #define PRUNE_EVERY_S 3600
@@ -71,12 +69,11 @@ struct pg_store {
 	pthread_mutex_t rlock;    /* guards rconn */
 
 	PGconn *wconn;            /* writer thread only */
-	/* Group commit (store_queue.h); its lock also guards bg_cv's wait,
-	 * and its closing stops the background thread. */
+	/* Group commit (store_queue.h); the background thread waits on
+	 * its bg_cv, under its lock, until it is closing. */
 	struct store_queue q;
 
 	/* Background: lease renewal (direct) or hourly prune (serve). */
-	pthread_cond_t bg_cv;
 	pthread_t bg;
 	int bg_started;
 };
@@ -804,7 +801,7 @@ bg_main(void *arg)
 		clock_gettime(CLOCK_MONOTONIC, &next);
 	pthread_mutex_lock(&ps->q.lock);
 	for (;;) {
-		while (!ps->q.closing && pthread_cond_timedwait(&ps->bg_cv,
+		while (!ps->q.closing && pthread_cond_timedwait(&ps->q.bg_cv,
 		    &ps->q.lock, &next) != ETIMEDOUT)
 			;
 		if (ps->q.closing)
@@ -852,7 +849,8 @@ make_owner(struct pg_store *ps)
 
 int
 store_pg_open(const char *conninfo, const struct store_opts *opts,
-    struct pg_store **out, char *err, size_t errlen)
+    struct pg_store **out, struct store_queue **queue, char *err,
+    size_t errlen)
 {
 	struct pg_store *ps = NULL;
 	const char *why = NULL;
@@ -880,7 +878,6 @@ store_pg_open(const char *conninfo, const struct store_opts *opts,
 	 * become a read-only standby, while nobody writes. */
 	store_queue_init(&ps->q, &ps->opts, pg_commit, ps, 1);
 	pthread_mutex_init(&ps->rlock, NULL);
-	monotime_cond_init(&ps->bg_cv);
 
 	if ((ps->rconn = pg_connect(ps, ps->opts.readonly, err, errlen)) ==
 	    NULL)
@@ -889,6 +886,7 @@ store_pg_open(const char *conninfo, const struct store_opts *opts,
 		if (check_schema(ps->rconn, err, errlen) != 0)
 			goto fail;
 		*out = ps;
+		*queue = &ps->q;
 		return 0;
 	}
 	if (migrate(ps->rconn, err, errlen) != 0)
@@ -908,6 +906,7 @@ store_pg_open(const char *conninfo, const struct store_opts *opts,
 		goto fail;
 	}
 	*out = ps;
+	*queue = &ps->q;
 	return 0;
 fail:
 	store_pg_close(ps);
@@ -928,9 +927,6 @@ store_pg_close(struct pg_store *ps)
 	if (ps == NULL)
 		return;
 	store_queue_stop(&ps->q);   /* the writer drains the queue */
-	pthread_mutex_lock(&ps->q.lock);
-	pthread_cond_broadcast(&ps->bg_cv);
-	pthread_mutex_unlock(&ps->q.lock);
 	if (ps->bg_started)
 		pthread_join(ps->bg, NULL);
 	/* A worker that stops cleanly hands its claims back at once. */
@@ -945,7 +941,6 @@ store_pg_close(struct pg_store *ps)
 	}
 	close_writer_conn(ps);
 	PQfinish(ps->rconn);
-	pthread_cond_destroy(&ps->bg_cv);
 	store_queue_destroy(&ps->q);
 	pthread_mutex_destroy(&ps->rlock);
 	if (ps->password != NULL)
@@ -956,32 +951,10 @@ store_pg_close(struct pg_store *ps)
 
 /* ------------------------------------------------------------ ingress */
 
-enum store_err
-store_pg_put(struct pg_store *ps, const struct store_event_in *ev,
-    int64_t *id)
-{
-	if (ps == NULL || ev == NULL || ev->source == NULL ||
-	    ev->delivery_id == NULL || ev->delivery_id[0] == '\0' ||
-	    strlen(ev->delivery_id) > DELIVERY_ID_MAX ||
-	    strlen(ev->source) > SOURCE_MAX)
-		return STORE_ERR_ARG;
-	if (ps->opts.readonly || ps->opts.direct)
-		return STORE_UNAVAILABLE;
-	return store_queue_put(&ps->q, ev, id);
-}
-
 int
 store_pg_prune(struct pg_store *ps, time_t cutoff, long *deleted)
 {
-	long n = 0;
-	int rc;
-
-	if (ps->opts.readonly)
-		return -1;
-	rc = prune_on(ps, cutoff, &n);
-	if (deleted != NULL)
-		*deleted = n;
-	return rc;
+	return ps->opts.readonly ? -1 : prune_on(ps, cutoff, deleted);
 }
 
 int
@@ -998,12 +971,6 @@ store_pg_count_states(struct pg_store *ps,
 		fn(PQgetvalue(r, i, 0), (long)col_ll(r, i, 1), arg);
 	PQclear(r);
 	return 0;
-}
-
-int
-store_pg_healthy(struct pg_store *ps, const char **reason)
-{
-	return store_queue_healthy(&ps->q, reason);
 }
 
 /* ------------------------------------------------------------ reading */
@@ -1230,22 +1197,16 @@ store_pg_wait(struct pg_store *ps, int64_t id, time_t until,
 	    MINE(4), id, v, 2, 1) == 1 ? 0 : -1;
 }
 
-int
+long
 store_pg_supersede(struct pg_store *ps, int64_t id, const char *subject,
-    const char *kind, long *n)
+    const char *kind, const char *note)
 {
-	char note[96];
 	const struct ev_val v[] = { EV_TEXT(subject), EV_TEXT(kind),
 	    EV_TEXT(note) };
-	long changed;
 
-	snprintf(note, sizeof(note), "moved: superseded by event %lld",
-	    (long long)id);
-	changed = event_update(ps, "UPDATE events SET state = 'cancelled',"
+	return event_update(ps, "UPDATE events SET state = 'cancelled',"
 	    " last_error = $4, " RELEASE " WHERE state = 'waiting' AND"
 	    " subject = $2 AND kind = $3 AND id < $1", id, v, 3, 0);
-	*n = changed < 0 ? 0 : changed;
-	return changed < 0 ? -1 : 0;
 }
 
 static int
@@ -1321,7 +1282,7 @@ store_pg_split(struct pg_store *ps, int64_t id, size_t count,
 	PGconn *c;
 	PGresult *r = NULL;
 	char note[96];
-	int64_t a = 0, b = 0, cid;
+	int64_t cid;
 	size_t i;
 	int rc = -1;
 
@@ -1358,11 +1319,11 @@ store_pg_split(struct pg_store *ps, int64_t id, size_t count,
 		PQclear(r);
 		r = NULL;
 		if (i == 0)
-			a = cid;
-		b = cid;
+			*first = cid;
+		*last = cid;
 	}
 	snprintf(note, sizeof(note), "batch of %zu: events %" PRId64 "..%"
-	    PRId64, count, a, b);
+	    PRId64, count, *first, *last);
 	memset(&q, 0, sizeof(q));
 	p_int(&q, id);
 	p_text(&q, note);
@@ -1376,10 +1337,6 @@ store_pg_split(struct pg_store *ps, int64_t id, size_t count,
 	if (PQresultStatus(r) != PGRES_COMMAND_OK ||
 	    strcmp(PQcmdStatus(r), "COMMIT") != 0)
 		goto rollback;
-	if (first != NULL)
-		*first = a;
-	if (last != NULL)
-		*last = b;
 	rc = 0;
 	goto out;
 rollback:

@@ -39,6 +39,7 @@ store_queue_init(struct store_queue *q, const struct store_opts *o,
 	q->healthy = 1;
 	pthread_mutex_init(&q->lock, NULL);
 	monotime_cond_init(&q->work_cv);
+	monotime_cond_init(&q->bg_cv);
 }
 
 /*
@@ -139,10 +140,11 @@ writer_main(void *arg)
 int
 store_queue_start(struct store_queue *q)
 {
-	if (pthread_create(&q->writer, NULL, writer_main, q) != 0)
-		return -1;
-	q->writer_started = 1;
-	return 0;
+	pthread_mutex_lock(&q->lock);
+	q->writer_started = pthread_create(&q->writer, NULL, writer_main,
+	    q) == 0;
+	pthread_mutex_unlock(&q->lock);
+	return q->writer_started ? 0 : -1;
 }
 
 void
@@ -151,6 +153,7 @@ store_queue_stop(struct store_queue *q)
 	pthread_mutex_lock(&q->lock);
 	q->closing = 1;
 	pthread_cond_broadcast(&q->work_cv);
+	pthread_cond_broadcast(&q->bg_cv);
 	pthread_mutex_unlock(&q->lock);
 	if (q->writer_started) {
 		pthread_join(q->writer, NULL);
@@ -162,6 +165,7 @@ void
 store_queue_destroy(struct store_queue *q)
 {
 	pthread_cond_destroy(&q->work_cv);
+	pthread_cond_destroy(&q->bg_cv);
 	pthread_mutex_destroy(&q->lock);
 }
 
@@ -176,8 +180,9 @@ store_queue_put(struct store_queue *q, const struct store_event_in *ev,
 	if (sem_init(&p.done, 0, 0) != 0)
 		return STORE_UNAVAILABLE;
 	pthread_mutex_lock(&q->lock);
-	if (q->closing || q->queued >= q->queue_max) {
-		enum store_err e = q->closing ? STORE_UNAVAILABLE : STORE_BUSY;
+	if (q->closing || !q->writer_started || q->queued >= q->queue_max) {
+		enum store_err e = q->closing || !q->writer_started ?
+		    STORE_UNAVAILABLE : STORE_BUSY;
 
 		pthread_mutex_unlock(&q->lock);
 		sem_destroy(&p.done);

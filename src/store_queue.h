@@ -49,6 +49,9 @@ struct store_queue {
 	 * (checkpoints, leases) wait under it too, and read closing. */
 	pthread_mutex_t lock;
 	pthread_cond_t work_cv;        /* the writer waits for rows */
+	pthread_cond_t bg_cv;          /* the engine's background thread
+	                                * (checkpoints, leases) waits here;
+	                                * store_queue_stop broadcasts it */
 	struct store_pending *head, *tail;
 	int queued;
 	int closing;
@@ -68,7 +71,8 @@ struct store_queue {
 void store_queue_defaults(struct store_opts *o);
 
 /*
- * Initialises q (healthy, empty, lock and work_cv made) from o's
+ * Initialises q (healthy, empty; lock, work_cv and bg_cv made, the
+ * condition variables on the monotonic clock) from o's
  * batch_rows, batch_us and queue_max.  The writer is not started.
  */
 void store_queue_init(struct store_queue *q, const struct store_opts *o,
@@ -77,18 +81,21 @@ void store_queue_init(struct store_queue *q, const struct store_opts *o,
 /* Starts the writer thread.  Returns 0, or -1. */
 int store_queue_start(struct store_queue *q);
 
-/* Sets closing, wakes and joins the writer (which drains the queue
- * first).  Safe when it was never started.  Does not free. */
+/* Sets closing, wakes the engine's background thread, wakes and joins
+ * the writer (which drains the queue first).  Safe when it was never
+ * started.  Does not free. */
 void store_queue_stop(struct store_queue *q);
 
-/* Destroys the lock and condition variable (after store_queue_stop). */
+/* Destroys the lock and condition variables (after store_queue_stop
+ * and after the engine joined its background thread). */
 void store_queue_destroy(struct store_queue *q);
 
 /*
  * Queues ev and waits until its batch committed or failed.  Returns
  * STORE_OK or STORE_DUPLICATE with *id (when id is not NULL),
  * STORE_BUSY when queue_max rows already wait, STORE_UNAVAILABLE when
- * closing or the commit failed.
+ * there is no writer (a read-only or direct handle), when closing, or
+ * when the commit failed.
  */
 enum store_err store_queue_put(struct store_queue *q,
     const struct store_event_in *ev, int64_t *id);

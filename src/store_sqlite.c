@@ -34,8 +34,6 @@
 #define STR_(x) #x
 #define STR(x) STR_(x)
 #define BUSY_TIMEOUT_MS 5000
-#define DELIVERY_ID_MAX 256
-#define SOURCE_MAX 64
 
 struct sqlite_store {
 	char *path;
@@ -55,8 +53,7 @@ struct sqlite_store {
 	sqlite3 *cdb;
 	pthread_t ckpt;
 	int ckpt_started;
-	int ckpt_wanted;          /* guarded by lock */
-	pthread_cond_t ckpt_cv;
+	int ckpt_wanted;          /* guarded by q.lock; waited for on q.bg_cv */
 };
 
 
@@ -384,7 +381,7 @@ wal_hook(void *arg, sqlite3 *db, const char *name, int pages)
 		pthread_mutex_lock(&st->q.lock);
 		if (!st->ckpt_wanted) {
 			st->ckpt_wanted = 1;
-			pthread_cond_signal(&st->ckpt_cv);
+			pthread_cond_signal(&st->q.bg_cv);
 		}
 		pthread_mutex_unlock(&st->q.lock);
 	}
@@ -455,7 +452,7 @@ ckpt_main(void *arg)
 	for (;;) {
 		due = 0;
 		while (!st->ckpt_wanted && !st->q.closing && !due)
-			due = pthread_cond_timedwait(&st->ckpt_cv, &st->q.lock,
+			due = pthread_cond_timedwait(&st->q.bg_cv, &st->q.lock,
 			    &next) == ETIMEDOUT;
 		if (st->q.closing)
 			break;
@@ -664,7 +661,8 @@ done:
 
 int
 store_sqlite_open(const char *path, const struct store_opts *opts,
-    struct sqlite_store **out, char *err, size_t errlen)
+    struct sqlite_store **out, struct store_queue **queue, char *err,
+    size_t errlen)
 {
 	struct sqlite_store *st = NULL;
 
@@ -684,12 +682,12 @@ store_sqlite_open(const char *path, const struct store_opts *opts,
 	 * probe until a commit failed. */
 	store_queue_init(&st->q, &st->opts, sqlite_commit, st, 0);
 	pthread_mutex_init(&st->rlock, NULL);
-	monotime_cond_init(&st->ckpt_cv);
 
 	if (st->opts.readonly) {
 		if (open_conn(path, 1, &st->rdb, err, errlen) != 0)
 			goto fail;
 		*out = st;
+		*queue = &st->q;
 		return 0;
 	}
 	if (st->opts.direct) {
@@ -698,6 +696,7 @@ store_sqlite_open(const char *path, const struct store_opts *opts,
 		    migrate(st->rdb, err, errlen, NULL) != 0)
 			goto fail;
 		*out = st;
+		*queue = &st->q;
 		return 0;
 	}
 	if (open_writer_conn(st, err, errlen, NULL) != 0)
@@ -715,6 +714,7 @@ store_sqlite_open(const char *path, const struct store_opts *opts,
 		goto fail;
 	}
 	*out = st;
+	*queue = &st->q;
 	return 0;
 fail:
 	store_sqlite_close(st);
@@ -727,52 +727,28 @@ store_sqlite_close(struct sqlite_store *st)
 	if (st == NULL)
 		return;
 	store_queue_stop(&st->q);   /* the writer drains the queue */
-	if (st->ckpt_started) {
-		pthread_mutex_lock(&st->q.lock);
-		pthread_cond_signal(&st->ckpt_cv);
-		pthread_mutex_unlock(&st->q.lock);
+	if (st->ckpt_started)
 		pthread_join(st->ckpt, NULL);
-	}
 	close_writer_conn(st);
 	sqlite3_close(st->cdb);
 	sqlite3_close(st->rdb);
-	pthread_cond_destroy(&st->ckpt_cv);
 	store_queue_destroy(&st->q);
 	pthread_mutex_destroy(&st->rlock);
 	free(st->path);
 	free(st);
 }
 
-enum store_err
-store_sqlite_put(struct sqlite_store *st, const struct store_event_in *ev,
-    int64_t *id)
-{
-	if (st == NULL || ev == NULL || ev->source == NULL ||
-	    ev->delivery_id == NULL || ev->delivery_id[0] == '\0' ||
-	    strlen(ev->delivery_id) > DELIVERY_ID_MAX ||
-	    strlen(ev->source) > SOURCE_MAX)
-		return STORE_ERR_ARG;
-	if (st->opts.readonly || st->opts.direct)
-		return STORE_UNAVAILABLE;
-	return store_queue_put(&st->q, ev, id);
-}
-
 int
 store_sqlite_prune(struct sqlite_store *st, time_t cutoff, long *deleted)
 {
-	sqlite3 *db;
-	long n = 0;
 	int rc;
 
 	if (st->opts.readonly)
 		return -1;
 	/* The reader connection, under its lock: never the writer's. */
 	pthread_mutex_lock(&st->rlock);
-	db = st->rdb;
-	rc = prune_on(db, cutoff, &n);
+	rc = prune_on(st->rdb, cutoff, deleted);
 	pthread_mutex_unlock(&st->rlock);
-	if (deleted != NULL)
-		*deleted = n;
 	return rc;
 }
 
@@ -795,12 +771,6 @@ out:
 	sqlite3_finalize(s);
 	pthread_mutex_unlock(&st->rlock);
 	return rc;
-}
-
-int
-store_sqlite_healthy(struct sqlite_store *st, const char **reason)
-{
-	return store_queue_healthy(&st->q, reason);
 }
 
 static char *
@@ -1054,7 +1024,7 @@ store_sqlite_split(struct sqlite_store *st, int64_t id, size_t count, int64_t *f
 {
 	sqlite3_stmt *ins = NULL, *get = NULL, *fin = NULL;
 	char note[96];
-	int64_t a = 0, b = 0, cid;
+	int64_t cid;
 	size_t i;
 	int rc = -1, changes = 0;
 
@@ -1091,11 +1061,11 @@ store_sqlite_split(struct sqlite_store *st, int64_t id, size_t count, int64_t *f
 			goto rollback;  /* no parent, or the key is taken */
 		cid = sqlite3_column_int64(get, 0);
 		if (i == 0)
-			a = cid;
-		b = cid;
+			*first = cid;
+		*last = cid;
 	}
 	snprintf(note, sizeof(note), "batch of %zu: events %" PRId64 "..%"
-	    PRId64, count, a, b);
+	    PRId64, count, *first, *last);
 	sqlite3_bind_int64(fin, 1, id);
 	sqlite3_bind_text(fin, 2, note, -1, SQLITE_TRANSIENT);
 	if (sqlite3_step(fin) != SQLITE_DONE ||
@@ -1103,10 +1073,6 @@ store_sqlite_split(struct sqlite_store *st, int64_t id, size_t count, int64_t *f
 		goto rollback;
 	if (sqlite3_exec(st->rdb, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
 		goto rollback;
-	if (first != NULL)
-		*first = a;
-	if (last != NULL)
-		*last = b;
 	rc = 0;
 	goto out;
 rollback:
@@ -1203,22 +1169,16 @@ store_sqlite_wait(struct sqlite_store *st, int64_t id, time_t until, const char 
 	    " next_attempt = ?2, last_error = ?3 WHERE id = ?1", id, v, 2);
 }
 
-int
+long
 store_sqlite_supersede(struct sqlite_store *st, int64_t id, const char *subject,
-    const char *kind, long *n)
+    const char *kind, const char *note)
 {
-	char note[96];
 	const struct ev_val v[] = { EV_TEXT(subject), EV_TEXT(kind),
 	    EV_TEXT(note) };
-	long changed;
 
-	snprintf(note, sizeof(note), "moved: superseded by event %lld",
-	    (long long)id);
-	changed = event_update(st, "UPDATE events SET state = 'cancelled',"
+	return event_update(st, "UPDATE events SET state = 'cancelled',"
 	    " last_error = ?4 WHERE state = 'waiting' AND subject = ?2 AND"
 	    " kind = ?3 AND id < ?1", id, v, 3);
-	*n = changed < 0 ? 0 : changed;
-	return changed < 0 ? -1 : 0;
 }
 
 int
