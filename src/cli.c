@@ -79,11 +79,8 @@ serve_help(void)
 int
 cli_serve(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "log-level", required_argument, NULL, 'l' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 }
+	const struct cliutil_opt opts[] = {
+		{ .name = "log-level", .letter = 'l', .type = CLIUTIL_LOG_LEVEL },
 	};
 	const char *path = CONFIG_DEFAULT_PATH;
 	struct config *cfg = NULL;
@@ -96,20 +93,9 @@ cli_serve(int argc, char **argv)
 	size_t i;
 	int c, rc = 1;
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "c:l:h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'l':
-			if (cliutil_set_log_level(optarg) != 0)
-				return cliutil_usage_error("serve", "--log-level: "
-				    "expected debug, info, warn or error");
-			break;
-		default:
-			if ((c = cliutil_common_opt(c, "serve", &path,
-			    serve_help)) >= 0)
-				return c;
-		}
-	}
+	if ((c = cliutil_parse("serve", argc, argv, opts, CLIUTIL_NOPTS(opts),
+	    &path, serve_help)) >= 0)
+		return c;
 	if (optind != argc)
 		return cliutil_usage_error("serve", "unexpected argument");
 	server_block_signals(&sigs);
@@ -252,42 +238,26 @@ warn_zendesk(const struct config *cfg)
 int
 cli_check(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "no-secrets", no_argument, NULL, 'n' },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "roles", required_argument, NULL, 'r' },
-		{ "groups", required_argument, NULL, 'g' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 }
-	};
 	const char *path = CONFIG_DEFAULT_PATH;
 	const char *roles = NULL, *groups = NULL;
-	enum config_secrets secrets = CONFIG_SECRETS_RESOLVE;
+	int c, quiet = 0, no_secrets = 0, rc;
+	const struct cliutil_opt opts[] = {
+		{ .name = "no-secrets", .letter = 'n', .type = CLIUTIL_FLAG,
+		    .dst = &no_secrets },
+		{ .name = "quiet", .letter = 'q', .type = CLIUTIL_FLAG,
+		    .dst = &quiet },
+		{ .name = "roles", .letter = 'r', .type = CLIUTIL_STR,
+		    .dst = &roles },
+		{ .name = "groups", .letter = 'g', .type = CLIUTIL_STR,
+		    .dst = &groups },
+	};
+	enum config_secrets secrets;
 	struct config *cfg = NULL;
-	int c, quiet = 0, rc;
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "c:nqr:g:h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'n':
-			secrets = CONFIG_SECRETS_SKIP;
-			break;
-		case 'q':
-			quiet = 1;
-			break;
-		case 'r':
-			roles = optarg;
-			break;
-		case 'g':
-			groups = optarg;
-			break;
-		default:
-			if ((c = cliutil_common_opt(c, "check", &path,
-			    check_help)) >= 0)
-				return c;
-		}
-	}
+	if ((c = cliutil_parse("check", argc, argv, opts, CLIUTIL_NOPTS(opts),
+	    &path, check_help)) >= 0)
+		return c;
+	secrets = no_secrets ? CONFIG_SECRETS_SKIP : CONFIG_SECRETS_RESOLVE;
 	if (optind != argc)
 		return cliutil_usage_error("check", "unexpected argument");
 	if (cliutil_load_config(path, secrets, &cfg) != 0)
@@ -617,76 +587,41 @@ static const struct {
 int
 cli_events(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "state", required_argument, NULL, 's' },
-		{ "source", required_argument, NULL, 'S' },
-		{ "limit", required_argument, NULL, 'l' },
-		{ "format", required_argument, NULL, 'f' },
-		{ "since", required_argument, NULL, 'T' },
-		{ "dry-run", no_argument, NULL, 'n' },
-		{ "held", no_argument, NULL, 'H' },
-		{ "pending", no_argument, NULL, 'W' },
-		{ "policy", required_argument, NULL, 'P' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 }
-	};
+	static const char *const formats[] = { "table", "json", NULL };
 	const char *path = CONFIG_DEFAULT_PATH;
 	struct ev_args a;
 	struct store_opts so;
 	char err[512];
 	size_t k;
-	int c, rc = 1, replay;
+	int c, rc = 1, replay, limit = 100, format = -1;
+	const struct cliutil_opt opts[] = {
+		{ .name = "state", .letter = 's', .type = CLIUTIL_STR,
+		    .dst = &a.state },
+		{ .name = "source", .letter = 'S', .type = CLIUTIL_STR,
+		    .dst = &a.source },
+		{ .name = "limit", .letter = 'l', .type = CLIUTIL_INT,
+		    .dst = &limit, .min = 1, .max = 1000000,
+		    .expect = "expected a number from 1 to 1000000" },
+		{ .name = "format", .letter = 'f', .type = CLIUTIL_WORD,
+		    .dst = &format, .words = formats,
+		    .expect = "expected table or json" },
+		{ .name = "since", .letter = 'T', .type = CLIUTIL_STR,
+		    .dst = &a.since },
+		{ .name = "dry-run", .type = CLIUTIL_FLAG, .dst = &a.dry_run },
+		{ .name = "held", .letter = 'H', .type = CLIUTIL_SET,
+		    .dst = &a.state, .set = "held" },
+		{ .name = "pending", .letter = 'W', .type = CLIUTIL_SET,
+		    .dst = &a.state, .set = "waiting" },
+		{ .name = "policy", .letter = 'P', .type = CLIUTIL_STR,
+		    .dst = &a.policy_file },
+	};
 
 	memset(&a, 0, sizeof(a));
-	a.limit = 100;
-	optind = 1;
-	a.lc.json = !isatty(STDOUT_FILENO);
-	while ((c = getopt_long(argc, argv, "c:s:S:l:f:T:HWP:h", opts,
-	    NULL)) != -1) {
-		switch (c) {
-		case 's':
-			a.state = optarg;
-			break;
-		case 'S':
-			a.source = optarg;
-			break;
-		case 'T':
-			a.since = optarg;
-			break;
-		case 'H':
-			a.state = "held";
-			break;
-		case 'W':
-			a.state = "waiting";
-			break;
-		case 'P':
-			a.policy_file = optarg;
-			break;
-		case 'n':
-			a.dry_run = 1;
-			break;
-		case 'l':
-			if (parse_id(optarg, &a.limit) != 0 ||
-			    a.limit > 1000000)
-				return cliutil_usage_error("events", "--limit: expected "
-				    "a number from 1 to 1000000");
-			break;
-		case 'f':
-			if (strcmp(optarg, "json") == 0)
-				a.lc.json = 1;
-			else if (strcmp(optarg, "table") == 0)
-				a.lc.json = 0;
-			else
-				return cliutil_usage_error("events", "--format: expected "
-				    "table or json");
-			break;
-		default:
-			if ((c = cliutil_common_opt(c, "events", &path,
-			    events_help)) >= 0)
-				return c;
-		}
-	}
+	if ((c = cliutil_parse("events", argc, argv, opts, CLIUTIL_NOPTS(opts),
+	    &path, events_help)) >= 0)
+		return c;
+	a.limit = limit;
+	a.lc.json = format >= 0 ? format == 1 : !isatty(STDOUT_FILENO);
 	if (optind >= argc)
 		return cliutil_usage_error("events", EVENTS_SUBS);
 	for (k = 0; k < sizeof(ev_cmds) / sizeof(ev_cmds[0]); k++)

@@ -25,6 +25,7 @@
 #define NPRODUCTS ((size_t)SEATS_NPRODUCTS)
 
 enum fmt { FMT_TABLE, FMT_CSV, FMT_JSON };
+static const char *const fmt_names[] = { "table", "csv", "json", NULL };
 
 /* ------------------------------------------------------------ helpers */
 
@@ -383,55 +384,31 @@ print_listing(void *arg, size_t fetched, int done)
 int
 cli_report(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "format", required_argument, NULL, 'f' },
-		{ "people", required_argument, NULL, 'p' },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 }
-	};
 	const char *path = CONFIG_DEFAULT_PATH, *people = NULL;
 	struct seats_opts so;
 	struct seats_report rep = { print_note, print_listing, NULL };
 	struct seats_result r;
 	struct config *cfg = NULL;
 	char err[CONFIG_ERRLEN];
-	enum fmt fmt = FMT_CSV;
-	int c, rc = 1, fmt_set = 0;
+	int c, rc = 1, fmt = -1;
+	const struct cliutil_opt opts[] = {
+		{ .name = "format", .letter = 'f', .type = CLIUTIL_WORD,
+		    .dst = &fmt, .words = fmt_names,
+		    .expect = "expected table, csv or json" },
+		{ .name = "people", .letter = 'p', .type = CLIUTIL_STR,
+		    .dst = &people },
+		{ .name = "quiet", .letter = 'q', .type = CLIUTIL_FLAG,
+		    .dst = &so.quiet },
+	};
 
 	memset(&so, 0, sizeof(so));
 	memset(&r, 0, sizeof(r));
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "c:f:p:qh", opts, NULL)) != -1) {
-		switch (c) {
-		case 'f':
-			fmt_set = 1;
-			if (strcmp(optarg, "table") == 0)
-				fmt = FMT_TABLE;
-			else if (strcmp(optarg, "csv") == 0)
-				fmt = FMT_CSV;
-			else if (strcmp(optarg, "json") == 0)
-				fmt = FMT_JSON;
-			else
-				return usage_error("--format: expected table, "
-				    "csv or json");
-			break;
-		case 'p':
-			people = optarg;
-			break;
-		case 'q':
-			so.quiet = 1;
-			break;
-		default:
-			if ((c = cliutil_common_opt(c, "report", &path,
-			    report_help)) >= 0)
-				return c;
-		}
-	}
+	if ((c = cliutil_parse("report", argc, argv, opts, CLIUTIL_NOPTS(opts),
+	    &path, report_help)) >= 0)
+		return c;
 	if (optind + 1 != argc || strcmp(argv[optind], "seats") != 0)
 		return usage_error("expected 'seats' (the only report)");
-	if (!fmt_set)
+	if (fmt < 0)
 		fmt = isatty(STDOUT_FILENO) ? FMT_TABLE : FMT_CSV;
 
 	/* Webhook secrets are not needed here: the serve user's files may

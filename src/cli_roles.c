@@ -166,14 +166,7 @@ out:
 int
 cli_roles(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "dry-run", no_argument, NULL, 'n' },
-		{ "prune", no_argument, NULL, 'P' },
-		{ "format", required_argument, NULL, 'f' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 }
-	};
+	static const char *const formats[] = { "text", "json", NULL };
 	const char *path = CONFIG_DEFAULT_PATH;
 	struct roles_opts o = { 0, 0 };
 	struct printer pr = { 0, 0 };
@@ -181,31 +174,22 @@ cli_roles(int argc, char **argv)
 	struct roles_result r;
 	struct config *cfg = NULL;
 	enum roles_status st;
-	int c, rc = 1;
+	int c, rc = 1, format = 0;
+	const struct cliutil_opt opts[] = {
+		{ .name = "dry-run", .letter = 'n', .type = CLIUTIL_FLAG,
+		    .dst = &o.dry_run },
+		{ .name = "prune", .letter = 'P', .type = CLIUTIL_FLAG,
+		    .dst = &o.prune },
+		{ .name = "format", .letter = 'f', .type = CLIUTIL_WORD,
+		    .dst = &format, .words = formats,
+		    .expect = "expected text or json" },
+	};
 
 	memset(&r, 0, sizeof(r));
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "c:nPf:h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'n':
-			o.dry_run = 1;
-			break;
-		case 'P':
-			o.prune = 1;
-			break;
-		case 'f':
-			if (strcmp(optarg, "json") != 0 &&
-			    strcmp(optarg, "text") != 0)
-				return cliutil_usage_error("roles", "--format: "
-				    "expected text or json");
-			pr.json = strcmp(optarg, "json") == 0;
-			break;
-		default:
-			if ((c = cliutil_common_opt(c, "roles", &path,
-			    roles_help)) >= 0)
-				return c;
-		}
-	}
+	if ((c = cliutil_parse("roles", argc, argv, opts, CLIUTIL_NOPTS(opts),
+	    &path, roles_help)) >= 0)
+		return c;
+	pr.json = format == 1;
 	if (optind + 1 != argc || strcmp(argv[optind], "sync") != 0)
 		return cliutil_usage_error("roles", "expected 'sync'");
 	pr.prune = o.prune;

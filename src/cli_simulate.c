@@ -599,47 +599,37 @@ out:
 int
 cli_simulate(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "source", required_argument, NULL, 's' },
-		{ "event", required_argument, NULL, 'e' },
-		{ "current", required_argument, NULL, 'u' },
-		{ "roles", required_argument, NULL, 'r' },
-		{ "groups", required_argument, NULL, 'g' },
-		{ "snapshot", required_argument, NULL, 'S' },
-		{ "all", no_argument, NULL, 'a' },
-		{ "users", required_argument, NULL, 'U' },
-		{ "people", required_argument, NULL, 'p' },
-		{ "pretty", no_argument, NULL, 'P' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 }
-	};
 	struct sim s;
 	int c, rc;
+	const struct cliutil_opt opts[] = {
+		{ .name = "source", .letter = 's', .type = CLIUTIL_STR,
+		    .dst = &s.source },
+		{ .name = "event", .letter = 'e', .type = CLIUTIL_STR,
+		    .dst = &s.event_path },
+		{ .name = "current", .letter = 'u', .type = CLIUTIL_STR,
+		    .dst = &s.current_path },
+		{ .name = "roles", .letter = 'r', .type = CLIUTIL_STR,
+		    .dst = &s.roles_path },
+		{ .name = "groups", .letter = 'g', .type = CLIUTIL_STR,
+		    .dst = &s.groups_path },
+		{ .name = "snapshot", .letter = 'S', .type = CLIUTIL_STR,
+		    .dst = &s.snapshot_path },
+		{ .name = "all", .letter = 'a', .type = CLIUTIL_FLAG,
+		    .dst = &s.all },
+		{ .name = "users", .letter = 'U', .type = CLIUTIL_STR,
+		    .dst = &s.users_path },
+		{ .name = "people", .letter = 'p', .type = CLIUTIL_STR,
+		    .dst = &s.people_path },
+		{ .name = "pretty", .letter = 'P', .type = CLIUTIL_FLAG,
+		    .dst = &s.pretty },
+	};
 
 	memset(&s, 0, sizeof(s));
 	s.config_path = CONFIG_DEFAULT_PATH;
 	s.pretty = isatty(STDOUT_FILENO);
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "c:s:e:u:r:g:S:aU:p:Ph", opts,
-	    NULL)) != -1) {
-		switch (c) {
-		case 's': s.source = optarg; break;
-		case 'e': s.event_path = optarg; break;
-		case 'u': s.current_path = optarg; break;
-		case 'r': s.roles_path = optarg; break;
-		case 'g': s.groups_path = optarg; break;
-		case 'S': s.snapshot_path = optarg; break;
-		case 'a': s.all = 1; break;
-		case 'U': s.users_path = optarg; break;
-		case 'p': s.people_path = optarg; break;
-		case 'P': s.pretty = 1; break;
-		default:
-			if ((c = cliutil_common_opt(c, "simulate", &s.config_path,
-			    simulate_help)) >= 0)
-				return c;
-		}
-	}
+	if ((c = cliutil_parse("simulate", argc, argv, opts,
+	    CLIUTIL_NOPTS(opts), &s.config_path, simulate_help)) >= 0)
+		return c;
 	if (optind != argc)
 		return usage("unexpected argument");
 	if (s.all) {

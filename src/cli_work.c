@@ -31,20 +31,6 @@ on_signal(int sig)
 	stop_flag = 1;
 }
 
-static int
-parse_int(const char *s, long lo, long hi, int *out)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno != 0 || end == s || *end != '\0' || v < lo || v > hi)
-		return -1;
-	*out = (int)v;
-	return 0;
-}
-
 static void
 work_help(void)
 {
@@ -75,64 +61,34 @@ work_help(void)
 int
 cli_work(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "threads", required_argument, NULL, 't' },
-		{ "until-idle", no_argument, NULL, 'u' },
-		{ "max-retry-age", required_argument, NULL, 'm' },
-		{ "retry-base", required_argument, NULL, 'b' },
-		{ "retry-max", required_argument, NULL, 'B' },
-		{ "log-level", required_argument, NULL, 'l' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 }
-	};
 	const char *path = CONFIG_DEFAULT_PATH;
 	struct worker_opts wo;
 	struct config *cfg = NULL;
 	struct sigaction sa;
 	char err[CONFIG_ERRLEN];
 	int c, rc;
+	const struct cliutil_opt opts[] = {
+		{ .name = "threads", .letter = 't', .type = CLIUTIL_INT,
+		    .dst = &wo.threads, .min = 1, .max = 64,
+		    .expect = "expected a number from 1 to 64" },
+		{ .name = "until-idle", .letter = 'u', .type = CLIUTIL_FLAG,
+		    .dst = &wo.until_idle },
+		{ .name = "max-retry-age", .letter = 'm', .type = CLIUTIL_INT,
+		    .dst = &wo.max_retry_age_s, .min = 1, .max = 30 * 86400,
+		    .expect = "expected seconds from 1 to 2592000" },
+		{ .name = "retry-base", .letter = 'b', .type = CLIUTIL_INT,
+		    .dst = &wo.backoff_base_s, .min = 1, .max = 3600,
+		    .expect = "expected seconds from 1 to 3600" },
+		{ .name = "retry-max", .letter = 'B', .type = CLIUTIL_INT,
+		    .dst = &wo.backoff_max_s, .min = 1, .max = 86400,
+		    .expect = "expected seconds from 1 to 86400" },
+		{ .name = "log-level", .letter = 'l', .type = CLIUTIL_LOG_LEVEL },
+	};
 
 	memset(&wo, 0, sizeof(wo));
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "c:t:um:b:B:l:h", opts,
-	    NULL)) != -1) {
-		switch (c) {
-		case 't':
-			if (parse_int(optarg, 1, 64, &wo.threads) != 0)
-				return cliutil_usage_error("work", "--threads: expected "
-				    "a number from 1 to 64");
-			break;
-		case 'u':
-			wo.until_idle = 1;
-			break;
-		case 'm':
-			if (parse_int(optarg, 1, 30 * 86400,
-			    &wo.max_retry_age_s) != 0)
-				return cliutil_usage_error("work", "--max-retry-age: "
-				    "expected seconds from 1 to 2592000");
-			break;
-		case 'b':
-			if (parse_int(optarg, 1, 3600, &wo.backoff_base_s) != 0)
-				return cliutil_usage_error("work", "--retry-base: "
-				    "expected seconds from 1 to 3600");
-			break;
-		case 'B':
-			if (parse_int(optarg, 1, 86400, &wo.backoff_max_s) != 0)
-				return cliutil_usage_error("work", "--retry-max: "
-				    "expected seconds from 1 to 86400");
-			break;
-		case 'l':
-			if (cliutil_set_log_level(optarg) != 0)
-				return cliutil_usage_error("work", "--log-level: "
-				    "expected debug, info, warn or error");
-			break;
-		default:
-			if ((c = cliutil_common_opt(c, "work", &path,
-			    work_help)) >= 0)
-				return c;
-		}
-	}
+	if ((c = cliutil_parse("work", argc, argv, opts, CLIUTIL_NOPTS(opts),
+	    &path, work_help)) >= 0)
+		return c;
 	if (optind != argc)
 		return cliutil_usage_error("work", "unexpected argument");
 	memset(&sa, 0, sizeof(sa));
@@ -290,39 +246,24 @@ why_row(int64_t id, time_t at, const struct store_audit *a, void *arg)
 int
 cli_why(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "format", required_argument, NULL, 'f' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 }
-	};
+	static const char *const formats[] = { "table", "json", NULL };
 	const char *path = CONFIG_DEFAULT_PATH, *user;
 	struct config *cfg = NULL;
 	struct store *st = NULL;
 	struct store_opts so;
 	struct why_ctx w = { 0, 0, 0 };
 	char err[512], key[300];
-	int c, rc = 1;
+	int c, rc = 1, format = -1;
+	const struct cliutil_opt opts[] = {
+		{ .name = "format", .letter = 'f', .type = CLIUTIL_WORD,
+		    .dst = &format, .words = formats,
+		    .expect = "expected table or json" },
+	};
 
-	w.json = !isatty(STDOUT_FILENO);
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "c:f:h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'f':
-			if (strcmp(optarg, "json") == 0)
-				w.json = 1;
-			else if (strcmp(optarg, "table") == 0)
-				w.json = 0;
-			else
-				return cliutil_usage_error("why", "--format: expected "
-				    "table or json");
-			break;
-		default:
-			if ((c = cliutil_common_opt(c, "why", &path,
-			    why_help)) >= 0)
-				return c;
-		}
-	}
+	if ((c = cliutil_parse("why", argc, argv, opts, CLIUTIL_NOPTS(opts),
+	    &path, why_help)) >= 0)
+		return c;
+	w.json = format >= 0 ? format == 1 : !isatty(STDOUT_FILENO);
 	if (optind + 1 != argc)
 		return cliutil_usage_error("why", "expected one USER");
 	user = argv[optind];
@@ -404,53 +345,31 @@ print_problem(void *arg, const char *msg)
 int
 cli_reconcile(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "fix", no_argument, NULL, 'f' },
-		{ "field", required_argument, NULL, 'F' },
-		{ "people", required_argument, NULL, 'p' },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 }
-	};
-	const char *const *fields = reconcile_fields;
 	const char *path = CONFIG_DEFAULT_PATH, *people = NULL;
 	struct reconcile_opts ro;
 	struct reconcile_report rep = { print_drift, print_problem, NULL, 0 };
 	struct reconcile_counts n;
 	struct config *cfg = NULL;
 	char err[CONFIG_ERRLEN];
-	int c, i, rc;
+	int c, rc, field = -1;
+	const struct cliutil_opt opts[] = {
+		{ .name = "fix", .letter = 'f', .type = CLIUTIL_FLAG,
+		    .dst = &ro.fix },
+		{ .name = "field", .letter = 'F', .type = CLIUTIL_WORD,
+		    .dst = &field, .words = reconcile_fields,
+		    .expect = "expected role, custom_role, groups, entitlements "
+		    "or suspended" },
+		{ .name = "people", .letter = 'p', .type = CLIUTIL_STR,
+		    .dst = &people },
+		{ .name = "quiet", .letter = 'q', .type = CLIUTIL_FLAG,
+		    .dst = &ro.quiet },
+	};
 
 	memset(&ro, 0, sizeof(ro));
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "c:fF:p:qh", opts, NULL)) != -1) {
-		switch (c) {
-		case 'f':
-			ro.fix = 1;
-			break;
-		case 'F':
-			for (i = 0; fields[i] != NULL &&
-			    strcmp(fields[i], optarg) != 0; i++)
-				;
-			if (fields[i] == NULL)
-				return cliutil_usage_error("reconcile", "--field: expected "
-				    "role, custom_role, groups, entitlements or "
-				    "suspended");
-			ro.field = optarg;
-			break;
-		case 'p':
-			people = optarg;
-			break;
-		case 'q':
-			ro.quiet = 1;
-			break;
-		default:
-			if ((c = cliutil_common_opt(c, "reconcile", &path,
-			    reconcile_help)) >= 0)
-				return c;
-		}
-	}
+	if ((c = cliutil_parse("reconcile", argc, argv, opts,
+	    CLIUTIL_NOPTS(opts), &path, reconcile_help)) >= 0)
+		return c;
+	ro.field = field >= 0 ? reconcile_fields[field] : NULL;
 	if (optind != argc)
 		return cliutil_usage_error("reconcile", "unexpected argument");
 	if (people != NULL && ro.fix)

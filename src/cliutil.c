@@ -29,20 +29,104 @@ cliutil_usage_error(const char *cmd, const char *msg)
 	return EXIT_USAGE;
 }
 
+/* Applies one option's value; 0, or -1 when the value is not one. */
+static int
+apply_opt(const struct cliutil_opt *o, const char *val)
+{
+	char *end;
+	long v;
+	int i;
+
+	switch (o->type) {
+	case CLIUTIL_FLAG:
+		*(int *)o->dst = 1;
+		return 0;
+	case CLIUTIL_STR:
+		*(const char **)o->dst = val;
+		return 0;
+	case CLIUTIL_SET:
+		*(const char **)o->dst = o->set;
+		return 0;
+	case CLIUTIL_INT:
+		errno = 0;
+		v = strtol(val, &end, 10);
+		if (errno != 0 || end == val || *end != '\0' || v < o->min ||
+		    v > o->max)
+			return -1;
+		*(int *)o->dst = (int)v;
+		return 0;
+	case CLIUTIL_WORD:
+		for (i = 0; o->words[i] != NULL; i++)
+			if (strcmp(val, o->words[i]) == 0) {
+				*(int *)o->dst = i;
+				return 0;
+			}
+		return -1;
+	case CLIUTIL_LOG_LEVEL:
+		return cliutil_set_log_level(val);
+	}
+	return -1;
+}
+
 int
-cliutil_common_opt(int c, const char *cmd, const char **path,
+cliutil_parse(const char *cmd, int argc, char **argv,
+    const struct cliutil_opt *opts, size_t nopts, const char **config_path,
     void (*help)(void))
 {
-	switch (c) {
-	case 'c':
-		*path = optarg;
-		return -1;
-	case 'h':
-		help();
-		return 0;
-	default:
-		return cliutil_usage_error(cmd, "unknown option");
+	struct option lo[OPTS_MAX + 3];
+	char shorts[3 * OPTS_MAX + 8], msg[256];
+	size_t i, n = 0, k = 0;
+	int c, takes;
+
+	if (nopts > OPTS_MAX)
+		return cliutil_usage_error(cmd, "too many options (a bug)");
+	memset(lo, 0, sizeof(lo));
+	for (i = 0; i < nopts; i++) {
+		takes = opts[i].type != CLIUTIL_FLAG &&
+		    opts[i].type != CLIUTIL_SET;
+		lo[n].name = opts[i].name;
+		lo[n].has_arg = takes ? required_argument : no_argument;
+		/* getopt_long returns 256 + i for options without a letter */
+		lo[n++].val = opts[i].letter != 0 ? opts[i].letter :
+		    256 + (int)i;
+		if (opts[i].letter != 0) {
+			shorts[k++] = (char)opts[i].letter;
+			if (takes)
+				shorts[k++] = ':';
+		}
 	}
+	lo[n].name = "config";
+	lo[n].has_arg = required_argument;
+	lo[n++].val = 'c';
+	lo[n].name = "help";
+	lo[n].has_arg = no_argument;
+	lo[n++].val = 'h';
+	memcpy(shorts + k, "c:h", 4);
+	optind = 1;
+	while ((c = getopt_long(argc, argv, shorts, lo, NULL)) != -1) {
+		if (c == 'c') {
+			*config_path = optarg;
+			continue;
+		}
+		if (c == 'h') {
+			help();
+			return 0;
+		}
+		for (i = 0; i < nopts; i++)
+			if (c == (opts[i].letter != 0 ? opts[i].letter :
+			    256 + (int)i))
+				break;
+		if (i == nopts)
+			return cliutil_usage_error(cmd, "unknown option");
+		if (apply_opt(&opts[i], optarg) != 0) {
+			snprintf(msg, sizeof(msg), "--%s: %s", opts[i].name,
+			    opts[i].type == CLIUTIL_LOG_LEVEL ? "expected "
+			    "debug, info, warn or error" : opts[i].expect != NULL ?
+			    opts[i].expect : "bad value");
+			return cliutil_usage_error(cmd, msg);
+		}
+	}
+	return -1;
 }
 
 int

@@ -19,37 +19,33 @@ struct json_object;
  */
 int cliutil_usage_error(const char *cmd, const char *msg);
 
-/*
- * The options every command takes, for the default: branch of its
- * getopt_long switch: 'c' (--config) sets *path to optarg (borrowed) and
- * returns -1, parse on; 'h' (--help) calls help and returns 0; anything
- * else is an unknown option: cliutil_usage_error, EXIT_USAGE.  A return
- * >= 0 is the exit status the command returns at once.
- */
-int cliutil_common_opt(int c, const char *cmd, const char **path,
-    void (*help)(void));
-
 /* What an option does with its value (struct cliutil_opt). */
 enum cliutil_type {
 	CLIUTIL_FLAG,       /* no value: *(int *)dst = 1 */
 	CLIUTIL_STR,        /* *(const char **)dst = the value (borrowed) */
+	CLIUTIL_SET,        /* no value: *(const char **)dst = set */
 	CLIUTIL_INT,        /* *(int *)dst = a whole number in [min, max] */
 	CLIUTIL_WORD,       /* *(int *)dst = the value's index in words */
 	CLIUTIL_LOG_LEVEL   /* debug, info, warn or error: sets the level */
 };
 
-/* One option of a command: --name (and -letter when letter is not 0). */
+/*
+ * One option of a command, as data: --name (and -letter when letter is
+ * not 0).  A bad value is the usage error "--name: expect".
+ */
 struct cliutil_opt {
 	const char *name;
 	int letter;
 	enum cliutil_type type;
 	void *dst;
-	int min, max;                /* CLIUTIL_INT */
+	long min, max;               /* CLIUTIL_INT */
 	const char *const *words;    /* CLIUTIL_WORD: NULL-terminated */
-	const char *expect;          /* the usage error for a bad value
-	                              * ("expected a number from 1 to 64");
-	                              * NULL: one is made up */
+	const char *set;             /* CLIUTIL_SET */
+	const char *expect;          /* CLIUTIL_INT, CLIUTIL_WORD */
 };
+
+/* The number of entries of an array of struct cliutil_opt. */
+#define CLIUTIL_NOPTS(a) (sizeof(a) / sizeof((a)[0]))
 
 /*
  * Parses argv's options (getopt_long, from argv[1]) per opts[0..nopts)
