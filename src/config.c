@@ -33,6 +33,7 @@
 
 #include "rolehook/config.h"
 #include "rolehook/hash.h"
+#include "rolehook/jsonutil.h"
 #include "rolehook/roles.h"
 #include "rolehook/zendesk.h"
 
@@ -141,22 +142,8 @@ quote(char *buf, size_t cap, const char *s, size_t len)
 static const char *
 type_name(struct json_object *v)
 {
-	switch (json_object_get_type(v)) {
-	case json_type_null:
-		return "null";
-	case json_type_boolean:
-		return "a boolean";
-	case json_type_int:
-	case json_type_double:
-		return "a number";
-	case json_type_string:
-		return "a string";
-	case json_type_array:
-		return "an array";
-	case json_type_object:
-		return "an object";
-	}
-	return "an unknown value";
+	return json_object_is_type(v, json_type_int) ? "a number" :
+	    json_type_noun(v);
 }
 
 /* Describes what was found: scalars by value, containers by type. */

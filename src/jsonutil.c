@@ -180,6 +180,30 @@ fail:
 	return NULL;
 }
 
+const char *
+json_type_noun(const struct json_object *v)
+{
+	if (v == NULL)
+		return "null";
+	switch (json_object_get_type(v)) {
+	case json_type_null:
+		return "null";
+	case json_type_boolean:
+		return "a boolean";
+	case json_type_int:
+		return "an integer";
+	case json_type_double:
+		return "a number";
+	case json_type_string:
+		return "a string";
+	case json_type_array:
+		return "an array";
+	case json_type_object:
+		return "an object";
+	}
+	return "an unknown value";
+}
+
 int
 json_member_put(json_object *o, const char *key, json_object *v)
 {

@@ -21,6 +21,12 @@ int json_member_int(const struct json_object *o, const char *key,
 int json_member_true(const struct json_object *o, const char *key);
 
 /*
+ * What v is, for messages: "null" (also for NULL), "a boolean", "an
+ * integer", "a number", "a string", "an array" or "an object".  Static.
+ */
+const char *json_type_noun(const struct json_object *v);
+
+/*
  * Adds key: v to o, v stolen (json_object_object_add), putting v when
  * json-c refuses it.  Returns 0, or -1 when refused (out of memory).
  */
