@@ -12,7 +12,8 @@
  *  - success: kind is the entry's "kind" (hire, update, terminate,
  *    rehire) or "update"; the subject is "people:" + employee_id, else
  *    "people:#idx"; at most NORM_ATTR_MAX attributes, each a known name
- *    or custom.<key>, each value the very string of the entry (top-level,
+ *    or custom.<key> (never "custom." alone, never a cut key), each
+ *    value the very string of the entry (top-level,
  *    or under "custom"), and every string attribute of the entry is
  *    there; the event is complete (NORM_FULL);
  *  - the same entry read twice gives the same event (no hidden state);
@@ -61,7 +62,6 @@ static const char *
 source_of(struct json_object *p, const char *key, const char *value)
 {
 	struct json_object *v, *c;
-	size_t n;
 
 	if (json_object_object_get_ex(p, key, &v) &&
 	    json_object_is_type(v, json_type_string) &&
@@ -71,11 +71,9 @@ source_of(struct json_object *p, const char *key, const char *value)
 	    !json_object_object_get_ex(p, "custom", &c) ||
 	    !json_object_is_type(c, json_type_object))
 		return NULL;
-	n = strlen(key + 7);
 	json_object_object_foreach(c, ck, cv) {
-		/* people.c keeps at most 250 bytes of a custom key */
-		if ((strcmp(ck, key + 7) == 0 ||
-		    (n == 250 && strncmp(ck, key + 7, n) == 0)) &&
+		/* the key whole: people.c refuses keys it would have to cut */
+		if (strcmp(ck, key + 7) == 0 &&
 		    json_object_is_type(cv, json_type_string) &&
 		    strcmp(json_object_get_string(cv), value) == 0)
 			return value;
