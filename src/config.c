@@ -34,6 +34,7 @@
 #include "rolehook/config.h"
 #include "rolehook/hash.h"
 #include "rolehook/jsonutil.h"
+#include "rolehook/readall.h"
 #include "rolehook/roles.h"
 #include "rolehook/zendesk.h"
 
@@ -992,23 +993,14 @@ read_secret_file(struct ctx *c, const char *path, const char *fpath,
 		fail(c, path, "out of memory");
 		goto out;
 	}
-	for (;;) {
-		r = read(fd, buf + n, SECRET_FILE_MAX + 1 - n);
-		if (r == -1 && errno == EINTR)
-			continue;
-		if (r == -1) {
+	if ((r = readall_fd(fd, buf, SECRET_FILE_MAX, &n)) != 0) {
+		if (r < 0)
 			fail(c, path, "cannot read secret file %s: %s", fpath,
 			    strerror(errno));
-			goto out;
-		}
-		if (r == 0)
-			break;
-		n += (size_t)r;
-		if (n > SECRET_FILE_MAX) {
+		else
 			fail(c, path, "secret file %s is larger than %d bytes",
 			    fpath, SECRET_FILE_MAX);
-			goto out;
-		}
+		goto out;
 	}
 	/* One trailing newline is what `echo secret > file` leaves. */
 	if (n > 0 && buf[n - 1] == '\n')
@@ -2150,22 +2142,13 @@ config_load(const char *path, enum config_secrets secrets,
 		fail(&c, "$", "out of memory");
 		goto out;
 	}
-	for (;;) {
-		r = read(fd, buf + n, CONFIG_MAX_BYTES + 1 - n);
-		if (r == -1 && errno == EINTR)
-			continue;
-		if (r == -1) {
+	if ((r = readall_fd(fd, buf, CONFIG_MAX_BYTES, &n)) != 0) {
+		if (r < 0)
 			fail(&c, "$", "cannot read: %s", strerror(errno));
-			goto out;
-		}
-		if (r == 0)
-			break;
-		n += (size_t)r;
-		if (n > CONFIG_MAX_BYTES) {
+		else
 			fail(&c, "$", "the file is larger than %d bytes",
 			    CONFIG_MAX_BYTES);
-			goto out;
-		}
+		goto out;
 	}
 	rc = config_parse(buf, n, path, secrets, out, err, errlen);
 out:

@@ -37,6 +37,7 @@
 #include "rolehook/log.h"
 #include "rolehook/monotime.h"
 #include "rolehook/oauth.h"
+#include "rolehook/readall.h"
 
 #define DEFAULT_CONNECT_MS 5000L
 #define DEFAULT_TOTAL_MS 30000L
@@ -270,23 +271,15 @@ oauth_read_file(const char *path, char **out, char *err, size_t errlen)
 		httpc_errf(err, errlen, "out of memory");
 		goto out;
 	}
-	for (;;) {
-		r = read(fd, buf + n, OAUTH_TOKEN_MAX + 2 - n);
-		if (r == -1 && errno == EINTR)
-			continue;
-		if (r == -1) {
-			httpc_errf(err, errlen, "cannot read refresh token file %s: "
-			    "%s", path, strerror(errno));
-			goto out;
-		}
-		if (r == 0)
-			break;
-		n += (size_t)r;
-		if (n > OAUTH_TOKEN_MAX + 1) {
-			httpc_errf(err, errlen, "refresh token file %s is larger "
-			    "than %d bytes", path, OAUTH_TOKEN_MAX);
-			goto out;
-		}
+	/* OAUTH_TOKEN_MAX + 1: the token and its newline */
+	if ((r = readall_fd(fd, buf, OAUTH_TOKEN_MAX + 1, &n)) != 0) {
+		if (r < 0)
+			httpc_errf(err, errlen, "cannot read refresh token "
+			    "file %s: %s", path, strerror(errno));
+		else
+			httpc_errf(err, errlen, "refresh token file %s is "
+			    "larger than %d bytes", path, OAUTH_TOKEN_MAX);
+		goto out;
 	}
 	if (n > 0 && buf[n - 1] == '\n')
 		n--;
