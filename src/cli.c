@@ -80,7 +80,7 @@ int
 cli_serve(int argc, char **argv)
 {
 	const struct cliutil_opt opts[] = {
-		{ .name = "log-level", .letter = 'l', .type = CLIUTIL_LOG_LEVEL },
+		CLIUTIL_OPT_LOG_LEVEL("log-level", 'l'),
 	};
 	const char *path = CONFIG_DEFAULT_PATH;
 	struct config *cfg = NULL;
@@ -242,14 +242,10 @@ cli_check(int argc, char **argv)
 	const char *roles = NULL, *groups = NULL;
 	int c, quiet = 0, no_secrets = 0, rc;
 	const struct cliutil_opt opts[] = {
-		{ .name = "no-secrets", .letter = 'n', .type = CLIUTIL_FLAG,
-		    .dst = &no_secrets },
-		{ .name = "quiet", .letter = 'q', .type = CLIUTIL_FLAG,
-		    .dst = &quiet },
-		{ .name = "roles", .letter = 'r', .type = CLIUTIL_STR,
-		    .dst = &roles },
-		{ .name = "groups", .letter = 'g', .type = CLIUTIL_STR,
-		    .dst = &groups },
+		CLIUTIL_OPT_FLAG("no-secrets", 'n', &no_secrets),
+		CLIUTIL_OPT_FLAG("quiet", 'q', &quiet),
+		CLIUTIL_OPT_STR("roles", 'r', &roles),
+		CLIUTIL_OPT_STR("groups", 'g', &groups),
 	};
 	enum config_secrets secrets;
 	struct config *cfg = NULL;
@@ -595,25 +591,17 @@ cli_events(int argc, char **argv)
 	size_t k;
 	int c, rc = 1, replay, limit = 100, format = -1;
 	const struct cliutil_opt opts[] = {
-		{ .name = "state", .letter = 's', .type = CLIUTIL_STR,
-		    .dst = &a.state },
-		{ .name = "source", .letter = 'S', .type = CLIUTIL_STR,
-		    .dst = &a.source },
-		{ .name = "limit", .letter = 'l', .type = CLIUTIL_INT,
-		    .dst = &limit, .min = 1, .max = 1000000,
-		    .expect = "expected a number from 1 to 1000000" },
-		{ .name = "format", .letter = 'f', .type = CLIUTIL_WORD,
-		    .dst = &format, .words = formats,
-		    .expect = "expected table or json" },
-		{ .name = "since", .letter = 'T', .type = CLIUTIL_STR,
-		    .dst = &a.since },
-		{ .name = "dry-run", .type = CLIUTIL_FLAG, .dst = &a.dry_run },
-		{ .name = "held", .letter = 'H', .type = CLIUTIL_SET,
-		    .dst = &a.state, .set = "held" },
-		{ .name = "pending", .letter = 'W', .type = CLIUTIL_SET,
-		    .dst = &a.state, .set = "waiting" },
-		{ .name = "policy", .letter = 'P', .type = CLIUTIL_STR,
-		    .dst = &a.policy_file },
+		CLIUTIL_OPT_STR("state", 's', &a.state),
+		CLIUTIL_OPT_STR("source", 'S', &a.source),
+		CLIUTIL_OPT_INT("limit", 'l', &limit, 1, 1000000,
+		    "expected a number from 1 to 1000000"),
+		CLIUTIL_OPT_WORD("format", 'f', &format, formats,
+		    "expected table or json"),
+		CLIUTIL_OPT_STR("since", 'T', &a.since),
+		CLIUTIL_OPT_FLAG("dry-run", 0, &a.dry_run),
+		CLIUTIL_OPT_SET("held", 'H', &a.state, "held"),
+		CLIUTIL_OPT_SET("pending", 'W', &a.state, "waiting"),
+		CLIUTIL_OPT_STR("policy", 'P', &a.policy_file),
 	};
 
 	memset(&a, 0, sizeof(a));

@@ -392,13 +392,10 @@ cli_report(int argc, char **argv)
 	char err[CONFIG_ERRLEN];
 	int c, rc = 1, fmt = -1;
 	const struct cliutil_opt opts[] = {
-		{ .name = "format", .letter = 'f', .type = CLIUTIL_WORD,
-		    .dst = &fmt, .words = fmt_names,
-		    .expect = "expected table, csv or json" },
-		{ .name = "people", .letter = 'p', .type = CLIUTIL_STR,
-		    .dst = &people },
-		{ .name = "quiet", .letter = 'q', .type = CLIUTIL_FLAG,
-		    .dst = &so.quiet },
+		CLIUTIL_OPT_WORD("format", 'f', &fmt, fmt_names,
+		    "expected table, csv or json"),
+		CLIUTIL_OPT_STR("people", 'p', &people),
+		CLIUTIL_OPT_FLAG("quiet", 'q', &so.quiet),
 	};
 
 	memset(&so, 0, sizeof(so));

@@ -176,13 +176,10 @@ cli_roles(int argc, char **argv)
 	enum roles_status st;
 	int c, rc = 1, format = 0;
 	const struct cliutil_opt opts[] = {
-		{ .name = "dry-run", .letter = 'n', .type = CLIUTIL_FLAG,
-		    .dst = &o.dry_run },
-		{ .name = "prune", .letter = 'P', .type = CLIUTIL_FLAG,
-		    .dst = &o.prune },
-		{ .name = "format", .letter = 'f', .type = CLIUTIL_WORD,
-		    .dst = &format, .words = formats,
-		    .expect = "expected text or json" },
+		CLIUTIL_OPT_FLAG("dry-run", 'n', &o.dry_run),
+		CLIUTIL_OPT_FLAG("prune", 'P', &o.prune),
+		CLIUTIL_OPT_WORD("format", 'f', &format, formats,
+		    "expected text or json"),
 	};
 
 	memset(&r, 0, sizeof(r));

@@ -602,26 +602,16 @@ cli_simulate(int argc, char **argv)
 	struct sim s;
 	int c, rc;
 	const struct cliutil_opt opts[] = {
-		{ .name = "source", .letter = 's', .type = CLIUTIL_STR,
-		    .dst = &s.source },
-		{ .name = "event", .letter = 'e', .type = CLIUTIL_STR,
-		    .dst = &s.event_path },
-		{ .name = "current", .letter = 'u', .type = CLIUTIL_STR,
-		    .dst = &s.current_path },
-		{ .name = "roles", .letter = 'r', .type = CLIUTIL_STR,
-		    .dst = &s.roles_path },
-		{ .name = "groups", .letter = 'g', .type = CLIUTIL_STR,
-		    .dst = &s.groups_path },
-		{ .name = "snapshot", .letter = 'S', .type = CLIUTIL_STR,
-		    .dst = &s.snapshot_path },
-		{ .name = "all", .letter = 'a', .type = CLIUTIL_FLAG,
-		    .dst = &s.all },
-		{ .name = "users", .letter = 'U', .type = CLIUTIL_STR,
-		    .dst = &s.users_path },
-		{ .name = "people", .letter = 'p', .type = CLIUTIL_STR,
-		    .dst = &s.people_path },
-		{ .name = "pretty", .letter = 'P', .type = CLIUTIL_FLAG,
-		    .dst = &s.pretty },
+		CLIUTIL_OPT_STR("source", 's', &s.source),
+		CLIUTIL_OPT_STR("event", 'e', &s.event_path),
+		CLIUTIL_OPT_STR("current", 'u', &s.current_path),
+		CLIUTIL_OPT_STR("roles", 'r', &s.roles_path),
+		CLIUTIL_OPT_STR("groups", 'g', &s.groups_path),
+		CLIUTIL_OPT_STR("snapshot", 'S', &s.snapshot_path),
+		CLIUTIL_OPT_FLAG("all", 'a', &s.all),
+		CLIUTIL_OPT_STR("users", 'U', &s.users_path),
+		CLIUTIL_OPT_STR("people", 'p', &s.people_path),
+		CLIUTIL_OPT_FLAG("pretty", 'P', &s.pretty),
 	};
 
 	memset(&s, 0, sizeof(s));

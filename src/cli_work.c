@@ -68,21 +68,17 @@ cli_work(int argc, char **argv)
 	char err[CONFIG_ERRLEN];
 	int c, rc;
 	const struct cliutil_opt opts[] = {
-		{ .name = "threads", .letter = 't', .type = CLIUTIL_INT,
-		    .dst = &wo.threads, .min = 1, .max = 64,
-		    .expect = "expected a number from 1 to 64" },
-		{ .name = "until-idle", .letter = 'u', .type = CLIUTIL_FLAG,
-		    .dst = &wo.until_idle },
-		{ .name = "max-retry-age", .letter = 'm', .type = CLIUTIL_INT,
-		    .dst = &wo.max_retry_age_s, .min = 1, .max = 30 * 86400,
-		    .expect = "expected seconds from 1 to 2592000" },
-		{ .name = "retry-base", .letter = 'b', .type = CLIUTIL_INT,
-		    .dst = &wo.backoff_base_s, .min = 1, .max = 3600,
-		    .expect = "expected seconds from 1 to 3600" },
-		{ .name = "retry-max", .letter = 'B', .type = CLIUTIL_INT,
-		    .dst = &wo.backoff_max_s, .min = 1, .max = 86400,
-		    .expect = "expected seconds from 1 to 86400" },
-		{ .name = "log-level", .letter = 'l', .type = CLIUTIL_LOG_LEVEL },
+		CLIUTIL_OPT_INT("threads", 't', &wo.threads, 1, 64,
+		    "expected a number from 1 to 64"),
+		CLIUTIL_OPT_FLAG("until-idle", 'u', &wo.until_idle),
+		CLIUTIL_OPT_INT("max-retry-age", 'm', &wo.max_retry_age_s, 1,
+		    30 * 86400,
+		    "expected seconds from 1 to 2592000"),
+		CLIUTIL_OPT_INT("retry-base", 'b', &wo.backoff_base_s, 1, 3600,
+		    "expected seconds from 1 to 3600"),
+		CLIUTIL_OPT_INT("retry-max", 'B', &wo.backoff_max_s, 1, 86400,
+		    "expected seconds from 1 to 86400"),
+		CLIUTIL_OPT_LOG_LEVEL("log-level", 'l'),
 	};
 
 	memset(&wo, 0, sizeof(wo));
@@ -255,9 +251,8 @@ cli_why(int argc, char **argv)
 	char err[512], key[300];
 	int c, rc = 1, format = -1;
 	const struct cliutil_opt opts[] = {
-		{ .name = "format", .letter = 'f', .type = CLIUTIL_WORD,
-		    .dst = &format, .words = formats,
-		    .expect = "expected table or json" },
+		CLIUTIL_OPT_WORD("format", 'f', &format, formats,
+		    "expected table or json"),
 	};
 
 	if ((c = cliutil_parse("why", argc, argv, opts, CLIUTIL_NOPTS(opts),
@@ -353,16 +348,12 @@ cli_reconcile(int argc, char **argv)
 	char err[CONFIG_ERRLEN];
 	int c, rc, field = -1;
 	const struct cliutil_opt opts[] = {
-		{ .name = "fix", .letter = 'f', .type = CLIUTIL_FLAG,
-		    .dst = &ro.fix },
-		{ .name = "field", .letter = 'F', .type = CLIUTIL_WORD,
-		    .dst = &field, .words = reconcile_fields,
-		    .expect = "expected role, custom_role, groups, entitlements "
-		    "or suspended" },
-		{ .name = "people", .letter = 'p', .type = CLIUTIL_STR,
-		    .dst = &people },
-		{ .name = "quiet", .letter = 'q', .type = CLIUTIL_FLAG,
-		    .dst = &ro.quiet },
+		CLIUTIL_OPT_FLAG("fix", 'f', &ro.fix),
+		CLIUTIL_OPT_WORD("field", 'F', &field, reconcile_fields,
+		    "expected role, custom_role, groups, entitlements or "
+		    "suspended"),
+		CLIUTIL_OPT_STR("people", 'p', &people),
+		CLIUTIL_OPT_FLAG("quiet", 'q', &ro.quiet),
 	};
 
 	memset(&ro, 0, sizeof(ro));

@@ -44,6 +44,23 @@ struct cliutil_opt {
 	const char *expect;          /* CLIUTIL_INT, CLIUTIL_WORD */
 };
 
+/* One table row per option, one line each where it fits. */
+#define CLIUTIL_OPT_FLAG(n, l, d) \
+	{ .name = (n), .letter = (l), .type = CLIUTIL_FLAG, .dst = (d) }
+#define CLIUTIL_OPT_STR(n, l, d) \
+	{ .name = (n), .letter = (l), .type = CLIUTIL_STR, .dst = (d) }
+#define CLIUTIL_OPT_SET(n, l, d, v) \
+	{ .name = (n), .letter = (l), .type = CLIUTIL_SET, .dst = (d), \
+	  .set = (v) }
+#define CLIUTIL_OPT_INT(n, l, d, lo, hi, e) \
+	{ .name = (n), .letter = (l), .type = CLIUTIL_INT, .dst = (d), \
+	  .min = (lo), .max = (hi), .expect = (e) }
+#define CLIUTIL_OPT_WORD(n, l, d, w, e) \
+	{ .name = (n), .letter = (l), .type = CLIUTIL_WORD, .dst = (d), \
+	  .words = (w), .expect = (e) }
+#define CLIUTIL_OPT_LOG_LEVEL(n, l) \
+	{ .name = (n), .letter = (l), .type = CLIUTIL_LOG_LEVEL }
+
 /* The number of entries of an array of struct cliutil_opt. */
 #define CLIUTIL_NOPTS(a) (sizeof(a) / sizeof((a)[0]))
 
