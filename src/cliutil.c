@@ -17,6 +17,7 @@
 
 #include "rolehook/cliutil.h"
 #include "rolehook/config.h"
+#include "rolehook/jsonutil.h"
 #include "rolehook/log.h"
 
 #define OPTS_MAX 24
@@ -216,41 +217,29 @@ int
 cliutil_read_json(const char *path, size_t max, int depth,
     struct json_object **out, char *err, size_t errlen)
 {
-	struct json_tokener *tok = NULL;
-	struct json_object *v = NULL;
+	const char *why;
 	char *buf = NULL;
-	size_t len = 0, off, line = 1, i;
+	size_t len = 0, end, line = 1, i;
 	int rc = -1;
 
 	*out = NULL;
 	if (cliutil_read_file(path, max, &buf, &len, err, errlen) != 0)
 		goto out;
-	if ((tok = json_tokener_new_ex(depth)) == NULL) {
-		snprintf(err, errlen, "%s: out of memory", path);
-		goto out;
-	}
-	v = json_tokener_parse_ex(tok, buf, (int)len);
-	off = json_tokener_get_parse_end(tok);
-	if (v == NULL || json_tokener_get_error(tok) != json_tokener_success) {
-		for (i = 0; i < off && i < len; i++)
+	switch (json_parse_one(buf, len, depth, 0, out, &why, &end)) {
+	case JSON_ONE_OK:
+		rc = 0;
+		break;
+	case JSON_ONE_SYNTAX:
+		for (i = 0; i < end && i < len; i++)
 			line += buf[i] == '\n';
 		snprintf(err, errlen, "%s: invalid JSON at line %zu: %s", path,
-		    line, json_tokener_error_desc(json_tokener_get_error(tok)));
-		goto out;
+		    line, why);
+		break;
+	default:
+		snprintf(err, errlen, "%s: %s", path, why);
+		break;
 	}
-	for (; off < len; off++)
-		if (!isspace((unsigned char)buf[off])) {
-			snprintf(err, errlen, "%s: text after the JSON value",
-			    path);
-			goto out;
-		}
-	*out = v;
-	v = NULL;
-	rc = 0;
 out:
-	json_object_put(v);
-	if (tok != NULL)
-		json_tokener_free(tok);
 	free(buf);
 	return rc;
 }

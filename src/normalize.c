@@ -2583,9 +2583,9 @@ static int
 parse_body(struct nctx *c, const char *body, size_t len,
     struct json_object **root)
 {
-	json_tokener *tok = NULL;
 	struct json_object *doc = NULL;
-	enum json_tokener_error jerr;
+	const char *why;
+	size_t end;
 	int rc = -1;
 
 	*root = NULL;
@@ -2597,28 +2597,23 @@ parse_body(struct nctx *c, const char *body, size_t len,
 		nfail(c, "body: larger than %d bytes", INT_MAX);
 		goto out;
 	}
-	if ((tok = json_tokener_new_ex(NORM_DEPTH)) == NULL) {
+	switch (json_parse_one(body, len, NORM_DEPTH, JSON_TOKENER_STRICT |
+	    JSON_TOKENER_VALIDATE_UTF8, &doc, &why, &end)) {
+	case JSON_ONE_OK:
+		break;
+	case JSON_ONE_NOMEM:
 		oom(c);
 		goto out;
-	}
-	json_tokener_set_flags(tok, JSON_TOKENER_STRICT |
-	    JSON_TOKENER_VALIDATE_UTF8);
-	doc = json_tokener_parse_ex(tok, body, (int)len);
-	jerr = json_tokener_get_error(tok);
-	if (jerr == json_tokener_continue) {
-		nfail(c, "body: not JSON (unexpected end of input)");
-		goto out;
-	}
-	if (jerr != json_tokener_success) {
-		nfail(c, "body: not JSON (%s)", json_tokener_error_desc(jerr));
-		goto out;
-	}
-	if (!only_space(body, json_tokener_get_parse_end(tok), len)) {
+	case JSON_ONE_TRAILING:
 		nfail(c, "body: text after the JSON value");
+		goto out;
+	default:
+		nfail(c, "body: not JSON (%s)", why);
 		goto out;
 	}
 	if (doc == NULL || !json_object_is_type(doc, json_type_object)) {
-		nfail(c, "body: expected a JSON object, found %s", json_type_noun(doc));
+		nfail(c, "body: expected a JSON object, found %s",
+		    json_type_noun(doc));
 		goto out;
 	}
 	*root = doc;
@@ -2626,8 +2621,6 @@ parse_body(struct nctx *c, const char *body, size_t len,
 	rc = 0;
 out:
 	json_object_put(doc);
-	if (tok != NULL)
-		json_tokener_free(tok);
 	return rc;
 }
 
