@@ -11,6 +11,7 @@
 
 #include "rolehook/bulk.h"
 #include "rolehook/governor.h"
+#include "rolehook/monotime.h"
 
 #define TTY_EVERY_MS 250       /* a terminal line at most this often */
 #define LOG_EVERY_MS 30000     /* a plain line at least this often... */
@@ -27,15 +28,6 @@ struct bulk_progress {
 	uint64_t start_granted;
 	int last_step;             /* last 10 % step printed */
 };
-
-static int64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* "5,000" into buf. */
 void
@@ -124,7 +116,7 @@ bulk_progress_new(const char *cmd, const char *what, size_t total,
 	p->tty = tty;
 	p->quiet = quiet;
 	p->total = total;
-	p->start_ms = p->last_ms = mono_ms();
+	p->start_ms = p->last_ms = monotime_ms();
 	if (gov != NULL) {
 		gov_stats(gov, &gs);
 		p->start_granted = gs.granted;
@@ -182,7 +174,7 @@ bulk_progress_add(struct bulk_progress *p, size_t n)
 	if (p->done > p->total)
 		p->total = p->done;
 	if (!p->quiet && p->done < p->total) {
-		now = mono_ms();
+		now = monotime_ms();
 		step = p->total > 0 ? (int)((p->done * LOG_STEPS) / p->total) : 0;
 		if (p->tty ? now - p->last_ms >= TTY_EVERY_MS :
 		    (step > p->last_step || now - p->last_ms >= LOG_EVERY_MS)) {
@@ -215,7 +207,7 @@ bulk_progress_end(struct bulk_progress *p)
 		return;
 	pthread_mutex_lock(&p->mu);
 	if (!p->quiet)
-		print_line(p, mono_ms(), 1);
+		print_line(p, monotime_ms(), 1);
 	pthread_mutex_unlock(&p->mu);
 	pthread_mutex_destroy(&p->mu);
 	free(p);

@@ -17,6 +17,7 @@
 #include <json-c/json.h>
 
 #include "rolehook/cli.h"
+#include "rolehook/cliutil.h"
 #include "rolehook/config.h"
 #include "rolehook/jsonutil.h"
 #include "rolehook/log.h"
@@ -58,59 +59,6 @@ cli_usage(void)
 	    "see rolehook(8) and rolehook.json(5)\n");
 }
 
-int
-cli_usage_error(const char *cmd, const char *msg)
-{
-	fprintf(stderr, "rolehook %s: %s\nrun 'rolehook %s --help' for usage\n",
-	    cmd, msg, cmd);
-	return EXIT_USAGE;
-}
-
-int
-cli_common_opt(int c, const char *cmd, const char **path,
-    void (*help)(void))
-{
-	switch (c) {
-	case 'c':
-		*path = optarg;
-		return -1;
-	case 'h':
-		help();
-		return 0;
-	default:
-		return cli_usage_error(cmd, "unknown option");
-	}
-}
-
-int
-cli_load_config(const char *path, enum config_secrets secrets,
-    struct config **cfg)
-{
-	char err[CONFIG_ERRLEN];
-
-	if (config_load(path, secrets, cfg, err, sizeof(err)) != 0) {
-		fprintf(stderr, "rolehook: %s\n", err);
-		return EXIT_USAGE;
-	}
-	return 0;
-}
-
-int
-cli_set_log_level(const char *s)
-{
-	static const char *const names[] = { "debug", "info", "warn", "error" };
-	int i;
-
-	for (i = 0; i < 4; i++)
-		if (strcmp(s, names[i]) == 0) {
-			log_set_level((enum log_level)i);
-			return 0;
-		}
-	return -1;
-}
-
-/* ---------------------------------------------------------------- serve */
-
 static void
 serve_help(void)
 {
@@ -131,11 +79,8 @@ serve_help(void)
 int
 cli_serve(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "log-level", required_argument, NULL, 'l' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 }
+	const struct cliutil_opt opts[] = {
+		CLIUTIL_OPT_LOG_LEVEL("log-level", 'l'),
 	};
 	const char *path = CONFIG_DEFAULT_PATH;
 	struct config *cfg = NULL;
@@ -148,29 +93,18 @@ cli_serve(int argc, char **argv)
 	size_t i;
 	int c, rc = 1;
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "c:l:h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'l':
-			if (cli_set_log_level(optarg) != 0)
-				return cli_usage_error("serve", "--log-level: "
-				    "expected debug, info, warn or error");
-			break;
-		default:
-			if ((c = cli_common_opt(c, "serve", &path,
-			    serve_help)) >= 0)
-				return c;
-		}
-	}
+	if ((c = cliutil_parse("serve", argc, argv, opts, CLIUTIL_NOPTS(opts),
+	    &path, serve_help)) >= 0)
+		return c;
 	if (optind != argc)
-		return cli_usage_error("serve", "unexpected argument");
+		return cliutil_usage_error("serve", "unexpected argument");
 	server_block_signals(&sigs);
 	/*
 	 * Files the store creates are for rolehook's users and group only:
 	 * they hold webhook bodies (personal data).
 	 */
 	umask(007);
-	if (cli_load_config(path, CONFIG_SECRETS_RESOLVE, &cfg) != 0)
+	if (cliutil_load_config(path, CONFIG_SECRETS_RESOLVE, &cfg) != 0)
 		return EXIT_USAGE;
 	memset(&so, 0, sizeof(so));
 	so.batch_rows = cfg->store.batch_rows;
@@ -304,50 +238,29 @@ warn_zendesk(const struct config *cfg)
 int
 cli_check(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "no-secrets", no_argument, NULL, 'n' },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "roles", required_argument, NULL, 'r' },
-		{ "groups", required_argument, NULL, 'g' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 }
-	};
 	const char *path = CONFIG_DEFAULT_PATH;
 	const char *roles = NULL, *groups = NULL;
-	enum config_secrets secrets = CONFIG_SECRETS_RESOLVE;
+	int c, quiet = 0, no_secrets = 0, rc;
+	const struct cliutil_opt opts[] = {
+		CLIUTIL_OPT_FLAG("no-secrets", 'n', &no_secrets),
+		CLIUTIL_OPT_FLAG("quiet", 'q', &quiet),
+		CLIUTIL_OPT_STR("roles", 'r', &roles),
+		CLIUTIL_OPT_STR("groups", 'g', &groups),
+	};
+	enum config_secrets secrets;
 	struct config *cfg = NULL;
-	int c, quiet = 0, rc;
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "c:nqr:g:h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'n':
-			secrets = CONFIG_SECRETS_SKIP;
-			break;
-		case 'q':
-			quiet = 1;
-			break;
-		case 'r':
-			roles = optarg;
-			break;
-		case 'g':
-			groups = optarg;
-			break;
-		default:
-			if ((c = cli_common_opt(c, "check", &path,
-			    check_help)) >= 0)
-				return c;
-		}
-	}
+	if ((c = cliutil_parse("check", argc, argv, opts, CLIUTIL_NOPTS(opts),
+	    &path, check_help)) >= 0)
+		return c;
+	secrets = no_secrets ? CONFIG_SECRETS_SKIP : CONFIG_SECRETS_RESOLVE;
 	if (optind != argc)
-		return cli_usage_error("check", "unexpected argument");
-	if (cli_load_config(path, secrets, &cfg) != 0)
+		return cliutil_usage_error("check", "unexpected argument");
+	if (cliutil_load_config(path, secrets, &cfg) != 0)
 		return EXIT_USAGE;
 	/* policy: compiled, and checked against Zendesk's names when given */
 	rc = cli_check_policy(cfg, roles, groups, quiet);
-	if (rc == 0 && (check_sources(cfg) != 0 ||
-	    cli_check_custom_roles(cfg) != 0))
+	if (rc == 0 && check_sources(cfg) != 0)
 		rc = EXIT_USAGE;
 	if (rc == 0 && secrets == CONFIG_SECRETS_RESOLVE) {
 		char zerr[1024];
@@ -678,99 +591,56 @@ static const struct {
 int
 cli_events(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "state", required_argument, NULL, 's' },
-		{ "source", required_argument, NULL, 'S' },
-		{ "limit", required_argument, NULL, 'l' },
-		{ "format", required_argument, NULL, 'f' },
-		{ "since", required_argument, NULL, 'T' },
-		{ "dry-run", no_argument, NULL, 'n' },
-		{ "held", no_argument, NULL, 'H' },
-		{ "pending", no_argument, NULL, 'W' },
-		{ "policy", required_argument, NULL, 'P' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 }
-	};
+	static const char *const formats[] = { "table", "json", NULL };
 	const char *path = CONFIG_DEFAULT_PATH;
 	struct ev_args a;
 	struct store_opts so;
 	char err[512];
 	size_t k;
-	int c, rc = 1, replay;
+	int c, rc = 1, replay, limit = 100, format = -1;
+	const struct cliutil_opt opts[] = {
+		CLIUTIL_OPT_STR("state", 's', &a.state),
+		CLIUTIL_OPT_STR("source", 'S', &a.source),
+		CLIUTIL_OPT_INT("limit", 'l', &limit, 1, 1000000,
+		    "expected a number from 1 to 1000000"),
+		CLIUTIL_OPT_WORD("format", 'f', &format, formats,
+		    "expected table or json"),
+		CLIUTIL_OPT_STR("since", 'T', &a.since),
+		CLIUTIL_OPT_FLAG("dry-run", 0, &a.dry_run),
+		CLIUTIL_OPT_SET("held", 'H', &a.state, "held"),
+		CLIUTIL_OPT_SET("pending", 'W', &a.state, "waiting"),
+		CLIUTIL_OPT_STR("policy", 'P', &a.policy_file),
+	};
 
 	memset(&a, 0, sizeof(a));
-	a.limit = 100;
-	optind = 1;
-	a.lc.json = !isatty(STDOUT_FILENO);
-	while ((c = getopt_long(argc, argv, "c:s:S:l:f:T:HWP:h", opts,
-	    NULL)) != -1) {
-		switch (c) {
-		case 's':
-			a.state = optarg;
-			break;
-		case 'S':
-			a.source = optarg;
-			break;
-		case 'T':
-			a.since = optarg;
-			break;
-		case 'H':
-			a.state = "held";
-			break;
-		case 'W':
-			a.state = "waiting";
-			break;
-		case 'P':
-			a.policy_file = optarg;
-			break;
-		case 'n':
-			a.dry_run = 1;
-			break;
-		case 'l':
-			if (parse_id(optarg, &a.limit) != 0 ||
-			    a.limit > 1000000)
-				return cli_usage_error("events", "--limit: expected "
-				    "a number from 1 to 1000000");
-			break;
-		case 'f':
-			if (strcmp(optarg, "json") == 0)
-				a.lc.json = 1;
-			else if (strcmp(optarg, "table") == 0)
-				a.lc.json = 0;
-			else
-				return cli_usage_error("events", "--format: expected "
-				    "table or json");
-			break;
-		default:
-			if ((c = cli_common_opt(c, "events", &path,
-			    events_help)) >= 0)
-				return c;
-		}
-	}
+	if ((c = cliutil_parse("events", argc, argv, opts, CLIUTIL_NOPTS(opts),
+	    &path, events_help)) >= 0)
+		return c;
+	a.limit = limit;
+	a.lc.json = format >= 0 ? format == 1 : !isatty(STDOUT_FILENO);
 	if (optind >= argc)
-		return cli_usage_error("events", EVENTS_SUBS);
+		return cliutil_usage_error("events", EVENTS_SUBS);
 	for (k = 0; k < sizeof(ev_cmds) / sizeof(ev_cmds[0]); k++)
 		if (strcmp(argv[optind], ev_cmds[k].name) == 0)
 			break;
 	if (k == sizeof(ev_cmds) / sizeof(ev_cmds[0]))
-		return cli_usage_error("events", EVENTS_SUBS);
+		return cliutil_usage_error("events", EVENTS_SUBS);
 	optind++;
 	if (ev_cmds[k].arg == EV_ID) {
 		if (optind + 1 != argc || parse_id(argv[optind], &a.id) != 0)
-			return cli_usage_error("events", "show, retry, approve, "
+			return cliutil_usage_error("events", "show, retry, approve, "
 			    "cancel: expected one event id (a positive number)");
 	} else if (optind != argc)
-		return cli_usage_error("events", EVENTS_SUBS);
+		return cliutil_usage_error("events", EVENTS_SUBS);
 	replay = ev_cmds[k].run == ev_replay;
 	if (replay && a.since == NULL)
-		return cli_usage_error("events", "replay: --since TIME is "
+		return cliutil_usage_error("events", "replay: --since TIME is "
 		    "required");
 	if (replay && parse_time(a.since, &a.since_t) != 0)
-		return cli_usage_error("events", "--since: expected an RFC "
+		return cliutil_usage_error("events", "--since: expected an RFC "
 		    "3339 time (2026-11-29T08:00:00Z) or unix seconds");
 
-	if (cli_load_config(path, CONFIG_SECRETS_SKIP, &a.cfg) != 0)
+	if (cliutil_load_config(path, CONFIG_SECRETS_SKIP, &a.cfg) != 0)
 		return EXIT_USAGE;
 	memset(&so, 0, sizeof(so));
 	/* A replay preview (--policy) only reads. */

@@ -12,6 +12,7 @@
 #include <json-c/json.h>
 
 #include "rolehook/cli.h"
+#include "rolehook/cliutil.h"
 #include "rolehook/config.h"
 #include "rolehook/decide.h"
 #include "rolehook/normalize.h"
@@ -98,7 +99,7 @@ cli_replay_preview(const struct config *cfg, struct store *st,
 
 	memset(&p, 0, sizeof(p));
 	p.cfg = cfg;
-	if (cli_read_json(policy_path, POLICY_FILE_MAX, 64, &doc, err,
+	if (cliutil_read_json(policy_path, POLICY_FILE_MAX, 64, &doc, err,
 	    sizeof(err)) != 0) {
 		fprintf(stderr, "rolehook: %s\n", err);
 		goto out;

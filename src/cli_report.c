@@ -13,24 +13,26 @@
 #include <json-c/json.h>
 
 #include "rolehook/cli.h"
+#include "rolehook/cliutil.h"
 #include "rolehook/config.h"
 #include "rolehook/jsonutil.h"
 #include "rolehook/seats.h"
 
 #define PEOPLE_MAX_BYTES ((size_t)64 << 20)
-#define PEOPLE_DEPTH 8
+#define PEOPLE_DEPTH 16   /* as reconcile --people */
 #define TABLE_CELL_MAX 40        /* bytes shown per table cell */
 #define products seats_products
 #define NPRODUCTS ((size_t)SEATS_NPRODUCTS)
 
 enum fmt { FMT_TABLE, FMT_CSV, FMT_JSON };
+static const char *const fmt_names[] = { "table", "csv", "json", NULL };
 
 /* ------------------------------------------------------------ helpers */
 
 static int
 usage_error(const char *msg)
 {
-	return cli_usage_error("report", msg);
+	return cliutil_usage_error("report", msg);
 }
 
 static void
@@ -50,8 +52,10 @@ report_help(void)
 	    "\n"
 	    "Flags:\n"
 	    "  seat_held_by_suspended  suspended, yet still an agent or admin\n"
-	    "  left_per_hr             --people marks the person terminated or\n"
-	    "                          inactive (matched by email or external_id),\n"
+	    "  left_per_hr             --people marks the person a leaver (kind\n"
+	    "                          terminate, or employment_status terminated\n"
+	    "                          or inactive; matched by email, external_id\n"
+	    "                          or employee_id),\n"
 	    "                          or the last HR event stored for them is a\n"
 	    "                          terminate (store.path, when it exists)\n"
 	    "\n"
@@ -59,8 +63,10 @@ report_help(void)
 	    "  --format FMT     table (default on a terminal), csv (default\n"
 	    "                   otherwise; RFC 4180, totals on stderr) or json\n"
 	    "                   ({\"agents\": [...], \"totals\": {...}, \"flags\": {...}})\n"
-	    "  --people FILE    JSON array of {\"email\", \"external_id\",\n"
-	    "                   \"employment_status\"} exported from HR\n"
+	    "  --people FILE    an HR export: PEOPLE.json, a JSON array of people\n"
+	    "                   (normalised attributes, as for simulate --all and\n"
+	    "                   reconcile --people); {\"email\", \"external_id\",\n"
+	    "                   \"employment_status\"} entries are such people too\n"
 	    "  --quiet          no estimate and no progress on stderr\n"
 	    "\n"
 	    "Reads only; every request goes through the rate governor (groups\n"
@@ -378,64 +384,37 @@ print_listing(void *arg, size_t fetched, int done)
 int
 cli_report(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "format", required_argument, NULL, 'f' },
-		{ "people", required_argument, NULL, 'p' },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 }
-	};
 	const char *path = CONFIG_DEFAULT_PATH, *people = NULL;
 	struct seats_opts so;
 	struct seats_report rep = { print_note, print_listing, NULL };
 	struct seats_result r;
 	struct config *cfg = NULL;
 	char err[CONFIG_ERRLEN];
-	enum fmt fmt = FMT_CSV;
-	int c, rc = 1, fmt_set = 0;
+	int c, rc = 1, fmt = -1;
+	const struct cliutil_opt opts[] = {
+		CLIUTIL_OPT_WORD("format", 'f', &fmt, fmt_names,
+		    "expected table, csv or json"),
+		CLIUTIL_OPT_STR("people", 'p', &people),
+		CLIUTIL_OPT_FLAG("quiet", 'q', &so.quiet),
+	};
 
 	memset(&so, 0, sizeof(so));
 	memset(&r, 0, sizeof(r));
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "c:f:p:qh", opts, NULL)) != -1) {
-		switch (c) {
-		case 'f':
-			fmt_set = 1;
-			if (strcmp(optarg, "table") == 0)
-				fmt = FMT_TABLE;
-			else if (strcmp(optarg, "csv") == 0)
-				fmt = FMT_CSV;
-			else if (strcmp(optarg, "json") == 0)
-				fmt = FMT_JSON;
-			else
-				return usage_error("--format: expected table, "
-				    "csv or json");
-			break;
-		case 'p':
-			people = optarg;
-			break;
-		case 'q':
-			so.quiet = 1;
-			break;
-		default:
-			if ((c = cli_common_opt(c, "report", &path,
-			    report_help)) >= 0)
-				return c;
-		}
-	}
+	if ((c = cliutil_parse("report", argc, argv, opts, CLIUTIL_NOPTS(opts),
+	    &path, report_help)) >= 0)
+		return c;
 	if (optind + 1 != argc || strcmp(argv[optind], "seats") != 0)
 		return usage_error("expected 'seats' (the only report)");
-	if (!fmt_set)
+	if (fmt < 0)
 		fmt = isatty(STDOUT_FILENO) ? FMT_TABLE : FMT_CSV;
 
 	/* Webhook secrets are not needed here: the serve user's files may
 	 * be unreadable to whoever runs a report. */
-	if (cli_load_config(path, CONFIG_SECRETS_SKIP, &cfg) != 0) {
+	if (cliutil_load_config(path, CONFIG_SECRETS_SKIP, &cfg) != 0) {
 		rc = EXIT_USAGE;
 		goto out;
 	}
-	if (people != NULL && cli_read_json(people, PEOPLE_MAX_BYTES,
+	if (people != NULL && cliutil_read_json(people, PEOPLE_MAX_BYTES,
 	    PEOPLE_DEPTH, &so.people, err, sizeof(err)) != 0) {
 		fprintf(stderr, "rolehook: --people %s\n", err);
 		rc = EXIT_USAGE;

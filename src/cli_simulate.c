@@ -23,6 +23,7 @@
 #include <json-c/json.h>
 
 #include "rolehook/cli.h"
+#include "rolehook/cliutil.h"
 #include "rolehook/config.h"
 #include "rolehook/decide.h"
 #include "rolehook/normalize.h"
@@ -98,99 +99,7 @@ simulate_help(void)
 static int
 usage(const char *msg)
 {
-	return cli_usage_error("simulate", msg);
-}
-
-/* Reads at most max bytes of path into a NUL-terminated buffer. */
-static int
-read_file(const char *path, size_t max, char **out, size_t *len,
-    char *err, size_t errlen)
-{
-	struct stat st;
-	char *buf = NULL;
-	size_t n = 0;
-	ssize_t r;
-	int fd = -1, rc = -1;
-
-	*out = NULL;
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1 ||
-	    fstat(fd, &st) != 0) {
-		snprintf(err, errlen, "%s: cannot read: %s", path,
-		    strerror(errno));
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode) || (size_t)st.st_size > max) {
-		snprintf(err, errlen, "%s: not a regular file of at most %zu "
-		    "bytes", path, max);
-		goto out;
-	}
-	if ((buf = malloc((size_t)st.st_size + 1)) == NULL) {
-		snprintf(err, errlen, "%s: out of memory", path);
-		goto out;
-	}
-	while (n < (size_t)st.st_size) {
-		r = read(fd, buf + n, (size_t)st.st_size - n);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0) {
-			snprintf(err, errlen, "%s: short read", path);
-			goto out;
-		}
-		n += (size_t)r;
-	}
-	buf[n] = '\0';
-	*out = buf;
-	*len = n;
-	buf = NULL;
-	rc = 0;
-out:
-	free(buf);
-	if (fd != -1)
-		close(fd);
-	return rc;
-}
-
-int
-cli_read_json(const char *path, size_t max, int depth,
-    struct json_object **out, char *err, size_t errlen)
-{
-	struct json_tokener *tok = NULL;
-	struct json_object *v = NULL;
-	char *buf = NULL;
-	size_t len = 0, off, line = 1, i;
-	int rc = -1;
-
-	*out = NULL;
-	if (read_file(path, max, &buf, &len, err, errlen) != 0)
-		goto out;
-	if ((tok = json_tokener_new_ex(depth)) == NULL) {
-		snprintf(err, errlen, "%s: out of memory", path);
-		goto out;
-	}
-	v = json_tokener_parse_ex(tok, buf, (int)len);
-	off = json_tokener_get_parse_end(tok);
-	if (v == NULL || json_tokener_get_error(tok) != json_tokener_success) {
-		for (i = 0; i < off && i < len; i++)
-			line += buf[i] == '\n';
-		snprintf(err, errlen, "%s: invalid JSON at line %zu: %s", path,
-		    line, json_tokener_error_desc(json_tokener_get_error(tok)));
-		goto out;
-	}
-	for (; off < len; off++)
-		if (!isspace((unsigned char)buf[off])) {
-			snprintf(err, errlen, "%s: text after the JSON value",
-			    path);
-			goto out;
-		}
-	*out = v;
-	v = NULL;
-	rc = 0;
-out:
-	json_object_put(v);
-	if (tok != NULL)
-		json_tokener_free(tok);
-	free(buf);
-	return rc;
+	return cliutil_usage_error("simulate", msg);
 }
 
 static void
@@ -215,7 +124,7 @@ load_policy(struct sim *s)
 	char err[ERRLEN];
 	const enum policy_step *steps;
 
-	if (cli_load_config(s->config_path, CONFIG_SECRETS_SKIP,
+	if (cliutil_load_config(s->config_path, CONFIG_SECRETS_SKIP,
 	    &s->cfg) != 0)
 		return -1;
 	if (!json_object_object_get_ex(s->cfg->root, "policy", &pol)) {
@@ -256,7 +165,7 @@ load_inputs(struct sim *s)
 	for (i = 0; i < sizeof(in) / sizeof(in[0]); i++) {
 		if (in[i].path == NULL)
 			continue;
-		if (cli_read_json(in[i].path, INPUT_MAX, INPUT_DEPTH, in[i].dst,
+		if (cliutil_read_json(in[i].path, INPUT_MAX, INPUT_DEPTH, in[i].dst,
 		    err,
 		    sizeof(err)) != 0) {
 			fprintf(stderr, "rolehook: %s\n", err);
@@ -422,8 +331,8 @@ simulate_one(struct sim *s)
 		    s->source);
 		goto out;
 	}
-	if (read_file(s->event_path, s->cfg->server.max_body, &body, &len,
-	    err, sizeof(err)) != 0) {
+	if (cliutil_read_file(s->event_path, s->cfg->server.max_body, &body,
+	    &len, err, sizeof(err)) != 0) {
 		fprintf(stderr, "rolehook: %s\n", err);
 		goto out;
 	}
@@ -537,9 +446,9 @@ simulate_all(struct sim *s)
 	memset(&ev, 0, sizeof(ev));
 	if (load_inputs(s) != 0)
 		goto out;
-	if (cli_read_json(s->users_path, POPULATION_MAX, INPUT_DEPTH,
+	if (cliutil_read_json(s->users_path, POPULATION_MAX, INPUT_DEPTH,
 	    &s->users, err, sizeof(err)) != 0 ||
-	    cli_read_json(s->people_path, POPULATION_MAX, INPUT_DEPTH,
+	    cliutil_read_json(s->people_path, POPULATION_MAX, INPUT_DEPTH,
 	    &s->people, err, sizeof(err)) != 0) {
 		fprintf(stderr, "rolehook: %s\n", err);
 		goto out;
@@ -690,47 +599,27 @@ out:
 int
 cli_simulate(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "source", required_argument, NULL, 's' },
-		{ "event", required_argument, NULL, 'e' },
-		{ "current", required_argument, NULL, 'u' },
-		{ "roles", required_argument, NULL, 'r' },
-		{ "groups", required_argument, NULL, 'g' },
-		{ "snapshot", required_argument, NULL, 'S' },
-		{ "all", no_argument, NULL, 'a' },
-		{ "users", required_argument, NULL, 'U' },
-		{ "people", required_argument, NULL, 'p' },
-		{ "pretty", no_argument, NULL, 'P' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 }
-	};
 	struct sim s;
 	int c, rc;
+	const struct cliutil_opt opts[] = {
+		CLIUTIL_OPT_STR("source", 's', &s.source),
+		CLIUTIL_OPT_STR("event", 'e', &s.event_path),
+		CLIUTIL_OPT_STR("current", 'u', &s.current_path),
+		CLIUTIL_OPT_STR("roles", 'r', &s.roles_path),
+		CLIUTIL_OPT_STR("groups", 'g', &s.groups_path),
+		CLIUTIL_OPT_STR("snapshot", 'S', &s.snapshot_path),
+		CLIUTIL_OPT_FLAG("all", 'a', &s.all),
+		CLIUTIL_OPT_STR("users", 'U', &s.users_path),
+		CLIUTIL_OPT_STR("people", 'p', &s.people_path),
+		CLIUTIL_OPT_FLAG("pretty", 'P', &s.pretty),
+	};
 
 	memset(&s, 0, sizeof(s));
 	s.config_path = CONFIG_DEFAULT_PATH;
 	s.pretty = isatty(STDOUT_FILENO);
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "c:s:e:u:r:g:S:aU:p:Ph", opts,
-	    NULL)) != -1) {
-		switch (c) {
-		case 's': s.source = optarg; break;
-		case 'e': s.event_path = optarg; break;
-		case 'u': s.current_path = optarg; break;
-		case 'r': s.roles_path = optarg; break;
-		case 'g': s.groups_path = optarg; break;
-		case 'S': s.snapshot_path = optarg; break;
-		case 'a': s.all = 1; break;
-		case 'U': s.users_path = optarg; break;
-		case 'p': s.people_path = optarg; break;
-		case 'P': s.pretty = 1; break;
-		default:
-			if ((c = cli_common_opt(c, "simulate", &s.config_path,
-			    simulate_help)) >= 0)
-				return c;
-		}
-	}
+	if ((c = cliutil_parse("simulate", argc, argv, opts,
+	    CLIUTIL_NOPTS(opts), &s.config_path, simulate_help)) >= 0)
+		return c;
 	if (optind != argc)
 		return usage("unexpected argument");
 	if (s.all) {
@@ -833,7 +722,7 @@ cli_check_policy(const struct config *cfg, const char *roles_path,
 		goto out;
 	}
 	if (roles_path != NULL) {
-		if (cli_read_json(roles_path, INPUT_MAX, INPUT_DEPTH, &roles,
+		if (cliutil_read_json(roles_path, INPUT_MAX, INPUT_DEPTH, &roles,
 		    err,
 		    sizeof(err)) != 0) {
 			fprintf(stderr, "rolehook: %s\n", err);
@@ -848,7 +737,7 @@ cli_check_policy(const struct config *cfg, const char *roles_path,
 		}
 	}
 	if (groups_path != NULL) {
-		if (cli_read_json(groups_path, INPUT_MAX, INPUT_DEPTH, &groups,
+		if (cliutil_read_json(groups_path, INPUT_MAX, INPUT_DEPTH, &groups,
 		    err,
 		    sizeof(err)) != 0) {
 			fprintf(stderr, "rolehook: %s\n", err);

@@ -15,6 +15,7 @@
 #include <json-c/json.h>
 
 #include "rolehook/cli.h"
+#include "rolehook/cliutil.h"
 #include "rolehook/config.h"
 #include "rolehook/log.h"
 #include "rolehook/reconcile.h"
@@ -28,20 +29,6 @@ on_signal(int sig)
 {
 	(void)sig;
 	stop_flag = 1;
-}
-
-static int
-parse_int(const char *s, long lo, long hi, int *out)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno != 0 || end == s || *end != '\0' || v < lo || v > hi)
-		return -1;
-	*out = (int)v;
-	return 0;
 }
 
 static void
@@ -74,66 +61,32 @@ work_help(void)
 int
 cli_work(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "threads", required_argument, NULL, 't' },
-		{ "until-idle", no_argument, NULL, 'u' },
-		{ "max-retry-age", required_argument, NULL, 'm' },
-		{ "retry-base", required_argument, NULL, 'b' },
-		{ "retry-max", required_argument, NULL, 'B' },
-		{ "log-level", required_argument, NULL, 'l' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 }
-	};
 	const char *path = CONFIG_DEFAULT_PATH;
 	struct worker_opts wo;
 	struct config *cfg = NULL;
 	struct sigaction sa;
 	char err[CONFIG_ERRLEN];
 	int c, rc;
+	const struct cliutil_opt opts[] = {
+		CLIUTIL_OPT_INT("threads", 't', &wo.threads, 1, 64,
+		    "expected a number from 1 to 64"),
+		CLIUTIL_OPT_FLAG("until-idle", 'u', &wo.until_idle),
+		CLIUTIL_OPT_INT("max-retry-age", 'm', &wo.max_retry_age_s, 1,
+		    30 * 86400,
+		    "expected seconds from 1 to 2592000"),
+		CLIUTIL_OPT_INT("retry-base", 'b', &wo.backoff_base_s, 1, 3600,
+		    "expected seconds from 1 to 3600"),
+		CLIUTIL_OPT_INT("retry-max", 'B', &wo.backoff_max_s, 1, 86400,
+		    "expected seconds from 1 to 86400"),
+		CLIUTIL_OPT_LOG_LEVEL("log-level", 'l'),
+	};
 
 	memset(&wo, 0, sizeof(wo));
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "c:t:um:b:B:l:h", opts,
-	    NULL)) != -1) {
-		switch (c) {
-		case 't':
-			if (parse_int(optarg, 1, 64, &wo.threads) != 0)
-				return cli_usage_error("work", "--threads: expected "
-				    "a number from 1 to 64");
-			break;
-		case 'u':
-			wo.until_idle = 1;
-			break;
-		case 'm':
-			if (parse_int(optarg, 1, 30 * 86400,
-			    &wo.max_retry_age_s) != 0)
-				return cli_usage_error("work", "--max-retry-age: "
-				    "expected seconds from 1 to 2592000");
-			break;
-		case 'b':
-			if (parse_int(optarg, 1, 3600, &wo.backoff_base_s) != 0)
-				return cli_usage_error("work", "--retry-base: "
-				    "expected seconds from 1 to 3600");
-			break;
-		case 'B':
-			if (parse_int(optarg, 1, 86400, &wo.backoff_max_s) != 0)
-				return cli_usage_error("work", "--retry-max: "
-				    "expected seconds from 1 to 86400");
-			break;
-		case 'l':
-			if (cli_set_log_level(optarg) != 0)
-				return cli_usage_error("work", "--log-level: "
-				    "expected debug, info, warn or error");
-			break;
-		default:
-			if ((c = cli_common_opt(c, "work", &path,
-			    work_help)) >= 0)
-				return c;
-		}
-	}
+	if ((c = cliutil_parse("work", argc, argv, opts, CLIUTIL_NOPTS(opts),
+	    &path, work_help)) >= 0)
+		return c;
 	if (optind != argc)
-		return cli_usage_error("work", "unexpected argument");
+		return cliutil_usage_error("work", "unexpected argument");
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
 	sigemptyset(&sa.sa_mask);
@@ -141,7 +94,7 @@ cli_work(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	umask(007);
-	if (cli_load_config(path, CONFIG_SECRETS_SKIP, &cfg) != 0)
+	if (cliutil_load_config(path, CONFIG_SECRETS_SKIP, &cfg) != 0)
 		return EXIT_USAGE;
 	rc = worker_run(cfg, &wo, &stop_flag, err, sizeof(err));
 	if (rc != 0)
@@ -289,50 +242,34 @@ why_row(int64_t id, time_t at, const struct store_audit *a, void *arg)
 int
 cli_why(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "format", required_argument, NULL, 'f' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 }
-	};
+	static const char *const formats[] = { "table", "json", NULL };
 	const char *path = CONFIG_DEFAULT_PATH, *user;
 	struct config *cfg = NULL;
 	struct store *st = NULL;
 	struct store_opts so;
 	struct why_ctx w = { 0, 0, 0 };
 	char err[512], key[300];
-	int c, rc = 1;
+	int c, rc = 1, format = -1;
+	const struct cliutil_opt opts[] = {
+		CLIUTIL_OPT_WORD("format", 'f', &format, formats,
+		    "expected table or json"),
+	};
 
-	w.json = !isatty(STDOUT_FILENO);
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "c:f:h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'f':
-			if (strcmp(optarg, "json") == 0)
-				w.json = 1;
-			else if (strcmp(optarg, "table") == 0)
-				w.json = 0;
-			else
-				return cli_usage_error("why", "--format: expected "
-				    "table or json");
-			break;
-		default:
-			if ((c = cli_common_opt(c, "why", &path,
-			    why_help)) >= 0)
-				return c;
-		}
-	}
+	if ((c = cliutil_parse("why", argc, argv, opts, CLIUTIL_NOPTS(opts),
+	    &path, why_help)) >= 0)
+		return c;
+	w.json = format >= 0 ? format == 1 : !isatty(STDOUT_FILENO);
 	if (optind + 1 != argc)
-		return cli_usage_error("why", "expected one USER");
+		return cliutil_usage_error("why", "expected one USER");
 	user = argv[optind];
 	if (strlen(user) == 0 || strlen(user) > 256)
-		return cli_usage_error("why", "USER: expected a Zendesk user id or "
+		return cliutil_usage_error("why", "USER: expected a Zendesk user id or "
 		    "a subject key");
 	if (strspn(user, "0123456789") == strlen(user))
 		snprintf(key, sizeof(key), "zendesk_user:%s", user);
 	else
 		snprintf(key, sizeof(key), "%s", user);
-	if (cli_load_config(path, CONFIG_SECRETS_SKIP, &cfg) != 0)
+	if (cliutil_load_config(path, CONFIG_SECRETS_SKIP, &cfg) != 0)
 		return EXIT_USAGE;
 	memset(&so, 0, sizeof(so));
 	so.readonly = 1;
@@ -403,60 +340,34 @@ print_problem(void *arg, const char *msg)
 int
 cli_reconcile(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "fix", no_argument, NULL, 'f' },
-		{ "field", required_argument, NULL, 'F' },
-		{ "people", required_argument, NULL, 'p' },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 }
-	};
-	const char *const *fields = reconcile_fields;
 	const char *path = CONFIG_DEFAULT_PATH, *people = NULL;
 	struct reconcile_opts ro;
 	struct reconcile_report rep = { print_drift, print_problem, NULL, 0 };
 	struct reconcile_counts n;
 	struct config *cfg = NULL;
 	char err[CONFIG_ERRLEN];
-	int c, i, rc;
+	int c, rc, field = -1;
+	const struct cliutil_opt opts[] = {
+		CLIUTIL_OPT_FLAG("fix", 'f', &ro.fix),
+		CLIUTIL_OPT_WORD("field", 'F', &field, reconcile_fields,
+		    "expected role, custom_role, groups, entitlements or "
+		    "suspended"),
+		CLIUTIL_OPT_STR("people", 'p', &people),
+		CLIUTIL_OPT_FLAG("quiet", 'q', &ro.quiet),
+	};
 
 	memset(&ro, 0, sizeof(ro));
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "c:fF:p:qh", opts, NULL)) != -1) {
-		switch (c) {
-		case 'f':
-			ro.fix = 1;
-			break;
-		case 'F':
-			for (i = 0; fields[i] != NULL &&
-			    strcmp(fields[i], optarg) != 0; i++)
-				;
-			if (fields[i] == NULL)
-				return cli_usage_error("reconcile", "--field: expected "
-				    "role, custom_role, groups, entitlements or "
-				    "suspended");
-			ro.field = optarg;
-			break;
-		case 'p':
-			people = optarg;
-			break;
-		case 'q':
-			ro.quiet = 1;
-			break;
-		default:
-			if ((c = cli_common_opt(c, "reconcile", &path,
-			    reconcile_help)) >= 0)
-				return c;
-		}
-	}
+	if ((c = cliutil_parse("reconcile", argc, argv, opts,
+	    CLIUTIL_NOPTS(opts), &path, reconcile_help)) >= 0)
+		return c;
+	ro.field = field >= 0 ? reconcile_fields[field] : NULL;
 	if (optind != argc)
-		return cli_usage_error("reconcile", "unexpected argument");
+		return cliutil_usage_error("reconcile", "unexpected argument");
 	if (people != NULL && ro.fix)
-		return cli_usage_error("reconcile", "--fix works on stored events; "
+		return cliutil_usage_error("reconcile", "--fix works on stored events; "
 		    "with --people it only reports (send the HR events, then "
 		    "reconcile --fix)");
-	if (people != NULL && cli_read_json(people, (size_t)64 << 20, 16,
+	if (people != NULL && cliutil_read_json(people, (size_t)64 << 20, 16,
 	    &ro.people, err, sizeof(err)) != 0) {
 		fprintf(stderr, "rolehook: %s\n", err);
 		return EXIT_USAGE;
@@ -469,7 +380,7 @@ cli_reconcile(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	signal(SIGPIPE, SIG_IGN);
-	if (cli_load_config(path, CONFIG_SECRETS_SKIP, &cfg) != 0) {
+	if (cliutil_load_config(path, CONFIG_SECRETS_SKIP, &cfg) != 0) {
 		json_object_put(ro.people);
 		return EXIT_USAGE;
 	}

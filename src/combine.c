@@ -16,6 +16,7 @@
 #include <json-c/json.h>
 
 #include "rolehook/combine.h"
+#include "rolehook/monotime.h"
 
 #define POLL_MAX_MS 2000
 #define JOB_ID_MAX 64
@@ -218,26 +219,6 @@ classify(struct item *it)
 }
 
 /* -------------------------------------------------------------- results */
-
-static void
-msleep(long ms)
-{
-	struct timespec ts;
-
-	ts.tv_sec = ms / 1000;
-	ts.tv_nsec = (ms % 1000) * 1000000L;
-	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-		;
-}
-
-static int64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* it gets a copy of res (its own reference to the body). */
 static void
@@ -542,7 +523,7 @@ static void
 poll_jobs(struct combine *cb, void *client, struct group **gs, size_t ng)
 {
 	struct zd_response res = ZD_RESPONSE_INIT;
-	int64_t deadline = mono_ms() + cb->o.job_timeout_ms;
+	int64_t deadline = monotime_ms() + cb->o.job_timeout_ms;
 	long wait = 0;
 	size_t k, i, left, len;
 	char path[256];
@@ -553,7 +534,7 @@ poll_jobs(struct combine *cb, void *client, struct group **gs, size_t ng)
 			left += gs[k]->n > 0;
 		if (left == 0)
 			break;
-		if (mono_ms() >= deadline) {
+		if (monotime_ms() >= deadline) {
 			for (k = 0; k < ng; k++)
 				for (i = 0; i < gs[k]->n; i++)
 					fail(gs[k]->it[i], ZD_RETRYABLE, 0,
@@ -568,7 +549,7 @@ poll_jobs(struct combine *cb, void *client, struct group **gs, size_t ng)
 		 * idle budget of waiting threads.
 		 */
 		if (wait > 0)
-			msleep(wait);
+			monotime_sleep_ms(wait);
 		wait = wait == 0 ? cb->o.poll_ms : wait * 2 > POLL_MAX_MS ?
 		    POLL_MAX_MS : wait * 2;
 		if (left == 1) {
@@ -705,12 +686,12 @@ lead(struct combine *cb, void *client)
 	int waited_out = 0;
 
 	/* Wait until every busy thread is here, or long enough. */
-	until = mono_ms() + cb->o.wait_ms;
+	until = monotime_ms() + cb->o.wait_ms;
 	dl.tv_sec = (time_t)(until / 1000);
 	dl.tv_nsec = (long)(until % 1000) * 1000000L;
 	while (cb->npending < (size_t)cb->o.max_items &&
 	    cb->inside < cb->active) {
-		if (mono_ms() >= until) {
+		if (monotime_ms() >= until) {
 			waited_out = 1;
 			break;
 		}

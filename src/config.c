@@ -33,6 +33,9 @@
 
 #include "rolehook/config.h"
 #include "rolehook/hash.h"
+#include "rolehook/jsonutil.h"
+#include "rolehook/readall.h"
+#include "rolehook/roles.h"
 #include "rolehook/zendesk.h"
 
 #define CONFIG_MAX_BYTES (1024 * 1024)
@@ -140,22 +143,8 @@ quote(char *buf, size_t cap, const char *s, size_t len)
 static const char *
 type_name(struct json_object *v)
 {
-	switch (json_object_get_type(v)) {
-	case json_type_null:
-		return "null";
-	case json_type_boolean:
-		return "a boolean";
-	case json_type_int:
-	case json_type_double:
-		return "a number";
-	case json_type_string:
-		return "a string";
-	case json_type_array:
-		return "an array";
-	case json_type_object:
-		return "an object";
-	}
-	return "an unknown value";
+	return json_object_is_type(v, json_type_int) ? "a number" :
+	    json_type_noun(v);
 }
 
 /* Describes what was found: scalars by value, containers by type. */
@@ -1004,23 +993,14 @@ read_secret_file(struct ctx *c, const char *path, const char *fpath,
 		fail(c, path, "out of memory");
 		goto out;
 	}
-	for (;;) {
-		r = read(fd, buf + n, SECRET_FILE_MAX + 1 - n);
-		if (r == -1 && errno == EINTR)
-			continue;
-		if (r == -1) {
+	if ((r = readall_fd(fd, buf, SECRET_FILE_MAX, &n)) != 0) {
+		if (r < 0)
 			fail(c, path, "cannot read secret file %s: %s", fpath,
 			    strerror(errno));
-			goto out;
-		}
-		if (r == 0)
-			break;
-		n += (size_t)r;
-		if (n > SECRET_FILE_MAX) {
+		else
 			fail(c, path, "secret file %s is larger than %d bytes",
 			    fpath, SECRET_FILE_MAX);
-			goto out;
-		}
+		goto out;
 	}
 	/* One trailing newline is what `echo secret > file` leaves. */
 	if (n > 0 && buf[n - 1] == '\n')
@@ -1958,6 +1938,44 @@ out:
 	return rc;
 }
 
+/* Appends one custom_roles problem to the error, a line each. */
+static void
+roles_problem(void *arg, const char *msg)
+{
+	struct ctx *c = arg;
+	size_t off;
+
+	if (c->err == NULL || c->errlen == 0)
+		return;
+	off = strlen(c->err);
+	if (off + 1 < c->errlen)
+		snprintf(c->err + off, c->errlen - off, "%s%s: %s",
+		    off > 0 ? "\n" : "", c->fname, msg);
+}
+
+/*
+ * The custom_roles section, checked by the roles module (roles_check)
+ * for every command, as the zendesk section is.  Unlike the other
+ * sections, every problem is reported, one line each ("FILE:
+ * custom_roles[1] ("Chatty"): ..."): a role declaration is copied from
+ * Zendesk's Admin Center or API docs key by key, and an administrator
+ * fixing four keys should see all four at once rather than one per run.
+ */
+static int
+check_custom_roles(struct ctx *c, const struct config *cfg)
+{
+	struct json_object *v;
+
+	if (!member(cfg->root, "custom_roles", &v))
+		return 0;
+	if (opt_container(c, cfg->root, "", "custom_roles",
+	    json_type_array) != 0)
+		return -1;
+	if (c->err != NULL && c->errlen > 0)
+		c->err[0] = '\0';
+	return roles_check(v, roles_problem, c) == 0 ? 0 : -1;
+}
+
 /* ---------------------------------------------------------------- */
 /* public API                                                       */
 
@@ -2084,8 +2102,7 @@ config_parse(const char *text, size_t len, const char *fname,
 	    check_zendesk(&c, cfg) != 0 ||
 	    opt_container(&c, cfg->root, "", "policy",
 	    json_type_object) != 0 ||
-	    opt_container(&c, cfg->root, "", "custom_roles",
-	    json_type_array) != 0)
+	    check_custom_roles(&c, cfg) != 0)
 		goto out;
 	*out = cfg;
 	cfg = NULL;
@@ -2125,22 +2142,13 @@ config_load(const char *path, enum config_secrets secrets,
 		fail(&c, "$", "out of memory");
 		goto out;
 	}
-	for (;;) {
-		r = read(fd, buf + n, CONFIG_MAX_BYTES + 1 - n);
-		if (r == -1 && errno == EINTR)
-			continue;
-		if (r == -1) {
+	if ((r = readall_fd(fd, buf, CONFIG_MAX_BYTES, &n)) != 0) {
+		if (r < 0)
 			fail(&c, "$", "cannot read: %s", strerror(errno));
-			goto out;
-		}
-		if (r == 0)
-			break;
-		n += (size_t)r;
-		if (n > CONFIG_MAX_BYTES) {
+		else
 			fail(&c, "$", "the file is larger than %d bytes",
 			    CONFIG_MAX_BYTES);
-			goto out;
-		}
+		goto out;
 	}
 	rc = config_parse(buf, n, path, secrets, out, err, errlen);
 out:

@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "rolehook/governor.h"
+#include "rolehook/monotime.h"
 
 #define UNIT 60000             /* units per request = ms per minute */
 #define LIMIT_MAX 1000000L     /* no plan comes near this */
@@ -39,28 +40,19 @@ struct gov {
 	uint64_t throttled;
 };
 
+/* The real clock, for struct gov_clock's injectable one. */
 static int64_t
 real_now_ms(void *arg)
 {
-	struct timespec ts;
-
 	(void)arg;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return monotime_ms();
 }
 
 static void
 real_sleep_ms(void *arg, int64_t ms)
 {
-	struct timespec ts;
-
 	(void)arg;
-	if (ms <= 0)
-		return;
-	ts.tv_sec = (time_t)(ms / 1000);
-	ts.tv_nsec = (long)(ms % 1000) * 1000000L;
-	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
-		;
+	monotime_sleep_ms(ms);
 }
 
 /* Returns a static description of err. */

@@ -180,6 +180,70 @@ fail:
 	return NULL;
 }
 
+const char *
+json_type_noun(const struct json_object *v)
+{
+	if (v == NULL)
+		return "null";
+	switch (json_object_get_type(v)) {
+	case json_type_null:
+		return "null";
+	case json_type_boolean:
+		return "a boolean";
+	case json_type_int:
+		return "an integer";
+	case json_type_double:
+		return "a number";
+	case json_type_string:
+		return "a string";
+	case json_type_array:
+		return "an array";
+	case json_type_object:
+		return "an object";
+	}
+	return "an unknown value";
+}
+
+enum json_one
+json_parse_one(const char *buf, size_t len, int depth, int flags,
+    struct json_object **out, const char **why, size_t *end)
+{
+	struct json_tokener *tok;
+	enum json_tokener_error jerr;
+	enum json_one rc = JSON_ONE_SYNTAX;
+	size_t i;
+
+	*out = NULL;
+	*why = "out of memory";
+	*end = 0;
+	if ((tok = json_tokener_new_ex(depth)) == NULL)
+		return JSON_ONE_NOMEM;
+	json_tokener_set_flags(tok, flags);
+	*out = json_tokener_parse_ex(tok, buf, (int)len);
+	jerr = json_tokener_get_error(tok);
+	*end = json_tokener_get_parse_end(tok);
+	if (jerr != json_tokener_success) {
+		*why = jerr == json_tokener_continue ?
+		    "unexpected end of input" : json_tokener_error_desc(jerr);
+		goto out;
+	}
+	for (i = *end; i < len; i++)
+		if (buf[i] != ' ' && buf[i] != '\t' && buf[i] != '\r' &&
+		    buf[i] != '\n') {
+			*why = "text after the JSON value";
+			rc = JSON_ONE_TRAILING;
+			goto out;
+		}
+	rc = JSON_ONE_OK;
+out:
+	json_tokener_free(tok);
+	if (rc != JSON_ONE_OK) {
+		json_object_put(*out);
+		*out = NULL;
+	}
+	return rc;
+}
+
 int
 json_member_put(json_object *o, const char *key, json_object *v)
 {

@@ -26,6 +26,8 @@
 
 #include <json-c/json.h>
 
+#include "rolehook/caltime.h"
+#include "rolehook/jsonutil.h"
 #include "rolehook/normalize.h"
 
 #define NORM_DEPTH 32          /* json-c tokener stack, top level included */
@@ -123,30 +125,6 @@ nfail(struct nctx *c, const char *fmt, ...)
 		snprintf(c->err, c->errlen, "%s: %s", c->who, msg);
 	c->failed = 1;
 	return -1;
-}
-
-static const char *
-jtype(const struct json_object *v)
-{
-	if (v == NULL)
-		return "null";
-	switch (json_object_get_type(v)) {
-	case json_type_null:
-		return "null";
-	case json_type_boolean:
-		return "a boolean";
-	case json_type_int:
-		return "an integer";
-	case json_type_double:
-		return "a number";
-	case json_type_string:
-		return "a string";
-	case json_type_array:
-		return "an array";
-	case json_type_object:
-		return "an object";
-	}
-	return "an unknown value";
 }
 
 static int
@@ -317,41 +295,6 @@ field_find(const struct fieldmap *tab, const char *name)
 
 /* ---- dates ---- */
 
-static int
-ndigits(const char *s, size_t n, int *out)
-{
-	size_t i;
-	int v = 0;
-
-	for (i = 0; i < n; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return -1;
-		v = v * 10 + (s[i] - '0');
-	}
-	*out = v;
-	return 0;
-}
-
-static int
-leap(int y)
-{
-	return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-}
-
-/* Days since 1970-01-01 of a proleptic Gregorian date, year >= 1. */
-static int64_t
-days_from_civil(int y, int m, int d)
-{
-	int64_t era, yoe, doy, doe;
-
-	y -= m <= 2;
-	era = y / 400;
-	yoe = y - era * 400;
-	doy = ((int64_t)153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + doe - 719468;
-}
-
 /*
  * Strict date parser: "YYYY-MM-DD" (midnight UTC), or
  * "YYYY-MM-DD[T ]HH:MM:SS[.fraction][zone]" with zone "Z", "+HH:MM" or
@@ -367,27 +310,25 @@ days_from_civil(int y, int m, int d)
 static int
 parse_time(const char *s, size_t len, int64_t *out)
 {
-	static const int mdays[12] = { 31, 28, 31, 30, 31, 30, 31, 31, 30,
-		31, 30, 31 };
 	int y, mo, d, h = 0, mi = 0, sec = 0, oh, om, dim;
 	int64_t t, off = 0;
 	size_t p;
 
-	if (len < 10 || ndigits(s, 4, &y) != 0 || s[4] != '-' ||
-	    ndigits(s + 5, 2, &mo) != 0 || s[7] != '-' ||
-	    ndigits(s + 8, 2, &d) != 0)
+	if (len < 10 || caltime_digits(s, 4, &y) != 0 || s[4] != '-' ||
+	    caltime_digits(s + 5, 2, &mo) != 0 || s[7] != '-' ||
+	    caltime_digits(s + 8, 2, &d) != 0)
 		return -1;
 	if (y < 1 || mo < 1 || mo > 12)
 		return -1;
-	dim = mdays[mo - 1] + (mo == 2 && leap(y));
+	dim = caltime_days_in_month(y, mo);
 	if (d < 1 || d > dim)
 		return -1;
 	p = 10;
 	if (len > p) {
 		if (len < p + 9 || (s[p] != 'T' && s[p] != 't' && s[p] != ' ') ||
-		    ndigits(s + p + 1, 2, &h) != 0 || s[p + 3] != ':' ||
-		    ndigits(s + p + 4, 2, &mi) != 0 || s[p + 6] != ':' ||
-		    ndigits(s + p + 7, 2, &sec) != 0)
+		    caltime_digits(s + p + 1, 2, &h) != 0 || s[p + 3] != ':' ||
+		    caltime_digits(s + p + 4, 2, &mi) != 0 || s[p + 6] != ':' ||
+		    caltime_digits(s + p + 7, 2, &sec) != 0)
 			return -1;
 		if (h > 23 || mi > 59 || sec > 60)
 			return -1;
@@ -407,12 +348,12 @@ parse_time(const char *s, size_t len, int64_t *out)
 				int sign = s[p] == '-' ? -1 : 1;
 
 				if (len == p + 6 && s[p + 3] == ':' &&
-				    ndigits(s + p + 1, 2, &oh) == 0 &&
-				    ndigits(s + p + 4, 2, &om) == 0)
+				    caltime_digits(s + p + 1, 2, &oh) == 0 &&
+				    caltime_digits(s + p + 4, 2, &om) == 0)
 					p += 6;
 				else if (len == p + 5 &&
-				    ndigits(s + p + 1, 2, &oh) == 0 &&
-				    ndigits(s + p + 3, 2, &om) == 0)
+				    caltime_digits(s + p + 1, 2, &oh) == 0 &&
+				    caltime_digits(s + p + 3, 2, &om) == 0)
 					p += 5;
 				else
 					return -1;
@@ -425,7 +366,7 @@ parse_time(const char *s, size_t len, int64_t *out)
 		if (p != len)
 			return -1;
 	}
-	t = days_from_civil(y, mo, d) * 86400 + (int64_t)h * 3600 +
+	t = caltime_days_from_civil(y, mo, d) * 86400 + (int64_t)h * 3600 +
 	    (int64_t)mi * 60 + sec - off;
 	if (t < TIME_MIN || t > TIME_MAX)
 		return -1;
@@ -495,7 +436,7 @@ opt_object(struct nctx *c, const struct json_object *parent, const char *key,
 		return 0;
 	if (!json_object_is_type(v, json_type_object))
 		return nfail(c, "%s: expected an object, found %s", path,
-		    jtype(v));
+		    json_type_noun(v));
 	*out = v;
 	return 0;
 }
@@ -522,7 +463,7 @@ opt_array(struct nctx *c, const struct json_object *parent, const char *key,
 		return 0;
 	if (!json_object_is_type(v, json_type_array))
 		return nfail(c, "%s: expected an array, found %s", path,
-		    jtype(v));
+		    json_type_noun(v));
 	*out = v;
 	return 0;
 }
@@ -600,7 +541,7 @@ text_of(struct nctx *c, struct json_object *v, const char *path,
 		break;
 	}
 	return nfail(c, "%s: expected %s, found %s", path, expected(accept),
-	    jtype(v));
+	    json_type_noun(v));
 }
 
 /*
@@ -1396,7 +1337,7 @@ bamboo_fields_event(struct nctx *c, struct json_object *root)
 	e = json_object_array_get_idx(emps, c->index);
 	if (e == NULL || !json_object_is_type(e, json_type_object))
 		return nfail(c, "%s: expected an object, found %s", p,
-		    jtype(e));
+		    json_type_noun(e));
 	snprintf(pp, sizeof(pp), "%s.action", p);
 	if (text_of(c, member(e, "action"), pp, T_STR, 32, &action) != 0)
 		return -1;
@@ -2017,7 +1958,7 @@ merge_employee(struct nctx *c, const struct json_object *data,
 	deleted = member(data, "remote_was_deleted");
 	if (deleted != NULL && !json_object_is_type(deleted, json_type_boolean))
 		return nfail(c, "data.remote_was_deleted: expected a boolean, "
-		    "found %s", jtype(deleted));
+		    "found %s", json_type_noun(deleted));
 	if (ieq(action, "removed") || ieq(action, "deleted") ||
 	    (deleted != NULL && json_object_get_boolean(deleted)))
 		return ignore(c, "merge: a deleted record is not a leave "
@@ -2204,7 +2145,7 @@ norm_finch(struct nctx *c, struct json_object *root)
 	active = member(data, "is_active");
 	if (active != NULL && !json_object_is_type(active, json_type_boolean))
 		return nfail(c, "data.is_active: expected a boolean, found %s",
-		    jtype(active));
+		    json_type_noun(active));
 	if (active != NULL && !json_object_get_boolean(active) &&
 	    has_prefix(type.s, "employment.")) {
 		if (set_kind(c, K_TERMINATE) != 0)
@@ -2318,7 +2259,7 @@ check_pointer(struct nctx *c, struct json_object *v, const char *path)
 		return nfail(c, "%s: expected a JSON pointer (RFC 6901) such "
 		    "as \"/data/id\", found %s", path,
 		    v != NULL && json_object_is_type(v, json_type_string) ?
-		    "an invalid pointer" : jtype(v));
+		    "an invalid pointer" : json_type_noun(v));
 	return 0;
 }
 
@@ -2333,7 +2274,7 @@ check_kinds(struct nctx *c, struct json_object *kinds)
 		return nfail(c, "mapping.kinds: expected an object mapping "
 		    "the sender's event types to hire, update, terminate or "
 		    "rehire, found %s", kinds == NULL ? "nothing" :
-		    jtype(kinds));
+		    json_type_noun(kinds));
 	if (json_object_object_length(kinds) == 0)
 		return nfail(c, "mapping.kinds: empty (every event would be "
 		    "ignored)");
@@ -2370,7 +2311,7 @@ check_values(struct nctx *c, struct json_object *values,
 
 	if (!json_object_is_type(values, json_type_object))
 		return nfail(c, "mapping.values: expected an object, found %s",
-		    jtype(values));
+		    json_type_noun(values));
 	it = json_object_iter_begin(values);
 	end = json_object_iter_end(values);
 	for (; !json_object_iter_equal(&it, &end); json_object_iter_next(&it)) {
@@ -2387,7 +2328,7 @@ check_values(struct nctx *c, struct json_object *values,
 		if (m == NULL || !json_object_is_type(m, json_type_object))
 			return nfail(c, "%s: expected an object mapping sender "
 			    "values to normalised ones, found %s", p,
-			    jtype(m));
+			    json_type_noun(m));
 		it2 = json_object_iter_begin(m);
 		end2 = json_object_iter_end(m);
 		for (; !json_object_iter_equal(&it2, &end2);
@@ -2399,7 +2340,7 @@ check_values(struct nctx *c, struct json_object *values,
 			if (v == NULL || !json_object_is_type(v,
 			    json_type_string))
 				return nfail(c, "%s: expected a string, found "
-				    "%s", p2, jtype(v));
+				    "%s", p2, json_type_noun(v));
 			if (json_object_get_string_len(v) > NORM_VALUE_MAX)
 				return nfail(c, "%s: longer than %d bytes", p2,
 				    NORM_VALUE_MAX);
@@ -2419,7 +2360,7 @@ check_mapping(struct nctx *c, const struct json_object *mapping)
 		    "needs the source's \"mapping\" object)");
 	if (!json_object_is_type(mapping, json_type_object))
 		return nfail(c, "mapping: expected an object, found %s",
-		    jtype(mapping));
+		    json_type_noun(mapping));
 	/* json-c's iterator API is not const-correct; nothing is changed. */
 	it = json_object_iter_begin((struct json_object *)mapping);
 	end = json_object_iter_end(mapping);
@@ -2642,9 +2583,9 @@ static int
 parse_body(struct nctx *c, const char *body, size_t len,
     struct json_object **root)
 {
-	json_tokener *tok = NULL;
 	struct json_object *doc = NULL;
-	enum json_tokener_error jerr;
+	const char *why;
+	size_t end;
 	int rc = -1;
 
 	*root = NULL;
@@ -2656,28 +2597,23 @@ parse_body(struct nctx *c, const char *body, size_t len,
 		nfail(c, "body: larger than %d bytes", INT_MAX);
 		goto out;
 	}
-	if ((tok = json_tokener_new_ex(NORM_DEPTH)) == NULL) {
+	switch (json_parse_one(body, len, NORM_DEPTH, JSON_TOKENER_STRICT |
+	    JSON_TOKENER_VALIDATE_UTF8, &doc, &why, &end)) {
+	case JSON_ONE_OK:
+		break;
+	case JSON_ONE_NOMEM:
 		oom(c);
 		goto out;
-	}
-	json_tokener_set_flags(tok, JSON_TOKENER_STRICT |
-	    JSON_TOKENER_VALIDATE_UTF8);
-	doc = json_tokener_parse_ex(tok, body, (int)len);
-	jerr = json_tokener_get_error(tok);
-	if (jerr == json_tokener_continue) {
-		nfail(c, "body: not JSON (unexpected end of input)");
-		goto out;
-	}
-	if (jerr != json_tokener_success) {
-		nfail(c, "body: not JSON (%s)", json_tokener_error_desc(jerr));
-		goto out;
-	}
-	if (!only_space(body, json_tokener_get_parse_end(tok), len)) {
+	case JSON_ONE_TRAILING:
 		nfail(c, "body: text after the JSON value");
+		goto out;
+	default:
+		nfail(c, "body: not JSON (%s)", why);
 		goto out;
 	}
 	if (doc == NULL || !json_object_is_type(doc, json_type_object)) {
-		nfail(c, "body: expected a JSON object, found %s", jtype(doc));
+		nfail(c, "body: expected a JSON object, found %s",
+		    json_type_noun(doc));
 		goto out;
 	}
 	*root = doc;
@@ -2685,8 +2621,6 @@ parse_body(struct nctx *c, const char *body, size_t len,
 	rc = 0;
 out:
 	json_object_put(doc);
-	if (tok != NULL)
-		json_tokener_free(tok);
 	return rc;
 }
 

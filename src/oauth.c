@@ -34,9 +34,12 @@
 #include <json-c/json.h>
 #include <openssl/crypto.h>
 
+#include "rolehook/httpc.h"
 #include "rolehook/jsonutil.h"
 #include "rolehook/log.h"
+#include "rolehook/monotime.h"
 #include "rolehook/oauth.h"
+#include "rolehook/readall.h"
 
 #define DEFAULT_CONNECT_MS 5000L
 #define DEFAULT_TOTAL_MS 30000L
@@ -44,7 +47,6 @@
                                  * error for this long without a new try */
 #define JSON_DEPTH 8
 #define URL_MAX 2048
-#define USER_AGENT "rolehook/0.1 (+libcurl)"
 
 struct oauth {
 	pthread_mutex_t mu;
@@ -74,39 +76,11 @@ struct oauth {
 	struct oauth_stats st;
 };
 
-static void errf(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-errf(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 static void
 wipe_free(char *s)
 {
 	if (s != NULL)
 		OPENSSL_clear_free(s, strlen(s));
-}
-
-/* Printable ASCII copy of untrusted text (error codes from Zendesk). */
-static void
-copy_printable(char *dst, size_t cap, const char *s)
-{
-	size_t i;
-
-	if (cap == 0)
-		return;
-	for (i = 0; i + 1 < cap && s[i] != '\0'; i++)
-		dst[i] = (s[i] >= 0x20 && s[i] < 0x7f) ? s[i] : '?';
-	dst[i] = '\0';
 }
 
 /* RFC 6750 b64token-ish: visible ASCII, no space, bounded. */
@@ -146,11 +120,8 @@ oauth_strerror(enum oauth_result r)
 static int64_t
 mono_ms(void *arg)
 {
-	struct timespec ts;
-
 	(void)arg;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return monotime_ms();
 }
 
 /* ------------------------------------------------------------ transport */
@@ -179,7 +150,7 @@ on_body(char *ptr, size_t size, size_t nmemb, void *arg)
 
 #define SETOPT(opt, val) do { \
 	if (curl_easy_setopt(h, opt, val) != CURLE_OK) { \
-		errf(err, errlen, "oauth: curl_easy_setopt(%s) failed", #opt); \
+		httpc_errf(err, errlen, "oauth: curl_easy_setopt(%s) failed", #opt); \
 		goto out; \
 	} \
 } while (0)
@@ -193,6 +164,8 @@ curl_post(void *arg, const char *url, const char *data, long *status,
 	struct curl_slist *hl = NULL, *t;
 	struct body b = { NULL, 0, 0 };
 	char ebuf[CURL_ERROR_SIZE] = "";
+	struct httpc_opts ho;
+	const char *failed = "";
 	CURL *h = NULL;
 	CURLcode e;
 	int rc = -1;
@@ -201,7 +174,7 @@ curl_post(void *arg, const char *url, const char *data, long *status,
 	*status = 0;
 	if ((b.buf = calloc(1, OAUTH_RESPONSE_MAX + 1)) == NULL ||
 	    (h = curl_easy_init()) == NULL) {
-		errf(err, errlen, "oauth: out of memory");
+		httpc_errf(err, errlen, "oauth: out of memory");
 		goto out;
 	}
 	if ((t = curl_slist_append(hl, "Content-Type: application/json")) ==
@@ -214,36 +187,33 @@ curl_post(void *arg, const char *url, const char *data, long *status,
 	if ((t = curl_slist_append(hl, "Expect:")) == NULL)
 		goto nomem;
 	hl = t;
-	SETOPT(CURLOPT_URL, url);
-	SETOPT(CURLOPT_NOSIGNAL, 1L);
-	SETOPT(CURLOPT_FOLLOWLOCATION, 0L);
-	SETOPT(CURLOPT_PROTOCOLS_STR, a->http_loopback ? "http,https" :
-	    "https");
-	SETOPT(CURLOPT_CONNECTTIMEOUT_MS, a->connect_ms);
-	SETOPT(CURLOPT_TIMEOUT_MS, a->total_ms);
-	SETOPT(CURLOPT_SSL_VERIFYPEER, 1L);
-	SETOPT(CURLOPT_SSL_VERIFYHOST, 2L);
-	SETOPT(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)OAUTH_RESPONSE_MAX);
-	SETOPT(CURLOPT_USERAGENT, USER_AGENT);
-	SETOPT(CURLOPT_ERRORBUFFER, ebuf);
-	SETOPT(CURLOPT_WRITEFUNCTION, on_body);
-	SETOPT(CURLOPT_WRITEDATA, &b);
+	ho.url = url;
+	ho.http_loopback = a->http_loopback;
+	ho.connect_ms = a->connect_ms;
+	ho.total_ms = a->total_ms;
+	ho.max_response = (curl_off_t)OAUTH_RESPONSE_MAX;
+	ho.errbuf = ebuf;
+	ho.write = on_body;
+	ho.write_arg = &b;
+	if (httpc_setup(h, &ho, &failed) != CURLE_OK) {
+		httpc_errf(err, errlen, "oauth: curl_easy_setopt(%s) failed",
+		    failed);
+		goto out;
+	}
 	SETOPT(CURLOPT_HTTPHEADER, hl);
 	SETOPT(CURLOPT_POST, 1L);
 	SETOPT(CURLOPT_POSTFIELDS, data);
 	SETOPT(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(data));
-	if (a->http_loopback)
-		SETOPT(CURLOPT_PROXY, "");
 	e = curl_easy_perform(h);
 	if (e != CURLE_OK) {
-		errf(err, errlen, "POST /oauth/tokens: %s%s",
+		httpc_errf(err, errlen, "POST /oauth/tokens: %s%s",
 		    b.too_big ? "answer too large: " : "",
 		    ebuf[0] != '\0' ? ebuf : curl_easy_strerror(e));
 		goto out;
 	}
 	if (curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, status) !=
 	    CURLE_OK) {
-		errf(err, errlen, "POST /oauth/tokens: no status");
+		httpc_errf(err, errlen, "POST /oauth/tokens: no status");
 		goto out;
 	}
 	*resp = b.buf;
@@ -251,7 +221,7 @@ curl_post(void *arg, const char *url, const char *data, long *status,
 	rc = 0;
 	goto out;
 nomem:
-	errf(err, errlen, "oauth: out of memory");
+	httpc_errf(err, errlen, "oauth: out of memory");
 out:
 	if (b.buf != NULL)
 		OPENSSL_clear_free(b.buf, OAUTH_RESPONSE_MAX + 1);
@@ -277,55 +247,47 @@ oauth_read_file(const char *path, char **out, char *err, size_t errlen)
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK |
 	    O_NOFOLLOW);
 	if (fd == -1) {
-		errf(err, errlen, "cannot open refresh token file %s: %s",
+		httpc_errf(err, errlen, "cannot open refresh token file %s: %s",
 		    path, strerror(errno));
 		goto out;
 	}
 	if (fstat(fd, &sb) == -1 || !S_ISREG(sb.st_mode)) {
-		errf(err, errlen, "refresh token file %s is not a regular "
+		httpc_errf(err, errlen, "refresh token file %s is not a regular "
 		    "file", path);
 		goto out;
 	}
 	if (sb.st_uid != geteuid()) {
-		errf(err, errlen, "refresh token file %s is owned by uid %u, "
+		httpc_errf(err, errlen, "refresh token file %s is owned by uid %u, "
 		    "not by this user (uid %u)", path, (unsigned)sb.st_uid,
 		    (unsigned)geteuid());
 		goto out;
 	}
 	if (sb.st_mode & (S_IRWXG | S_IRWXO)) {
-		errf(err, errlen, "refresh token file %s has mode %04o, which "
+		httpc_errf(err, errlen, "refresh token file %s has mode %04o, which "
 		    "lets its group or other users read or change it; run: "
 		    "chmod 600 %s", path, (unsigned)(sb.st_mode & 07777),
 		    path);
 		goto out;
 	}
 	if ((buf = malloc(OAUTH_TOKEN_MAX + 2)) == NULL) {
-		errf(err, errlen, "out of memory");
+		httpc_errf(err, errlen, "out of memory");
 		goto out;
 	}
-	for (;;) {
-		r = read(fd, buf + n, OAUTH_TOKEN_MAX + 2 - n);
-		if (r == -1 && errno == EINTR)
-			continue;
-		if (r == -1) {
-			errf(err, errlen, "cannot read refresh token file %s: "
-			    "%s", path, strerror(errno));
-			goto out;
-		}
-		if (r == 0)
-			break;
-		n += (size_t)r;
-		if (n > OAUTH_TOKEN_MAX + 1) {
-			errf(err, errlen, "refresh token file %s is larger "
-			    "than %d bytes", path, OAUTH_TOKEN_MAX);
-			goto out;
-		}
+	/* OAUTH_TOKEN_MAX + 1: the token and its newline */
+	if ((r = readall_fd(fd, buf, OAUTH_TOKEN_MAX + 1, &n)) != 0) {
+		if (r < 0)
+			httpc_errf(err, errlen, "cannot read refresh token "
+			    "file %s: %s", path, strerror(errno));
+		else
+			httpc_errf(err, errlen, "refresh token file %s is "
+			    "larger than %d bytes", path, OAUTH_TOKEN_MAX);
+		goto out;
 	}
 	if (n > 0 && buf[n - 1] == '\n')
 		n--;
 	buf[n] = '\0';
 	if (n == 0 || strlen(buf) != n || !token_ok(buf)) {
-		errf(err, errlen, "refresh token file %s does not hold one "
+		httpc_errf(err, errlen, "refresh token file %s does not hold one "
 		    "token (visible ASCII, at most %d bytes)", path,
 		    OAUTH_TOKEN_MAX);
 		goto out;
@@ -368,7 +330,7 @@ oauth_write_file(const char *path, const char *data, size_t len, char *err,
 	int fd = -1, dfd = -1, rc = -1, e;
 
 	if ((tmp = malloc(n)) == NULL || (dir = strdup(path)) == NULL) {
-		errf(err, errlen, "out of memory");
+		httpc_errf(err, errlen, "out of memory");
 		goto out;
 	}
 	snprintf(tmp, n, "%s.tmp", path);
@@ -385,38 +347,38 @@ oauth_write_file(const char *path, const char *data, size_t len, char *err,
 	 * is from a process that died, and nobody else writes it now.
 	 */
 	if (unlink(tmp) == -1 && errno != ENOENT) {
-		errf(err, errlen, "cannot remove %s: %s", tmp,
+		httpc_errf(err, errlen, "cannot remove %s: %s", tmp,
 		    strerror(errno));
 		goto out;
 	}
 	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
 	    0600);
 	if (fd == -1) {
-		errf(err, errlen, "cannot create %s: %s", tmp,
+		httpc_errf(err, errlen, "cannot create %s: %s", tmp,
 		    strerror(errno));
 		goto out;
 	}
 	if (write_all(fd, data, len) != 0 || fsync(fd) != 0) {
 		e = errno;
-		errf(err, errlen, "cannot write %s: %s", tmp, strerror(e));
+		httpc_errf(err, errlen, "cannot write %s: %s", tmp, strerror(e));
 		goto out;
 	}
 	if (close(fd) != 0) {
 		fd = -1;
-		errf(err, errlen, "cannot write %s: %s", tmp,
+		httpc_errf(err, errlen, "cannot write %s: %s", tmp,
 		    strerror(errno));
 		goto out;
 	}
 	fd = -1;
 	if (rename(tmp, path) != 0) {
-		errf(err, errlen, "cannot rename %s to %s: %s", tmp, path,
+		httpc_errf(err, errlen, "cannot rename %s to %s: %s", tmp, path,
 		    strerror(errno));
 		goto out;
 	}
 	/* The rename itself is durable only once the directory is synced. */
 	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1 ||
 	    fsync(dfd) != 0) {
-		errf(err, errlen, "cannot sync directory %s: %s", dir,
+		httpc_errf(err, errlen, "cannot sync directory %s: %s", dir,
 		    strerror(errno));
 		rc = 0;     /* the file is replaced; only durability is less */
 		goto out;
@@ -500,26 +462,27 @@ parse_answer(long status, const char *resp, struct answer *an, char *err,
 	if (o == NULL || !json_object_is_type(o, json_type_object)) {
 		if (status >= 500 || status == 429)
 			rc = OAUTH_RETRYABLE;
-		errf(err, errlen, "POST /oauth/tokens: HTTP %ld with a body "
+		httpc_errf(err, errlen, "POST /oauth/tokens: HTTP %ld with a body "
 		    "that is not a JSON object", status);
 		goto out;
 	}
 	if (status != 200) {
 		if (json_object_object_get_ex(o, "error", &v) &&
 		    json_object_is_type(v, json_type_string))
-			copy_printable(an->error, sizeof(an->error),
-			    json_object_get_string(v));
+			httpc_printable(an->error, sizeof(an->error),
+			    json_object_get_string(v),
+			    (size_t)json_object_get_string_len(v));
 		rc = (status == 429 || status >= 500) ? OAUTH_RETRYABLE :
 		    (status == 400 || status == 401 || status == 403) ?
 		    OAUTH_DENIED : OAUTH_BAD_RESPONSE;
-		errf(err, errlen, "POST /oauth/tokens: HTTP %ld%s%s", status,
+		httpc_errf(err, errlen, "POST /oauth/tokens: HTTP %ld%s%s", status,
 		    an->error[0] != '\0' ? ": " : "", an->error);
 		goto out;
 	}
 	if (!json_object_object_get_ex(o, "access_token", &v) ||
 	    !json_object_is_type(v, json_type_string) ||
 	    !token_ok(json_object_get_string(v))) {
-		errf(err, errlen, "POST /oauth/tokens: no usable access_token");
+		httpc_errf(err, errlen, "POST /oauth/tokens: no usable access_token");
 		goto out;
 	}
 	if ((an->access = strdup(json_object_get_string(v))) == NULL) {
@@ -529,7 +492,7 @@ parse_answer(long status, const char *resp, struct answer *an, char *err,
 	if (!json_object_object_get_ex(o, "token_type", &v) ||
 	    !json_object_is_type(v, json_type_string) ||
 	    strcasecmp(json_object_get_string(v), "bearer") != 0) {
-		errf(err, errlen, "POST /oauth/tokens: token_type is not "
+		httpc_errf(err, errlen, "POST /oauth/tokens: token_type is not "
 		    "bearer");
 		goto out;
 	}
@@ -539,7 +502,7 @@ parse_answer(long status, const char *resp, struct answer *an, char *err,
 		x = json_object_get_int64(v);
 		if (!json_object_is_type(v, json_type_int) || errno != 0 ||
 		    x < 1 || x > 10L * 365 * 86400) {
-			errf(err, errlen, "POST /oauth/tokens: expires_in is "
+			httpc_errf(err, errlen, "POST /oauth/tokens: expires_in is "
 			    "not a positive number of seconds");
 			goto out;
 		}
@@ -549,7 +512,7 @@ parse_answer(long status, const char *resp, struct answer *an, char *err,
 	    !json_object_is_type(v, json_type_null)) {
 		if (!json_object_is_type(v, json_type_string) ||
 		    !token_ok(json_object_get_string(v))) {
-			errf(err, errlen, "POST /oauth/tokens: refresh_token "
+			httpc_errf(err, errlen, "POST /oauth/tokens: refresh_token "
 			    "is not a token");
 			goto out;
 		}
@@ -562,7 +525,7 @@ parse_answer(long status, const char *resp, struct answer *an, char *err,
 	if (json_object_object_get_ex(o, "refresh_token_expires_in", &v) &&
 	    !json_object_is_type(v, json_type_null) &&
 	    !json_object_is_type(v, json_type_int)) {
-		errf(err, errlen, "POST /oauth/tokens: refresh_token_expires_in "
+		httpc_errf(err, errlen, "POST /oauth/tokens: refresh_token_expires_in "
 		    "is not a number");
 		goto out;
 	}
@@ -587,7 +550,7 @@ post_grant(struct oauth *a, const char *refresh, struct answer *an,
 
 	memset(an, 0, sizeof(*an));
 	if ((body = grant_body(a, refresh)) == NULL) {
-		errf(err, errlen, "oauth: out of memory");
+		httpc_errf(err, errlen, "oauth: out of memory");
 		goto out;
 	}
 	if (a->post(a->post_arg != NULL ? a->post_arg : a, a->token_url, body,
@@ -656,13 +619,13 @@ refresh_grant(struct oauth *a, struct answer *an, char *err, size_t errlen)
 	lfd = open(a->lock_file, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
 	    0600);
 	if (lfd == -1) {
-		errf(err, errlen, "cannot open lock file %s: %s", a->lock_file,
+		httpc_errf(err, errlen, "cannot open lock file %s: %s", a->lock_file,
 		    strerror(errno));
 		goto out;
 	}
 	while (flock(lfd, LOCK_EX) == -1)
 		if (errno != EINTR) {
-			errf(err, errlen, "cannot lock %s: %s", a->lock_file,
+			httpc_errf(err, errlen, "cannot lock %s: %s", a->lock_file,
 			    strerror(errno));
 			goto out;
 		}
@@ -686,7 +649,7 @@ refresh_grant(struct oauth *a, struct answer *an, char *err, size_t errlen)
 	if (rc != OAUTH_OK && tmp_grant(a, an) == OAUTH_OK)
 		rc = OAUTH_OK;
 	if (rc != OAUTH_OK) {
-		errf(err, errlen, "Zendesk refused the refresh token in %s "
+		httpc_errf(err, errlen, "Zendesk refused the refresh token in %s "
 		    "(invalid_grant): it was used already or revoked; if a "
 		    "rolehook process was killed while it refreshed, the new "
 		    "token was lost: put a new refresh token from the Admin "
@@ -703,7 +666,7 @@ refresh_grant(struct oauth *a, struct answer *an, char *err, size_t errlen)
 		n = strlen(an->refresh) + 2;
 		if ((line = malloc(n)) == NULL) {
 			rc = OAUTH_ERROR;
-			errf(err, errlen, "out of memory");
+			httpc_errf(err, errlen, "out of memory");
 			goto out;
 		}
 		snprintf(line, n, "%s\n", an->refresh);
@@ -745,7 +708,7 @@ oauth_new(const struct oauth_opts *o, struct oauth **out, char *err,
 	    o->client_secret[0] == '\0' ||
 	    strlen(o->base_url) > URL_MAX - 32 ||
 	    (o->refresh_file != NULL && o->refresh_file[0] != '/')) {
-		errf(err, errlen, "oauth: base URL, client_id and "
+		httpc_errf(err, errlen, "oauth: base URL, client_id and "
 		    "client_secret are required; refresh_token_file must be "
 		    "an absolute path");
 		goto out;
@@ -791,7 +754,7 @@ oauth_new(const struct oauth_opts *o, struct oauth **out, char *err,
 	*out = a;
 	return OAUTH_OK;
 nomem:
-	errf(err, errlen, "oauth: out of memory");
+	httpc_errf(err, errlen, "oauth: out of memory");
 out:
 	oauth_free(a);
 	return rc;
@@ -831,7 +794,7 @@ copy_header(const struct oauth *a, char *buf, size_t cap, uint64_t *gen,
     char *err, size_t errlen)
 {
 	if (strlen(a->token) + sizeof("Bearer ") > cap) {
-		errf(err, errlen, "oauth: the access token is too long");
+		httpc_errf(err, errlen, "oauth: the access token is too long");
 		return OAUTH_BAD_RESPONSE;
 	}
 	snprintf(buf, cap, "Bearer %s", a->token);
@@ -862,7 +825,7 @@ oauth_header(struct oauth *a, char *buf, size_t cap, uint64_t *gen,
 		if (!a->renewing) {
 			if (now < a->fail_until) {
 				rc = a->last_rc;
-				errf(err, errlen, "%s", a->last_err);
+				httpc_errf(err, errlen, "%s", a->last_err);
 				pthread_mutex_unlock(&a->mu);
 				return rc;
 			}
@@ -873,7 +836,7 @@ oauth_header(struct oauth *a, char *buf, size_t cap, uint64_t *gen,
 		pthread_cond_wait(&a->cv, &a->mu);
 		if (a->fail_seq != seq && !a->renewing) {
 			rc = a->last_rc;
-			errf(err, errlen, "%s", a->last_err);
+			httpc_errf(err, errlen, "%s", a->last_err);
 			pthread_mutex_unlock(&a->mu);
 			return rc;
 		}
@@ -924,7 +887,7 @@ oauth_header(struct oauth *a, char *buf, size_t cap, uint64_t *gen,
 		a->fail_until = a->clock(a->clock_arg) + FAIL_HOLD_MS;
 		memcpy(a->last_err, e2, sizeof(a->last_err));
 		a->last_err[sizeof(a->last_err) - 1] = '\0';
-		errf(err, errlen, "%s", e2);
+		httpc_errf(err, errlen, "%s", e2);
 	}
 	pthread_cond_broadcast(&a->cv);
 	pthread_mutex_unlock(&a->mu);

@@ -88,7 +88,14 @@ parse_person(struct json_object *p, size_t idx, struct norm_event *ev,
 		if (strcmp(k, "custom") == 0 &&
 		    json_object_is_type(v, json_type_object)) {
 			json_object_object_foreach(v, ck, cv) {
+				/* the same rule as a top-level "custom.<key>" */
 				snprintf(key, sizeof(key), "custom.%.250s", ck);
+				if (strlen(ck) > 250 || !valid_attr(key)) {
+					snprintf(err, errlen, "[%zu].custom.%.64s: "
+					    "expected a key of 1 to 248 bytes",
+					    idx, ck);
+					return -1;
+				}
 				if (!json_object_is_type(cv, json_type_string)) {
 					snprintf(err, errlen, "[%zu].custom.%.64s: "
 					    "expected a string", idx, ck);

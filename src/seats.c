@@ -42,7 +42,9 @@
 #include "rolehook/jsonutil.h"
 #include "rolehook/governor.h"
 #include "rolehook/hash.h"
+#include "rolehook/monotime.h"
 #include "rolehook/normalize.h"
+#include "rolehook/people.h"
 #include "rolehook/seats.h"
 #include "rolehook/store.h"
 #include "rolehook/zendesk.h"
@@ -114,17 +116,6 @@ note(const struct report *r, const char *fmt, ...)
 	bulk_progress_break(r->prog);
 	if (r->rep->note != NULL)
 		r->rep->note(r->rep->arg, msg);
-}
-
-static void
-sleep_ms(long ms)
-{
-	struct timespec ts;
-
-	ts.tv_sec = ms / 1000;
-	ts.tv_nsec = (ms % 1000) * 1000000L;
-	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-		;
 }
 
 /* ------------------------------------------------------------- strset */
@@ -327,7 +318,7 @@ fetch_retry(struct zd_client *zd, enum zd_result (*fn)(struct zd_client *,
 		if (rc == ZD_RETRYABLE && i + 1 < FETCH_ATTEMPTS) {
 			pause = res->retry_after_s > 0 && res->retry_after_s < 60 ?
 			    res->retry_after_s * 1000L : 500L << i;
-			sleep_ms(pause);
+			monotime_sleep_ms(pause);
 		}
 	}
 	return rc;
@@ -343,47 +334,59 @@ left_status(const char *s)
 }
 
 /*
- * The --people export: a JSON array of objects with optional string
- * members email, external_id, employment_status.  People whose status
- * is terminated or inactive go into the leaver sets.  Returns 0, or -1
- * with err naming the file and the entry.
+ * Puts the person of ev -- e-mail, external id and employee id -- into
+ * the leaver sets.  Returns 0, or -1 out of memory.
+ */
+static int
+add_leaver(struct report *r, const struct norm_event *ev)
+{
+	return strset_add(&r->left_emails, norm_attr(ev, "email"), 1) != 0 ||
+	    strset_add(&r->left_ids, norm_attr(ev, "external_id"), 0) != 0 ||
+	    strset_add(&r->left_ids, norm_attr(ev, "employee_id"), 0) != 0 ?
+	    -1 : 0;
+}
+
+/*
+ * The --people export: PEOPLE.json, as simulate --all and reconcile
+ * --people take it (people.h: objects of normalised attributes; the
+ * older {"email", "external_id", "employment_status"} entries are such
+ * objects too).  A person whose kind is terminate, or whose
+ * employment_status is terminated or inactive, goes into the leaver
+ * sets.  Returns 0, or -1 with err naming the file and the entry.
  */
 static int
 load_people(struct report *r, json_object *doc, const char *path, char *err,
     size_t errlen)
 {
-	json_object *p, *v;
-	static const char *const keys[] = { "email", "external_id",
-	    "employment_status" };
-	size_t i, k, n;
+	struct norm_event ev;
+	char perr[512];
+	size_t i, n;
+	int rc;
 
 	if (!json_object_is_type(doc, json_type_array)) {
-		snprintf(err, errlen, "%s: expected a JSON array of "
-		    "{\"email\", \"external_id\", \"employment_status\"}",
-		    path);
+		snprintf(err, errlen, "%s: expected a JSON array of people "
+		    "(PEOPLE.json: {\"employee_id\", \"email\", "
+		    "\"external_id\", \"employment_status\", ...})", path);
 		return -1;
 	}
 	n = json_object_array_length(doc);
 	for (i = 0; i < n; i++) {
-		p = json_object_array_get_idx(doc, i);
-		if (!json_object_is_type(p, json_type_object)) {
+		if (!json_object_is_type(json_object_array_get_idx(doc, i),
+		    json_type_object)) {
 			snprintf(err, errlen, "%s: [%zu]: expected an object",
 			    path, i);
 			return -1;
 		}
-		for (k = 0; k < sizeof(keys) / sizeof(keys[0]); k++)
-			if (json_object_object_get_ex(p, keys[k], &v) &&
-			    !json_object_is_type(v, json_type_null) &&
-			    !json_object_is_type(v, json_type_string)) {
-				snprintf(err, errlen, "%s: [%zu].%s: expected "
-				    "a string", path, i, keys[k]);
-				return -1;
-			}
-		if (!left_status(json_member_str(p, "employment_status")))
-			continue;
-		if (strset_add(&r->left_emails, json_member_str(p, "email"), 1) != 0 ||
-		    strset_add(&r->left_ids, json_member_str(p, "external_id"),
-		    0) != 0) {
+		if (people_from_json(json_object_array_get_idx(doc, i), i, &ev,
+		    perr, sizeof(perr)) != 0) {
+			snprintf(err, errlen, "%s: %s", path, perr);
+			return -1;
+		}
+		rc = strcmp(ev.kind, "terminate") == 0 ||
+		    left_status(norm_attr(&ev, "employment_status")) ?
+		    add_leaver(r, &ev) : 0;
+		people_clear(&ev);
+		if (rc != 0) {
 			snprintf(err, errlen, "%s: out of memory", path);
 			return -1;
 		}
@@ -493,10 +496,7 @@ store_event_visit(struct report *r, struct store *st, int64_t id,
 		rc = s < 0 ? -1 : 0;   /* 1: a newer event decided */
 		goto out;
 	}
-	if (strcmp(nev.kind, "terminate") == 0 &&
-	    (strset_add(&r->left_emails, norm_attr(&nev, "email"), 1) != 0 ||
-	    strset_add(&r->left_ids, norm_attr(&nev, "external_id"), 0) != 0 ||
-	    strset_add(&r->left_ids, norm_attr(&nev, "employee_id"), 0) != 0))
+	if (strcmp(nev.kind, "terminate") == 0 && add_leaver(r, &nev) != 0)
 		rc = -1;
 out:
 	norm_event_clear(&nev);
@@ -657,7 +657,7 @@ fetch_agents(struct report *r)
 			break;
 		if (rc == ZD_RETRYABLE && res.status == 0)
 			break;   /* unreachable: say so now */
-		sleep_ms(1000L << attempt);
+		monotime_sleep_ms(1000L << attempt);
 	}
 	if (r->tty && r->rep->listing != NULL)
 		r->rep->listing(r->rep->arg, json_object_array_length(co.arr), 1);
@@ -808,8 +808,9 @@ fetch_memberships(struct report *r, struct zd_client *zd,
 			break;
 		if (rc == ZD_RETRYABLE && res.status == 0)
 			break;   /* unreachable: say so now */
-		sleep_ms(res.retry_after_s > 0 && res.retry_after_s < 60 ?
-		    res.retry_after_s * 1000L : 1000L << attempt);
+		monotime_sleep_ms(res.retry_after_s > 0 &&
+		    res.retry_after_s < 60 ? res.retry_after_s * 1000L :
+		    1000L << attempt);
 	}
 	if (rc == ZD_NOT_FOUND || rc == ZD_PERMANENT ||
 	    rc == ZD_BAD_RESPONSE) {

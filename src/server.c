@@ -47,6 +47,7 @@
 #include "rolehook/config.h"
 #include "rolehook/ingress.h"
 #include "rolehook/log.h"
+#include "rolehook/monotime.h"
 #include "rolehook/server.h"
 
 #define BACKOFF_MIN_MS 10
@@ -131,15 +132,6 @@ send_response(FCGX_Request *req, const struct ingress_response *r)
 		FCGX_PutStr(r->body, (int)r->body_len, req->out);
 }
 
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /*
  * The errnos after which accepting again cannot help: the listening
  * socket is gone or was never one.  libfcgi's own codes (-9998: not
@@ -175,13 +167,7 @@ backoff_wait(struct pool *p, int ms)
 {
 	struct timespec until;
 
-	clock_gettime(CLOCK_MONOTONIC, &until);
-	until.tv_sec += ms / 1000;
-	until.tv_nsec += (long)(ms % 1000) * 1000000L;
-	if (until.tv_nsec >= 1000000000L) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000L;
-	}
+	monotime_deadline_us(&until, (int64_t)ms * 1000);
 	pthread_mutex_lock(&p->wake_lock);
 	while (!atomic_load(&p->stopping) &&
 	    pthread_cond_timedwait(&p->wake, &p->wake_lock, &until) == 0)
@@ -197,7 +183,7 @@ backoff_wait(struct pool *p, int ms)
 static int
 accept_failed(struct pool *p, int rc)
 {
-	int64_t now = now_ms(), for_ms;
+	int64_t now = monotime_ms(), for_ms;
 	char code[16], ms[24], n[24];
 
 	snprintf(code, sizeof(code), "%d", -rc);
@@ -250,7 +236,7 @@ accept_succeeded(struct pool *p)
 	if (p->fail_since_ms == 0)
 		return;
 	snprintf(ms, sizeof(ms), "%lld",
-	    (long long)(now_ms() - p->fail_since_ms));
+	    (long long)(monotime_ms() - p->fail_since_ms));
 	snprintf(n, sizeof(n), "%ld", p->fail_count);
 	log_kv(LOG_INFO, "accepting again", "event", "accept_recovered",
 	    "failing_ms", ms, "failures", n, (char *)NULL);
@@ -440,7 +426,6 @@ server_run(const struct config *cfg, struct store *st, struct metrics *m,
     char *err, size_t errlen)
 {
 	struct pool p;
-	pthread_condattr_t ca;
 	pthread_t *threads = NULL;
 	sigset_t set;
 	const char *listen_at = cfg->server.listen;
@@ -456,10 +441,7 @@ server_run(const struct config *cfg, struct store *st, struct metrics *m,
 	atomic_init(&p.failed, 0);
 	pthread_mutex_init(&p.accept_lock, NULL);
 	pthread_mutex_init(&p.wake_lock, NULL);
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&p.wake, &ca);
-	pthread_condattr_destroy(&ca);
+	monotime_cond_init(&p.wake);
 
 	/* Normally done already by the caller, before any thread started. */
 	server_block_signals(&set);

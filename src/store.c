@@ -9,11 +9,13 @@
 
 #include "rolehook/store.h"
 #include "store_engine.h"
+#include "store_queue.h"
 
 struct store {
 	enum store_engine engine;
 	struct sqlite_store *sq;   /* exactly one of the two is set */
 	struct pg_store *pg;
+	struct store_queue *q;     /* the engine's group commit */
 };
 
 const char *
@@ -42,8 +44,8 @@ store_open(const char *where, const struct store_opts *opts,
 	}
 	st->engine = opts != NULL ? opts->engine : STORE_SQLITE;
 	rc = st->engine == STORE_POSTGRESQL ?
-	    store_pg_open(where, opts, &st->pg, err, errlen) :
-	    store_sqlite_open(where, opts, &st->sq, err, errlen);
+	    store_pg_open(where, opts, &st->pg, &st->q, err, errlen) :
+	    store_sqlite_open(where, opts, &st->sq, &st->q, err, errlen);
 	if (rc != 0) {
 		free(st);
 		return -1;
@@ -116,18 +118,32 @@ store_guard_reserve(struct store *st, const char *action, long delta)
 	    0;
 }
 
+/* The key's parts, as both engines store them. */
+#define DELIVERY_ID_MAX 256
+#define SOURCE_MAX 64
+
 enum store_err
 store_put(struct store *st, const struct store_event_in *ev, int64_t *id)
 {
-	return st->pg != NULL ? store_pg_put(st->pg, ev, id) :
-	    store_sqlite_put(st->sq, ev, id);
+	if (st == NULL || ev == NULL || ev->source == NULL ||
+	    ev->delivery_id == NULL || ev->delivery_id[0] == '\0' ||
+	    strlen(ev->delivery_id) > DELIVERY_ID_MAX ||
+	    strlen(ev->source) > SOURCE_MAX)
+		return STORE_ERR_ARG;
+	return store_queue_put(st->q, ev, id);
 }
 
 int
 store_prune(struct store *st, time_t cutoff, long *deleted)
 {
-	return st->pg != NULL ? store_pg_prune(st->pg, cutoff, deleted) :
-	    store_sqlite_prune(st->sq, cutoff, deleted);
+	long n = 0;
+	int rc;
+
+	rc = st->pg != NULL ? store_pg_prune(st->pg, cutoff, &n) :
+	    store_sqlite_prune(st->sq, cutoff, &n);
+	if (deleted != NULL)
+		*deleted = n;
+	return rc;
 }
 
 int
@@ -141,8 +157,7 @@ store_count_states(struct store *st, void (*fn)(const char *, long, void *),
 int
 store_healthy(struct store *st, const char **reason)
 {
-	return st->pg != NULL ? store_pg_healthy(st->pg, reason) :
-	    store_sqlite_healthy(st->sq, reason);
+	return store_queue_healthy(st->q, reason);
 }
 
 int
@@ -171,8 +186,16 @@ int
 store_split(struct store *st, int64_t id, size_t count, int64_t *first,
     int64_t *last)
 {
-	return st->pg != NULL ? store_pg_split(st->pg, id, count, first, last) :
-	    store_sqlite_split(st->sq, id, count, first, last);
+	int64_t a = 0, b = 0;
+	int rc;
+
+	rc = st->pg != NULL ? store_pg_split(st->pg, id, count, &a, &b) :
+	    store_sqlite_split(st->sq, id, count, &a, &b);
+	if (rc == 0 && first != NULL)
+		*first = a;
+	if (rc == 0 && last != NULL)
+		*last = b;
+	return rc;
 }
 
 int
@@ -202,8 +225,16 @@ int
 store_supersede(struct store *st, int64_t id, const char *subject, const
     char *kind, long *n)
 {
-	return st->pg != NULL ? store_pg_supersede(st->pg, id, subject, kind, n) :
-	    store_sqlite_supersede(st->sq, id, subject, kind, n);
+	char note[96];
+	long changed;
+
+	snprintf(note, sizeof(note), "moved: superseded by event %lld",
+	    (long long)id);
+	changed = st->pg != NULL ? store_pg_supersede(st->pg, id, subject,
+	    kind, note) : store_sqlite_supersede(st->sq, id, subject, kind,
+	    note);
+	*n = changed < 0 ? 0 : changed;
+	return changed < 0 ? -1 : 0;
 }
 
 int

@@ -1,7 +1,10 @@
 /*
  * store_engine.h -- what store.c dispatches to.  Internal to the store
  * module: the engines' entry points, one set per engine, with the
- * contracts of store.h.  Nothing outside src/store*.c includes this.
+ * contracts of store.h, except: store.c checks store_put's event and
+ * its queue is the one open returned; prune and split always get
+ * their out pointers; supersede gets its note and returns the number of
+ * events moved, or -1.  Nothing outside src/store*.c includes this.
  */
 #ifndef ROLEHOOK_STORE_ENGINE_H
 #define ROLEHOOK_STORE_ENGINE_H
@@ -10,22 +13,23 @@
 
 struct sqlite_store;
 struct pg_store;
+struct store_queue;
 
-/* Each engine's open: *out is that engine's handle. */
+/* Each engine's open: *out is that engine's handle, *queue its group
+ * commit (store_queue.h), where store_put and store_healthy go. */
 int store_sqlite_open(const char *path, const struct store_opts *opts,
-    struct sqlite_store **out, char *err, size_t errlen);
+    struct sqlite_store **out, struct store_queue **queue, char *err,
+    size_t errlen);
 int store_pg_open(const char *conninfo, const struct store_opts *opts,
-    struct pg_store **out, char *err, size_t errlen);
+    struct pg_store **out, struct store_queue **queue, char *err,
+    size_t errlen);
 
 
 void store_sqlite_close(struct sqlite_store *st);
-enum store_err store_sqlite_put(struct sqlite_store *st, const struct
-    store_event_in *ev, int64_t *id);
 int store_sqlite_prune(struct sqlite_store *st, time_t cutoff, long
     *deleted);
 int store_sqlite_count_states(struct sqlite_store *st, void (*fn)(const char
     *, long, void *), void *arg);
-int store_sqlite_healthy(struct sqlite_store *st, const char **reason);
 int store_sqlite_list(struct sqlite_store *st, const char *state, const char
     *source, int limit, void (*fn)(const struct store_event *, void *), void
     *arg);
@@ -41,8 +45,8 @@ int store_sqlite_set_subject(struct sqlite_store *st, int64_t id, const char
     *subject, time_t effective_at, const char *kind);
 int store_sqlite_wait(struct sqlite_store *st, int64_t id, time_t until,
     const char *note);
-int store_sqlite_supersede(struct sqlite_store *st, int64_t id, const char
-    *subject, const char *kind, long *n);
+long store_sqlite_supersede(struct sqlite_store *st, int64_t id, const char
+    *subject, const char *kind, const char *note);
 int store_sqlite_cancel(struct sqlite_store *st, int64_t id);
 int store_sqlite_finish(struct sqlite_store *st, int64_t id, const char
     *state, const char *note);
@@ -67,12 +71,9 @@ int store_sqlite_subject_put(struct sqlite_store *st, const struct
     store_subject *s);
 
 void store_pg_close(struct pg_store *st);
-enum store_err store_pg_put(struct pg_store *st, const struct store_event_in
-    *ev, int64_t *id);
 int store_pg_prune(struct pg_store *st, time_t cutoff, long *deleted);
 int store_pg_count_states(struct pg_store *st, void (*fn)(const char *,
     long, void *), void *arg);
-int store_pg_healthy(struct pg_store *st, const char **reason);
 int store_pg_list(struct pg_store *st, const char *state, const char
     *source, int limit, void (*fn)(const struct store_event *, void *), void
     *arg);
@@ -87,8 +88,8 @@ int store_pg_set_subject(struct pg_store *st, int64_t id, const char
     *subject, time_t effective_at, const char *kind);
 int store_pg_wait(struct pg_store *st, int64_t id, time_t until, const char
     *note);
-int store_pg_supersede(struct pg_store *st, int64_t id, const char *subject,
-    const char *kind, long *n);
+long store_pg_supersede(struct pg_store *st, int64_t id, const char *subject,
+    const char *kind, const char *note);
 int store_pg_cancel(struct pg_store *st, int64_t id);
 int store_pg_finish(struct pg_store *st, int64_t id, const char *state,
     const char *note);

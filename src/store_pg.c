@@ -40,13 +40,12 @@
 
 #include "rolehook/codec.h"
 #include "rolehook/log.h"
+#include "rolehook/monotime.h"
 #include "rolehook/store.h"
 #include "store_engine.h"
+#include "store_queue.h"
 
 #define SCHEMA_VERSION 6
-#define PROBE_MS 1000
-#define DELIVERY_ID_MAX 256
-#define SOURCE_MAX 64
 #define LEASE_DEFAULT_S 60
 #define BATCH_TRIES 3             /* a deadlock between nodes: try again */
 #define PRUNE_EVERY_S 3600
@@ -60,14 +59,6 @@
 /* The database's clock, whole seconds: leases never use a node's. */
 #define DBNOW "(EXTRACT(EPOCH FROM clock_timestamp())::bigint)"
 
-struct pending {
-	const struct store_event_in *ev;
-	int64_t id;
-	enum store_err result;
-	sem_t done;
-	struct pending *next;
-};
-
 struct pg_store {
 	char *conninfo;
 	char *password;           /* wiped and freed at close */
@@ -78,18 +69,11 @@ struct pg_store {
 	pthread_mutex_t rlock;    /* guards rconn */
 
 	PGconn *wconn;            /* writer thread only */
-	pthread_mutex_t lock;     /* guards everything below */
-	pthread_cond_t work_cv;
-	struct pending *head, *tail;
-	int queued;
-	int closing;
-	int healthy;
-	const char *reason;       /* static text when unhealthy */
-	pthread_t writer;
-	int writer_started;
+	/* Group commit (store_queue.h); the background thread waits on
+	 * its bg_cv, under its lock, until it is closing. */
+	struct store_queue q;
 
 	/* Background: lease renewal (direct) or hourly prune (serve). */
-	pthread_cond_t bg_cv;
 	pthread_t bg;
 	int bg_started;
 };
@@ -583,7 +567,7 @@ open_writer_conn(struct pg_store *ps, const char **why)
 	int rc = -1;
 
 	if ((ps->wconn = pg_connect(ps, 0, err, sizeof(err))) == NULL) {
-		if (ps->healthy) /* probes repeat it every second */
+		if (ps->q.healthy) /* probes repeat it every second */
 			log_kv(LOG_ERROR, "store reconnect failed", "error",
 			    err, (char *)NULL);
 		*why = "database unreachable";
@@ -603,7 +587,7 @@ open_writer_conn(struct pg_store *ps, const char **why)
 	    " seen WHERE source = $1 AND delivery_id = $2", 2, NULL);
 	if (!res_ok(r1) || !res_ok(r2)) {
 		*why = reason_for(ps->wconn, res_ok(r1) ? r2 : r1);
-		if (ps->healthy)
+		if (ps->q.healthy)
 			log_pg("store statement failed", ps->wconn);
 		close_writer_conn(ps);
 		goto out;
@@ -617,7 +601,7 @@ out:
 
 /* Inserts one row in the writer's open transaction; NULL or the error. */
 static PGresult *
-insert_one(struct pg_store *ps, struct pending *p)
+insert_one(struct pg_store *ps, struct store_pending *p)
 {
 	const struct store_event_in *ev = p->ev;
 	struct params q;
@@ -654,10 +638,10 @@ insert_one(struct pg_store *ps, struct pending *p)
  * or -1 with *why set; a deadlock with another node is tried again.
  */
 static int
-commit_once(struct pg_store *ps, struct pending *batch, const char **why,
+commit_once(struct pg_store *ps, struct store_pending *batch, const char **why,
     int *retry)
 {
-	struct pending *p;
+	struct store_pending *p;
 	PGresult *r = NULL;
 
 	*retry = 0;
@@ -672,7 +656,7 @@ commit_once(struct pg_store *ps, struct pending *batch, const char **why,
 		 * that left us on a read-only node)?  Unhealthy: can it
 		 * commit a write again (a full disk freed)?
 		 */
-		r = PQexec(ps->wconn, ps->healthy ?
+		r = PQexec(ps->wconn, ps->q.healthy ?
 		    "SELECT pg_is_in_recovery()" :
 		    "UPDATE rolehook_schema SET version = version");
 		if (!res_ok(r))
@@ -708,7 +692,7 @@ rollback:
 		    strcmp(ss, "40001") == 0);
 	}
 	*why = reason_for(ps->wconn, r);
-	if (ps->healthy && !*retry)
+	if (ps->q.healthy && !*retry)
 		log_pg("store commit failed", ps->wconn);
 	PQclear(r);
 	cmd(ps->wconn, "ROLLBACK");
@@ -719,18 +703,22 @@ fail:
 	return -1;
 }
 
-static void
-commit_batch(struct pg_store *ps, struct pending *batch)
+/*
+ * The queue's commit (store_commit_fn), on the writer thread: one
+ * transaction for the batch (NULL: a probe of the server, healthy or
+ * not, so /healthz follows the database without waiting for a webhook).
+ */
+static int
+pg_commit(void *engine, struct store_pending *batch, const char **why)
 {
-	struct pending *p;
-	const char *why = NULL;
+	struct pg_store *ps = engine;
 	int rc = -1, retry = 0, i;
 
 	for (i = 0; i < BATCH_TRIES; i++) {
 		int stale = ps->wconn != NULL &&
 		    PQstatus(ps->wconn) == CONNECTION_OK;
 
-		if ((rc = commit_once(ps, batch, &why, &retry)) == 0)
+		if ((rc = commit_once(ps, batch, why, &retry)) == 0)
 			break;
 		/*
 		 * A connection that was fine before the batch and broke in
@@ -748,90 +736,7 @@ commit_batch(struct pg_store *ps, struct pending *batch)
 		if (!retry)
 			break;
 	}
-	pthread_mutex_lock(&ps->lock);
-	if (rc != 0) {
-		if (ps->healthy)
-			log_kv(LOG_ERROR, "store unavailable", "reason", why,
-			    (char *)NULL);
-		ps->healthy = 0;
-		ps->reason = why;
-	} else if (!ps->healthy) {
-		log_msg(LOG_INFO, "store recovered");
-		ps->healthy = 1;
-		ps->reason = NULL;
-	}
-	pthread_mutex_unlock(&ps->lock);
-	while (batch != NULL) {
-		p = batch;
-		batch = p->next;
-		if (rc != 0)
-			p->result = STORE_UNAVAILABLE;
-		sem_post(&p->done);
-	}
-}
-
-static void
-deadline_after_us(struct timespec *ts, long us)
-{
-	clock_gettime(CLOCK_MONOTONIC, ts);
-	ts->tv_sec += us / 1000000L;
-	ts->tv_nsec += (us % 1000000L) * 1000L;
-	while (ts->tv_nsec >= 1000000000L) {
-		ts->tv_nsec -= 1000000000L;
-		ts->tv_sec++;
-	}
-}
-
-/*
- * The writer.  Idle, it probes the server every PROBE_MS, so /healthz
- * turns 503 when the database goes away (and back to 200 when it
- * returns) without waiting for a webhook to find out.
- */
-static void *
-writer_main(void *arg)
-{
-	struct pg_store *ps = arg;
-	struct pending *batch, *p;
-	struct timespec dl;
-	int n;
-
-	pthread_mutex_lock(&ps->lock);
-	for (;;) {
-		while (ps->head == NULL && !ps->closing) {
-			deadline_after_us(&dl, PROBE_MS * 1000L);
-			if (pthread_cond_timedwait(&ps->work_cv, &ps->lock,
-			    &dl) == ETIMEDOUT && ps->head == NULL &&
-			    !ps->closing) {
-				pthread_mutex_unlock(&ps->lock);
-				commit_batch(ps, NULL);
-				pthread_mutex_lock(&ps->lock);
-			}
-		}
-		if (ps->head == NULL && ps->closing)
-			break;
-		if (ps->opts.batch_us > 0 && ps->queued < ps->opts.batch_rows &&
-		    !ps->closing) {
-			deadline_after_us(&dl, ps->opts.batch_us);
-			while (ps->queued < ps->opts.batch_rows && !ps->closing)
-				if (pthread_cond_timedwait(&ps->work_cv,
-				    &ps->lock, &dl) == ETIMEDOUT)
-					break;
-		}
-		batch = ps->head;
-		for (n = 1, p = batch; p->next != NULL &&
-		    n < ps->opts.batch_rows; n++)
-			p = p->next;
-		ps->head = p->next;
-		if (ps->head == NULL)
-			ps->tail = NULL;
-		p->next = NULL;
-		ps->queued -= n;
-		pthread_mutex_unlock(&ps->lock);
-		commit_batch(ps, batch);
-		pthread_mutex_lock(&ps->lock);
-	}
-	pthread_mutex_unlock(&ps->lock);
-	return NULL;
+	return rc;
 }
 
 /* ------------------------------------------------- background thread */
@@ -891,17 +796,17 @@ bg_main(void *arg)
 	    (long)PRUNE_EVERY_S * 1000000L;
 	/* Serve prunes at start, then hourly; a worker renews after a third. */
 	if (ps->opts.direct)
-		deadline_after_us(&next, every_us);
+		monotime_deadline_us(&next, every_us);
 	else
 		clock_gettime(CLOCK_MONOTONIC, &next);
-	pthread_mutex_lock(&ps->lock);
+	pthread_mutex_lock(&ps->q.lock);
 	for (;;) {
-		while (!ps->closing && pthread_cond_timedwait(&ps->bg_cv,
-		    &ps->lock, &next) != ETIMEDOUT)
+		while (!ps->q.closing && pthread_cond_timedwait(&ps->q.bg_cv,
+		    &ps->q.lock, &next) != ETIMEDOUT)
 			;
-		if (ps->closing)
+		if (ps->q.closing)
 			break;
-		pthread_mutex_unlock(&ps->lock);
+		pthread_mutex_unlock(&ps->q.lock);
 		if (ps->opts.direct)
 			renew_leases(ps);
 		else if (ps->opts.retention_days > 0) {
@@ -915,10 +820,10 @@ bg_main(void *arg)
 				    "count", nbuf, (char *)NULL);
 			}
 		}
-		deadline_after_us(&next, every_us);
-		pthread_mutex_lock(&ps->lock);
+		monotime_deadline_us(&next, every_us);
+		pthread_mutex_lock(&ps->q.lock);
 	}
-	pthread_mutex_unlock(&ps->lock);
+	pthread_mutex_unlock(&ps->q.lock);
 	return NULL;
 }
 
@@ -944,10 +849,10 @@ make_owner(struct pg_store *ps)
 
 int
 store_pg_open(const char *conninfo, const struct store_opts *opts,
-    struct pg_store **out, char *err, size_t errlen)
+    struct pg_store **out, struct store_queue **queue, char *err,
+    size_t errlen)
 {
 	struct pg_store *ps = NULL;
-	pthread_condattr_t ca;
 	const char *why = NULL;
 
 	*out = NULL;
@@ -965,23 +870,14 @@ store_pg_open(const char *conninfo, const struct store_opts *opts,
 	if (opts != NULL)
 		ps->opts = *opts;
 	ps->opts.password = NULL;
-	if (ps->opts.batch_rows <= 0)
-		ps->opts.batch_rows = 64;
-	if (ps->opts.batch_us < 0)
-		ps->opts.batch_us = 0;
-	if (ps->opts.queue_max <= 0)
-		ps->opts.queue_max = 4096;
+	store_queue_defaults(&ps->opts);
 	if (ps->opts.lease_s <= 0)
 		ps->opts.lease_s = LEASE_DEFAULT_S;
 	make_owner(ps);
-	ps->healthy = 1;
-	pthread_mutex_init(&ps->lock, NULL);
+	/* Probed every second, healthy or not: a server can go away, or
+	 * become a read-only standby, while nobody writes. */
+	store_queue_init(&ps->q, &ps->opts, pg_commit, ps, 1);
 	pthread_mutex_init(&ps->rlock, NULL);
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&ps->work_cv, &ca);
-	pthread_cond_init(&ps->bg_cv, &ca);
-	pthread_condattr_destroy(&ca);
 
 	if ((ps->rconn = pg_connect(ps, ps->opts.readonly, err, errlen)) ==
 	    NULL)
@@ -990,6 +886,7 @@ store_pg_open(const char *conninfo, const struct store_opts *opts,
 		if (check_schema(ps->rconn, err, errlen) != 0)
 			goto fail;
 		*out = ps;
+		*queue = &ps->q;
 		return 0;
 	}
 	if (migrate(ps->rconn, err, errlen) != 0)
@@ -1004,15 +901,12 @@ store_pg_open(const char *conninfo, const struct store_opts *opts,
 		goto fail;
 	}
 	ps->bg_started = 1;
-	if (!ps->opts.direct) {
-		if (pthread_create(&ps->writer, NULL, writer_main, ps) != 0) {
-			snprintf(err, errlen, "cannot start the store writer "
-			    "thread");
-			goto fail;
-		}
-		ps->writer_started = 1;
+	if (!ps->opts.direct && store_queue_start(&ps->q) != 0) {
+		snprintf(err, errlen, "cannot start the store writer thread");
+		goto fail;
 	}
 	*out = ps;
+	*queue = &ps->q;
 	return 0;
 fail:
 	store_pg_close(ps);
@@ -1032,13 +926,7 @@ store_pg_close(struct pg_store *ps)
 
 	if (ps == NULL)
 		return;
-	pthread_mutex_lock(&ps->lock);
-	ps->closing = 1;
-	pthread_cond_broadcast(&ps->work_cv);
-	pthread_cond_broadcast(&ps->bg_cv);
-	pthread_mutex_unlock(&ps->lock);
-	if (ps->writer_started)
-		pthread_join(ps->writer, NULL);
+	store_queue_stop(&ps->q);   /* the writer drains the queue */
 	if (ps->bg_started)
 		pthread_join(ps->bg, NULL);
 	/* A worker that stops cleanly hands its claims back at once. */
@@ -1053,9 +941,7 @@ store_pg_close(struct pg_store *ps)
 	}
 	close_writer_conn(ps);
 	PQfinish(ps->rconn);
-	pthread_cond_destroy(&ps->work_cv);
-	pthread_cond_destroy(&ps->bg_cv);
-	pthread_mutex_destroy(&ps->lock);
+	store_queue_destroy(&ps->q);
 	pthread_mutex_destroy(&ps->rlock);
 	if (ps->password != NULL)
 		OPENSSL_clear_free(ps->password, strlen(ps->password));
@@ -1065,60 +951,10 @@ store_pg_close(struct pg_store *ps)
 
 /* ------------------------------------------------------------ ingress */
 
-enum store_err
-store_pg_put(struct pg_store *ps, const struct store_event_in *ev,
-    int64_t *id)
-{
-	struct pending p;
-
-	if (ps == NULL || ev == NULL || ev->source == NULL ||
-	    ev->delivery_id == NULL || ev->delivery_id[0] == '\0' ||
-	    strlen(ev->delivery_id) > DELIVERY_ID_MAX ||
-	    strlen(ev->source) > SOURCE_MAX)
-		return STORE_ERR_ARG;
-	if (ps->opts.readonly || ps->opts.direct)
-		return STORE_UNAVAILABLE;
-	memset(&p, 0, sizeof(p));
-	p.ev = ev;
-	if (sem_init(&p.done, 0, 0) != 0)
-		return STORE_UNAVAILABLE;
-	pthread_mutex_lock(&ps->lock);
-	if (ps->closing || ps->queued >= ps->opts.queue_max) {
-		enum store_err e = ps->closing ? STORE_UNAVAILABLE : STORE_BUSY;
-
-		pthread_mutex_unlock(&ps->lock);
-		sem_destroy(&p.done);
-		return e;
-	}
-	if (ps->tail != NULL)
-		ps->tail->next = &p;
-	else
-		ps->head = &p;
-	ps->tail = &p;
-	ps->queued++;
-	if (ps->queued == 1 || ps->queued >= ps->opts.batch_rows)
-		pthread_cond_signal(&ps->work_cv);
-	pthread_mutex_unlock(&ps->lock);
-	while (sem_wait(&p.done) != 0)
-		; /* EINTR only: the writer always posts */
-	sem_destroy(&p.done);
-	if (id != NULL)
-		*id = p.id;
-	return p.result;
-}
-
 int
 store_pg_prune(struct pg_store *ps, time_t cutoff, long *deleted)
 {
-	long n = 0;
-	int rc;
-
-	if (ps->opts.readonly)
-		return -1;
-	rc = prune_on(ps, cutoff, &n);
-	if (deleted != NULL)
-		*deleted = n;
-	return rc;
+	return ps->opts.readonly ? -1 : prune_on(ps, cutoff, deleted);
 }
 
 int
@@ -1135,20 +971,6 @@ store_pg_count_states(struct pg_store *ps,
 		fn(PQgetvalue(r, i, 0), (long)col_ll(r, i, 1), arg);
 	PQclear(r);
 	return 0;
-}
-
-int
-store_pg_healthy(struct pg_store *ps, const char **reason)
-{
-	int ok;
-
-	pthread_mutex_lock(&ps->lock);
-	ok = ps->healthy && !ps->closing && ps->queued < ps->opts.queue_max;
-	if (reason != NULL)
-		*reason = ok ? NULL : !ps->healthy ? ps->reason :
-		    ps->closing ? "closing" : "queue full";
-	pthread_mutex_unlock(&ps->lock);
-	return ok ? 0 : -1;
 }
 
 /* ------------------------------------------------------------ reading */
@@ -1375,22 +1197,16 @@ store_pg_wait(struct pg_store *ps, int64_t id, time_t until,
 	    MINE(4), id, v, 2, 1) == 1 ? 0 : -1;
 }
 
-int
+long
 store_pg_supersede(struct pg_store *ps, int64_t id, const char *subject,
-    const char *kind, long *n)
+    const char *kind, const char *note)
 {
-	char note[96];
 	const struct ev_val v[] = { EV_TEXT(subject), EV_TEXT(kind),
 	    EV_TEXT(note) };
-	long changed;
 
-	snprintf(note, sizeof(note), "moved: superseded by event %lld",
-	    (long long)id);
-	changed = event_update(ps, "UPDATE events SET state = 'cancelled',"
+	return event_update(ps, "UPDATE events SET state = 'cancelled',"
 	    " last_error = $4, " RELEASE " WHERE state = 'waiting' AND"
 	    " subject = $2 AND kind = $3 AND id < $1", id, v, 3, 0);
-	*n = changed < 0 ? 0 : changed;
-	return changed < 0 ? -1 : 0;
 }
 
 static int
@@ -1466,7 +1282,7 @@ store_pg_split(struct pg_store *ps, int64_t id, size_t count,
 	PGconn *c;
 	PGresult *r = NULL;
 	char note[96];
-	int64_t a = 0, b = 0, cid;
+	int64_t cid;
 	size_t i;
 	int rc = -1;
 
@@ -1503,11 +1319,11 @@ store_pg_split(struct pg_store *ps, int64_t id, size_t count,
 		PQclear(r);
 		r = NULL;
 		if (i == 0)
-			a = cid;
-		b = cid;
+			*first = cid;
+		*last = cid;
 	}
 	snprintf(note, sizeof(note), "batch of %zu: events %" PRId64 "..%"
-	    PRId64, count, a, b);
+	    PRId64, count, *first, *last);
 	memset(&q, 0, sizeof(q));
 	p_int(&q, id);
 	p_text(&q, note);
@@ -1521,10 +1337,6 @@ store_pg_split(struct pg_store *ps, int64_t id, size_t count,
 	if (PQresultStatus(r) != PGRES_COMMAND_OK ||
 	    strcmp(PQcmdStatus(r), "COMMIT") != 0)
 		goto rollback;
-	if (first != NULL)
-		*first = a;
-	if (last != NULL)
-		*last = b;
 	rc = 0;
 	goto out;
 rollback:

@@ -25,30 +25,15 @@
 
 #include "rolehook/codec.h"
 #include "rolehook/log.h"
+#include "rolehook/monotime.h"
 #include "rolehook/store.h"
 #include "store_engine.h"
+#include "store_queue.h"
 
 #define SCHEMA_VERSION 6
 #define STR_(x) #x
 #define STR(x) STR_(x)
-#define PROBE_MS 1000
 #define BUSY_TIMEOUT_MS 5000
-#define DELIVERY_ID_MAX 256
-#define SOURCE_MAX 64
-
-/*
- * One queued row; lives on the caller's stack until its semaphore is
- * posted.  A semaphore per waiter, not one condition variable for all:
- * the writer wakes exactly the callers whose batch is durable, without
- * a thundering herd on the store lock.
- */
-struct pending {
-	const struct store_event_in *ev;
-	int64_t id;
-	enum store_err result;
-	sem_t done;
-	struct pending *next;
-};
 
 struct sqlite_store {
 	char *path;
@@ -59,23 +44,16 @@ struct sqlite_store {
 	sqlite3 *rdb;             /* reader connection (CLI, guarded by rlock) */
 	pthread_mutex_t rlock;
 
-	pthread_mutex_t lock;     /* guards everything below */
-	pthread_cond_t work_cv;   /* writer waits for rows */
-	struct pending *head, *tail;
-	int queued;
-	int closing;
-	int healthy;
-	const char *reason;       /* static text when unhealthy */
-	int need_reopen;
-	pthread_t writer;
-	int writer_started;
+	/* Group commit (store_queue.h); its lock also guards ckpt_wanted,
+	 * and its closing stops the checkpointer. */
+	struct store_queue q;
+	int need_reopen;          /* writer thread only */
 
 	/* Checkpoints run on their own thread and connection (see ckpt_main). */
 	sqlite3 *cdb;
 	pthread_t ckpt;
 	int ckpt_started;
-	int ckpt_wanted;          /* guarded by lock */
-	pthread_cond_t ckpt_cv;
+	int ckpt_wanted;          /* guarded by q.lock; waited for on q.bg_cv */
 };
 
 
@@ -390,7 +368,7 @@ open_conn(const char *path, int readonly, sqlite3 **out, char *err,
 /*
  * sqlite3_wal_hook callback, run by the writer after each commit: asks
  * the checkpointer for a checkpoint once the WAL holds checkpoint_pages.
- * Called with st->lock not held.
+ * Called with st->q.lock not held.
  */
 static int
 wal_hook(void *arg, sqlite3 *db, const char *name, int pages)
@@ -400,12 +378,12 @@ wal_hook(void *arg, sqlite3 *db, const char *name, int pages)
 	(void)db;
 	(void)name;
 	if (pages >= st->opts.checkpoint_pages) {
-		pthread_mutex_lock(&st->lock);
+		pthread_mutex_lock(&st->q.lock);
 		if (!st->ckpt_wanted) {
 			st->ckpt_wanted = 1;
-			pthread_cond_signal(&st->ckpt_cv);
+			pthread_cond_signal(&st->q.bg_cv);
 		}
-		pthread_mutex_unlock(&st->lock);
+		pthread_mutex_unlock(&st->q.lock);
 	}
 	return SQLITE_OK;
 }
@@ -470,16 +448,16 @@ ckpt_main(void *arg)
 	char nbuf[32];
 
 	clock_gettime(CLOCK_MONOTONIC, &next);
-	pthread_mutex_lock(&st->lock);
+	pthread_mutex_lock(&st->q.lock);
 	for (;;) {
 		due = 0;
-		while (!st->ckpt_wanted && !st->closing && !due)
-			due = pthread_cond_timedwait(&st->ckpt_cv, &st->lock,
+		while (!st->ckpt_wanted && !st->q.closing && !due)
+			due = pthread_cond_timedwait(&st->q.bg_cv, &st->q.lock,
 			    &next) == ETIMEDOUT;
-		if (st->closing)
+		if (st->q.closing)
 			break;
 		st->ckpt_wanted = 0;
-		pthread_mutex_unlock(&st->lock);
+		pthread_mutex_unlock(&st->q.lock);
 		if (due && st->opts.retention_days > 0) {
 			if (prune_on(st->cdb, time(NULL) -
 			    (time_t)st->opts.retention_days * 86400,
@@ -500,9 +478,9 @@ ckpt_main(void *arg)
 		    SQLITE_CHECKPOINT_PASSIVE, &logpages, &done) != SQLITE_OK)
 			log_kv(LOG_WARN, "checkpoint failed", "error",
 			    sqlite3_errmsg(st->cdb), (char *)NULL);
-		pthread_mutex_lock(&st->lock);
+		pthread_mutex_lock(&st->q.lock);
 	}
-	pthread_mutex_unlock(&st->lock);
+	pthread_mutex_unlock(&st->q.lock);
 	return NULL;
 }
 
@@ -567,7 +545,7 @@ fail:
 
 /* Inserts one row inside the writer's open transaction. */
 static int
-insert_one(struct sqlite_store *st, struct pending *p)
+insert_one(struct sqlite_store *st, struct store_pending *p)
 {
 	const struct store_event_in *ev = p->ev;
 	int rc;
@@ -626,22 +604,25 @@ reason_for(int rc)
 }
 
 /*
- * Commits one batch.  All or nothing: on any failure the transaction is
- * rolled back and every row in the batch reports STORE_UNAVAILABLE.
+ * The queue's commit (store_commit_fn), on the writer thread: one batch
+ * in one BEGIN IMMEDIATE transaction, all or nothing; NULL is a probe.
  */
-static void
-commit_batch(struct sqlite_store *st, struct pending *batch)
+static int
+sqlite_commit(void *engine, struct store_pending *batch, const char **why)
 {
-	struct pending *p;
+	struct sqlite_store *st = engine;
+	struct store_pending *p;
 	char err[256];
 	int rc = SQLITE_OK;
 
 	if (st->wdb == NULL || st->need_reopen) {
 		close_writer_conn(st);
 		if (open_writer_conn(st, err, sizeof(err), &rc) != 0) {
-			if (st->healthy) /* probes repeat it every second */
+			if (st->q.healthy) /* probes repeat it every second */
 				log_kv(LOG_ERROR, "store reopen failed",
 				    "error", err, (char *)NULL);
+			if (rc == SQLITE_OK)
+				rc = SQLITE_CANTOPEN;
 			goto done;
 		}
 		st->need_reopen = 0;
@@ -664,115 +645,26 @@ commit_batch(struct sqlite_store *st, struct pending *batch)
 	if (rc == SQLITE_OK)
 		rc = sqlite3_exec(st->wdb, "COMMIT", NULL, NULL, NULL);
 	if (rc != SQLITE_OK) {
-		/* healthy is only written by this thread: no lock needed. */
-		if (st->healthy)
+		if (st->q.healthy)
 			log_kv(LOG_ERROR, "store commit failed", "error",
 			    sqlite3_errmsg(st->wdb), (char *)NULL);
 		sqlite3_exec(st->wdb, "ROLLBACK", NULL, NULL, NULL);
 	}
 done:
-	pthread_mutex_lock(&st->lock);
-	if (rc != SQLITE_OK) {
-		if (st->healthy)
-			log_kv(LOG_ERROR, "store unavailable", "reason",
-			    reason_for(rc), (char *)NULL);
-		st->healthy = 0;
-		st->reason = reason_for(rc);
-		/* A fresh connection clears sticky states (read-only, I/O). */
-		st->need_reopen = 1;
-	} else if (!st->healthy) {
-		log_msg(LOG_INFO, "store recovered");
-		st->healthy = 1;
-		st->reason = NULL;
-	}
-	pthread_mutex_unlock(&st->lock);
-	/* After sem_post the waiter may return and its row is gone. */
-	while (batch != NULL) {
-		p = batch;
-		batch = p->next;
-		if (rc != SQLITE_OK)
-			p->result = STORE_UNAVAILABLE;
-		sem_post(&p->done);
-	}
-}
-
-static void
-deadline_after_us(struct timespec *ts, long us)
-{
-	clock_gettime(CLOCK_MONOTONIC, ts);
-	ts->tv_nsec += us * 1000L;
-	while (ts->tv_nsec >= 1000000000L) {
-		ts->tv_nsec -= 1000000000L;
-		ts->tv_sec++;
-	}
-}
-
-static void *
-writer_main(void *arg)
-{
-	struct sqlite_store *st = arg;
-	struct pending *batch, *p;
-	struct timespec dl;
-	int n;
-
-	pthread_mutex_lock(&st->lock);
-	for (;;) {
-		while (st->head == NULL && !st->closing) {
-			if (st->healthy) {
-				pthread_cond_wait(&st->work_cv, &st->lock);
-				continue;
-			}
-			/*
-			 * Unhealthy and idle: probe every PROBE_MS so that
-			 * /healthz recovers when the disk does, without
-			 * waiting for a sender's retry.
-			 */
-			deadline_after_us(&dl, PROBE_MS * 1000L);
-			if (pthread_cond_timedwait(&st->work_cv, &st->lock,
-			    &dl) == ETIMEDOUT && st->head == NULL &&
-			    !st->closing) {
-				pthread_mutex_unlock(&st->lock);
-				commit_batch(st, NULL);
-				pthread_mutex_lock(&st->lock);
-			}
-		}
-		if (st->head == NULL && st->closing)
-			break;
-		/*
-		 * Rows that arrive while the previous batch was syncing are
-		 * already queued; optionally linger a little for more.
-		 */
-		if (st->opts.batch_us > 0 && st->queued < st->opts.batch_rows &&
-		    !st->closing) {
-			deadline_after_us(&dl, st->opts.batch_us);
-			while (st->queued < st->opts.batch_rows && !st->closing)
-				if (pthread_cond_timedwait(&st->work_cv,
-				    &st->lock, &dl) == ETIMEDOUT)
-					break;
-		}
-		batch = st->head;
-		for (n = 1, p = batch; p->next != NULL &&
-		    n < st->opts.batch_rows; n++)
-			p = p->next;
-		st->head = p->next;
-		if (st->head == NULL)
-			st->tail = NULL;
-		p->next = NULL;
-		st->queued -= n;
-		pthread_mutex_unlock(&st->lock);
-		commit_batch(st, batch);
-		pthread_mutex_lock(&st->lock);
-	}
-	pthread_mutex_unlock(&st->lock);
-	return NULL;
+	if (rc == SQLITE_OK)
+		return 0;
+	*why = reason_for(rc);
+	/* A fresh connection clears sticky states (read-only, I/O). */
+	st->need_reopen = 1;
+	return -1;
 }
 
 int
 store_sqlite_open(const char *path, const struct store_opts *opts,
-    struct sqlite_store **out, char *err, size_t errlen)
+    struct sqlite_store **out, struct store_queue **queue, char *err,
+    size_t errlen)
 {
 	struct sqlite_store *st = NULL;
-	pthread_condattr_t ca;
 
 	*out = NULL;
 	if ((st = calloc(1, sizeof(*st))) == NULL ||
@@ -782,28 +674,20 @@ store_sqlite_open(const char *path, const struct store_opts *opts,
 	}
 	if (opts != NULL)
 		st->opts = *opts;
-	if (st->opts.batch_rows <= 0)
-		st->opts.batch_rows = 64;
-	if (st->opts.batch_us < 0)
-		st->opts.batch_us = 0;
-	if (st->opts.queue_max <= 0)
-		st->opts.queue_max = 4096;
+	store_queue_defaults(&st->opts);
 	/* SQLite's own wal_autocheckpoint default. */
 	if (st->opts.checkpoint_pages <= 0)
 		st->opts.checkpoint_pages = 1000;
-	st->healthy = 1;
-	pthread_mutex_init(&st->lock, NULL);
+	/* Idle and healthy, SQLite's writer sleeps: a local disk needs no
+	 * probe until a commit failed. */
+	store_queue_init(&st->q, &st->opts, sqlite_commit, st, 0);
 	pthread_mutex_init(&st->rlock, NULL);
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&st->work_cv, &ca);
-	pthread_cond_init(&st->ckpt_cv, &ca);
-	pthread_condattr_destroy(&ca);
 
 	if (st->opts.readonly) {
 		if (open_conn(path, 1, &st->rdb, err, errlen) != 0)
 			goto fail;
 		*out = st;
+		*queue = &st->q;
 		return 0;
 	}
 	if (st->opts.direct) {
@@ -812,6 +696,7 @@ store_sqlite_open(const char *path, const struct store_opts *opts,
 		    migrate(st->rdb, err, errlen, NULL) != 0)
 			goto fail;
 		*out = st;
+		*queue = &st->q;
 		return 0;
 	}
 	if (open_writer_conn(st, err, errlen, NULL) != 0)
@@ -824,12 +709,12 @@ store_sqlite_open(const char *path, const struct store_opts *opts,
 		goto fail;
 	}
 	st->ckpt_started = 1;
-	if (pthread_create(&st->writer, NULL, writer_main, st) != 0) {
+	if (store_queue_start(&st->q) != 0) {
 		snprintf(err, errlen, "cannot start the store writer thread");
 		goto fail;
 	}
-	st->writer_started = 1;
 	*out = st;
+	*queue = &st->q;
 	return 0;
 fail:
 	store_sqlite_close(st);
@@ -841,93 +726,29 @@ store_sqlite_close(struct sqlite_store *st)
 {
 	if (st == NULL)
 		return;
-	if (st->writer_started) {
-		pthread_mutex_lock(&st->lock);
-		st->closing = 1;
-		pthread_cond_signal(&st->work_cv);
-		pthread_mutex_unlock(&st->lock);
-		pthread_join(st->writer, NULL);
-	}
-	if (st->ckpt_started) {
-		pthread_mutex_lock(&st->lock);
-		st->closing = 1;
-		pthread_cond_signal(&st->ckpt_cv);
-		pthread_mutex_unlock(&st->lock);
+	store_queue_stop(&st->q);   /* the writer drains the queue */
+	if (st->ckpt_started)
 		pthread_join(st->ckpt, NULL);
-	}
 	close_writer_conn(st);
 	sqlite3_close(st->cdb);
 	sqlite3_close(st->rdb);
-	pthread_cond_destroy(&st->work_cv);
-	pthread_cond_destroy(&st->ckpt_cv);
-	pthread_mutex_destroy(&st->lock);
+	store_queue_destroy(&st->q);
 	pthread_mutex_destroy(&st->rlock);
 	free(st->path);
 	free(st);
 }
 
-enum store_err
-store_sqlite_put(struct sqlite_store *st, const struct store_event_in *ev, int64_t *id)
-{
-	struct pending p;
-
-	if (st == NULL || ev == NULL || ev->source == NULL ||
-	    ev->delivery_id == NULL || ev->delivery_id[0] == '\0' ||
-	    strlen(ev->delivery_id) > DELIVERY_ID_MAX ||
-	    strlen(ev->source) > SOURCE_MAX)
-		return STORE_ERR_ARG;
-	if (st->opts.readonly || st->opts.direct)
-		return STORE_UNAVAILABLE;
-	memset(&p, 0, sizeof(p));
-	p.ev = ev;
-	if (sem_init(&p.done, 0, 0) != 0)
-		return STORE_UNAVAILABLE;
-	pthread_mutex_lock(&st->lock);
-	if (st->closing || st->queued >= st->opts.queue_max) {
-		enum store_err e = st->closing ? STORE_UNAVAILABLE : STORE_BUSY;
-
-		pthread_mutex_unlock(&st->lock);
-		sem_destroy(&p.done);
-		return e;
-	}
-	if (st->tail != NULL)
-		st->tail->next = &p;
-	else
-		st->head = &p;
-	st->tail = &p;
-	st->queued++;
-	/*
-	 * Wake the writer when work appears or a batch is full; in between
-	 * it is lingering for more rows (batch_us) and waking it for each
-	 * arrival would only cost a context switch per request.
-	 */
-	if (st->queued == 1 || st->queued >= st->opts.batch_rows)
-		pthread_cond_signal(&st->work_cv);
-	pthread_mutex_unlock(&st->lock);
-	while (sem_wait(&p.done) != 0)
-		; /* EINTR only: the writer always posts */
-	sem_destroy(&p.done);
-	if (id != NULL)
-		*id = p.id;
-	return p.result;
-}
-
 int
 store_sqlite_prune(struct sqlite_store *st, time_t cutoff, long *deleted)
 {
-	sqlite3 *db;
-	long n = 0;
 	int rc;
 
 	if (st->opts.readonly)
 		return -1;
 	/* The reader connection, under its lock: never the writer's. */
 	pthread_mutex_lock(&st->rlock);
-	db = st->rdb;
-	rc = prune_on(db, cutoff, &n);
+	rc = prune_on(st->rdb, cutoff, deleted);
 	pthread_mutex_unlock(&st->rlock);
-	if (deleted != NULL)
-		*deleted = n;
 	return rc;
 }
 
@@ -950,21 +771,6 @@ out:
 	sqlite3_finalize(s);
 	pthread_mutex_unlock(&st->rlock);
 	return rc;
-}
-
-int
-store_sqlite_healthy(struct sqlite_store *st, const char **reason)
-{
-	int ok;
-
-	pthread_mutex_lock(&st->lock);
-	ok = st->healthy && !st->closing &&
-	    st->queued < st->opts.queue_max;
-	if (reason != NULL)
-		*reason = ok ? NULL : !st->healthy ? st->reason :
-		    st->closing ? "closing" : "queue full";
-	pthread_mutex_unlock(&st->lock);
-	return ok ? 0 : -1;
 }
 
 static char *
@@ -1218,7 +1024,7 @@ store_sqlite_split(struct sqlite_store *st, int64_t id, size_t count, int64_t *f
 {
 	sqlite3_stmt *ins = NULL, *get = NULL, *fin = NULL;
 	char note[96];
-	int64_t a = 0, b = 0, cid;
+	int64_t cid;
 	size_t i;
 	int rc = -1, changes = 0;
 
@@ -1255,11 +1061,11 @@ store_sqlite_split(struct sqlite_store *st, int64_t id, size_t count, int64_t *f
 			goto rollback;  /* no parent, or the key is taken */
 		cid = sqlite3_column_int64(get, 0);
 		if (i == 0)
-			a = cid;
-		b = cid;
+			*first = cid;
+		*last = cid;
 	}
 	snprintf(note, sizeof(note), "batch of %zu: events %" PRId64 "..%"
-	    PRId64, count, a, b);
+	    PRId64, count, *first, *last);
 	sqlite3_bind_int64(fin, 1, id);
 	sqlite3_bind_text(fin, 2, note, -1, SQLITE_TRANSIENT);
 	if (sqlite3_step(fin) != SQLITE_DONE ||
@@ -1267,10 +1073,6 @@ store_sqlite_split(struct sqlite_store *st, int64_t id, size_t count, int64_t *f
 		goto rollback;
 	if (sqlite3_exec(st->rdb, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
 		goto rollback;
-	if (first != NULL)
-		*first = a;
-	if (last != NULL)
-		*last = b;
 	rc = 0;
 	goto out;
 rollback:
@@ -1367,22 +1169,16 @@ store_sqlite_wait(struct sqlite_store *st, int64_t id, time_t until, const char 
 	    " next_attempt = ?2, last_error = ?3 WHERE id = ?1", id, v, 2);
 }
 
-int
+long
 store_sqlite_supersede(struct sqlite_store *st, int64_t id, const char *subject,
-    const char *kind, long *n)
+    const char *kind, const char *note)
 {
-	char note[96];
 	const struct ev_val v[] = { EV_TEXT(subject), EV_TEXT(kind),
 	    EV_TEXT(note) };
-	long changed;
 
-	snprintf(note, sizeof(note), "moved: superseded by event %lld",
-	    (long long)id);
-	changed = event_update(st, "UPDATE events SET state = 'cancelled',"
+	return event_update(st, "UPDATE events SET state = 'cancelled',"
 	    " last_error = ?4 WHERE state = 'waiting' AND subject = ?2 AND"
 	    " kind = ?3 AND id < ?1", id, v, 3);
-	*n = changed < 0 ? 0 : changed;
-	return changed < 0 ? -1 : 0;
 }
 
 int

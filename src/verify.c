@@ -23,6 +23,7 @@
 #include <openssl/evp.h>
 #include <openssl/params.h>
 
+#include "rolehook/caltime.h"
 #include "rolehook/codec.h"
 #include "rolehook/verify.h"
 
@@ -445,40 +446,17 @@ verify_scheme_check(const struct verify_scheme *s)
 }
 
 /*
- * Strict RFC 3339 section 5.6 date-time: exactly N digits per field,
- * ranges checked before timegm() so it never normalises nonsense.
- */
-static int
-digits(const char *s, int n, int *out)
-{
-	int i, v = 0;
-
-	for (i = 0; i < n; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return -1;
-		v = v * 10 + (s[i] - '0');
-	}
-	*out = v;
-	return 0;
-}
-
-static int
-is_leap(int y)
-{
-	return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-}
-
-/*
- * Contract in verify.h.  Accepts "T"/"t" between date and time, "Z"/"z"
- * or +hh:mm/-hh:mm, 1-9 fraction digits (truncated), second 60 (leap
- * second, RFC 3339 5.7; timegm() folds it into the next minute) and
- * years 1970-9999.  Anything else, including trailing bytes, is -1.
+ * Strict RFC 3339 section 5.6 date-time: exactly N digits per field
+ * (caltime_digits), ranges checked before timegm() so it never
+ * normalises nonsense.  Contract in verify.h.  Accepts "T"/"t" between
+ * date and time, "Z"/"z" or +hh:mm/-hh:mm, 1-9 fraction digits
+ * (truncated), second 60 (leap second, RFC 3339 5.7; timegm() folds it
+ * into the next minute) and years 1970-9999.  Anything else, including
+ * trailing bytes, is -1.
  */
 int
 verify_parse_rfc3339(const char *s, time_t *out)
 {
-	static const int mdays[12] =
-	    { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
 	struct tm tm;
 	size_t n, i;
 	int y, mo, d, h, mi, sec, oh = 0, om = 0, sign = 0, dim;
@@ -490,11 +468,11 @@ verify_parse_rfc3339(const char *s, time_t *out)
 	if (n < 20 || n > TS_TEXT_MAX)
 		return -1;
 	/* YYYY-MM-DDTHH:MM:SS */
-	if (digits(s, 4, &y) || s[4] != '-' || digits(s + 5, 2, &mo) ||
-	    s[7] != '-' || digits(s + 8, 2, &d) ||
-	    (s[10] != 'T' && s[10] != 't') || digits(s + 11, 2, &h) ||
-	    s[13] != ':' || digits(s + 14, 2, &mi) || s[16] != ':' ||
-	    digits(s + 17, 2, &sec))
+	if (caltime_digits(s, 4, &y) || s[4] != '-' || caltime_digits(s + 5, 2, &mo) ||
+	    s[7] != '-' || caltime_digits(s + 8, 2, &d) ||
+	    (s[10] != 'T' && s[10] != 't') || caltime_digits(s + 11, 2, &h) ||
+	    s[13] != ':' || caltime_digits(s + 14, 2, &mi) || s[16] != ':' ||
+	    caltime_digits(s + 17, 2, &sec))
 		return -1;
 	i = 19;
 	if (s[i] == '.') {
@@ -509,8 +487,8 @@ verify_parse_rfc3339(const char *s, time_t *out)
 		i++;
 	} else if (i < n && (s[i] == '+' || s[i] == '-')) {
 		sign = s[i] == '+' ? 1 : -1;
-		if (n - i < 6 || digits(s + i + 1, 2, &oh) || s[i + 3] != ':' ||
-		    digits(s + i + 4, 2, &om))
+		if (n - i < 6 || caltime_digits(s + i + 1, 2, &oh) || s[i + 3] != ':' ||
+		    caltime_digits(s + i + 4, 2, &om))
 			return -1;
 		i += 6;
 	} else
@@ -521,7 +499,7 @@ verify_parse_rfc3339(const char *s, time_t *out)
 	if (y < 1970 || mo < 1 || mo > 12 || h > 23 || mi > 59 || sec > 60 ||
 	    oh > 23 || om > 59)
 		return -1;
-	dim = mdays[mo - 1] + (mo == 2 && is_leap(y));
+	dim = caltime_days_in_month(y, mo);
 	if (d < 1 || d > dim)
 		return -1;
 

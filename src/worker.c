@@ -34,6 +34,7 @@
 #include "rolehook/governor.h"
 #include "rolehook/hash.h"
 #include "rolehook/log.h"
+#include "rolehook/monotime.h"
 #include "rolehook/normalize.h"
 #include "rolehook/plan.h"
 #include "rolehook/policy.h"
@@ -665,15 +666,6 @@ read_current(struct wthread *t, const char *ext, const char *email,
 	return ZD_OK;
 }
 
-static int64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void
 pf_drop(struct wk *w, size_t i)
 {
@@ -689,7 +681,7 @@ pf_drop(struct wk *w, size_t i)
 static int
 pf_take(struct wk *w, const char *xid, json_object **user)
 {
-	int64_t now = mono_ms();
+	int64_t now = monotime_ms();
 	size_t i;
 	int hit = 0;
 
@@ -1491,7 +1483,7 @@ static void
 pf_store(struct wk *w, char **keys, size_t n, json_object *users,
     unsigned long epoch)
 {
-	int64_t now = mono_ms();
+	int64_t now = monotime_ms();
 	json_object *u, *x;
 	size_t i, j, m = json_object_array_length(users);
 
@@ -1595,7 +1587,7 @@ pf_refill(struct wthread *t, const char *xid)
 	pthread_mutex_lock(&w->pf_lock);
 	while (w->pf_busy)
 		pthread_cond_wait(&w->pf_cv, &w->pf_lock);
-	if (pf_fresh(w, xid, mono_ms())) {
+	if (pf_fresh(w, xid, monotime_ms())) {
 		pthread_mutex_unlock(&w->pf_lock);
 		return 0;
 	}
@@ -1630,7 +1622,7 @@ pf_refill(struct wthread *t, const char *xid)
 	pthread_mutex_unlock(&w->lock);
 
 	pthread_mutex_lock(&w->pf_lock);
-	now = mono_ms();
+	now = monotime_ms();
 	if ((keys[nk] = strdup(xid)) != NULL)
 		len += 3 * strlen(keys[nk++]) + 1;
 	for (i = 0; i < nc && nk < ZD_SHOW_MANY_MAX; i++) {

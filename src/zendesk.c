@@ -30,6 +30,7 @@
 
 #include "rolehook/config.h"
 #include "rolehook/governor.h"
+#include "rolehook/httpc.h"
 #include "rolehook/log.h"
 #include "rolehook/oauth.h"
 #include "rolehook/zendesk.h"
@@ -45,7 +46,6 @@
 #define JSON_DEPTH 64
 #define MAX_PAGES 100000
 #define MAX_COLLECT 200000      /* items one collected listing may hold */
-#define USER_AGENT "rolehook/0.1 (+libcurl)"
 
 struct zd_conf {
 	struct zd_opts opts;
@@ -84,21 +84,6 @@ struct zd_client {
 
 /* ------------------------------------------------------------ helpers */
 
-static void errf(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-errf(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 /* Returns a static name for r. */
 const char *
 zd_strerror(enum zd_result r)
@@ -126,19 +111,6 @@ zd_strerror(enum zd_result r)
 		return "local error";
 	}
 	return "unknown result";
-}
-
-/* Copies s[0..n) into dst as printable ASCII (others become '?'). */
-static void
-copy_printable(char *dst, size_t cap, const char *s, size_t n)
-{
-	size_t i, j = 0;
-
-	if (cap == 0)
-		return;
-	for (i = 0; i < n && j + 1 < cap && s[i] != '\0'; i++)
-		dst[j++] = (s[i] >= 0x20 && s[i] < 0x7f) ? s[i] : '?';
-	dst[j] = '\0';
 }
 
 static int
@@ -179,44 +151,44 @@ check_base_url(const char *url, int allow_http_loopback, char **out,
 	*out = NULL;
 	*http_lb = 0;
 	if (url == NULL || url[0] == '\0' || strlen(url) > 512 || has_ctl(url)) {
-		errf(err, errlen, "expected an https:// URL");
+		httpc_errf(err, errlen, "expected an https:// URL");
 		goto out;
 	}
 	if ((u = curl_url()) == NULL) {
-		errf(err, errlen, "out of memory");
+		httpc_errf(err, errlen, "out of memory");
 		goto out;
 	}
 	if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
 	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
 	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK) {
-		errf(err, errlen, "not a valid URL");
+		httpc_errf(err, errlen, "not a valid URL");
 		goto out;
 	}
 	if (curl_url_get(u, CURLUPART_USER, &part, 0) == CURLUE_OK ||
 	    curl_url_get(u, CURLUPART_PASSWORD, &part, 0) == CURLUE_OK) {
-		errf(err, errlen, "user information in the URL is not "
+		httpc_errf(err, errlen, "user information in the URL is not "
 		    "allowed; put credentials in zendesk.auth");
 		goto out;
 	}
 	if (curl_url_get(u, CURLUPART_QUERY, &part, 0) == CURLUE_OK ||
 	    curl_url_get(u, CURLUPART_FRAGMENT, &part, 0) == CURLUE_OK) {
-		errf(err, errlen, "a query or fragment is not allowed");
+		httpc_errf(err, errlen, "a query or fragment is not allowed");
 		goto out;
 	}
 	if (curl_url_get(u, CURLUPART_PATH, &path, 0) == CURLUE_OK &&
 	    strcmp(path, "/") != 0 && path[0] != '\0') {
-		errf(err, errlen, "expected only scheme and host, like "
+		httpc_errf(err, errlen, "expected only scheme and host, like "
 		    "\"https://acme.zendesk.com\" (no path)");
 		goto out;
 	}
 	lb = loopback_host(host);
 	if (strcmp(scheme, "https") != 0) {
 		if (strcmp(scheme, "http") != 0) {
-			errf(err, errlen, "only https:// is allowed");
+			httpc_errf(err, errlen, "only https:// is allowed");
 			goto out;
 		}
 		if (!lb || !allow_http_loopback) {
-			errf(err, errlen, "http:// is refused: use https://, "
+			httpc_errf(err, errlen, "http:// is refused: use https://, "
 			    "or for tests http://127.0.0.1, ::1 or localhost "
 			    "with allow_http_loopback");
 			goto out;
@@ -227,7 +199,7 @@ check_base_url(const char *url, int allow_http_loopback, char **out,
 	n = strlen(scheme) + strlen(host) + (port != NULL ? strlen(port) : 0)
 	    + 8;
 	if ((s = malloc(n)) == NULL) {
-		errf(err, errlen, "out of memory");
+		httpc_errf(err, errlen, "out of memory");
 		goto out;
 	}
 	if (port != NULL)
@@ -264,7 +236,7 @@ resolve_secret(const struct config *cfg, int check_only, const char *ref,
 	if (check_only) {
 		if ((strncmp(ref, "file:/", 6) != 0 || ref[6] == '\0') &&
 		    (strncmp(ref, "env:", 4) != 0 || ref[4] == '\0')) {
-			errf(err, errlen, "%s: secrets must be file: or env: "
+			httpc_errf(err, errlen, "%s: secrets must be file: or env: "
 			    "references", where);
 			return -1;
 		}
@@ -273,7 +245,7 @@ resolve_secret(const struct config *cfg, int check_only, const char *ref,
 	if (config_resolve_secret(cfg, where, ref, out, err, errlen) != 0)
 		return -1;
 	if ((*out)[0] == '\0' || has_ctl(*out)) {
-		errf(err, errlen, "%s: the secret is empty or holds control "
+		httpc_errf(err, errlen, "%s: the secret is empty or holds control "
 		    "characters", where);
 		OPENSSL_clear_free(*out, strlen(*out));
 		*out = NULL;
@@ -306,7 +278,7 @@ get_string(struct json_object *o, const char *key, const char *where,
 		return 0;
 	if (!json_object_is_type(v, json_type_string) ||
 	    json_object_get_string_len(v) == 0) {
-		errf(err, errlen, "%s.%s: expected a non-empty string", where,
+		httpc_errf(err, errlen, "%s.%s: expected a non-empty string", where,
 		    key);
 		return -1;
 	}
@@ -323,7 +295,7 @@ get_bool(struct json_object *o, const char *key, int *out, char *err,
 	if (!json_object_object_get_ex(o, key, &v))
 		return 0;
 	if (!json_object_is_type(v, json_type_boolean)) {
-		errf(err, errlen, "zendesk.%s: expected true or false", key);
+		httpc_errf(err, errlen, "zendesk.%s: expected true or false", key);
 		return -1;
 	}
 	*out = json_object_get_boolean(v) ? 1 : 0;
@@ -340,13 +312,13 @@ get_long(struct json_object *o, const char *key, long lo, long hi,
 	if (!json_object_object_get_ex(o, key, &v))
 		return 0;
 	if (!json_object_is_type(v, json_type_int)) {
-		errf(err, errlen, "zendesk.%s: expected an integer", key);
+		httpc_errf(err, errlen, "zendesk.%s: expected an integer", key);
 		return -1;
 	}
 	errno = 0;
 	x = json_object_get_int64(v);
 	if (errno != 0 || x < lo || x > hi) {
-		errf(err, errlen, "zendesk.%s: expected %ld..%ld", key, lo, hi);
+		httpc_errf(err, errlen, "zendesk.%s: expected %ld..%ld", key, lo, hi);
 		return -1;
 	}
 	*out = (long)x;
@@ -404,14 +376,14 @@ oauth_conf(const struct config *cfg, int check_only, struct json_object *oa,
 	size_t i;
 
 	if (!json_object_is_type(oa, json_type_object)) {
-		errf(err, errlen, "zendesk.auth.oauth: expected an object with "
+		httpc_errf(err, errlen, "zendesk.auth.oauth: expected an object with "
 		    "client_id, client_secret and scope or refresh_token_file");
 		goto out;
 	}
 	json_object_object_foreach(oa, k, v) {
 		(void)v;
 		if (!known_key(k, keys)) {
-			errf(err, errlen, "zendesk.auth.oauth.%.64s: unknown key",
+			httpc_errf(err, errlen, "zendesk.auth.oauth.%.64s: unknown key",
 			    k);
 			goto out;
 		}
@@ -426,7 +398,7 @@ oauth_conf(const struct config *cfg, int check_only, struct json_object *oa,
 	    err, errlen) != 0)
 		goto out;
 	if (id == NULL || secref == NULL) {
-		errf(err, errlen, "zendesk.auth.oauth: expected client_id and "
+		httpc_errf(err, errlen, "zendesk.auth.oauth: expected client_id and "
 		    "client_secret");
 		goto out;
 	}
@@ -436,25 +408,25 @@ oauth_conf(const struct config *cfg, int check_only, struct json_object *oa,
 		    id[i] != '-' && id[i] != '.')
 			break;
 	if (id[i] != '\0' || i > 128) {
-		errf(err, errlen, "zendesk.auth.oauth.client_id: expected the "
+		httpc_errf(err, errlen, "zendesk.auth.oauth.client_id: expected the "
 		    "OAuth client's unique identifier (letters, digits, "
 		    "'_', '-', '.')");
 		goto out;
 	}
 	if (scope != NULL && rfile != NULL) {
-		errf(err, errlen, "zendesk.auth.oauth: scope is for the client "
+		httpc_errf(err, errlen, "zendesk.auth.oauth: scope is for the client "
 		    "credentials grant; with refresh_token_file the scope is "
 		    "the refresh token's");
 		goto out;
 	}
 	if (scope != NULL && (has_ctl(scope) || strlen(scope) > 512)) {
-		errf(err, errlen, "zendesk.auth.oauth.scope: expected scopes "
+		httpc_errf(err, errlen, "zendesk.auth.oauth.scope: expected scopes "
 		    "separated by spaces, like \"read write\"");
 		goto out;
 	}
 	if (rfile != NULL && (rfile[0] != '/' || has_ctl(rfile) ||
 	    strlen(rfile) > 1024)) {
-		errf(err, errlen, "zendesk.auth.oauth.refresh_token_file: "
+		httpc_errf(err, errlen, "zendesk.auth.oauth.refresh_token_file: "
 		    "expected an absolute path");
 		goto out;
 	}
@@ -472,7 +444,7 @@ oauth_conf(const struct config *cfg, int check_only, struct json_object *oa,
 	oo.timeout_ms = zc->opts.timeout_ms;
 	if (oauth_new(&oo, &zc->oauth, e2, sizeof(e2)) != OAUTH_OK) {
 		rc = ZD_ERROR;
-		errf(err, errlen, "zendesk.auth.oauth: %s", e2);
+		httpc_errf(err, errlen, "zendesk.auth.oauth: %s", e2);
 		goto out;
 	}
 	rc = ZD_OK;
@@ -583,27 +555,27 @@ conf_load(const struct config *cfg, int check_only, struct zd_conf **out,
 	if (cfg == NULL || cfg->root == NULL ||
 	    !json_object_object_get_ex(cfg->root, "zendesk", &z) ||
 	    !json_object_is_type(z, json_type_object)) {
-		errf(err, errlen, "zendesk: missing; expected an object with "
+		httpc_errf(err, errlen, "zendesk: missing; expected an object with "
 		    "base_url or subdomain, and auth");
 		goto out;
 	}
 	json_object_object_foreach(z, key, val) {
 		(void)val;
 		if (!known_key(key, zd_keys)) {
-			errf(err, errlen, "zendesk.%.64s: unknown key", key);
+			httpc_errf(err, errlen, "zendesk.%.64s: unknown key", key);
 			goto out;
 		}
 	}
 	if ((zc = calloc(1, sizeof(*zc))) == NULL) {
 		rc = ZD_ERROR;
-		errf(err, errlen, "zendesk: out of memory");
+		httpc_errf(err, errlen, "zendesk: out of memory");
 		goto out;
 	}
 	if (get_string(z, "base_url", "zendesk", &base, err, errlen) != 0 ||
 	    get_string(z, "subdomain", "zendesk", &sub, err, errlen) != 0)
 		goto out;
 	if ((base == NULL) == (sub == NULL)) {
-		errf(err, errlen, "zendesk: expected exactly one of base_url "
+		httpc_errf(err, errlen, "zendesk: expected exactly one of base_url "
 		    "and subdomain");
 		goto out;
 	}
@@ -614,14 +586,14 @@ conf_load(const struct config *cfg, int check_only, struct zd_conf **out,
 			    !isdigit((unsigned char)sub[i]) && sub[i] != '-')
 				break;
 		if (n > 63 || i < n || sub[0] == '-') {
-			errf(err, errlen, "zendesk.subdomain: expected the "
+			httpc_errf(err, errlen, "zendesk.subdomain: expected the "
 			    "lowercase name before .zendesk.com");
 			goto out;
 		}
 		n += sizeof("https://.zendesk.com");
 		if ((url = malloc(n)) == NULL) {
 			rc = ZD_ERROR;
-			errf(err, errlen, "zendesk: out of memory");
+			httpc_errf(err, errlen, "zendesk: out of memory");
 			goto out;
 		}
 		snprintf(url, n, "https://%s.zendesk.com", sub);
@@ -651,20 +623,20 @@ conf_load(const struct config *cfg, int check_only, struct zd_conf **out,
 
 		if (check_base_url(base, zc->opts.allow_http_loopback,
 		    &zc->base_url, &lb, e2, sizeof(e2)) != 0) {
-			errf(err, errlen, "zendesk.%s: %s", sub != NULL ?
+			httpc_errf(err, errlen, "zendesk.%s: %s", sub != NULL ?
 			    "subdomain" : "base_url", e2);
 			goto out;
 		}
 	}
 	if (!json_object_object_get_ex(z, "auth", &auth) ||
 	    !json_object_is_type(auth, json_type_object)) {
-		errf(err, errlen, "zendesk.auth: missing; expected {\"email\", "
+		httpc_errf(err, errlen, "zendesk.auth: missing; expected {\"email\", "
 		    "\"token\"}, {\"bearer\"} or {\"oauth\"}");
 		goto out;
 	}
 	if (json_object_object_get_ex(auth, "oauth", &oa)) {
 		if (json_object_object_length(auth) != 1) {
-			errf(err, errlen, "zendesk.auth: expected {\"oauth\": "
+			httpc_errf(err, errlen, "zendesk.auth: expected {\"oauth\": "
 			    "{...}} alone");
 			goto out;
 		}
@@ -682,7 +654,7 @@ conf_load(const struct config *cfg, int check_only, struct zd_conf **out,
 		(void)aval;
 		if (strcmp(akey, "email") != 0 && strcmp(akey, "token") != 0 &&
 		    strcmp(akey, "bearer") != 0) {
-			errf(err, errlen, "zendesk.auth.%.64s: unknown key",
+			httpc_errf(err, errlen, "zendesk.auth.%.64s: unknown key",
 			    akey);
 			goto out;
 		}
@@ -695,7 +667,7 @@ conf_load(const struct config *cfg, int check_only, struct zd_conf **out,
 	    errlen) != 0)
 		goto out;
 	if (bearer != NULL && (email != NULL || tokref != NULL)) {
-		errf(err, errlen, "zendesk.auth: expected either {\"email\", "
+		httpc_errf(err, errlen, "zendesk.auth: expected either {\"email\", "
 		    "\"token\"} or {\"bearer\"}, not both");
 		goto out;
 	}
@@ -706,19 +678,19 @@ conf_load(const struct config *cfg, int check_only, struct zd_conf **out,
 		n = strlen(secret) + sizeof("Bearer ");
 		if ((zc->auth = malloc(n)) == NULL) {
 			rc = ZD_ERROR;
-			errf(err, errlen, "zendesk: out of memory");
+			httpc_errf(err, errlen, "zendesk: out of memory");
 			goto out;
 		}
 		snprintf(zc->auth, n, "Bearer %s", secret);
 	} else {
 		if (email == NULL || tokref == NULL) {
-			errf(err, errlen, "zendesk.auth: expected \"email\" and "
+			httpc_errf(err, errlen, "zendesk.auth: expected \"email\" and "
 			    "\"token\" (or \"bearer\")");
 			goto out;
 		}
 		if (strchr(email, '@') == NULL || strchr(email, ':') != NULL ||
 		    has_ctl(email) || strlen(email) > 254) {
-			errf(err, errlen, "zendesk.auth.email: expected the "
+			httpc_errf(err, errlen, "zendesk.auth.email: expected the "
 			    "email address of the API user");
 			goto out;
 		}
@@ -727,7 +699,7 @@ conf_load(const struct config *cfg, int check_only, struct zd_conf **out,
 			goto out;
 		if (basic_auth(email, secret, &zc->auth) != 0) {
 			rc = ZD_ERROR;
-			errf(err, errlen, "zendesk.auth: cannot encode");
+			httpc_errf(err, errlen, "zendesk.auth: cannot encode");
 			goto out;
 		}
 	}
@@ -835,25 +807,25 @@ zd_client_new(const struct zd_opts *o, struct zd_client **out, char *err,
 	if (o == NULL || (o->oauth == NULL && (o->auth == NULL ||
 	    o->auth[0] == '\0' || has_ctl(o->auth) ||
 	    strlen(o->auth) > AUTH_MAX))) {
-		errf(err, errlen, "zendesk: the auth value is missing or holds "
+		httpc_errf(err, errlen, "zendesk: the auth value is missing or holds "
 		    "control characters");
 		goto out;
 	}
 	if (o->connect_timeout_ms < 0 || o->timeout_ms < 0 ||
 	    o->max_response > MAX_RESPONSE_LIMIT) {
-		errf(err, errlen, "zendesk: a timeout or size limit is out of "
+		httpc_errf(err, errlen, "zendesk: a timeout or size limit is out of "
 		    "range");
 		goto out;
 	}
 	rc = ZD_ERROR;
 	if ((c = calloc(1, sizeof(*c))) == NULL) {
-		errf(err, errlen, "zendesk: out of memory");
+		httpc_errf(err, errlen, "zendesk: out of memory");
 		goto out;
 	}
 	if (check_base_url(o->base_url, o->allow_http_loopback, &c->base,
 	    &c->http_loopback, e2, sizeof(e2)) != 0) {
 		rc = ZD_EINVAL;
-		errf(err, errlen, "zendesk: base URL: %s", e2);
+		httpc_errf(err, errlen, "zendesk: base URL: %s", e2);
 		goto out;
 	}
 	c->baselen = strlen(c->base);
@@ -869,11 +841,11 @@ zd_client_new(const struct zd_opts *o, struct zd_client **out, char *err,
 	c->oauth = o->oauth;
 	/* OAuth: the headers are built per token generation (perform). */
 	if (c->oauth == NULL && build_headers(c, o->auth) != 0) {
-		errf(err, errlen, "zendesk: out of memory");
+		httpc_errf(err, errlen, "zendesk: out of memory");
 		goto out;
 	}
 	if ((c->h = curl_easy_init()) == NULL) {
-		errf(err, errlen, "zendesk: curl_easy_init failed");
+		httpc_errf(err, errlen, "zendesk: curl_easy_init failed");
 		goto out;
 	}
 	*out = c;
@@ -969,7 +941,7 @@ store_header(char *dst, size_t cap, const char *v, size_t n)
 		snprintf(dst, cap, "%s", "invalid");
 		return;
 	}
-	copy_printable(dst, cap, v, n);
+	httpc_printable(dst, cap, v, n);
 }
 
 static size_t
@@ -1017,7 +989,7 @@ on_header(char *ptr, size_t size, size_t nitems, void *arg)
 #define SETOPT(opt, val) do { \
 	CURLcode e_ = curl_easy_setopt(c->h, opt, val); \
 	if (e_ != CURLE_OK) { \
-		errf(res->reason, sizeof(res->reason), \
+		httpc_errf(res->reason, sizeof(res->reason), \
 		    "curl_easy_setopt(%s): %s", #opt, curl_easy_strerror(e_)); \
 		goto out; \
 	} \
@@ -1027,33 +999,30 @@ static int
 setup(struct zd_client *c, const char *method, const char *url,
     const char *body, size_t bodylen, struct zd_response *res)
 {
+	struct httpc_opts ho;
+	const char *failed = "";
+	CURLcode e;
 	int rc = -1;
 
 	curl_easy_reset(c->h);
 	c->errbuf[0] = '\0';
-	SETOPT(CURLOPT_URL, url);
-	SETOPT(CURLOPT_NOSIGNAL, 1L);
-	SETOPT(CURLOPT_FOLLOWLOCATION, 0L);
-	SETOPT(CURLOPT_MAXREDIRS, 0L);
-	SETOPT(CURLOPT_PROTOCOLS_STR, c->http_loopback ? "http,https" :
-	    "https");
-	SETOPT(CURLOPT_REDIR_PROTOCOLS_STR, "https");
-	SETOPT(CURLOPT_CONNECTTIMEOUT_MS, c->connect_ms);
-	SETOPT(CURLOPT_TIMEOUT_MS, c->total_ms);
-	SETOPT(CURLOPT_SSL_VERIFYPEER, 1L);
-	SETOPT(CURLOPT_SSL_VERIFYHOST, 2L);
+	ho.url = url;
+	ho.http_loopback = c->http_loopback;
+	ho.connect_ms = c->connect_ms;
+	ho.total_ms = c->total_ms;
+	ho.max_response = (curl_off_t)c->max_response;
+	ho.errbuf = c->errbuf;
+	ho.write = on_body;
+	ho.write_arg = c;
+	if ((e = httpc_setup(c->h, &ho, &failed)) != CURLE_OK) {
+		httpc_errf(res->reason, sizeof(res->reason),
+		    "curl_easy_setopt(%s): %s", failed, curl_easy_strerror(e));
+		goto out;
+	}
 	SETOPT(CURLOPT_TCP_KEEPALIVE, 1L);
-	SETOPT(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)c->max_response);
 	SETOPT(CURLOPT_ACCEPT_ENCODING, "");
-	SETOPT(CURLOPT_USERAGENT, USER_AGENT);
-	SETOPT(CURLOPT_ERRORBUFFER, c->errbuf);
-	SETOPT(CURLOPT_WRITEFUNCTION, on_body);
-	SETOPT(CURLOPT_WRITEDATA, c);
 	SETOPT(CURLOPT_HEADERFUNCTION, on_header);
 	SETOPT(CURLOPT_HEADERDATA, c);
-	/* The fake on loopback must not be reached through a proxy. */
-	if (c->http_loopback)
-		SETOPT(CURLOPT_PROXY, "");
 	if (strcmp(method, "GET") == 0) {
 		SETOPT(CURLOPT_HTTPGET, 1L);
 		SETOPT(CURLOPT_HTTPHEADER, c->hdr_read);
@@ -1120,7 +1089,7 @@ error_reason(struct zd_response *res, const char *prefix)
 	    det != NULL ? " (" : "", field != NULL ? field : "",
 	    det != NULL ? ": " : "", det != NULL ? det : "",
 	    det != NULL ? ")" : "");
-	copy_printable(res->reason, sizeof(res->reason), tmp, strlen(tmp));
+	httpc_printable(res->reason, sizeof(res->reason), tmp, strlen(tmp));
 }
 
 /* Parses c->buf as one JSON document; NULL if it is not one. */
@@ -1185,7 +1154,7 @@ log_path(const struct zd_client *c, const char *url, char *dst, size_t cap)
 	if (strncmp(url, c->base, c->baselen) == 0)
 		p = url + c->baselen;
 	q = strchr(p, '?');
-	copy_printable(dst, cap, p, q != NULL ? (size_t)(q - p) : strlen(p));
+	httpc_printable(dst, cap, p, q != NULL ? (size_t)(q - p) : strlen(p));
 }
 
 /*
@@ -1196,7 +1165,7 @@ static enum zd_result
 budget_wait(struct zd_response *res, int64_t wait_ms, const char *who)
 {
 	res->retry_after_s = (long)((wait_ms + 999) / 1000);
-	errf(res->reason, sizeof(res->reason), "%s asks for a %" PRId64
+	httpc_errf(res->reason, sizeof(res->reason), "%s asks for a %" PRId64
 	    " ms wait", who, wait_ms);
 	return ZD_RATE_LIMITED;
 }
@@ -1224,7 +1193,7 @@ oauth_headers(struct zd_client *c, struct zd_response *res)
 		 */
 		rc = r == OAUTH_DENIED ? ZD_UNAUTHORIZED :
 		    r == OAUTH_EINVAL ? ZD_EINVAL : ZD_RETRYABLE;
-		copy_printable(res->reason, sizeof(res->reason), e2,
+		httpc_printable(res->reason, sizeof(res->reason), e2,
 		    strlen(e2));
 		goto out;
 	}
@@ -1233,7 +1202,7 @@ oauth_headers(struct zd_client *c, struct zd_response *res)
 		slist_wipe_free(c->hdr_write);
 		c->hdr_read = c->hdr_write = NULL;
 		if (build_headers(c, val) != 0) {
-			errf(res->reason, sizeof(res->reason), "out of memory");
+			httpc_errf(res->reason, sizeof(res->reason), "out of memory");
 			goto out;
 		}
 		c->auth_gen = gen;
@@ -1317,7 +1286,7 @@ perform_once(struct zd_client *c, const char *method, const char *url,
 		payload = json_object_to_json_string_ext(body,
 		    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
 		if (payload == NULL) {
-			errf(res->reason, sizeof(res->reason), "out of memory");
+			httpc_errf(res->reason, sizeof(res->reason), "out of memory");
 			goto out;
 		}
 		plen = strlen(payload);
@@ -1343,13 +1312,13 @@ perform_once(struct zd_client *c, const char *method, const char *url,
 	if (e != CURLE_OK) {
 		if (c->too_big || e == CURLE_FILESIZE_EXCEEDED) {
 			rc = ZD_BAD_RESPONSE;
-			errf(res->reason, sizeof(res->reason), "%s: response "
+			httpc_errf(res->reason, sizeof(res->reason), "%s: response "
 			    "larger than %zu bytes", method, c->max_response);
 		} else {
 			rc = is_retryable_curl(e) ? ZD_RETRYABLE :
 			    e == CURLE_UNSUPPORTED_PROTOCOL ? ZD_EINVAL :
 			    ZD_ERROR;
-			errf(res->reason, sizeof(res->reason), "%s: %s%s%s",
+			httpc_errf(res->reason, sizeof(res->reason), "%s: %s%s%s",
 			    method, curl_easy_strerror(e),
 			    c->errbuf[0] != '\0' ? ": " : "", c->errbuf);
 		}
@@ -1369,7 +1338,7 @@ perform_once(struct zd_client *c, const char *method, const char *url,
 	if (status >= 200 && status < 300) {
 		if (c->len > 0 && res->body == NULL) {
 			rc = ZD_BAD_RESPONSE;
-			errf(res->reason, sizeof(res->reason), "%s: HTTP %ld "
+			httpc_errf(res->reason, sizeof(res->reason), "%s: HTTP %ld "
 			    "with a body that is not JSON", method, status);
 			goto out;
 		}
@@ -1390,11 +1359,11 @@ perform_once(struct zd_client *c, const char *method, const char *url,
 		rc = ZD_PERMANENT;
 		error_reason(res, method);
 		if (status < 400)
-			errf(res->reason, sizeof(res->reason), "%s: HTTP %ld: "
+			httpc_errf(res->reason, sizeof(res->reason), "%s: HTTP %ld: "
 			    "redirects are not followed", method, status);
 	} else {
 		rc = ZD_BAD_RESPONSE;
-		errf(res->reason, sizeof(res->reason), "%s: unexpected HTTP "
+		httpc_errf(res->reason, sizeof(res->reason), "%s: unexpected HTTP "
 		    "status %ld", method, status);
 	}
 out:
@@ -1434,7 +1403,7 @@ static enum zd_result
 bad_arg(struct zd_response *res, const char *what)
 {
 	zd_response_clear(res);
-	errf(res->reason, sizeof(res->reason), "%s", what);
+	httpc_errf(res->reason, sizeof(res->reason), "%s", what);
 	return ZD_EINVAL;
 }
 
@@ -1448,7 +1417,7 @@ want_member(struct zd_response *res, const char *member, enum json_type t)
 	    !json_object_is_type(res->body, json_type_object) ||
 	    !json_object_object_get_ex(res->body, member, &v) ||
 	    !json_object_is_type(v, t)) {
-		errf(res->reason, sizeof(res->reason), "HTTP %ld: the answer "
+		httpc_errf(res->reason, sizeof(res->reason), "HTTP %ld: the answer "
 		    "has no %s %s", res->status, member,
 		    t == json_type_array ? "array" : "object");
 		return ZD_BAD_RESPONSE;
@@ -1542,7 +1511,7 @@ paginate(struct zd_client *c, const char *first, const char *member,
 			if (!json_object_object_get_ex(meta, "has_more",
 			    &more) || !json_object_is_type(more,
 			    json_type_boolean)) {
-				errf(res->reason, sizeof(res->reason), "page "
+				httpc_errf(res->reason, sizeof(res->reason), "page "
 				    "meta has no has_more boolean");
 				return ZD_BAD_RESPONSE;
 			}
@@ -1553,7 +1522,7 @@ paginate(struct zd_client *c, const char *first, const char *member,
 			    json_type_object) ||
 			    !json_object_object_get_ex(links, "next", &next) ||
 			    !json_object_is_type(next, json_type_string)) {
-				errf(res->reason, sizeof(res->reason), "has_more "
+				httpc_errf(res->reason, sizeof(res->reason), "has_more "
 				    "without a links.next URL");
 				return ZD_BAD_RESPONSE;
 			}
@@ -1564,13 +1533,13 @@ paginate(struct zd_client *c, const char *first, const char *member,
 		if (nx == NULL)
 			break;
 		if (!next_ok(c, nx)) {
-			errf(res->reason, sizeof(res->reason), "the next page "
+			httpc_errf(res->reason, sizeof(res->reason), "the next page "
 			    "link leaves %s/api/v2/; not followed", c->base);
 			return ZD_BAD_RESPONSE;
 		}
 		if (strcmp(nx, url) == 0 || strcmp(nx, prev) == 0 ||
 		    ++pages >= MAX_PAGES) {
-			errf(res->reason, sizeof(res->reason), "pagination "
+			httpc_errf(res->reason, sizeof(res->reason), "pagination "
 			    "does not advance; stopped");
 			return ZD_BAD_RESPONSE;
 		}
@@ -1595,14 +1564,14 @@ collect_all(struct zd_client *c, const char *url, const char *member,
 	zd_response_clear(res);
 	if ((co.arr = json_object_new_array()) == NULL ||
 	    (doc = json_object_new_object()) == NULL) {
-		errf(res->reason, sizeof(res->reason), "out of memory");
+		httpc_errf(res->reason, sizeof(res->reason), "out of memory");
 		goto out;
 	}
 	if ((r = paginate(c, url, member, collect_cb, &co, res)) != ZD_OK)
 		goto out;
 	if (co.overflow) {
 		r = ZD_BAD_RESPONSE;
-		errf(res->reason, sizeof(res->reason), "more than %d %s, or "
+		httpc_errf(res->reason, sizeof(res->reason), "more than %d %s, or "
 		    "out of memory", MAX_COLLECT, member);
 		goto out;
 	}
@@ -1664,12 +1633,12 @@ search_one(struct zd_client *c, const char *url, const char *want_email,
 	}
 	if (hits == 0) {
 		res->item = NULL;
-		errf(res->reason, sizeof(res->reason), "no matching user");
+		httpc_errf(res->reason, sizeof(res->reason), "no matching user");
 		return ZD_NOT_FOUND;
 	}
 	if (hits > 1) {
 		res->item = NULL;
-		errf(res->reason, sizeof(res->reason), "%zu users match; "
+		httpc_errf(res->reason, sizeof(res->reason), "%zu users match; "
 		    "refusing to guess", hits);
 		return ZD_PERMANENT;
 	}
@@ -1721,7 +1690,7 @@ zd_find_user(struct zd_client *c, const char *external_id,
 		n = strlen(email) + sizeof("email:");
 		if ((q = malloc(n)) == NULL) {
 			r = ZD_ERROR;
-			errf(res->reason, sizeof(res->reason), "out of memory");
+			httpc_errf(res->reason, sizeof(res->reason), "out of memory");
 			goto out;
 		}
 		snprintf(q, n, "email:%s", email);
@@ -1807,34 +1776,34 @@ user_doc(const struct zd_user_fields *u, int creating, struct zd_response *res)
 	struct json_object *doc = NULL, *usr = NULL, *ret = NULL;
 
 	if (u == NULL) {
-		errf(res->reason, sizeof(res->reason), "no user fields");
+		httpc_errf(res->reason, sizeof(res->reason), "no user fields");
 		goto out;
 	}
 	if (creating && (u->name == NULL || u->name[0] == '\0')) {
-		errf(res->reason, sizeof(res->reason), "a new user needs a "
+		httpc_errf(res->reason, sizeof(res->reason), "a new user needs a "
 		    "name");
 		goto out;
 	}
 	if (u->role != NULL && !valid_role(u->role)) {
-		errf(res->reason, sizeof(res->reason), "role must be "
+		httpc_errf(res->reason, sizeof(res->reason), "role must be "
 		    "end-user, agent or admin");
 		goto out;
 	}
 	if (u->custom_role_id < 0 || (u->custom_role_id > 0 &&
 	    (u->role == NULL || strcmp(u->role, "agent") != 0))) {
-		errf(res->reason, sizeof(res->reason), "custom_role_id goes "
+		httpc_errf(res->reason, sizeof(res->reason), "custom_role_id goes "
 		    "with role agent");
 		goto out;
 	}
 	/* DESIGN: never leave an agent without a custom role. */
 	if (u->role != NULL && strcmp(u->role, "agent") == 0 &&
 	    u->custom_role_id <= 0) {
-		errf(res->reason, sizeof(res->reason), "role agent without a "
+		httpc_errf(res->reason, sizeof(res->reason), "role agent without a "
 		    "custom_role_id would make a legacy agent; refused");
 		goto out;
 	}
 	if (u->suspended < -1 || u->suspended > 1) {
-		errf(res->reason, sizeof(res->reason), "suspended must be "
+		httpc_errf(res->reason, sizeof(res->reason), "suspended must be "
 		    "-1, 0 or 1");
 		goto out;
 	}
@@ -1853,7 +1822,7 @@ user_doc(const struct zd_user_fields *u, int creating, struct zd_response *res)
 	    json_object_new_boolean(u->suspended)) != 0)
 		goto oom;
 	if (json_object_object_length(usr) == 0) {
-		errf(res->reason, sizeof(res->reason), "nothing to change");
+		httpc_errf(res->reason, sizeof(res->reason), "nothing to change");
 		goto out;
 	}
 	if (json_object_object_add(doc, "user", usr) != 0)
@@ -1863,7 +1832,7 @@ user_doc(const struct zd_user_fields *u, int creating, struct zd_response *res)
 	doc = NULL;
 	goto out;
 oom:
-	errf(res->reason, sizeof(res->reason), "out of memory");
+	httpc_errf(res->reason, sizeof(res->reason), "out of memory");
 out:
 	json_object_put(usr);
 	json_object_put(doc);
@@ -1986,7 +1955,7 @@ role_write(struct zd_client *c, const char *method, int64_t id,
 	}
 	if ((doc = wrap("custom_role", role)) == NULL) {
 		r = ZD_ERROR;
-		errf(res->reason, sizeof(res->reason), "out of memory");
+		httpc_errf(res->reason, sizeof(res->reason), "out of memory");
 		goto out;
 	}
 	r = request_item(c, method, url, doc, "custom_role", json_type_object,
@@ -2075,7 +2044,7 @@ zd_add_membership(struct zd_client *c, int64_t user_id, int64_t group_id,
 	    json_object_object_add(m, "group_id",
 	    json_object_new_int64(group_id)) != 0 ||
 	    (doc = wrap("group_membership", m)) == NULL) {
-		errf(res->reason, sizeof(res->reason), "out of memory");
+		httpc_errf(res->reason, sizeof(res->reason), "out of memory");
 		goto out;
 	}
 	r = request_item(c, "POST", url, doc, "group_membership",
@@ -2121,7 +2090,7 @@ zd_get_entitlements(struct zd_client *c, int64_t user_id,
 	if (c == NULL || user_id <= 0)
 		return bad_arg(res, "get entitlements: bad user id");
 	if (!c->entitlements) {
-		errf(res->reason, sizeof(res->reason), "product access is "
+		httpc_errf(res->reason, sizeof(res->reason), "product access is "
 		    "not managed (zendesk.entitlements is off)");
 		return ZD_DISABLED;
 	}
@@ -2151,7 +2120,7 @@ zd_put_entitlements(struct zd_client *c, int64_t user_id,
 	}
 	if (!c->entitlements) {
 		r = ZD_DISABLED;
-		errf(res->reason, sizeof(res->reason), "the private "
+		httpc_errf(res->reason, sizeof(res->reason), "the private "
 		    "entitlements endpoint is off (zendesk.entitlements)");
 		goto out;
 	}
@@ -2171,7 +2140,7 @@ zd_put_entitlements(struct zd_client *c, int64_t user_id,
 	}
 	if ((doc = wrap("entitlements", ents)) == NULL) {
 		r = ZD_ERROR;
-		errf(res->reason, sizeof(res->reason), "out of memory");
+		httpc_errf(res->reason, sizeof(res->reason), "out of memory");
 		goto out;
 	}
 	r = request_item(c, "PUT", url, doc, "entitlements", json_type_object,
@@ -2261,7 +2230,7 @@ zd_call(struct zd_client *c, const char *method, const char *path,
 	if (!path_ok(c, path)) {
 		if (!c->entitlements &&
 		    strncmp(path, "/api/admin/private/", 19) == 0) {
-			errf(res->reason, sizeof(res->reason), "the private "
+			httpc_errf(res->reason, sizeof(res->reason), "the private "
 			    "entitlements endpoint is off "
 			    "(zendesk.entitlements)");
 			return ZD_DISABLED;

@@ -20,7 +20,7 @@
 
 struct json_object;
 
-#define CONFIG_ERRLEN 512
+#define CONFIG_ERRLEN 2048
 #define CONFIG_DEFAULT_PATH "/etc/rolehook/rolehook.json"
 
 struct config_source {

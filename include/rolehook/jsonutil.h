@@ -21,11 +21,37 @@ int json_member_int(const struct json_object *o, const char *key,
 int json_member_true(const struct json_object *o, const char *key);
 
 /*
+ * What v is, for messages: "null" (also for NULL), "a boolean", "an
+ * integer", "a number", "a string", "an array" or "an object".  Static.
+ */
+const char *json_type_noun(const struct json_object *v);
+
+/*
  * Adds key: v to o, v stolen (json_object_object_add), putting v when
  * json-c refuses it.  Returns 0, or -1 when refused (out of memory).
  */
 int json_member_put(struct json_object *o, const char *key,
     struct json_object *v);
+
+/* json_parse_one's results. */
+enum json_one {
+	JSON_ONE_OK = 0,
+	JSON_ONE_SYNTAX,      /* not JSON, or nested deeper than depth */
+	JSON_ONE_TRAILING,    /* text after the value */
+	JSON_ONE_NOMEM
+};
+
+/*
+ * Parses buf[0..len) (len at most INT_MAX) as one JSON value with
+ * json-c's tokener (depth levels at most, the tokener flags given: 0,
+ * JSON_TOKENER_STRICT, JSON_TOKENER_VALIDATE_UTF8), followed by nothing
+ * but RFC 8259 whitespace.  Returns JSON_ONE_OK and *out (caller puts;
+ * NULL for the literal null); or another result with *out NULL, *why
+ * a static description (JSON_ONE_SYNTAX: json-c's, or "unexpected end of
+ * input") and *end the offset where parsing stopped.
+ */
+enum json_one json_parse_one(const char *buf, size_t len, int depth,
+    int flags, struct json_object **out, const char **why, size_t *end);
 
 /*
  * Parses buf[0..len) as one strict RFC 8259 JSON text: double-quoted

@@ -30,9 +30,11 @@ enum seats_status {
 };
 
 struct seats_opts {
-	/* An HR export: JSON array of {"email", "external_id",
-	 * "employment_status"} (borrowed, may be NULL); terminated or
-	 * inactive people are flagged left_per_hr. */
+	/* An HR export: PEOPLE.json (people.h; {"email", "external_id",
+	 * "employment_status"} entries are people too), borrowed, may be
+	 * NULL.  People of kind terminate, or employment_status terminated
+	 * or inactive, are flagged left_per_hr (matched by e-mail, external
+	 * id or employee id). */
 	struct json_object *people;
 	const char *people_name;   /* its file, for messages */
 	int quiet;                 /* no estimate, no progress */

@@ -260,6 +260,40 @@ class ReportSeats(Base):
         self.assertIn("expected a JSON array", r.stderr)
         self.assertEqual(self.zd.requests(mark)["requests"], [])
 
+    def test_people_json_marks_leavers(self):
+        # --people takes PEOPLE.json as simulate --all and reconcile
+        # --people do: kind terminate or a leaving status; matched by
+        # employee_id (Zendesk's external_id), external_id or e-mail.
+        agents = [u for u in self.staff if self.expect[u]["role"] == "agent"]
+        by_eid, by_mail, active = agents[3], agents[4], agents[5]
+        people = [
+            {"employee_id": "E-%d" % self.expect[by_eid]["i"], "name": "Gone",
+             "department": "Support", "kind": "terminate"},
+            {"email": self.expect[by_mail]["email"], "employment_status": "inactive",
+             "custom": {"cost_center": "42"}},
+            {"employee_id": "E-%d" % self.expect[active]["i"],
+             "email": self.expect[active]["email"], "employment_status": "active",
+             "kind": "update"},
+        ]
+        pf = os.path.join(self.tmp, "people2.json")
+        with open(pf, "w") as f:
+            json.dump(people, f)
+        r = self.run_rh("report", "seats", "--config", self.cfg, "--format", "json",
+                        "--people", pf)
+        self.assertEqual(r.returncode, 0, r.stderr[-2000:])
+        doc = json.loads(r.stdout)
+        self.assertEqual({a["id"] for a in doc["agents"] if a["left_per_hr"]},
+                         {by_eid, by_mail})
+        # One reader for --people: an attribute PEOPLE.json does not know
+        # is an input error naming it, before anything is fetched.
+        with open(pf, "w") as f:
+            json.dump([{"email": "x@example.com", "first_name": "X"}], f)
+        mark = self.last_seq()
+        r = self.run_rh("report", "seats", "--config", self.cfg, "--people", pf)
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("[0].first_name: unknown attribute", r.stderr)
+        self.assertEqual(self.zd.requests(mark)["requests"], [])
+
     def test_entitlements_off(self):
         mark = self.last_seq()
         r = self.run_rh("report", "seats", "--config", self.cfg_off, "--format", "json")

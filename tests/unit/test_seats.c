@@ -79,8 +79,16 @@ test_people_errors(void **state)
 	static const struct {
 		const char *people, *want;
 	} cases[] = {
-		{ "{}", "--people P.json: expected a JSON array of "
-		    "{\"email\", \"external_id\", \"employment_status\"}" },
+		{ "{}", "--people P.json: expected a JSON array of people "
+		    "(PEOPLE.json: {\"employee_id\", \"email\", "
+		    "\"external_id\", \"employment_status\", ...})" },
+		{ "[{\"email\": \"a@x\", \"first_name\": \"A\"}]",
+		    "--people P.json: [0].first_name: unknown attribute; "
+		    "expected employee_id, email, external_id, name, "
+		    "department, title, location, employment_status, "
+		    "manager_email, effective_at, custom.<key> or kind" },
+		{ "[{\"kind\": \"fired\"}]", "--people P.json: [0].kind: "
+		    "expected hire, update, terminate or rehire" },
 		{ "[1]", "--people P.json: [0]: expected an object" },
 		{ "[{\"email\": \"a@x\"}, {\"email\": 7}]",
 		    "--people P.json: [1].email: expected a string" },
