@@ -21,6 +21,10 @@ person ends in the state of their last event.  And a person's first
 event still held unclassified by a worker that died classifying it
 (its claim alive until the lease runs out) holds back their later
 events: they wait for it instead of overtaking it.
+
+guard: policy.limits counted across workers: two `work` processes
+started together on eight leavers with downgrades_per_hour 3 downgrade
+three people in all (not three each) and hold the other five.
 """
 import json
 import os
@@ -404,6 +408,51 @@ class TwoNodes(unittest.TestCase):
             self.assertEqual(order, sorted(order), "the second event overtook the first")
             u = [u for u in zd.state()["users"] if u["email"] == "u1@example.com"][0]
             self.assertEqual(u["custom_role_id"], 101, "not the last event's state")
+        finally:
+            st.stop()
+            zd.stop()
+
+    def test_guard_counts_across_workers(self):
+        dsn = self.pg.new_schema()
+        zd = rhstack.FakeZendesk(seed=SEED, rate_limit=100000)
+        src = {"hr": {"preset": "standard-webhooks", "normalizer": "generic", "mapping": MAPPING,
+                      "secret_values": [SECRET]}}
+        policy = dict(POLICY, limits={"downgrades_per_hour": 3})
+        st = rhstack.Stack(src, extra_store=pg_store(dsn),
+                           extra={"zendesk": zd.config(), "policy": policy}, log_level="warn")
+        st.env.update(zd.env())
+        st.env["RH_TEST_PG_PASSWORD"] = self.pg.password
+        people = 8
+        try:
+            st.start()
+
+            def hr(typ, p, n, **extra):
+                data = {"id": "G-%d" % p, "work_email": "g%d@example.com" % p, "name": "G %d" % p}
+                data.update(extra)
+                body = json.dumps({"type": typ, "data": data}).encode()
+                code, _, rb = st.post("hr", body, sign("standard-webhooks", SECRET, body,
+                                                       msg_id="msg_g_%d" % n))
+                self.assertEqual(code, 202, rb)
+            for p in range(people):
+                hr("employee.hired", p, p, department="Support", job_title="Associate Agent")
+            self.assertEqual(st.cli("work", "--until-idle").returncode, 0)
+            for p in range(people):
+                hr("employee.terminated", p, 100 + p)
+            # Slow answers: both workers are mid-plan at the same time.
+            zd.control("POST", "/__fake/faults", {"rules": [
+                {"match": "* /api/*", "kind": "slow", "probability": 1.0, "delay_s": 0.05}]})
+            cmd = [st.bin, "work", "--until-idle", "--threads", "4", "--config", st.cfg_path]
+            ws = [subprocess.Popen(cmd, env=st.env, stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.PIPE) for _ in range(2)]
+            errs = [w.communicate(timeout=120)[1].decode() for w in ws]
+            self.assertEqual([w.returncode for w in ws], [0, 0], errs)
+            zd.control("DELETE", "/__fake/faults")
+            roles = {u["email"]: u["role"] for u in zd.state()["users"]}
+            down = [p for p in range(people) if roles["g%d@example.com" % p] == "end-user"]
+            self.assertEqual(len(down), 3, "downgraded %r" % down)
+            held = [json.loads(ln) for ln in st.cli("events", "list", "--held", "--format",
+                                                     "json").stdout.splitlines()]
+            self.assertEqual(len(held), people - 3)
         finally:
             st.stop()
             zd.stop()
