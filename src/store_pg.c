@@ -1437,11 +1437,16 @@ store_pg_retry(struct pg_store *ps, int64_t id, time_t next_attempt,
 	    " WHERE id = $1" MINE(4), id, v, 2, 1) == 1 ? 0 : -1;
 }
 
+/*
+ * The claim stays: releasing it would hand an event a live worker is
+ * still applying to a second worker (two of one person's events, the
+ * same one twice, in flight).  A dead worker's claim runs out by itself.
+ */
 int
 store_pg_requeue(struct pg_store *ps, int64_t id)
 {
 	return update_if(ps, "UPDATE events SET state = 'pending', attempts"
-	    " = 0, next_attempt = 0, " RELEASE " WHERE id = $1", id);
+	    " = 0, next_attempt = 0 WHERE id = $1", id);
 }
 
 int

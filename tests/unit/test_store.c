@@ -1118,6 +1118,32 @@ test_pg_unclassified_first(void **state)
 }
 
 /*
+ * `events retry` on an event a live worker is applying does not hand
+ * the event to another worker: the claim stays until the first worker
+ * finishes (which then records its outcome, as on SQLite) or its lease
+ * runs out.
+ */
+static void
+test_pg_requeue_keeps_claim(void **state)
+{
+	struct fixture *f = *state;
+	struct store *st = open_store(f, 0);
+	struct store *w1 = open_worker(f, 60), *w2 = open_worker(f, 60);
+	struct due_ctx d;
+	int64_t a;
+
+	a = put_for(st, w1, "a", "p:a");
+	assert_int_equal(due_ids(w1, &d), 1);
+	assert_int_equal(store_requeue(st, a), 0);
+	assert_int_equal(due_ids(w2, &d), 0);
+	assert_int_equal(store_finish(w1, a, "done", NULL), 0);
+	assert_int_equal(due_ids(w2, &d), 0);
+	store_close(w1);
+	store_close(w2);
+	store_close(st);
+}
+
+/*
  * A worker that dies keeps its claims only until the lease runs out; a
  * live one renews them in the background (every lease_s / 3).
  */
@@ -1357,6 +1383,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_pg_claims, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pg_lease, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pg_unclassified_first,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pg_requeue_keeps_claim,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pg_guard_shared, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pg_two_nodes_dedupe, setup, teardown),
