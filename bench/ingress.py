@@ -79,6 +79,45 @@ def peak_rss_kib(pid):
     return -1
 
 
+def cpu_s(pids):
+    """User + system CPU seconds of pids (all their threads), so far."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        try:
+            with open("/proc/%d/stat" % pid) as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+        except (OSError, IndexError, ValueError):
+            pass
+    return total / tick
+
+
+def pg_pids(pg):
+    """The postmaster and its children (the backends serve holds open)."""
+    with open(os.path.join(pg.dir, "data", "postmaster.pid")) as f:
+        master = int(f.readline())
+    pids = [master]
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                with open("/proc/%s/stat" % d) as f:
+                    if int(f.read().rsplit(")", 1)[1].split()[1]) == master:
+                        pids.append(int(d))
+            except (OSError, IndexError, ValueError):
+                pass
+    return pids
+
+
+def pg_counters(pg):
+    """Commits of the database and the WAL's writes and syncs so far."""
+    out = pg.psql("SELECT (SELECT xact_commit FROM pg_stat_database WHERE datname ="
+                  " current_database()), wal_records, wal_bytes, wal_write, wal_sync,"
+                  " wal_sync_time FROM pg_stat_wal").stdout.strip().split("|")
+    return dict(zip(("commits", "records", "bytes", "writes", "syncs", "sync_ms"),
+                    (float(x) for x in out)))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--build", default=os.path.join(TOP, "build"))
@@ -122,7 +161,9 @@ def main():
                             extra_store={"batch_us": int(os.environ.get("BENCH_BATCH_US", "200"))})
         st.start()
         try:
+            cpu0 = cpu_s([st.rh.pid])
             results["b"] = run_wrk(st.port, args, files, "b")
+            results["b"]["cpu_rh"] = cpu_s([st.rh.pid]) - cpu0
             results["b"]["rss_kib"] = peak_rss_kib(st.rh.pid)
             results["b"]["stored"] = len(st.cli("events", "list", "--format", "json", "--limit",
                                                 "1000000").stdout.splitlines())
@@ -137,9 +178,19 @@ def main():
                                                  "batch_us": int(os.environ.get("BENCH_BATCH_US",
                                                                                 "200"))})
                 st.env["BENCH_PG_PASSWORD"] = pg.password
+                # WAL fsync time for the breakdown below (superuser role).
+                pg.psql("ALTER SYSTEM SET track_wal_io_timing = on")
+                pg.psql("SELECT pg_reload_conf()")
                 st.start()
                 try:
+                    pids = pg_pids(pg)
+                    cpu0, pcpu0, k0 = cpu_s([st.rh.pid]), cpu_s(pids), pg_counters(pg)
                     results["c"] = run_wrk(st.port, args, files, "b")
+                    time.sleep(2)  # backends report their statistics within a second or so
+                    k1 = pg_counters(pg)
+                    results["c"]["cpu_rh"] = cpu_s([st.rh.pid]) - cpu0
+                    results["c"]["cpu_pg"] = cpu_s(pids) - pcpu0
+                    results["c"]["pg"] = {k: k1[k] - k0[k] for k in k0}
                     results["c"]["rss_kib"] = peak_rss_kib(st.rh.pid)
                     results["c"]["stored"] = len(st.cli("events", "list", "--format", "json",
                                                         "--limit", "1000000").stdout.splitlines())
@@ -172,6 +223,22 @@ def main():
     print("%-40s" % "every 2xx is one stored event" +
           "".join("%14s" % ("yes" if results[k]["stored"] >= results[k]["requests"] -
                             results[k]["errors_status"] else "NO") for k in engines))
+
+    # Where the time goes: CPU per request of rolehook serve (all its
+    # threads) and, on PostgreSQL, of the server (postmaster and the
+    # backends serve holds), and how the rows were committed.
+    print("%-40s" % "rolehook CPU us per request" +
+          "".join("%14.0f" % (1e6 * results[k]["cpu_rh"] / max(results[k]["requests"], 1))
+                  for k in engines))
+    if "c" in results:
+        c, g = results["c"], results["c"]["pg"]
+        n = max(c["requests"], 1)
+        print("%-40s%14s%14.0f" % ("PostgreSQL server CPU us per request", "-", 1e6 * c["cpu_pg"] / n))
+        print("%-40s%14s%14.1f" % ("rows per commit (group commit)", "-", n / max(g["commits"], 1)))
+        print("%-40s%14s%14.0f" % ("WAL fsyncs per second", "-", g["syncs"] / args.duration))
+        print("%-40s%14s%14.0f" % ("WAL fsync us each (track_wal_io_timing)", "-",
+                                   1000 * g["sync_ms"] / max(g["syncs"], 1)))
+        print("%-40s%14s%14.0f" % ("WAL bytes per request", "-", g["bytes"] / n))
 
 
 if __name__ == "__main__":

@@ -1075,7 +1075,11 @@ store_pg_unclassified(struct pg_store *ps, int limit, int64_t *ids, int *n)
  * take an event of the same person in the same instant; SKIP LOCKED
  * steps over rows another worker is finishing.  Due as on SQLite, and
  * not claimed by a live other handle, and no event of the same person
- * claimed by one.
+ * claimed by one, and no earlier event still unclassified: whose it is
+ * is not known yet, so it may be this person's (another worker is
+ * classifying it, or died doing so).  One worker on SQLite classifies
+ * in id order before it dispatches, so there the classified events are
+ * always the older ones anyway.
  */
 int
 store_pg_due(struct pg_store *ps, time_t now, int64_t after_id, int limit,
@@ -1111,6 +1115,8 @@ store_pg_due(struct pg_store *ps, time_t now, int64_t after_id, int limit,
 	    "  o.subject = e.subject AND o.id <> e.id AND"
 	    "  o.claimed_by IS NOT NULL AND o.claimed_by <> $4 AND"
 	    "  o.lease_until >= " DBNOW ")"
+	    " AND e.id < COALESCE((SELECT min(id) FROM events u WHERE"
+	    "  u.state = 'pending' AND u.subject IS NULL), e.id + 1)"
 	    " ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED),"
 	    " upd AS (UPDATE events SET claimed_by = $4,"
 	    "  lease_until = " DBNOW " + $5 FROM due WHERE events.id = due.id"
@@ -1247,11 +1253,16 @@ store_pg_retry(struct pg_store *ps, int64_t id, time_t next_attempt,
 	    " WHERE id = $1" MINE(4), id, v, 2, 1) == 1 ? 0 : -1;
 }
 
+/*
+ * The claim stays: releasing it would hand an event a live worker is
+ * still applying to a second worker (two of one person's events, the
+ * same one twice, in flight).  A dead worker's claim runs out by itself.
+ */
 int
 store_pg_requeue(struct pg_store *ps, int64_t id)
 {
 	return update_if(ps, "UPDATE events SET state = 'pending', attempts"
-	    " = 0, next_attempt = 0, " RELEASE " WHERE id = $1", id);
+	    " = 0, next_attempt = 0 WHERE id = $1", id);
 }
 
 int

@@ -21,6 +21,7 @@ import os
 import pwd
 import secrets
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -78,12 +79,17 @@ class PgServer:
                        check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         os.unlink(pwfile)
         self.port = _free_port()
+        return self.launch()
+
+    def launch(self):
+        """Starts the server on the data directory and port it has."""
+        data = os.path.join(self.dir, "data")
         args = [os.path.join(PGBIN, "postgres"), "-D", data, "-k", self.dir,
                 "-c", "listen_addresses=127.0.0.1", "-p", str(self.port),
                 "-c", "max_connections=200", "-c", "shared_buffers=32MB"]
         if not self.fsync:
             args += ["-c", "fsync=off", "-c", "full_page_writes=off"]
-        self.log = open(os.path.join(self.dir, "postgres.log"), "w")
+        self.log = open(os.path.join(self.dir, "postgres.log"), "a")
         self.proc = subprocess.Popen(self._as() + args, stdout=self.log, stderr=subprocess.STDOUT)
         end = time.time() + 30
         while time.time() < end:
@@ -121,7 +127,19 @@ class PgServer:
         self.psql("CREATE SCHEMA %s" % name)
         return "%s?options=-csearch_path%%3D%s" % (self.dsn, name)
 
+    def halt(self):
+        """Stops the server (fast shutdown: clients are disconnected) and
+        keeps its data, for launch() to start it again."""
+        # To the postmaster itself: runuser does not pass SIGINT on.
+        with open(os.path.join(self.dir, "data", "postmaster.pid")) as f:
+            os.kill(int(f.readline()), signal.SIGINT)
+        self.proc.wait(timeout=30)
+        self.proc = None
+        self.log.close()
+
     def stop(self):
+        if getattr(self, "log", None) is not None:
+            self.log.close()
         if self.proc is not None and self.proc.poll() is None:
             self.proc.terminate()  # SIGTERM: smart shutdown
             try:

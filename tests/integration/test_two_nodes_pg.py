@@ -12,6 +12,19 @@ SIGKILL mid-run.  Its claims run out (store.lease_s 5) and the other
 finishes them: every event ends done, every person is created once at
 the fake Zendesk and ends in the state their last event gives, and no
 successful write repeats within an event.
+
+order: many events per person (more than one worker's classify batch,
+all signed in the same second, so none is stale by time), two `work`
+processes started together on them: never two events of one person
+claimed at once, each person's audit rows in event order, and every
+person ends in the state of their last event.  And a person's first
+event still held unclassified by a worker that died classifying it
+(its claim alive until the lease runs out) holds back their later
+events: they wait for it instead of overtaking it.
+
+guard: policy.limits counted across workers: two `work` processes
+started together on eight leavers with downgrades_per_hour 3 downgrade
+three people in all (not three each) and hold the other five.
 """
 import json
 import os
@@ -270,6 +283,176 @@ class TwoNodes(unittest.TestCase):
             self.assertIn('"action": "create"', st.cli("why", subj).stdout.replace('":"', '": "'))
             print("events %d, claims held at the kill %d, users created %d"
                   % (n, held, sum(creates.values())))
+        finally:
+            st.stop()
+            zd.stop()
+
+    def test_two_workers_keep_each_persons_order(self):
+        dsn = self.pg.new_schema()
+        zd = rhstack.FakeZendesk(seed=SEED, rate_limit=100000)
+        src = {"hr": {"preset": "standard-webhooks", "normalizer": "generic", "mapping": MAPPING,
+                      "secret_values": [SECRET]}}
+        st = rhstack.Stack(src, extra_store=pg_store(dsn),
+                           extra={"zendesk": zd.config(), "policy": POLICY}, log_level="warn")
+        st.env.update(zd.env())
+        st.env["RH_TEST_PG_PASSWORD"] = self.pg.password
+        # 30 people x 20 events: more than a worker's two classify
+        # batches (worker.c BATCH, 256), so the two classify side by side.  One
+        # signed second for all: an event applied after a later one of
+        # the same person would not be "stale", it would win.
+        people, rounds, ts = 30, 20, int(time.time())
+        try:
+            st.start()
+            n = 0
+            for r in range(rounds):
+                for p in range(people):
+                    data = {"id": "O-%03d" % p, "work_email": "o%03d@example.com" % p,
+                            "name": "Order %d" % p, "department": "Support",
+                            "job_title": "Lead" if r % 2 else "Associate Agent"}
+                    body = json.dumps({"type": "employee.hired" if r == 0 else "employee.updated",
+                                       "data": data}).encode()
+                    n += 1
+                    code, _, rb = st.post("hr", body, sign("standard-webhooks", SECRET, body,
+                                                           ts=ts, msg_id="msg_o_%d" % n))
+                    self.assertEqual(code, 202, rb)
+            zd.control("POST", "/__fake/faults", {"rules": [
+                {"match": "* /api/*", "kind": "slow", "probability": 0.3, "delay_s": 0.03}]})
+            cmd = [st.bin, "work", "--config", st.cfg_path, "--threads", "4", "--log-level", "warn"]
+            logs = [open(os.path.join(st.tmp, "order%d.log" % i), "ab") for i in (1, 2)]
+            ws = [subprocess.Popen(cmd, env=st.env, stdout=f, stderr=f) for f in logs]
+            both, overlap, end = set(), [], time.time() + 180
+            while time.time() < end:
+                # One person's events claimed at once (by either worker).
+                rows = self.pg.psql("SELECT subject, string_agg(id::text || '@' || claimed_by, ' ')"
+                                    " FROM events WHERE claimed_by IS NOT NULL AND subject IS NOT"
+                                    " NULL GROUP BY subject HAVING count(*) > 1",
+                                    dsn=dsn).stdout.strip()
+                if rows:
+                    overlap.append(rows)
+                both |= set(self.pg.psql("SELECT DISTINCT claimed_by FROM events WHERE claimed_by"
+                                         " IS NOT NULL", dsn=dsn).stdout.split())
+                if self.count(dsn, "SELECT count(*) FROM events WHERE state <> 'done'") == 0:
+                    break
+                time.sleep(0.05)
+            for w in ws:
+                w.send_signal(signal.SIGTERM)
+            for w in ws:
+                self.assertEqual(w.wait(30), 0)
+            for f in logs:
+                f.close()
+            zd.control("DELETE", "/__fake/faults")
+            left = self.pg.psql("SELECT state, count(*) FROM events GROUP BY 1 ORDER BY 1",
+                                dsn=dsn).stdout.split()
+            self.assertEqual(left, ["done|%d" % n])
+            self.assertGreaterEqual(len(both), 2, "only one worker ever claimed")
+            self.assertEqual(overlap, [], "one person's events claimed at once")
+            # Each person's audit rows follow their events' order.
+            rows = self.pg.psql("SELECT subject, event_id FROM audit ORDER BY id", dsn=dsn).stdout
+            last_ev, backwards = {}, []
+            for ln in rows.split():
+                subj, eid = ln.split("|")
+                if int(eid) < last_ev.get(subj, 0):
+                    backwards.append((subj, last_ev[subj], int(eid)))
+                last_ev[subj] = max(last_ev.get(subj, 0), int(eid))
+            self.assertEqual(backwards, [], "events applied out of order (subject, after, before)")
+            # Every person ends where their last event (a Lead) puts them.
+            users = {u["email"]: u for u in zd.state()["users"]}
+            wrong = {p: users.get("o%03d@example.com" % p, {}).get("custom_role_id")
+                     for p in range(people)
+                     if users.get("o%03d@example.com" % p, {}).get("custom_role_id") != 102}
+            self.assertEqual(wrong, {}, "not in their last event's state")
+            print("events %d, workers %d" % (n, len(both)))
+        finally:
+            st.stop()
+            zd.stop()
+
+    def test_unclassified_claim_holds_later_events(self):
+        dsn = self.pg.new_schema()
+        zd = rhstack.FakeZendesk(seed=SEED, rate_limit=100000)
+        src = {"hr": {"preset": "standard-webhooks", "normalizer": "generic", "mapping": MAPPING,
+                      "secret_values": [SECRET]}}
+        st = rhstack.Stack(src, extra_store=pg_store(dsn),
+                           extra={"zendesk": zd.config(), "policy": POLICY}, log_level="warn")
+        st.env.update(zd.env())
+        st.env["RH_TEST_PG_PASSWORD"] = self.pg.password
+        ts = int(time.time())
+        try:
+            st.start()
+            ids = []
+            for i, (typ, title) in enumerate((("employee.hired", "Lead"),
+                                              ("employee.updated", "Associate Agent"))):
+                body = json.dumps({"type": typ, "data": {
+                    "id": "U-1", "work_email": "u1@example.com", "name": "U One",
+                    "department": "Support", "job_title": title}}).encode()
+                code, _, rb = st.post("hr", body, sign("standard-webhooks", SECRET, body, ts=ts,
+                                                       msg_id="msg_u_%d" % i))
+                self.assertEqual(code, 202, rb)
+                ids.append(json.loads(rb)["id"])
+            # A worker died classifying the first event: its claim holds
+            # for a few seconds more (lease_s).
+            self.pg.psql("UPDATE events SET claimed_by = 'dead-worker', lease_until ="
+                         " EXTRACT(EPOCH FROM now())::bigint + 4 WHERE id = %d" % ids[0], dsn=dsn)
+            logp = os.path.join(st.tmp, "work.log")
+            with open(logp, "ab") as log:
+                w = subprocess.Popen([st.bin, "work", "--config", st.cfg_path, "--log-level",
+                                      "warn"], env=st.env, stdout=log, stderr=log)
+                try:
+                    rhstack.wait_for(lambda: self.count(dsn, "SELECT count(*) FROM events WHERE"
+                                                       " state <> 'done'") == 0,
+                                     timeout=60, what="both events done")
+                finally:
+                    w.send_signal(signal.SIGTERM)
+                    self.assertEqual(w.wait(30), 0)
+            order = [int(x) for x in self.pg.psql("SELECT event_id FROM audit ORDER BY id",
+                                                  dsn=dsn).stdout.split()]
+            self.assertEqual(order, sorted(order), "the second event overtook the first")
+            u = [u for u in zd.state()["users"] if u["email"] == "u1@example.com"][0]
+            self.assertEqual(u["custom_role_id"], 101, "not the last event's state")
+        finally:
+            st.stop()
+            zd.stop()
+
+    def test_guard_counts_across_workers(self):
+        dsn = self.pg.new_schema()
+        zd = rhstack.FakeZendesk(seed=SEED, rate_limit=100000)
+        src = {"hr": {"preset": "standard-webhooks", "normalizer": "generic", "mapping": MAPPING,
+                      "secret_values": [SECRET]}}
+        policy = dict(POLICY, limits={"downgrades_per_hour": 3})
+        st = rhstack.Stack(src, extra_store=pg_store(dsn),
+                           extra={"zendesk": zd.config(), "policy": policy}, log_level="warn")
+        st.env.update(zd.env())
+        st.env["RH_TEST_PG_PASSWORD"] = self.pg.password
+        people = 8
+        try:
+            st.start()
+
+            def hr(typ, p, n, **extra):
+                data = {"id": "G-%d" % p, "work_email": "g%d@example.com" % p, "name": "G %d" % p}
+                data.update(extra)
+                body = json.dumps({"type": typ, "data": data}).encode()
+                code, _, rb = st.post("hr", body, sign("standard-webhooks", SECRET, body,
+                                                       msg_id="msg_g_%d" % n))
+                self.assertEqual(code, 202, rb)
+            for p in range(people):
+                hr("employee.hired", p, p, department="Support", job_title="Associate Agent")
+            self.assertEqual(st.cli("work", "--until-idle").returncode, 0)
+            for p in range(people):
+                hr("employee.terminated", p, 100 + p)
+            # Slow answers: both workers are mid-plan at the same time.
+            zd.control("POST", "/__fake/faults", {"rules": [
+                {"match": "* /api/*", "kind": "slow", "probability": 1.0, "delay_s": 0.05}]})
+            cmd = [st.bin, "work", "--until-idle", "--threads", "4", "--config", st.cfg_path]
+            ws = [subprocess.Popen(cmd, env=st.env, stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.PIPE) for _ in range(2)]
+            errs = [w.communicate(timeout=120)[1].decode() for w in ws]
+            self.assertEqual([w.returncode for w in ws], [0, 0], errs)
+            zd.control("DELETE", "/__fake/faults")
+            roles = {u["email"]: u["role"] for u in zd.state()["users"]}
+            down = [p for p in range(people) if roles["g%d@example.com" % p] == "end-user"]
+            self.assertEqual(len(down), 3, "downgraded %r" % down)
+            held = [json.loads(ln) for ln in st.cli("events", "list", "--held", "--format",
+                                                     "json").stdout.splitlines()]
+            self.assertEqual(len(held), people - 3)
         finally:
             st.stop()
             zd.stop()

@@ -1084,6 +1084,66 @@ test_pg_claims(void **state)
 }
 
 /*
+ * An event not classified yet may be anyone's: while another worker
+ * classifies it (or died doing so, its claim not run out), no later
+ * event is due; once it has a subject, the later events are.
+ */
+static void
+test_pg_unclassified_first(void **state)
+{
+	struct fixture *f = *state;
+	struct store *st = open_store(f, 0);
+	struct store *w1 = open_worker(f, 60), *w2 = open_worker(f, 60);
+	struct due_ctx d;
+	int64_t u = 0, a, ids[4];
+	int n = 0;
+
+	assert_int_equal(put(st, "gh", "u", "{}", &u), STORE_OK);
+	assert_int_equal(store_unclassified(w2, 4, ids, &n), 0);
+	assert_int_equal(n, 1);
+	a = put_for(st, w1, "a", "p:a");
+	assert_int_equal(due_ids(w1, &d), 0);
+	assert_int_equal(due_ids(w2, &d), 0);
+	assert_int_equal(store_set_subject(w2, u, "p:a", 0, "update"), 0);
+	/* Now in order: u first, a after it (the same person). */
+	assert_int_equal(due_ids(w1, &d), 1);
+	assert_int_equal(d.ids[0], u);
+	assert_int_equal(store_finish(w1, u, "done", NULL), 0);
+	assert_int_equal(due_ids(w2, &d), 1);
+	assert_int_equal(d.ids[0], a);
+	assert_int_equal(store_finish(w2, a, "done", NULL), 0);
+	store_close(w1);
+	store_close(w2);
+	store_close(st);
+}
+
+/*
+ * `events retry` on an event a live worker is applying does not hand
+ * the event to another worker: the claim stays until the first worker
+ * finishes (which then records its outcome, as on SQLite) or its lease
+ * runs out.
+ */
+static void
+test_pg_requeue_keeps_claim(void **state)
+{
+	struct fixture *f = *state;
+	struct store *st = open_store(f, 0);
+	struct store *w1 = open_worker(f, 60), *w2 = open_worker(f, 60);
+	struct due_ctx d;
+	int64_t a;
+
+	a = put_for(st, w1, "a", "p:a");
+	assert_int_equal(due_ids(w1, &d), 1);
+	assert_int_equal(store_requeue(st, a), 0);
+	assert_int_equal(due_ids(w2, &d), 0);
+	assert_int_equal(store_finish(w1, a, "done", NULL), 0);
+	assert_int_equal(due_ids(w2, &d), 0);
+	store_close(w1);
+	store_close(w2);
+	store_close(st);
+}
+
+/*
  * A worker that dies keeps its claims only until the lease runs out; a
  * live one renews them in the background (every lease_s / 3).
  */
@@ -1322,6 +1382,10 @@ main(void)
 	const struct CMUnitTest pg_only[] = {
 		cmocka_unit_test_setup_teardown(test_pg_claims, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pg_lease, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pg_unclassified_first,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pg_requeue_keeps_claim,
+		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pg_guard_shared, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pg_two_nodes_dedupe, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pg_unreachable_then_back, setup, teardown),
