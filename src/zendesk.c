@@ -482,7 +482,7 @@ zd_conf_check_refresh_file(const struct config *cfg, char *err, size_t errlen)
 		return 0;
 	if (oauth_read_file(json_object_get_string(f), &tok, e,
 	    sizeof(e)) != 0) {
-		errf(err, errlen, "zendesk.auth.oauth.refresh_token_file: %s "
+		httpc_errf(err, errlen, "zendesk.auth.oauth.refresh_token_file: %s "
 		    "(run check as the user that runs work; the first token "
 		    "comes from the Admin Center: docs/operations.md, OAuth)",
 		    e);
@@ -490,7 +490,7 @@ zd_conf_check_refresh_file(const struct config *cfg, char *err, size_t errlen)
 	}
 	OPENSSL_clear_free(tok, strlen(tok));
 	if ((dir = strdup(json_object_get_string(f))) == NULL) {
-		errf(err, errlen, "out of memory");
+		httpc_errf(err, errlen, "out of memory");
 		return -1;
 	}
 	if ((slash = strrchr(dir, '/')) == dir)
@@ -500,7 +500,7 @@ zd_conf_check_refresh_file(const struct config *cfg, char *err, size_t errlen)
 	/* The new token goes to FILE.tmp, renamed over FILE, FILE.lock
 	 * beside them: the directory must take new files. */
 	if (access(dir, W_OK | X_OK) != 0)
-		errf(err, errlen, "zendesk.auth.oauth.refresh_token_file: "
+		httpc_errf(err, errlen, "zendesk.auth.oauth.refresh_token_file: "
 		    "directory %s: %s; rolehook replaces the file by writing "
 		    "a new one beside it and renaming it, so work's user must "
 		    "be able to create files there", dir, strerror(errno));
