@@ -199,6 +199,7 @@ class TwoNodes(unittest.TestCase):
         st.env["RH_TEST_PG_PASSWORD"] = self.pg.password
         rnd = random.Random(14)
         people, rounds = 24, 4
+        w1 = w2 = None
         try:
             st.start()
             last, ever, n = {}, {}, 0
@@ -290,6 +291,10 @@ class TwoNodes(unittest.TestCase):
             print("events %d, claims held at the kill %d, users created %d"
                   % (n, held, sum(creates.values())))
         finally:
+            for w in (w1, w2):   # a failure above must not leave them running
+                if w is not None and w.poll() is None:
+                    w.kill()
+                    w.wait()
             st.stop()
             zd.stop()
 
@@ -306,7 +311,9 @@ class TwoNodes(unittest.TestCase):
         # batches (worker.c BATCH, 256), so the two classify side by side.  One
         # signed second for all: an event applied after a later one of
         # the same person would not be "stale", it would win.
-        people, rounds, ts = int(os.environ.get("ORDER_PEOPLE", 30)), int(os.environ.get("ORDER_ROUNDS", 20)), int(time.time())
+        people = int(os.environ.get("ORDER_PEOPLE", 30))
+        rounds = int(os.environ.get("ORDER_ROUNDS", 20))
+        ts, ws = int(time.time()), []
         try:
             st.start()
             n = 0
@@ -325,7 +332,7 @@ class TwoNodes(unittest.TestCase):
                 {"match": "* /api/*", "kind": "slow", "probability": 0.3, "delay_s": 0.03}]})
             cmd = [st.bin, "work", "--config", st.cfg_path, "--threads", "4", "--log-level", "warn"]
             logs = [open(os.path.join(st.tmp, "order%d.log" % i), "ab") for i in (1, 2)]
-            ws = [subprocess.Popen(cmd, env=st.env, stdout=f, stderr=f) for f in logs]
+            ws += [subprocess.Popen(cmd, env=st.env, stdout=f, stderr=f) for f in logs]
             both, overlap, end = set(), [], time.time() + 180
             while time.time() < end:
                 # One person's events claimed at once (by either worker).
@@ -377,6 +384,10 @@ class TwoNodes(unittest.TestCase):
             self.assertEqual(wrong, {}, "not in their last event's state")
             print("events %d, workers %d" % (n, len(both)))
         finally:
+            for w in ws:
+                if w.poll() is None:
+                    w.kill()
+                    w.wait()
             st.stop()
             zd.stop()
 
