@@ -50,6 +50,7 @@
 struct job {
 	int64_t id;
 	char *xid;                 /* the person's external id, or NULL */
+	int64_t at_us;             /* dispatched (after the store's claim) */
 	struct job *next;
 };
 
@@ -63,7 +64,11 @@ struct job {
  * most once, within PF_TTL_MS.
  * Every write to a user drops that user's entries and is recorded (user
  * id, or for a create the external id's hash) with a new pf_epoch; an
- * answer keeps no user written since its request started.
+ * answer keeps no user written since its request started.  Those are
+ * this process's writes only: on PostgreSQL another worker may write the
+ * person between two of their events here, so a job takes no entry whose
+ * request started before the job was dispatched (after its claim, so
+ * after the other worker finished the person's earlier event).
  */
 #define PF_TTL_MS 5000
 #define PF_MAX 1024
@@ -74,6 +79,7 @@ struct pf_entry {
 	char *xid;                 /* the external id asked for */
 	json_object *user;         /* owned; NULL: nobody has that id */
 	int64_t uid;
+	int64_t asked_us;          /* when its request started */
 	int64_t at_ms;
 };
 
@@ -144,6 +150,7 @@ struct wthread {
 	pthread_t t;
 	int started;
 	int in_combine;               /* between combine_enter and _leave */
+	int64_t job_us;               /* the current job's at_us */
 };
 
 /* ------------------------------------------------------------- helpers */
@@ -675,11 +682,12 @@ pf_drop(struct wk *w, size_t i)
 }
 
 /*
- * Takes the prefetched entry for xid: 1 with *user (caller puts it; NULL
- * when nobody has the id), 0 when there is none fresh enough.
+ * Takes the prefetched entry for xid asked for at or after since_us: 1
+ * with *user (caller puts it; NULL when nobody has the id), 0 when there
+ * is none fresh enough.
  */
 static int
-pf_take(struct wk *w, const char *xid, json_object **user)
+pf_take(struct wk *w, const char *xid, int64_t since_us, json_object **user)
 {
 	int64_t now = monotime_ms();
 	size_t i;
@@ -689,7 +697,8 @@ pf_take(struct wk *w, const char *xid, json_object **user)
 	pthread_mutex_lock(&w->pf_lock);
 	for (i = 0; i < w->npf; i++)
 		if (strcmp(w->pf[i].xid, xid) == 0) {
-			if (now - w->pf[i].at_ms <= PF_TTL_MS) {
+			if (now - w->pf[i].at_ms <= PF_TTL_MS &&
+			    w->pf[i].asked_us >= since_us) {
 				hit = 1;
 				*user = json_object_get(w->pf[i].user);
 			}
@@ -767,8 +776,9 @@ read_current_pf(struct wthread *t, const char *ext, const char *email,
 
 	*cur = NULL;
 	*email_unchecked = 0;
-	if (ext == NULL || !pf_usable(ext) || (!pf_take(w, ext, &user) &&
-	    (pf_refill(t, ext) != 0 || !pf_take(w, ext, &user))))
+	if (ext == NULL || !pf_usable(ext) ||
+	    (!pf_take(w, ext, t->job_us, &user) && (pf_refill(t, ext) != 0 ||
+	    !pf_take(w, ext, t->job_us, &user))))
 		return read_current(t, ext, email, cur, res, what);
 	if (user == NULL) {
 		*email_unchecked = email != NULL;
@@ -1314,6 +1324,7 @@ thread_main(void *arg)
 		if (w->head[t->index] == NULL)
 			w->tail[t->index] = NULL;
 		w->pf_cur[t->index] = j->xid;
+		t->job_us = j->at_us;
 		pthread_mutex_unlock(&w->lock);
 		if (w->comb != NULL) {
 			combine_enter(w->comb);
@@ -1481,7 +1492,7 @@ due_fn(const struct store_event *ev, void *arg)
  */
 static void
 pf_store(struct wk *w, char **keys, size_t n, json_object *users,
-    unsigned long epoch)
+    unsigned long epoch, int64_t asked_us)
 {
 	int64_t now = monotime_ms();
 	json_object *u, *x;
@@ -1518,6 +1529,7 @@ pf_store(struct wk *w, char **keys, size_t n, json_object *users,
 			continue;
 		}
 		e->at_ms = now;
+		e->asked_us = asked_us;
 		w->npf++;
 	}
 }
@@ -1529,17 +1541,19 @@ pf_fetch(struct wk *w, struct zd_client *zd, char **keys, size_t n)
 	struct zd_response res = ZD_RESPONSE_INIT;
 	unsigned long epoch;
 	enum zd_result rc;
+	int64_t asked_us;
 
 	if (n == 0)
 		return;
 	pthread_mutex_lock(&w->pf_lock);
 	epoch = w->pf_epoch;
 	pthread_mutex_unlock(&w->pf_lock);
+	asked_us = monotime_us();
 	rc = zd_show_many(zd, "external_ids", (const char *const *)keys, n,
 	    &res);
 	if (rc == ZD_OK) {
 		pthread_mutex_lock(&w->pf_lock);
-		pf_store(w, keys, n, res.item, epoch);
+		pf_store(w, keys, n, res.item, epoch, asked_us);
 		pthread_mutex_unlock(&w->pf_lock);
 	} else
 		log_kv(LOG_INFO, "prefetch skipped", "error", res.reason,
@@ -1711,6 +1725,7 @@ dispatch(struct wk *w)
 		    NULL)
 			continue;
 		j->id = d.id[i];
+		j->at_us = monotime_us();
 		j->xid = xids[i];
 		xids[i] = NULL;
 		k = d.hash[i] % (unsigned int)w->o.threads;

@@ -13,6 +13,9 @@
 /* Milliseconds on the monotonic clock (an arbitrary origin). */
 int64_t monotime_ms(void);
 
+/* Microseconds on the same clock. */
+int64_t monotime_us(void);
+
 /* Sleeps ms milliseconds (nothing when ms <= 0), resuming after EINTR. */
 void monotime_sleep_ms(int64_t ms);
 

@@ -22,6 +22,12 @@ event still held unclassified by a worker that died classifying it
 (its claim alive until the lease runs out) holds back their later
 events: they wait for it instead of overtaking it.
 
+prefetch: a worker's read of a person made before another worker
+changed them is not used for that person's next event here (worker.c,
+the prefetch): a worker SIGSTOPped holding such a read, the other
+worker applies the person's next event, then the first gets the one
+after and must plan it from Zendesk as it is now.
+
 guard: policy.limits counted across workers: two `work` processes
 started together on eight leavers with downgrades_per_hour 3 downgrade
 three people in all (not three each) and hold the other five.
@@ -193,6 +199,7 @@ class TwoNodes(unittest.TestCase):
         st.env["RH_TEST_PG_PASSWORD"] = self.pg.password
         rnd = random.Random(14)
         people, rounds = 24, 4
+        w1 = w2 = None
         try:
             st.start()
             last, ever, n = {}, {}, 0
@@ -225,7 +232,7 @@ class TwoNodes(unittest.TestCase):
             # Both at work: each has claimed events (two workers ran at once).
             rhstack.wait_for(lambda: self.count(dsn, "SELECT count(DISTINCT claimed_by) FROM events"
                                                 " WHERE claimed_by IS NOT NULL") >= 2,
-                             timeout=30, what="both workers holding claims")
+                             timeout=60, what="both workers holding claims")
             time.sleep(0.5)
             held = self.count(dsn, "SELECT count(*) FROM events WHERE claimed_by IS NOT NULL")
             w1.send_signal(signal.SIGKILL)
@@ -284,6 +291,10 @@ class TwoNodes(unittest.TestCase):
             print("events %d, claims held at the kill %d, users created %d"
                   % (n, held, sum(creates.values())))
         finally:
+            for w in (w1, w2):   # a failure above must not leave them running
+                if w is not None and w.poll() is None:
+                    w.kill()
+                    w.wait()
             st.stop()
             zd.stop()
 
@@ -300,7 +311,9 @@ class TwoNodes(unittest.TestCase):
         # batches (worker.c BATCH, 256), so the two classify side by side.  One
         # signed second for all: an event applied after a later one of
         # the same person would not be "stale", it would win.
-        people, rounds, ts = 30, 20, int(time.time())
+        people = int(os.environ.get("ORDER_PEOPLE", 30))
+        rounds = int(os.environ.get("ORDER_ROUNDS", 20))
+        ts, ws = int(time.time()), []
         try:
             st.start()
             n = 0
@@ -319,7 +332,7 @@ class TwoNodes(unittest.TestCase):
                 {"match": "* /api/*", "kind": "slow", "probability": 0.3, "delay_s": 0.03}]})
             cmd = [st.bin, "work", "--config", st.cfg_path, "--threads", "4", "--log-level", "warn"]
             logs = [open(os.path.join(st.tmp, "order%d.log" % i), "ab") for i in (1, 2)]
-            ws = [subprocess.Popen(cmd, env=st.env, stdout=f, stderr=f) for f in logs]
+            ws += [subprocess.Popen(cmd, env=st.env, stdout=f, stderr=f) for f in logs]
             both, overlap, end = set(), [], time.time() + 180
             while time.time() < end:
                 # One person's events claimed at once (by either worker).
@@ -360,9 +373,21 @@ class TwoNodes(unittest.TestCase):
             wrong = {p: users.get("o%03d@example.com" % p, {}).get("custom_role_id")
                      for p in range(people)
                      if users.get("o%03d@example.com" % p, {}).get("custom_role_id") != 102}
+            if wrong:   # what happened to them, for the failure message
+                for p in wrong:
+                    subj = "generic:O-%03d" % p
+                    print(self.pg.psql("SELECT id, state, last_error, attempts FROM events WHERE"
+                                       " subject = '%s' ORDER BY id" % subj, dsn=dsn).stdout)
+                    print(self.pg.psql("SELECT id, event_id, action, http_status, after, request"
+                                       " FROM audit WHERE subject = '%s' ORDER BY id" % subj,
+                                       dsn=dsn).stdout)
             self.assertEqual(wrong, {}, "not in their last event's state")
             print("events %d, workers %d" % (n, len(both)))
         finally:
+            for w in ws:
+                if w.poll() is None:
+                    w.kill()
+                    w.wait()
             st.stop()
             zd.stop()
 
@@ -454,6 +479,85 @@ class TwoNodes(unittest.TestCase):
                                                      "json").stdout.splitlines()]
             self.assertEqual(len(held), people - 3)
         finally:
+            st.stop()
+            zd.stop()
+
+    def test_prefetch_not_stale_across_workers(self):
+        dsn = self.pg.new_schema()
+        zd = rhstack.FakeZendesk(seed=SEED, rate_limit=100000)
+        src = {"hr": {"preset": "standard-webhooks", "normalizer": "generic", "mapping": MAPPING,
+                      "secret_values": [SECRET]}}
+        st = rhstack.Stack(src, extra_store=pg_store(dsn),
+                           extra={"zendesk": zd.config(), "policy": POLICY}, log_level="warn")
+        st.env.update(zd.env())
+        st.env["RH_TEST_PG_PASSWORD"] = self.pg.password
+        n = [0]
+
+        def hr(p, title, typ="employee.updated"):
+            n[0] += 1
+            body = json.dumps({"type": typ, "data": {
+                "id": "F-%d" % p, "work_email": "f%d@example.com" % p, "name": "F %d" % p,
+                "department": "Support", "job_title": title}}).encode()
+            code, _, rb = st.post("hr", body, sign("standard-webhooks", SECRET, body,
+                                                   msg_id="msg_f_%d" % n[0]))
+            self.assertEqual(code, 202, rb)
+            return json.loads(rb)["id"]
+
+        def done(*ids):
+            return self.count(dsn, "SELECT count(*) FROM events WHERE state = 'done' AND id IN (%s)"
+                              % ",".join(map(str, ids))) == len(ids)
+
+        def role(p):
+            return [u for u in zd.state()["users"]
+                    if u["email"] == "f%d@example.com" % p][0]["custom_role_id"]
+        workers = []
+
+        def work(name):
+            log = open(os.path.join(st.tmp, name + ".log"), "ab")
+            w = subprocess.Popen([st.bin, "work", "--config", st.cfg_path, "--threads", "4",
+                                  "--log-level", "warn"], env=st.env, stdout=log, stderr=log)
+            workers.append((w, log))
+            return w
+        try:
+            st.start()
+            people = range(8)
+            ids = [hr(p, "Associate Agent", "employee.hired") for p in people]
+            self.assertEqual(st.cli("work", "--until-idle").returncode, 0)
+            self.assertTrue(done(*ids))
+            b = work("b")
+            uid0 = [u for u in zd.state()["users"] if u["email"] == "f0@example.com"][0]["id"]
+            # F-0's event changes nothing, and its reads are slow: while b
+            # holds it, the other people's events make b's other threads
+            # fetch F-0 again ("in hand") -- a read nobody takes.
+            zd.control("POST", "/__fake/faults", {"rules": [
+                {"match": "GET /api/v2/users/%d/*" % uid0, "kind": "slow", "delay_s": 1.0,
+                 "count": 1}]})
+            e1 = hr(0, "Associate Agent")
+            time.sleep(0.4)
+            others = [hr(p, "Associate Agent") for p in people if p]
+            rhstack.wait_for(lambda: done(e1, *others), timeout=30, what="b's events")
+            # Another worker applies F-0's next event while b sleeps.
+            b.send_signal(signal.SIGSTOP)
+            a = work("a")
+            e2 = hr(0, "Lead")
+            rhstack.wait_for(lambda: done(e2), timeout=30, what="a's event")
+            self.assertEqual(role(0), 102)
+            a.send_signal(signal.SIGTERM)
+            self.assertEqual(a.wait(30), 0)
+            # b again, within the prefetch's 5 s: F-0 back to Tier 1.
+            b.send_signal(signal.SIGCONT)
+            e3 = hr(0, "Associate Agent")
+            rhstack.wait_for(lambda: done(e3), timeout=30, what="b's last event")
+            note = self.pg.psql("SELECT last_error FROM events WHERE id = %d" % e3,
+                                dsn=dsn).stdout.strip()
+            self.assertEqual(role(0), 101, "planned from a read older than a's write: %s" % note)
+        finally:
+            for w, log in workers:
+                if w.poll() is None:
+                    w.send_signal(signal.SIGCONT)
+                    w.terminate()
+                    w.wait(30)
+                log.close()
             st.stop()
             zd.stop()
 
