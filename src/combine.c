@@ -479,8 +479,7 @@ submit(struct combine *cb, void *client, struct group *g, enum kind k)
  * show_many answer may leave them out).
  */
 static int
-job_outcome(struct combine *cb, void *client, struct group *g,
-    json_object *js, int fetch_full)
+job_outcome(struct group *g, json_object *js, int fetch_full)
 {
 	json_object *results = NULL;
 	const char *s = str_member(js, "status"), *msg;
@@ -509,8 +508,6 @@ job_outcome(struct combine *cb, void *client, struct group *g,
 		g->n = 0;
 		return 1;
 	}
-	(void)cb;
-	(void)client;
 	return 0;
 }
 
@@ -588,7 +585,7 @@ poll_jobs(struct combine *cb, void *client, struct group **gs, size_t ng)
 
 			if (json_object_object_get_ex(res.body, "job_status",
 			    &js))
-				job_outcome(cb, client, gs[k], js, 0);
+				job_outcome(gs[k], js, 0);
 			continue;
 		}
 		for (k = 0; k < ng; k++) {
@@ -606,7 +603,7 @@ poll_jobs(struct combine *cb, void *client, struct group **gs, size_t ng)
 				    json_object_is_type(id, json_type_string) &&
 				    strcmp(json_object_get_string(id),
 				    gs[k]->job) == 0) {
-					job_outcome(cb, client, gs[k], js, 1);
+					job_outcome(gs[k], js, 1);
 					break;
 				}
 			}
@@ -717,18 +714,16 @@ lead(struct combine *cb, void *client)
 	 * update), both jobs polled at once; removals after the creates of
 	 * the same people are done, so an agent is never left in no group.
 	 */
+	gs[0] = &g[K_USER];
+	gs[1] = &g[K_GM_ADD];
 	submit(cb, client, &g[K_USER], K_USER);
 	submit(cb, client, &g[K_GM_ADD], K_GM_ADD);
 	if (same_owner(&g[K_GM_DEL], &g[K_GM_ADD]) ||
 	    same_owner(&g[K_GM_DEL], &g[K_USER])) {
-		gs[0] = &g[K_USER];
-		gs[1] = &g[K_GM_ADD];
 		poll_jobs(cb, client, gs, 2);
 		submit(cb, client, &g[K_GM_DEL], K_GM_DEL);
 	} else {
 		submit(cb, client, &g[K_GM_DEL], K_GM_DEL);
-		gs[0] = &g[K_USER];
-		gs[1] = &g[K_GM_ADD];
 		poll_jobs(cb, client, gs, 2);
 	}
 	for (k = 0; k < K_N; k++)
