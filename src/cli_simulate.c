@@ -26,6 +26,7 @@
 #include "rolehook/cliutil.h"
 #include "rolehook/config.h"
 #include "rolehook/decide.h"
+#include "rolehook/jsonutil.h"
 #include "rolehook/normalize.h"
 #include "rolehook/people.h"
 #include "rolehook/plan.h"
@@ -670,9 +671,7 @@ names_of(struct json_object *doc, const char *member, size_t *n)
 	size_t len, i;
 
 	*n = 0;
-	if (!json_object_is_type(doc, json_type_object) ||
-	    !json_object_object_get_ex(doc, member, &a) ||
-	    !json_object_is_type(a, json_type_array))
+	if ((a = json_member_array(doc, member)) == NULL)
 		return NULL;
 	len = json_object_array_length(a);
 	if ((names = calloc(len + 1, sizeof(*names))) == NULL)
@@ -689,6 +688,31 @@ names_of(struct json_object *doc, const char *member, size_t *n)
 	}
 	*n = len;
 	return names;
+}
+
+/*
+ * Reads path, the body of GET /api/v2/<member>.json, into *doc (the
+ * caller puts it) and its names into *names (borrowed from *doc, the
+ * caller frees the array).  Prints what is wrong; returns 0 or -1.
+ */
+static int
+read_names(const char *path, const char *member, struct json_object **doc,
+    const char ***names, size_t *n)
+{
+	char err[ERRLEN];
+
+	if (cliutil_read_json(path, INPUT_MAX, INPUT_DEPTH, doc, err,
+	    sizeof(err)) != 0) {
+		fprintf(stderr, "rolehook: %s\n", err);
+		return -1;
+	}
+	if ((*names = names_of(*doc, member, n)) == NULL) {
+		fprintf(stderr, "rolehook: %s: %s: expected the body of GET "
+		    "/api/v2/%s.json {\"%s\": [{\"id\", \"name\"}, ...]}\n",
+		    path, member, member, member);
+		return -1;
+	}
+	return 0;
 }
 
 /*
@@ -721,35 +745,10 @@ cli_check_policy(const struct config *cfg, const char *roles_path,
 		fprintf(stderr, "rolehook: %s: %s\n", cfg->path, err);
 		goto out;
 	}
-	if (roles_path != NULL) {
-		if (cliutil_read_json(roles_path, INPUT_MAX, INPUT_DEPTH, &roles,
-		    err,
-		    sizeof(err)) != 0) {
-			fprintf(stderr, "rolehook: %s\n", err);
-			goto out;
-		}
-		if ((rn = names_of(roles, "custom_roles", &nr)) == NULL) {
-			fprintf(stderr, "rolehook: %s: custom_roles: expected the "
-			    "body of GET /api/v2/custom_roles.json "
-			    "{\"custom_roles\": [{\"id\", \"name\"}, ...]}\n",
-			    roles_path);
-			goto out;
-		}
-	}
-	if (groups_path != NULL) {
-		if (cliutil_read_json(groups_path, INPUT_MAX, INPUT_DEPTH, &groups,
-		    err,
-		    sizeof(err)) != 0) {
-			fprintf(stderr, "rolehook: %s\n", err);
-			goto out;
-		}
-		if ((gn = names_of(groups, "groups", &ng)) == NULL) {
-			fprintf(stderr, "rolehook: %s: groups: expected the body "
-			    "of GET /api/v2/groups.json {\"groups\": [{\"id\", "
-			    "\"name\"}, ...]}\n", groups_path);
-			goto out;
-		}
-	}
+	if ((roles_path != NULL && read_names(roles_path, "custom_roles",
+	    &roles, &rn, &nr) != 0) || (groups_path != NULL &&
+	    read_names(groups_path, "groups", &groups, &gn, &ng) != 0))
+		goto out;
 	if (policy_check(p, rn, nr, gn, ng, print_warning, &w, err,
 	    sizeof(err)) != 0) {
 		fprintf(stderr, "rolehook: %s: %s\n", cfg->path, err);

@@ -17,6 +17,7 @@
 #include "rolehook/cli.h"
 #include "rolehook/cliutil.h"
 #include "rolehook/config.h"
+#include "rolehook/jsonutil.h"
 #include "rolehook/log.h"
 #include "rolehook/reconcile.h"
 #include "rolehook/store.h"
@@ -160,8 +161,7 @@ why_print_lines(const char *label, json_object *prov, const char *key)
 	json_object *a;
 	size_t i, n;
 
-	if (!json_object_object_get_ex(prov, key, &a) ||
-	    !json_object_is_type(a, json_type_array))
+	if ((a = json_member_array(prov, key)) == NULL)
 		return;
 	n = json_object_array_length(a);
 	for (i = 0; i < n; i++) {

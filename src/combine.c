@@ -16,6 +16,7 @@
 #include <json-c/json.h>
 
 #include "rolehook/combine.h"
+#include "rolehook/jsonutil.h"
 #include "rolehook/monotime.h"
 
 #define POLL_MAX_MS 2000
@@ -488,8 +489,7 @@ job_outcome(struct group *g, json_object *js, int fetch_full)
 	if (s == NULL)
 		return 0;
 	if (strcmp(s, "completed") == 0) {
-		if (!json_object_object_get_ex(js, "results", &results) ||
-		    !json_object_is_type(results, json_type_array)) {
+		if ((results = json_member_array(js, "results")) == NULL) {
 			if (fetch_full)
 				return 0;
 			results = NULL;
@@ -592,9 +592,8 @@ poll_jobs(struct combine *cb, void *client, struct group **gs, size_t ng)
 			json_object *arr, *js, *id;
 			size_t j, n;
 
-			if (gs[k]->n == 0 || !json_object_object_get_ex(res.body,
-			    "job_statuses", &arr) ||
-			    !json_object_is_type(arr, json_type_array))
+			if (gs[k]->n == 0 || (arr = json_member_array(res.body,
+			    "job_statuses")) == NULL)
 				continue;
 			n = json_object_array_length(arr);
 			for (j = 0; j < n; j++) {

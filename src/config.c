@@ -36,6 +36,7 @@
 #include "rolehook/jsonutil.h"
 #include "rolehook/readall.h"
 #include "rolehook/roles.h"
+#include "rolehook/strv.h"
 #include "rolehook/zendesk.h"
 
 #define CONFIG_MAX_BYTES (1024 * 1024)
@@ -808,7 +809,6 @@ own_string(struct ctx *c, const char *path, struct config_source *src,
     const char *s, int lower, const char **out)
 {
 	char *copy;
-	size_t i;
 
 	if (src->nowned == sizeof(src->owned) / sizeof(src->owned[0])) {
 		fail(c, path, "too many scheme strings (internal limit)");
@@ -817,8 +817,7 @@ own_string(struct ctx *c, const char *path, struct config_source *src,
 	if (dup_string(c, path, s, &copy) != 0)
 		return -1;
 	if (lower)
-		for (i = 0; copy[i] != '\0'; i++)
-			copy[i] = (char)tolower((unsigned char)copy[i]);
+		str_lower(copy);
 	src->owned[src->nowned++] = copy;
 	*out = copy;
 	return 0;
@@ -945,6 +944,31 @@ valid_pointer(const char *s)
 		if (s[i] == '~' && s[i + 1] != '0' && s[i + 1] != '1')
 			return 0;
 	return 1;
+}
+
+/*
+ * Optional string member key that valid() accepts, copied to *out (the
+ * config owns it); anything else fails with "expected <what>".
+ */
+static int
+opt_valid(struct ctx *c, struct json_object *obj, const char *parent,
+    const char *key, int (*valid)(const char *), const char *what,
+    char **out)
+{
+	char p[PATHLEN], d[QUOTELEN];
+	const char *s = NULL;
+
+	if (opt_string(c, obj, parent, key, &s) != 0)
+		return -1;
+	if (s == NULL)
+		return 0;
+	path_key(p, sizeof(p), parent, key);
+	if (!valid(s)) {
+		fail(c, p, "expected %s, got %s", what,
+		    quote(d, sizeof(d), s, strlen(s)));
+		return -1;
+	}
+	return dup_string(c, p, s, out);
 }
 
 /*
@@ -1494,33 +1518,12 @@ parse_source(struct ctx *c, const char *name, struct json_object *obj,
 	    opt_container(c, obj, path, "mapping", json_type_object) != 0)
 		return -1;
 
-	s = NULL;
-	if (opt_string(c, obj, path, "id_pointer", &s) != 0)
+	if (opt_valid(c, obj, path, "id_pointer", valid_pointer,
+	    "a JSON pointer like \"/id\" (RFC 6901)", &src->id_pointer) != 0 ||
+	    opt_valid(c, obj, path, "normalizer", valid_name,
+	    "a normalizer name matching [a-z0-9][a-z0-9_-]{0,63}",
+	    &src->normalizer) != 0)
 		return -1;
-	if (s != NULL) {
-		path_key(p, sizeof(p), path, "id_pointer");
-		if (!valid_pointer(s)) {
-			fail(c, p, "expected a JSON pointer like \"/id\" (RFC "
-			    "6901), got %s", quote(d, sizeof(d), s, strlen(s)));
-			return -1;
-		}
-		if (dup_string(c, p, s, &src->id_pointer) != 0)
-			return -1;
-	}
-	s = NULL;
-	if (opt_string(c, obj, path, "normalizer", &s) != 0)
-		return -1;
-	if (s != NULL) {
-		path_key(p, sizeof(p), path, "normalizer");
-		if (!valid_name(s)) {
-			fail(c, p, "expected a normalizer name matching "
-			    "[a-z0-9][a-z0-9_-]{0,63}, got %s",
-			    quote(d, sizeof(d), s, strlen(s)));
-			return -1;
-		}
-		if (dup_string(c, p, s, &src->normalizer) != 0)
-			return -1;
-	}
 
 	if (check_replay(c, obj, path, src) != 0)
 		return -1;

@@ -26,6 +26,12 @@ json_member_str(const struct json_object *o, const char *key)
 	return v != NULL ? json_object_get_string(v) : NULL;
 }
 
+struct json_object *
+json_member_array(const struct json_object *o, const char *key)
+{
+	return member(o, key, json_type_array);
+}
+
 int
 json_member_int(const struct json_object *o, const char *key, int64_t *out)
 {

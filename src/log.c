@@ -49,34 +49,23 @@ put_raw(struct line *l, const char *s, size_t n)
 static void
 put_escaped(struct line *l, const char *s)
 {
-	char tmp[8];
+	/* RFC 8259 section 7: these five have a two-character escape. */
+	static const char two[] = "\"\\\n\r\t";
 	const unsigned char *p;
+	const char *hit;
+	char tmp[8];
 
 	put_raw(l, "\"", 1);
 	for (p = (const unsigned char *)s; *p != '\0' && !l->truncated; p++) {
-		switch (*p) {
-		case '"':
-			put_raw(l, "\\\"", 2);
-			break;
-		case '\\':
-			put_raw(l, "\\\\", 2);
-			break;
-		case '\n':
-			put_raw(l, "\\n", 2);
-			break;
-		case '\r':
-			put_raw(l, "\\r", 2);
-			break;
-		case '\t':
-			put_raw(l, "\\t", 2);
-			break;
-		default:
-			if (*p < 0x20 || *p == 0x7f) {
-				snprintf(tmp, sizeof(tmp), "\\u%04x", *p);
-				put_raw(l, tmp, 6);
-			} else
-				put_raw(l, (const char *)p, 1);
-		}
+		if ((hit = strchr(two, *p)) != NULL) {
+			tmp[0] = '\\';
+			tmp[1] = "\"\\nrt"[hit - two];
+			put_raw(l, tmp, 2);
+		} else if (*p < 0x20 || *p == 0x7f) {
+			snprintf(tmp, sizeof(tmp), "\\u%04x", *p);
+			put_raw(l, tmp, 6);
+		} else
+			put_raw(l, (const char *)p, 1);
 	}
 	put_raw(l, "\"", 1);
 }

@@ -27,8 +27,10 @@
 
 #include <json-c/json.h>
 
+#include "rolehook/jsonutil.h"
 #include "rolehook/normalize.h"
 #include "rolehook/plan.h"
+#include "rolehook/strv.h"
 
 #define PATHLEN 160
 #define MAX_MEMBERSHIPS 10000
@@ -366,9 +368,7 @@ find_named(struct pb *b, const char *what, const struct json_object *doc,
 	const char *n;
 	size_t i, len;
 
-	if (!json_object_is_type(doc, json_type_object) ||
-	    !json_object_object_get_ex(doc, member, &a) ||
-	    !json_object_is_type(a, json_type_array))
+	if ((a = json_member_array(doc, member)) == NULL)
 		return fail(b, "%s: expected {\"%s\": [{\"id\", \"name\"}, ...]}",
 		    what, member);
 	len = json_object_array_length(a);
@@ -450,9 +450,7 @@ name_of_id(const struct json_object *doc, const char *member, int64_t id)
 	int64_t x;
 	size_t i, len;
 
-	if (!json_object_is_type(doc, json_type_object) ||
-	    !json_object_object_get_ex(doc, member, &a) ||
-	    !json_object_is_type(a, json_type_array))
+	if ((a = json_member_array(doc, member)) == NULL)
 		return NULL;
 	len = json_object_array_length(a);
 	for (i = 0; i < len; i++) {
@@ -1215,9 +1213,7 @@ plan_free(struct plan *p)
 		json_object_put(p->writes[i].body);
 	}
 	free(p->writes);
-	for (i = 0; i < p->nnotes; i++)
-		free(p->notes[i]);
-	free(p->notes);
+	strv_free(p->notes, p->nnotes);
 	json_object_put(p->restored_desired);
 	json_object_put(p->provenance);
 	free(p);

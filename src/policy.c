@@ -21,6 +21,7 @@
 
 #include "rolehook/normalize.h"
 #include "rolehook/policy.h"
+#include "rolehook/strv.h"
 
 #define PATHLEN 256
 #define MAX_IN_VALUES 1000
@@ -192,6 +193,20 @@ check_keys(struct cc *c, const struct json_object *obj, const char *path,
 	return 0;
 }
 
+/*
+ * obj is an object (else "expected <what>, found ...") with no key
+ * outside allowed.
+ */
+static int
+object_with(struct cc *c, const struct json_object *obj, const char *path,
+    const char *const *allowed, const char *what)
+{
+	if (!json_object_is_type(obj, json_type_object))
+		return fail(c, path, "expected %s, found %s", what,
+		    type_name(obj));
+	return check_keys(c, obj, path, allowed);
+}
+
 /* A non-empty string without NUL bytes, at most MAX_NAME_LEN... bytes. */
 static int
 get_string(struct cc *c, const struct json_object *o, const char *path,
@@ -347,11 +362,7 @@ sha256_hex(const char *text, char out[POLICY_HASH_HEXLEN + 1])
 static void
 matcher_clear(struct matcher *m)
 {
-	size_t i;
-
-	for (i = 0; i < m->nvals; i++)
-		free(m->vals[i]);
-	free(m->vals);
+	strv_free(m->vals, m->nvals);
 	free(m->lens);
 	if (m->inner != NULL) {
 		matcher_clear(m->inner);
@@ -684,10 +695,7 @@ compile_then(struct cc *c, struct rule *r, const struct json_object *then,
 	const char *s;
 	int ri, end_user, i;
 
-	if (!json_object_is_type(then, json_type_object))
-		return fail(c, path, "expected an object, found %s",
-		    type_name(then));
-	if (check_keys(c, then, path, then_keys) != 0)
+	if (object_with(c, then, path, then_keys, "an object") != 0)
 		return -1;
 	path_key(p, sizeof(p), path, "role");
 	if (!json_object_object_get_ex(then, "role", &v))
@@ -748,10 +756,8 @@ compile_rule(struct cc *c, struct rule *r, const struct json_object *o,
 	const char *s;
 	size_t j;
 
-	if (!json_object_is_type(o, json_type_object))
-		return fail(c, path, "expected a rule object {\"name\", \"when\", "
-		    "\"then\"}, found %s", type_name(o));
-	if (check_keys(c, o, path, rule_keys) != 0)
+	if (object_with(c, o, path, rule_keys, "a rule object {\"name\", "
+	    "\"when\", \"then\"}") != 0)
 		return -1;
 	path_key(p, sizeof(p), path, "name");
 	if (!json_object_object_get_ex(o, "name", &v))
@@ -906,10 +912,7 @@ compile_leaver(struct cc *c, const struct json_object *o)
 	size_t n, i, j;
 	int k;
 
-	if (!json_object_is_type(o, json_type_object))
-		return fail(c, "policy.leaver", "expected an object, found %s",
-		    type_name(o));
-	if (check_keys(c, o, "policy.leaver", leaver_keys) != 0)
+	if (object_with(c, o, "policy.leaver", leaver_keys, "an object") != 0)
 		return -1;
 	if (!json_object_object_get_ex(o, "steps", &a))
 		return 0;
@@ -991,10 +994,7 @@ compile_limits(struct cc *c, const struct json_object *o)
 	char path[PATHLEN];
 	long x;
 
-	if (!json_object_is_type(o, json_type_object))
-		return fail(c, "policy.limits", "expected an object, found %s",
-		    type_name(o));
-	if (check_keys(c, o, "policy.limits", limit_keys) != 0)
+	if (object_with(c, o, "policy.limits", limit_keys, "an object") != 0)
 		return -1;
 	json_object_object_foreach((struct json_object *)o, k, v) {
 		path_key(path, sizeof(path), "policy.limits", k);
@@ -1023,9 +1023,7 @@ rule_clear(struct rule *r)
 	free(r->conds);
 	free(r->when_canon);
 	free(r->custom_role);
-	for (i = 0; i < r->ngroups; i++)
-		free(r->groups[i]);
-	free(r->groups);
+	strv_free(r->groups, r->ngroups);
 	for (i = 0; i < POLICY_NPRODUCTS; i++)
 		free(r->ent_names[i]);
 }
@@ -1041,9 +1039,7 @@ policy_free(struct policy *p)
 	for (i = 0; i < p->nrules; i++)
 		rule_clear(&p->rules[i]);
 	free(p->rules);
-	for (i = 0; i < p->nkeys; i++)
-		free(p->keys[i]);
-	free(p->keys);
+	strv_free(p->keys, p->nkeys);
 	for (i = 0; i < p->nprot; i++)
 		free(p->prot[i].val);
 	free(p->prot);
@@ -1094,6 +1090,18 @@ policy_drift_mode(const struct policy *p, enum policy_drift_field f)
 	return p->drift[f];
 }
 
+/* The optional sections after "rules", compiled in this order. */
+static const struct {
+	const char *key;
+	int (*compile)(struct cc *, const struct json_object *);
+} sections[] = {
+	{ "protected", compile_protected },
+	{ "leaver", compile_leaver },
+	{ "match_users_by", compile_match },
+	{ "limits", compile_limits },
+	{ "drift", compile_drift },
+};
+
 int
 policy_compile(const struct json_object *policy, struct policy **out,
     char *err, size_t errlen)
@@ -1111,11 +1119,8 @@ policy_compile(const struct json_object *policy, struct policy **out,
 	*out = NULL;
 	if (err != NULL && errlen > 0)
 		err[0] = '\0';
-	if (!json_object_is_type(policy, json_type_object)) {
-		fail(&c, "policy", "expected an object, found %s",
-		    type_name(policy));
+	if (object_with(&c, policy, "policy", top_keys, "an object") != 0)
 		goto out;
-	}
 	if ((c.p = calloc(1, sizeof(*c.p))) == NULL) {
 		fail(&c, "policy", "out of memory");
 		goto out;
@@ -1136,8 +1141,6 @@ policy_compile(const struct json_object *policy, struct policy **out,
 	for (i = POLICY_CHAT; i < POLICY_NPRODUCTS; i++)
 		c.p->leaver.ent[i].state = POLICY_ENT_OFF;
 	c.p->leaver.suspended = 1;
-	if (check_keys(&c, policy, "policy", top_keys) != 0)
-		goto out;
 	if (json_object_object_get_ex(policy, "ignore_case", &v)) {
 		if (!json_object_is_type(v, json_type_boolean)) {
 			fail(&c, "policy.ignore_case", "expected true or false, "
@@ -1153,21 +1156,10 @@ policy_compile(const struct json_object *policy, struct policy **out,
 	}
 	if (compile_rules(&c, v) != 0 || finish_keys(&c) != 0)
 		goto out;
-	if (json_object_object_get_ex(policy, "protected", &v) &&
-	    compile_protected(&c, v) != 0)
-		goto out;
-	if (json_object_object_get_ex(policy, "leaver", &v) &&
-	    compile_leaver(&c, v) != 0)
-		goto out;
-	if (json_object_object_get_ex(policy, "match_users_by", &v) &&
-	    compile_match(&c, v) != 0)
-		goto out;
-	if (json_object_object_get_ex(policy, "limits", &v) &&
-	    compile_limits(&c, v) != 0)
-		goto out;
-	if (json_object_object_get_ex(policy, "drift", &v) &&
-	    compile_drift(&c, v) != 0)
-		goto out;
+	for (i = 0; i < sizeof(sections) / sizeof(sections[0]); i++)
+		if (json_object_object_get_ex(policy, sections[i].key, &v) &&
+		    sections[i].compile(&c, v) != 0)
+			goto out;
 	if (json_object_object_get_ex(policy, "rehire_window_days", &v)) {
 		if (get_int_range(&c, v, "policy.rehire_window_days", 0, 3650,
 		    &x) != 0)
@@ -1184,9 +1176,7 @@ policy_compile(const struct json_object *policy, struct policy **out,
 	rc = 0;
 out:
 	free(canon);
-	for (i = 0; i < c.ntmpkeys; i++)
-		free(c.tmpkeys[i]);
-	free(c.tmpkeys);
+	strv_free(c.tmpkeys, c.ntmpkeys);
 	policy_free(c.p);
 	return rc;
 }

@@ -25,6 +25,7 @@
 #include "rolehook/policy.h"
 #include "rolehook/reconcile.h"
 #include "rolehook/store.h"
+#include "rolehook/strv.h"
 #include "rolehook/worker.h"
 
 #define MSG_MAX 1024
@@ -298,7 +299,6 @@ reconcile_run(const struct config *cfg, const struct reconcile_opts *o,
 	struct store_opts so;
 	struct gov_stats gs;
 	json_object *pol = NULL;
-	size_t i;
 	int k, rc = -1, tty = isatty(STDERR_FILENO);
 
 	memset(&c, 0, sizeof(c));
@@ -359,9 +359,7 @@ reconcile_run(const struct config *cfg, const struct reconcile_opts *o,
 	}
 	rc = 0;
 out:
-	for (i = 0; c.line != NULL && i < c.total; i++)
-		free(c.line[i]);
-	free(c.line);
+	strv_free(c.line, c.total);
 	free(c.ready);
 	free(c.ids.ids);
 	worker_reader_free(c.rd);

@@ -47,6 +47,7 @@
 #include "rolehook/people.h"
 #include "rolehook/seats.h"
 #include "rolehook/store.h"
+#include "rolehook/strv.h"
 #include "rolehook/zendesk.h"
 
 #define STORE_SCAN_MAX 1000000   /* newest stored events looked at */
@@ -124,7 +125,7 @@ static int
 strset_add(struct strset *s, const char *str, int lower)
 {
 	char **nv, *copy;
-	size_t i, ncap;
+	size_t ncap;
 
 	if (str == NULL || *str == '\0')
 		return 0;
@@ -137,10 +138,7 @@ strset_add(struct strset *s, const char *str, int lower)
 	}
 	if ((copy = strdup(str)) == NULL)
 		return -1;
-	if (lower)
-		for (i = 0; copy[i] != '\0'; i++)
-			copy[i] = (char)tolower((unsigned char)copy[i]);
-	s->v[s->n++] = copy;
+	s->v[s->n++] = lower ? str_lower(copy) : copy;
 	return 0;
 }
 
@@ -163,17 +161,13 @@ strset_has(const struct strset *s, const char *str, int lower)
 {
 	char buf[512];
 	const char *key = str;
-	size_t i;
 
 	if (str == NULL || *str == '\0' || s->n == 0)
 		return 0;
 	if (lower) {
-		for (i = 0; str[i] != '\0' && i + 1 < sizeof(buf); i++)
-			buf[i] = (char)tolower((unsigned char)str[i]);
-		if (str[i] != '\0')
+		if ((size_t)snprintf(buf, sizeof(buf), "%s", str) >= sizeof(buf))
 			return 0;   /* longer than any e-mail address */
-		buf[i] = '\0';
-		key = buf;
+		key = str_lower(buf);
 	}
 	return bsearch(&key, s->v, s->n, sizeof(*s->v), strp_cmp) != NULL;
 }
@@ -181,11 +175,7 @@ strset_has(const struct strset *s, const char *str, int lower)
 static void
 strset_free(struct strset *s)
 {
-	size_t i;
-
-	for (i = 0; i < s->n; i++)
-		free(s->v[i]);
-	free(s->v);
+	strv_free(s->v, s->n);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -563,9 +553,7 @@ load_store_leavers(struct report *r)
 	}
 	rc = 0;
 out:
-	for (i = 0; i < set.cap && set.slot != NULL; i++)
-		free(set.slot[i]);
-	free(set.slot);
+	strv_free(set.slot, set.cap);
 	for (i = 0; i < sc.n; i++)
 		free(sc.v[i].subject);
 	free(sc.v);
@@ -575,6 +563,7 @@ out:
 
 /* ------------------------------------------------------------- fetch */
 
+/* One paged listing's objects; r set: the agent listing's progress. */
 struct collect {
 	const struct report *r;
 	json_object *arr;
@@ -612,10 +601,42 @@ collect_cb(json_object *items, void *arg)
 		co->oom = 1;
 		return 1;
 	}
-	if (co->r->tty && co->r->rep->listing != NULL)
+	if (co->r != NULL && co->r->tty && co->r->rep->listing != NULL)
 		co->r->rep->listing(co->r->rep->arg,
 		    json_object_array_length(co->arr), 0);
 	return 0;
+}
+
+/*
+ * Runs one paged listing (the agents, or all group memberships) into
+ * co->arr, from its first page again when Zendesk is busy or limits the
+ * rate: three tries, waiting its Retry-After when under a minute, else 1
+ * then 2 s.  Returns the last result; co->oom set when memory ran out.
+ */
+static enum zd_result
+list_all(struct zd_client *zd, int agents, struct collect *co,
+    struct zd_response *res)
+{
+	enum zd_result rc = ZD_ERROR;
+	int attempt;
+
+	for (attempt = 0; attempt < 3; attempt++) {
+		json_object_put(co->arr);
+		if ((co->arr = json_object_new_array()) == NULL) {
+			co->oom = 1;
+			break;
+		}
+		rc = agents ? zd_list_agents(zd, 100, collect_cb, co, res) :
+		    zd_list_all_memberships(zd, collect_cb, co, res);
+		if (co->oom || (rc != ZD_RETRYABLE && rc != ZD_RATE_LIMITED))
+			break;
+		if (rc == ZD_RETRYABLE && res->status == 0)
+			break;   /* unreachable: say so now */
+		monotime_sleep_ms(res->retry_after_s > 0 &&
+		    res->retry_after_s < 60 ? res->retry_after_s * 1000L :
+		    1000L << attempt);
+	}
+	return rc;
 }
 
 static int
@@ -642,23 +663,13 @@ fetch_agents(struct report *r)
 	enum zd_result rc = ZD_ERROR;
 	int64_t prev = 0, id;
 	size_t i, n;
-	int attempt, ret = 1;
+	int ret = 1;
 
 	memset(&co, 0, sizeof(co));
 	co.r = r;
-	for (attempt = 0; attempt < 3; attempt++) {
-		json_object_put(co.arr);
-		if ((co.arr = json_object_new_array()) == NULL)
-			goto oom;
-		rc = zd_list_agents(r->zd, 100, collect_cb, &co, &res);
-		if (co.oom)
-			goto oom;
-		if (rc != ZD_RETRYABLE && rc != ZD_RATE_LIMITED)
-			break;
-		if (rc == ZD_RETRYABLE && res.status == 0)
-			break;   /* unreachable: say so now */
-		monotime_sleep_ms(1000L << attempt);
-	}
+	rc = list_all(r->zd, 1, &co, &res);
+	if (co.oom)
+		goto oom;
 	if (r->tty && r->rep->listing != NULL)
 		r->rep->listing(r->rep->arg, json_object_array_length(co.arr), 1);
 	if (rc != ZD_OK) {
@@ -759,24 +770,6 @@ umem_cmp(const void *a, const void *b)
 	return x->mid < y->mid ? -1 : x->mid > y->mid;
 }
 
-struct mcollect {
-	json_object *all;
-	int oom;
-};
-
-/* Non-objects are dropped here; fetch_memberships skips them anyway. */
-static int
-mships_cb(json_object *items, void *arg)
-{
-	struct mcollect *mc = arg;
-
-	if (append_objects(mc->all, items) != 0) {
-		mc->oom = 1;
-		return 1;
-	}
-	return 0;
-}
-
 /*
  * Every group membership in one listing (GET /api/v2/group_memberships,
  * 100 a page) instead of one request per agent: for 5,000 agents about
@@ -791,27 +784,16 @@ fetch_memberships(struct report *r, struct zd_client *zd,
     enum zd_result *frc, struct zd_response *fail)
 {
 	struct zd_response res = ZD_RESPONSE_INIT;
-	struct mcollect mc = { NULL, 0 };
-	enum zd_result rc = ZD_ERROR;
+	struct collect mc = { NULL, NULL, 0 };
+	enum zd_result rc;
 	int64_t uid, mid;
 	size_t i, n, k = 0;
-	int attempt, ret = 1;
+	int ret = 1;
 
-	for (attempt = 0; attempt < 3; attempt++) {
-		json_object_put(mc.all);
-		if ((mc.all = json_object_new_array()) == NULL)
-			goto oom;
-		rc = zd_list_all_memberships(zd, mships_cb, &mc, &res);
-		if (mc.oom)
-			goto oom;
-		if (rc != ZD_RETRYABLE && rc != ZD_RATE_LIMITED)
-			break;
-		if (rc == ZD_RETRYABLE && res.status == 0)
-			break;   /* unreachable: say so now */
-		monotime_sleep_ms(res.retry_after_s > 0 &&
-		    res.retry_after_s < 60 ? res.retry_after_s * 1000L :
-		    1000L << attempt);
-	}
+	/* Non-objects are dropped by collect_cb (they carry no ids). */
+	rc = list_all(zd, 0, &mc, &res);
+	if (mc.oom)
+		goto oom;
 	if (rc == ZD_NOT_FOUND || rc == ZD_PERMANENT ||
 	    rc == ZD_BAD_RESPONSE) {
 		note(r, "note: cannot list all group "
@@ -826,11 +808,11 @@ fetch_memberships(struct report *r, struct zd_client *zd,
 		memset(&res, 0, sizeof(res));
 		goto out;
 	}
-	n = json_object_array_length(mc.all);
+	n = json_object_array_length(mc.arr);
 	if ((r->umem = calloc(n + 1, sizeof(*r->umem))) == NULL)
 		goto oom;
 	for (i = 0; i < n; i++) {
-		json_object *m = json_object_array_get_idx(mc.all, i);
+		json_object *m = json_object_array_get_idx(mc.arr, i);
 
 		if (json_member_int(m, "user_id", &uid) != 0 ||
 		    json_member_int(m, "id", &mid) != 0)
@@ -842,14 +824,14 @@ fetch_memberships(struct report *r, struct zd_client *zd,
 	}
 	qsort(r->umem, k, sizeof(*r->umem), umem_cmp);
 	r->numem = k;
-	r->mships = mc.all;
-	mc.all = NULL;
+	r->mships = mc.arr;
+	mc.arr = NULL;
 	ret = 0;
 	goto out;
 oom:
 	note(r, "out of memory listing group memberships");
 out:
-	json_object_put(mc.all);
+	json_object_put(mc.arr);
 	zd_response_clear(&res);
 	return ret;
 }

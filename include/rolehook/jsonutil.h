@@ -17,6 +17,10 @@ const char *json_member_str(const struct json_object *o, const char *key);
 int json_member_int(const struct json_object *o, const char *key,
     int64_t *out);
 
+/* o[key] if it is an array (borrowed), else NULL.  o may be NULL. */
+struct json_object *json_member_array(const struct json_object *o,
+    const char *key);
+
 /* 1 when o[key] is the boolean true, else 0.  o may be NULL. */
 int json_member_true(const struct json_object *o, const char *key);
 

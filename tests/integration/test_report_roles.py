@@ -355,6 +355,27 @@ class ReportSeats(Base):
         self.assertEqual(statuses.count(503), 2)
 
 
+    def test_agent_listing_waits_retry_after(self):
+        # A 429 on the agent listing: the listing starts again, and only
+        # after the Retry-After Zendesk gave.
+        mark = self.last_seq()
+        early = self.zd.state()["rate"]["early_requests"]
+        self.zd.control("POST", "/__fake/faults", {"rules": [
+            {"match": "GET /api/v2/users.json*", "kind": "429", "count": 1,
+             "retry_after": 2}]})
+        try:
+            r = self.run_rh("report", "seats", "--config", self.cfg, "--format", "json")
+        finally:
+            self.zd.control("DELETE", "/__fake/faults")
+        self.assertEqual(r.returncode, 0, r.stderr[-2000:])
+        self.check_rows(json.loads(r.stdout)["agents"])
+        listing = [q for q in self.zd.requests(mark)["requests"]
+                   if q["path"] == "/api/v2/users.json"]
+        self.assertEqual(listing[0]["status"], 429)
+        self.assertGreaterEqual(listing[1]["time"] - listing[0]["time"], 1.9)
+        self.assertEqual(self.zd.state()["rate"]["early_requests"], early)
+
+
 HR_SECRET = "whsec_" + "cmVwb3J0LXRlc3Qtc2VjcmV0LTAxMjM0NTY3ODk="
 MAPPING = {"kind": "/type", "employee_id": "/data/id", "email": "/data/work_email",
            "name": "/data/name",
