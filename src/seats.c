@@ -705,51 +705,50 @@ out:
 }
 
 /*
- * Reads the custom roles and groups maps.  Without them the report still
- * works (ids instead of names), so failures other than a refused
- * credential are notes.  Returns 0 or an exit status.
+ * Reads one id -> name map (custom roles or groups) into *doc and *map.
+ * Without it the report still works (ids instead of names), so a refusal
+ * other than of the credential is a note.  Returns 0 or an exit status.
  */
 static int
-fetch_maps(struct report *r)
+fetch_map(struct report *r, enum zd_result (*list)(struct zd_client *,
+    struct zd_response *), const char *what, const char *why_not,
+    const char *shows, json_object **doc, struct idname **map, size_t *n)
 {
 	struct zd_response res = ZD_RESPONSE_INIT;
 	enum zd_result rc;
-	int ret = 1;
+	char doing[64];
+	int ret = 0;
 
-	rc = zd_list_custom_roles(r->zd, &res);
+	rc = list(r->zd, &res);
 	if (rc == ZD_OK) {
-		r->roles_doc = json_object_get(res.body);
-		if (idname_build(res.item, &r->roles, &r->nroles) != 0)
-			goto oom;
-	} else if (rc == ZD_NOT_FOUND || rc == ZD_PERMANENT) {
-		note(r, "note: custom roles not readable "
-		    "(%s: %s; custom roles need the Enterprise plan): "
-		    "custom_role shows \"#<id>\"", zd_strerror(rc),
-		    res.reason);
-	} else {
-		ret = zd_fail(r, "listing custom roles", rc, &res);
-		goto out;
+		*doc = json_object_get(res.body);
+		if (idname_build(res.item, map, n) != 0) {
+			note(r, "out of memory");
+			ret = 1;
+		}
+	} else if (rc == ZD_NOT_FOUND || rc == ZD_PERMANENT)
+		note(r, "note: %s not readable (%s: %s%s): %s \"#<id>\"", what,
+		    zd_strerror(rc), res.reason, why_not, shows);
+	else {
+		snprintf(doing, sizeof(doing), "listing %s", what);
+		ret = zd_fail(r, doing, rc, &res);
 	}
-	rc = zd_list_groups(r->zd, &res);
-	if (rc == ZD_OK) {
-		r->groups_doc = json_object_get(res.body);
-		if (idname_build(res.item, &r->groups, &r->ngroups) != 0)
-			goto oom;
-	} else if (rc == ZD_NOT_FOUND || rc == ZD_PERMANENT) {
-		note(r, "note: groups not readable (%s: "
-		    "%s): groups show \"#<id>\"", zd_strerror(rc),
-		    res.reason);
-	} else {
-		ret = zd_fail(r, "listing groups", rc, &res);
-		goto out;
-	}
-	ret = 0;
-	goto out;
-oom:
-	note(r, "out of memory");
-out:
 	zd_response_clear(&res);
 	return ret;
+}
+
+/* The custom roles and groups maps (fetch_map). */
+static int
+fetch_maps(struct report *r)
+{
+	int ret;
+
+	if ((ret = fetch_map(r, zd_list_custom_roles, "custom roles",
+	    "; custom roles need the Enterprise plan", "custom_role shows",
+	    &r->roles_doc, &r->roles, &r->nroles)) != 0)
+		return ret;
+	return fetch_map(r, zd_list_groups, "groups", "", "groups show",
+	    &r->groups_doc, &r->groups, &r->ngroups);
 }
 
 /* --------------------------------------------------------- memberships */
