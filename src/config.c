@@ -36,6 +36,7 @@
 #include "rolehook/jsonutil.h"
 #include "rolehook/readall.h"
 #include "rolehook/roles.h"
+#include "rolehook/secretfile.h"
 #include "rolehook/strv.h"
 #include "rolehook/zendesk.h"
 
@@ -973,82 +974,29 @@ opt_valid(struct ctx *c, struct json_object *obj, const char *parent,
 
 /*
  * Reads a secret file into a malloc'd NUL-terminated string (caller wipes
- * and frees).  The file must be regular and closed to group and others.
+ * and frees): secretfile_read's rules, then not empty and no NUL byte.
  */
 static int
 read_secret_file(struct ctx *c, const char *path, const char *fpath,
     char **out)
 {
-	struct stat sb;
-	char *buf = NULL;
-	size_t n = 0;
-	ssize_t r;
-	int fd, rc = -1;
+	char e[CONFIG_ERRLEN];
+	size_t n;
 
-	/* O_NONBLOCK: a FIFO planted at the path must not hang startup. */
-	fd = open(fpath, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-	if (fd == -1) {
-		fail(c, path, "cannot open secret file %s: %s", fpath,
-		    strerror(errno));
-		goto out;
+	if (secretfile_read(fpath, "secret file", SECRET_FILE_MAX, 0, out, &n,
+	    e, sizeof(e)) != 0) {
+		fail(c, path, "%s", e);
+		return -1;
 	}
-	if (fstat(fd, &sb) == -1) {
-		fail(c, path, "cannot stat secret file %s: %s", fpath,
-		    strerror(errno));
-		goto out;
-	}
-	if (!S_ISREG(sb.st_mode)) {
-		fail(c, path, "secret file %s is not a regular file", fpath);
-		goto out;
-	}
-	/*
-	 * Owner only.  A group bit would hand the secret to every member:
-	 * serve and work share the group rolehook (for the store), and
-	 * serve, the process nginx talks to, must never read work's Zendesk
-	 * credential, nor work the webhook secrets (deploy/systemd).
-	 */
-	if (sb.st_mode & (S_IRGRP | S_IWGRP | S_IROTH | S_IWOTH)) {
-		fail(c, path, "secret file %s has mode %04o, which lets its "
-		    "group or other users read or change it; run: chmod 600 %s",
-		    fpath, (unsigned)(sb.st_mode & 07777), fpath);
-		goto out;
-	}
-	if ((buf = malloc(SECRET_FILE_MAX + 1)) == NULL) {
-		fail(c, path, "out of memory");
-		goto out;
-	}
-	if ((r = readall_fd(fd, buf, SECRET_FILE_MAX, &n)) != 0) {
-		if (r < 0)
-			fail(c, path, "cannot read secret file %s: %s", fpath,
-			    strerror(errno));
-		else
-			fail(c, path, "secret file %s is larger than %d bytes",
-			    fpath, SECRET_FILE_MAX);
-		goto out;
-	}
-	/* One trailing newline is what `echo secret > file` leaves. */
-	if (n > 0 && buf[n - 1] == '\n')
-		n--;
-	if (n > 0 && buf[n - 1] == '\r')
-		n--;
-	if (n == 0) {
+	if (n == 0)
 		fail(c, path, "secret file %s is empty", fpath);
-		goto out;
-	}
-	if (memchr(buf, '\0', n) != NULL) {
+	else if (memchr(*out, '\0', n) != NULL)
 		fail(c, path, "secret file %s contains a NUL byte", fpath);
-		goto out;
-	}
-	buf[n] = '\0';
-	*out = buf;
-	buf = NULL;
-	rc = 0;
-out:
-	if (buf != NULL)
-		OPENSSL_clear_free(buf, SECRET_FILE_MAX + 1);
-	if (fd != -1)
-		close(fd);
-	return rc;
+	else
+		return 0;
+	OPENSSL_clear_free(*out, n);
+	*out = NULL;
+	return -1;
 }
 
 /*

@@ -26,7 +26,6 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/file.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -39,7 +38,7 @@
 #include "rolehook/log.h"
 #include "rolehook/monotime.h"
 #include "rolehook/oauth.h"
-#include "rolehook/readall.h"
+#include "rolehook/secretfile.h"
 
 #define DEFAULT_CONNECT_MS 5000L
 #define DEFAULT_TOTAL_MS 30000L
@@ -237,70 +236,20 @@ out:
 int
 oauth_read_file(const char *path, char **out, char *err, size_t errlen)
 {
-	struct stat sb;
-	char *buf = NULL;
-	size_t n = 0;
-	ssize_t r;
-	int fd = -1, rc = -1;
+	size_t n;
 
-	*out = NULL;
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK |
-	    O_NOFOLLOW);
-	if (fd == -1) {
-		httpc_errf(err, errlen, "cannot open refresh token file %s: %s",
-		    path, strerror(errno));
-		goto out;
-	}
-	if (fstat(fd, &sb) == -1 || !S_ISREG(sb.st_mode)) {
-		httpc_errf(err, errlen, "refresh token file %s is not a regular "
-		    "file", path);
-		goto out;
-	}
-	if (sb.st_uid != geteuid()) {
-		httpc_errf(err, errlen, "refresh token file %s is owned by uid %u, "
-		    "not by this user (uid %u)", path, (unsigned)sb.st_uid,
-		    (unsigned)geteuid());
-		goto out;
-	}
-	if (sb.st_mode & (S_IRWXG | S_IRWXO)) {
-		httpc_errf(err, errlen, "refresh token file %s has mode %04o, which "
-		    "lets its group or other users read or change it; run: "
-		    "chmod 600 %s", path, (unsigned)(sb.st_mode & 07777),
-		    path);
-		goto out;
-	}
-	if ((buf = malloc(OAUTH_TOKEN_MAX + 2)) == NULL) {
-		httpc_errf(err, errlen, "out of memory");
-		goto out;
-	}
-	/* OAUTH_TOKEN_MAX + 1: the token and its newline */
-	if ((r = readall_fd(fd, buf, OAUTH_TOKEN_MAX + 1, &n)) != 0) {
-		if (r < 0)
-			httpc_errf(err, errlen, "cannot read refresh token "
-			    "file %s: %s", path, strerror(errno));
-		else
-			httpc_errf(err, errlen, "refresh token file %s is "
-			    "larger than %d bytes", path, OAUTH_TOKEN_MAX);
-		goto out;
-	}
-	if (n > 0 && buf[n - 1] == '\n')
-		n--;
-	buf[n] = '\0';
-	if (n == 0 || strlen(buf) != n || !token_ok(buf)) {
+	if (secretfile_read(path, "refresh token file", OAUTH_TOKEN_MAX,
+	    SECRETFILE_OWN, out, &n, err, errlen) != 0)
+		return -1;
+	if (strlen(*out) != n || !token_ok(*out)) {
 		httpc_errf(err, errlen, "refresh token file %s does not hold one "
 		    "token (visible ASCII, at most %d bytes)", path,
 		    OAUTH_TOKEN_MAX);
-		goto out;
+		OPENSSL_clear_free(*out, n);
+		*out = NULL;
+		return -1;
 	}
-	*out = buf;
-	buf = NULL;
-	rc = 0;
-out:
-	if (buf != NULL)
-		OPENSSL_clear_free(buf, OAUTH_TOKEN_MAX + 2);
-	if (fd != -1)
-		close(fd);
-	return rc;
+	return 0;
 }
 
 /* Writes all of data to fd; 0 or -1. */

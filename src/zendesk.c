@@ -257,6 +257,8 @@ resolve_secret(const struct config *cfg, int check_only, const char *ref,
 static const char *const zd_keys[] = { "base_url", "subdomain", "auth",
 	"entitlements", "allow_http_loopback", "connect_timeout_ms",
 	"timeout_ms", "max_response_bytes", NULL };
+/* zendesk.auth without "oauth", which stands alone. */
+static const char *const auth_keys[] = { "email", "token", "bearer", NULL };
 
 static int
 known_key(const char *k, const char *const *keys)
@@ -264,6 +266,22 @@ known_key(const char *k, const char *const *keys)
 	for (; *keys != NULL; keys++)
 		if (strcmp(k, *keys) == 0)
 			return 1;
+	return 0;
+}
+
+/* 0, or -1 with "WHERE.KEY: unknown key" for a key of o not in keys. */
+static int
+check_keys(struct json_object *o, const char *const *keys, const char *where,
+    char *err, size_t errlen)
+{
+	json_object_object_foreach(o, k, v) {
+		(void)v;
+		if (!known_key(k, keys)) {
+			httpc_errf(err, errlen, "%s.%.64s: unknown key", where,
+			    k);
+			return -1;
+		}
+	}
 	return 0;
 }
 
@@ -380,14 +398,8 @@ oauth_conf(const struct config *cfg, int check_only, struct json_object *oa,
 		    "client_id, client_secret and scope or refresh_token_file");
 		goto out;
 	}
-	json_object_object_foreach(oa, k, v) {
-		(void)v;
-		if (!known_key(k, keys)) {
-			httpc_errf(err, errlen, "zendesk.auth.oauth.%.64s: unknown key",
-			    k);
-			goto out;
-		}
-	}
+	if (check_keys(oa, keys, "zendesk.auth.oauth", err, errlen) != 0)
+		goto out;
 	if (get_string(oa, "client_id", "zendesk.auth.oauth", &id, err,
 	    errlen) != 0 ||
 	    get_string(oa, "client_secret", "zendesk.auth.oauth", &secref,
@@ -559,13 +571,8 @@ conf_load(const struct config *cfg, int check_only, struct zd_conf **out,
 		    "base_url or subdomain, and auth");
 		goto out;
 	}
-	json_object_object_foreach(z, key, val) {
-		(void)val;
-		if (!known_key(key, zd_keys)) {
-			httpc_errf(err, errlen, "zendesk.%.64s: unknown key", key);
-			goto out;
-		}
-	}
+	if (check_keys(z, zd_keys, "zendesk", err, errlen) != 0)
+		goto out;
 	if ((zc = calloc(1, sizeof(*zc))) == NULL) {
 		rc = ZD_ERROR;
 		httpc_errf(err, errlen, "zendesk: out of memory");
@@ -650,15 +657,8 @@ conf_load(const struct config *cfg, int check_only, struct zd_conf **out,
 		zc = NULL;
 		goto out;
 	}
-	json_object_object_foreach(auth, akey, aval) {
-		(void)aval;
-		if (strcmp(akey, "email") != 0 && strcmp(akey, "token") != 0 &&
-		    strcmp(akey, "bearer") != 0) {
-			httpc_errf(err, errlen, "zendesk.auth.%.64s: unknown key",
-			    akey);
-			goto out;
-		}
-	}
+	if (check_keys(auth, auth_keys, "zendesk.auth", err, errlen) != 0)
+		goto out;
 	if (get_string(auth, "email", "zendesk.auth", &email, err,
 	    errlen) != 0 ||
 	    get_string(auth, "token", "zendesk.auth", &tokref, err,
@@ -1438,6 +1438,67 @@ request_item(struct zd_client *c, const char *method, const char *url,
 	return want_member(res, member, t);
 }
 
+/* base + "/api/v2/COLLECTION.json", or ".../COLLECTION/ID.json" if id > 0. */
+static int
+item_url(const struct zd_client *c, char *url, size_t cap,
+    const char *collection, int64_t id)
+{
+	if (id > 0)
+		return build_url(c, url, cap, "/api/v2/%s/%" PRId64 ".json",
+		    collection, id);
+	return build_url(c, url, cap, "/api/v2/%s.json", collection);
+}
+
+/* {wrap: inner} without taking inner's reference; NULL if out of memory. */
+static struct json_object *
+wrap(const char *key, struct json_object *inner)
+{
+	struct json_object *doc = json_object_new_object();
+
+	if (doc == NULL)
+		return NULL;
+	/* json-c: on failure the value's reference is not taken; drop ours */
+	if (json_object_object_add(doc, key, json_object_get(inner)) != 0) {
+		json_object_put(inner);
+		json_object_put(doc);
+		doc = NULL;
+	}
+	return doc;
+}
+
+/*
+ * The writes' one shape: sends {key: obj} (obj borrowed) and points
+ * res->item at the answer's key, an object.
+ */
+static enum zd_result
+send_wrapped(struct zd_client *c, const char *method, const char *url,
+    const char *key, struct json_object *obj, struct zd_response *res)
+{
+	struct json_object *doc;
+	enum zd_result r;
+
+	if ((doc = wrap(key, obj)) == NULL) {
+		httpc_errf(res->reason, sizeof(res->reason), "out of memory");
+		return ZD_ERROR;
+	}
+	r = request_item(c, method, url, doc, key, json_type_object, res);
+	json_object_put(doc);
+	return r;
+}
+
+/* DELETE one item of collection (id > 0); 204 gives ZD_OK with no body. */
+static enum zd_result
+delete_item(struct zd_client *c, const char *collection, int64_t id,
+    const char *bad, struct zd_response *res)
+{
+	char url[URL_MAX];
+
+	if (c == NULL || id <= 0 ||
+	    item_url(c, url, sizeof(url), collection, id) != 0)
+		return bad_arg(res, bad);
+	return perform(c, "DELETE", url, NULL, res);
+}
+
 /* ------------------------------------------------------------- paging */
 
 struct collect {
@@ -1769,11 +1830,11 @@ add_str(struct json_object *o, const char *k, const char *v)
 	return json_object_object_add(o, k, s);
 }
 
-/* {"user": {...}} from u; NULL with res->reason on a bad field. */
+/* The body's "user" from u; NULL with res->reason on a bad field. */
 static struct json_object *
 user_doc(const struct zd_user_fields *u, int creating, struct zd_response *res)
 {
-	struct json_object *doc = NULL, *usr = NULL, *ret = NULL;
+	struct json_object *usr = NULL, *ret = NULL;
 
 	if (u == NULL) {
 		httpc_errf(res->reason, sizeof(res->reason), "no user fields");
@@ -1807,8 +1868,7 @@ user_doc(const struct zd_user_fields *u, int creating, struct zd_response *res)
 		    "-1, 0 or 1");
 		goto out;
 	}
-	if ((doc = json_object_new_object()) == NULL ||
-	    (usr = json_object_new_object()) == NULL)
+	if ((usr = json_object_new_object()) == NULL)
 		goto oom;
 	if (add_str(usr, "name", u->name) != 0 ||
 	    add_str(usr, "email", u->email) != 0 ||
@@ -1825,18 +1885,39 @@ user_doc(const struct zd_user_fields *u, int creating, struct zd_response *res)
 		httpc_errf(res->reason, sizeof(res->reason), "nothing to change");
 		goto out;
 	}
-	if (json_object_object_add(doc, "user", usr) != 0)
-		goto oom;
+	ret = usr;
 	usr = NULL;
-	ret = doc;
-	doc = NULL;
 	goto out;
 oom:
 	httpc_errf(res->reason, sizeof(res->reason), "out of memory");
 out:
 	json_object_put(usr);
-	json_object_put(doc);
 	return ret;
+}
+
+/*
+ * POST (id 0) or PUT (id > 0) {"user": fields of u}; u is borrowed,
+ * res->item borrows body.user.
+ */
+static enum zd_result
+user_write(struct zd_client *c, int64_t id, const struct zd_user_fields *u,
+    struct zd_response *res)
+{
+	struct json_object *usr;
+	char url[URL_MAX];
+	enum zd_result r;
+
+	zd_response_clear(res);
+	if ((usr = user_doc(u, id == 0, res)) == NULL)
+		return ZD_EINVAL;
+	if (item_url(c, url, sizeof(url), "users", id) != 0)
+		r = bad_arg(res, id > 0 ? "update user: URL too long" :
+		    "create user: URL too long");
+	else
+		r = send_wrapped(c, id > 0 ? "PUT" : "POST", url, "user", usr,
+		    res);
+	json_object_put(usr);
+	return r;
 }
 
 /* POST a user built from u (borrowed); res->item borrows body.user. */
@@ -1844,25 +1925,9 @@ enum zd_result
 zd_create_user(struct zd_client *c, const struct zd_user_fields *u,
     struct zd_response *res)
 {
-	struct json_object *doc = NULL;
-	char url[URL_MAX];
-	enum zd_result r = ZD_EINVAL;
-
-	zd_response_clear(res);
-	if (c == NULL) {
-		r = bad_arg(res, "create user: no client");
-		goto out;
-	}
-	if ((doc = user_doc(u, 1, res)) == NULL)
-		goto out;
-	if (build_url(c, url, sizeof(url), "/api/v2/users.json") != 0) {
-		r = bad_arg(res, "create user: URL too long");
-		goto out;
-	}
-	r = request_item(c, "POST", url, doc, "user", json_type_object, res);
-out:
-	json_object_put(doc);
-	return r;
+	if (c == NULL)
+		return bad_arg(res, "create user: no client");
+	return user_write(c, 0, u, res);
 }
 
 /* PUT the fields set in u (borrowed); res->item borrows body.user. */
@@ -1870,26 +1935,9 @@ enum zd_result
 zd_update_user(struct zd_client *c, int64_t id,
     const struct zd_user_fields *u, struct zd_response *res)
 {
-	struct json_object *doc = NULL;
-	char url[URL_MAX];
-	enum zd_result r = ZD_EINVAL;
-
-	zd_response_clear(res);
-	if (c == NULL || id <= 0) {
-		r = bad_arg(res, "update user: bad id");
-		goto out;
-	}
-	if ((doc = user_doc(u, 0, res)) == NULL)
-		goto out;
-	if (build_url(c, url, sizeof(url), "/api/v2/users/%" PRId64 ".json",
-	    id) != 0) {
-		r = bad_arg(res, "update user: URL too long");
-		goto out;
-	}
-	r = request_item(c, "PUT", url, doc, "user", json_type_object, res);
-out:
-	json_object_put(doc);
-	return r;
+	if (c == NULL || id <= 0)
+		return bad_arg(res, "update user: bad id");
+	return user_write(c, id, u, res);
 }
 
 /* ------------------------------------------------------ custom roles */
@@ -1907,62 +1955,24 @@ zd_list_custom_roles(struct zd_client *c, struct zd_response *res)
 	    json_type_array, res);
 }
 
-/* {wrap: inner} without taking inner's reference; NULL if out of memory. */
-static struct json_object *
-wrap(const char *key, struct json_object *inner)
-{
-	struct json_object *doc = json_object_new_object();
-
-	if (doc == NULL)
-		return NULL;
-	/* json-c: on failure the value's reference is not taken; drop ours */
-	if (json_object_object_add(doc, key, json_object_get(inner)) != 0) {
-		json_object_put(inner);
-		json_object_put(doc);
-		doc = NULL;
-	}
-	return doc;
-}
-
 static enum zd_result
 role_write(struct zd_client *c, const char *method, int64_t id,
     struct json_object *role, struct zd_response *res)
 {
-	struct json_object *doc = NULL;
 	char url[URL_MAX];
-	enum zd_result r = ZD_EINVAL;
-	int rc;
 
 	zd_response_clear(res);
 	if (c == NULL || role == NULL ||
-	    !json_object_is_type(role, json_type_object)) {
-		r = bad_arg(res, "custom role: expected an object");
-		goto out;
-	}
+	    !json_object_is_type(role, json_type_object))
+		return bad_arg(res, "custom role: expected an object");
 	if (json_object_object_get_ex(role, "role_type", NULL) ||
 	    json_object_object_get_ex(role, "team_member_count", NULL) ||
-	    json_object_object_get_ex(role, "id", NULL)) {
-		r = bad_arg(res, "custom role: id, role_type and "
+	    json_object_object_get_ex(role, "id", NULL))
+		return bad_arg(res, "custom role: id, role_type and "
 		    "team_member_count are read-only");
-		goto out;
-	}
-	rc = id > 0 ? build_url(c, url, sizeof(url),
-	    "/api/v2/custom_roles/%" PRId64 ".json", id) :
-	    build_url(c, url, sizeof(url), "/api/v2/custom_roles.json");
-	if (rc != 0) {
-		r = bad_arg(res, "custom role: URL too long");
-		goto out;
-	}
-	if ((doc = wrap("custom_role", role)) == NULL) {
-		r = ZD_ERROR;
-		httpc_errf(res->reason, sizeof(res->reason), "out of memory");
-		goto out;
-	}
-	r = request_item(c, method, url, doc, "custom_role", json_type_object,
-	    res);
-out:
-	json_object_put(doc);
-	return r;
+	if (item_url(c, url, sizeof(url), "custom_roles", id) != 0)
+		return bad_arg(res, "custom role: URL too long");
+	return send_wrapped(c, method, url, "custom_role", role, res);
 }
 
 /* POST {"custom_role": role}; role is borrowed. */
@@ -1988,12 +1998,8 @@ enum zd_result
 zd_delete_custom_role(struct zd_client *c, int64_t id,
     struct zd_response *res)
 {
-	char url[URL_MAX];
-
-	if (c == NULL || id <= 0 || build_url(c, url, sizeof(url),
-	    "/api/v2/custom_roles/%" PRId64 ".json", id) != 0)
-		return bad_arg(res, "delete custom role: bad id");
-	return perform(c, "DELETE", url, NULL, res);
+	return delete_item(c, "custom_roles", id, "delete custom role: bad id",
+	    res);
 }
 
 /* -------------------------------------------------- groups, members */
@@ -2029,29 +2035,25 @@ enum zd_result
 zd_add_membership(struct zd_client *c, int64_t user_id, int64_t group_id,
     struct zd_response *res)
 {
-	struct json_object *doc = NULL, *m = NULL;
+	struct json_object *m;
 	char url[URL_MAX];
-	enum zd_result r = ZD_ERROR;
+	enum zd_result r;
 
 	zd_response_clear(res);
 	if (c == NULL || user_id <= 0 || group_id <= 0 ||
-	    build_url(c, url, sizeof(url),
-	    "/api/v2/group_memberships.json") != 0)
+	    item_url(c, url, sizeof(url), "group_memberships", 0) != 0)
 		return bad_arg(res, "add membership: bad id");
 	if ((m = json_object_new_object()) == NULL ||
 	    json_object_object_add(m, "user_id",
 	    json_object_new_int64(user_id)) != 0 ||
 	    json_object_object_add(m, "group_id",
-	    json_object_new_int64(group_id)) != 0 ||
-	    (doc = wrap("group_membership", m)) == NULL) {
+	    json_object_new_int64(group_id)) != 0) {
+		json_object_put(m);
 		httpc_errf(res->reason, sizeof(res->reason), "out of memory");
-		goto out;
+		return ZD_ERROR;
 	}
-	r = request_item(c, "POST", url, doc, "group_membership",
-	    json_type_object, res);
-out:
+	r = send_wrapped(c, "POST", url, "group_membership", m, res);
 	json_object_put(m);
-	json_object_put(doc);
 	return r;
 }
 
@@ -2060,12 +2062,8 @@ enum zd_result
 zd_remove_membership(struct zd_client *c, int64_t membership_id,
     struct zd_response *res)
 {
-	char url[URL_MAX];
-
-	if (c == NULL || membership_id <= 0 || build_url(c, url, sizeof(url),
-	    "/api/v2/group_memberships/%" PRId64 ".json", membership_id) != 0)
-		return bad_arg(res, "remove membership: bad id");
-	return perform(c, "DELETE", url, NULL, res);
+	return delete_item(c, "group_memberships", membership_id,
+	    "remove membership: bad id", res);
 }
 
 /* ------------------------------------------------------ entitlements */
@@ -2106,48 +2104,30 @@ enum zd_result
 zd_put_entitlements(struct zd_client *c, int64_t user_id,
     struct json_object *ents, struct zd_response *res)
 {
-	struct json_object *doc = NULL;
 	char url[URL_MAX];
-	enum zd_result r = ZD_EINVAL;
 
 	zd_response_clear(res);
 	if (c == NULL || user_id <= 0 || ents == NULL ||
 	    !json_object_is_type(ents, json_type_object) ||
-	    json_object_object_length(ents) == 0) {
-		r = bad_arg(res, "put entitlements: expected a user id and "
+	    json_object_object_length(ents) == 0)
+		return bad_arg(res, "put entitlements: expected a user id and "
 		    "a non-empty object");
-		goto out;
-	}
 	if (!c->entitlements) {
-		r = ZD_DISABLED;
 		httpc_errf(res->reason, sizeof(res->reason), "the private "
 		    "entitlements endpoint is off (zendesk.entitlements)");
-		goto out;
+		return ZD_DISABLED;
 	}
 	json_object_object_foreach(ents, k, v) {
 		if (!known_key(k, products) ||
-		    !json_object_is_type(v, json_type_object)) {
-			r = bad_arg(res, "put entitlements: products are "
+		    !json_object_is_type(v, json_type_object))
+			return bad_arg(res, "put entitlements: products are "
 			    "support, chat, talk, guide, explore, each an "
 			    "object");
-			goto out;
-		}
 	}
 	if (build_url(c, url, sizeof(url), "/api/admin/private/staff/%"
-	    PRId64 "/entitlements", user_id) != 0) {
-		r = bad_arg(res, "put entitlements: URL too long");
-		goto out;
-	}
-	if ((doc = wrap("entitlements", ents)) == NULL) {
-		r = ZD_ERROR;
-		httpc_errf(res->reason, sizeof(res->reason), "out of memory");
-		goto out;
-	}
-	r = request_item(c, "PUT", url, doc, "entitlements", json_type_object,
-	    res);
-out:
-	json_object_put(doc);
-	return r;
+	    PRId64 "/entitlements", user_id) != 0)
+		return bad_arg(res, "put entitlements: URL too long");
+	return send_wrapped(c, "PUT", url, "entitlements", ents, res);
 }
 
 /* ------------------------------------------------------------ agents */

@@ -128,9 +128,10 @@ int oauth_write_file(const char *path, const char *data, size_t len,
     char *err, size_t errlen);
 
 /*
- * Reads the refresh token in path: a regular file owned by this user
- * with no group or other bits, one token (a trailing newline allowed).
- * 0 with *out (malloc'd; the caller wipes and frees it), or -1 with err.
+ * Reads the refresh token in path with secretfile_read's SECRETFILE_OWN
+ * rules (a regular file, not a link, owned by this user, no group or
+ * other bit): one token, a trailing newline allowed.  0 with *out
+ * (malloc'd; the caller wipes and frees it), or -1 with err.
  */
 int oauth_read_file(const char *path, char **out, char *err, size_t errlen);
 

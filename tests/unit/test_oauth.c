@@ -538,7 +538,13 @@ test_refresh_file_rules(void **state)
 	assert_int_equal(oauth_read_file(rf, &tok, err, sizeof(err)), -1);
 	put(rf, "", 0600);
 	assert_int_equal(oauth_read_file(rf, &tok, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "does not hold one token"));
 	put(rf, "tok\n", 0600);
+	assert_int_equal(oauth_read_file(rf, &tok, err, sizeof(err)), 0);
+	assert_string_equal(tok, "tok");
+	free(tok);
+	/* secretfile's line endings: "\r\n" too, as for file: secrets. */
+	put(rf, "tok\r\n", 0600);
 	assert_int_equal(oauth_read_file(rf, &tok, err, sizeof(err)), 0);
 	assert_string_equal(tok, "tok");
 	free(tok);

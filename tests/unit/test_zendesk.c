@@ -453,6 +453,9 @@ test_conf_load(void **state)
 		  "\"},\"timeout\":5}", ZD_EINVAL, "zendesk.timeout: unknown",
 		  NULL },
 		{ "{\"subdomain\":\"a\",\"auth\":{\"bearer\":\"env:RH_ZD_BEARER"
+		  "\",\"x\":1}}", ZD_EINVAL, "zendesk.auth.x: unknown key",
+		  NULL },
+		{ "{\"subdomain\":\"a\",\"auth\":{\"bearer\":\"env:RH_ZD_BEARER"
 		  "\"},\"timeout_ms\":0}", ZD_EINVAL, "zendesk.timeout_ms",
 		  NULL },
 		{ "{\"subdomain\":\"a\",\"auth\":{\"bearer\":\"env:RH_ZD_BEARER"
