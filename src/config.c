@@ -276,17 +276,6 @@ suggest(const char *key, const char *const *known)
 	return best;
 }
 
-static int
-is_known(const char *key, const char *const *known)
-{
-	size_t i;
-
-	for (i = 0; known[i] != NULL; i++)
-		if (strcmp(key, known[i]) == 0)
-			return 1;
-	return 0;
-}
-
 /* Rejects any key of obj (an object) not in known, naming it. */
 static int
 check_keys(struct ctx *c, struct json_object *obj, const char *path,
@@ -300,7 +289,7 @@ check_keys(struct ctx *c, struct json_object *obj, const char *path,
 	end = json_object_iter_end(obj);
 	for (; !json_object_iter_equal(&it, &end); json_object_iter_next(&it)) {
 		key = json_object_iter_peek_name(&it);
-		if (is_known(key, known))
+		if (strv_index(known, key) >= 0)
 			continue;
 		path_key(p, sizeof(p), path, key);
 		quote(q, sizeof(q), key, strlen(key));
@@ -446,12 +435,11 @@ opt_enum(struct ctx *c, struct json_object *obj, const char *parent,
 	if (!member(obj, key, &v))
 		return 0;
 	path_key(p, sizeof(p), parent, key);
-	if (json_object_get_type(v) == json_type_string)
-		for (i = 0; names[i] != NULL; i++)
-			if (strcmp(json_object_get_string(v), names[i]) == 0) {
-				*out = i;
-				return 0;
-			}
+	if (json_object_get_type(v) == json_type_string &&
+	    (i = strv_index(names, json_object_get_string(v))) >= 0) {
+		*out = i;
+		return 0;
+	}
 	fail(c, p, "expected one of %s, got %s",
 	    join_names(list, sizeof(list), names, 1),
 	    describe(d, sizeof(d), v));

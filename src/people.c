@@ -11,6 +11,7 @@
 
 #include "rolehook/normalize.h"
 #include "rolehook/people.h"
+#include "rolehook/strv.h"
 
 static const char *const attr_names[] = {
 	"employee_id", "email", "external_id", "name", "department", "title",
@@ -34,11 +35,8 @@ people_clear(struct norm_event *ev)
 static int
 valid_attr(const char *k)
 {
-	size_t i;
-
-	for (i = 0; attr_names[i] != NULL; i++)
-		if (strcmp(k, attr_names[i]) == 0)
-			return 1;
+	if (strv_index(attr_names, k) >= 0)
+		return 1;
 	return strncmp(k, "custom.", 7) == 0 && k[7] != '\0' && strlen(k) < 256;
 }
 
@@ -63,6 +61,7 @@ parse_person(struct json_object *p, size_t idx, struct norm_event *ev,
 	const char *kind = "update", *id, *s;
 	char key[300], subj[320];
 	size_t i;
+	int ki;
 
 	memset(ev, 0, sizeof(*ev));
 	if (!json_object_is_type(p, json_type_object)) {
@@ -74,15 +73,12 @@ parse_person(struct json_object *p, size_t idx, struct norm_event *ev,
 		if (strcmp(k, "kind") == 0) {
 			s = json_object_is_type(v, json_type_string) ?
 			    json_object_get_string(v) : "";
-			for (i = 0; kinds[i] != NULL; i++)
-				if (strcmp(s, kinds[i]) == 0)
-					break;
-			if (kinds[i] == NULL) {
+			if ((ki = strv_index(kinds, s)) < 0) {
 				snprintf(err, errlen, "[%zu].kind: expected hire, "
 				    "update, terminate or rehire", idx);
 				return -1;
 			}
-			kind = kinds[i];
+			kind = kinds[ki];
 			continue;
 		}
 		if (strcmp(k, "custom") == 0 &&

@@ -163,8 +163,9 @@ ev_attr(const struct norm_event *ev, const char *key)
 static int
 is_seat_role(const char *role)
 {
-	return role != NULL && (strcmp(role, "agent") == 0 ||
-	    strcmp(role, "admin") == 0);
+	static const char *const seat_roles[] = { "agent", "admin", NULL };
+
+	return role != NULL && strv_index(seat_roles, role) >= 0;
 }
 
 static int

@@ -97,8 +97,8 @@ struct cc {
 	size_t ntmpkeys;
 };
 
-static const char *const product_names[POLICY_NPRODUCTS] = {
-	"support", "chat", "talk", "guide", "explore"
+static const char *const product_names[POLICY_NPRODUCTS + 1] = {
+	"support", "chat", "talk", "guide", "explore", NULL
 };
 static const char *const step_names[POLICY_NSTEPS] = {
 	"entitlements_off", "downgrade", "suspend"
@@ -140,17 +140,6 @@ fail(struct cc *c, const char *path, const char *fmt, ...)
 	return -1;
 }
 
-static int
-str_in(const char *s, const char *const *list)
-{
-	size_t i;
-
-	for (i = 0; list[i] != NULL; i++)
-		if (strcmp(s, list[i]) == 0)
-			return (int)i;
-	return -1;
-}
-
 /* "a, b or c" from a NULL-terminated list. */
 static void
 join_names(char *dst, size_t cap, const char *const *list)
@@ -184,7 +173,7 @@ check_keys(struct cc *c, const struct json_object *obj, const char *path,
 
 	json_object_object_foreach((struct json_object *)obj, k, v) {
 		(void)v;
-		if (str_in(k, allowed) < 0) {
+		if (strv_index(allowed, k) < 0) {
 			join_names(list, sizeof(list), allowed);
 			return fail(c, path, "unknown member \"%.64s\"; expected "
 			    "%s", k, list);
@@ -414,7 +403,7 @@ compile_matcher(struct cc *c, const struct json_object *v, const char *path,
 	json_object_object_foreach((struct json_object *)v, k, val) {
 		if (strcmp(k, "ignore_case") == 0)
 			continue;
-		if (str_in(k, matcher_ops) < 0) {
+		if (strv_index(matcher_ops, k) < 0) {
 			join_names(list, sizeof(list), matcher_ops);
 			return fail(c, path, "unknown operator \"%.64s\"; "
 			    "expected %s (and optionally ignore_case)", k,
@@ -545,7 +534,7 @@ matcher_eval(const struct matcher *m, const char *v)
 static int
 valid_attr_name(const char *k)
 {
-	if (str_in(k, attr_names) >= 0)
+	if (strv_index(attr_names, k) >= 0)
 		return 1;
 	return strncmp(k, "custom.", 7) == 0 && k[7] != '\0';
 }
@@ -659,11 +648,8 @@ compile_entitlements(struct cc *c, struct rule *r,
 		    "\"agent\", \"chat\": false}, found %s", type_name(e));
 	json_object_object_foreach((struct json_object *)e, k, v) {
 		path_key(p, sizeof(p), path, k);
-		if ((i = str_in(k, (const char *const[]){ "support", "chat",
-		    "talk", "guide", "explore", NULL })) < 0) {
-			join_names(list, sizeof(list), (const char *const[]){
-			    "support", "chat", "talk", "guide", "explore",
-			    NULL });
+		if ((i = strv_index(product_names, k)) < 0) {
+			join_names(list, sizeof(list), product_names);
 			return fail(c, p, "unknown product; expected %s", list);
 		}
 		if (json_object_is_type(v, json_type_boolean) &&
@@ -702,7 +688,7 @@ compile_then(struct cc *c, struct rule *r, const struct json_object *then,
 		return fail(c, p, "missing; expected end-user, agent or admin");
 	if (get_string(c, v, p, 16, &s) != 0)
 		return -1;
-	if ((ri = str_in(s, role_names)) < 0)
+	if ((ri = strv_index(role_names, s)) < 0)
 		return fail(c, p, "expected end-user, agent or admin");
 	r->desired.role = role_names[ri];
 	end_user = ri == 0;
@@ -883,7 +869,7 @@ compile_protected(struct cc *c, const struct json_object *a)
 				    "...}, {\"external_id\": ...}, {\"subject\": "
 				    "...}");
 			json_object_object_foreach(e, k, v) {
-				w = str_in(k, pkeys);
+				w = strv_index(pkeys, k);
 				path_key(pk, sizeof(pk), path, k);
 				if (get_string(c, v, pk, 1024, &s) != 0)
 					return -1;
@@ -960,7 +946,7 @@ compile_match(struct cc *c, const struct json_object *a)
 		if (get_string(c, json_object_array_get_idx(a, i), path, 64,
 		    &s) != 0)
 			return -1;
-		if ((k = str_in(s, names)) < 0)
+		if ((k = strv_index(names, s)) < 0)
 			return fail(c, path, "expected external_id or email");
 		if (i == 1 && c->p->match[0] == names[k])
 			return fail(c, path, "\"%s\" listed twice", names[k]);
@@ -1002,7 +988,7 @@ compile_limits(struct cc *c, const struct json_object *o)
 		if (get_int_range(c, v, path, strcmp(k, "writes_per_minute") == 0 ?
 		    1 : 0, 1000000, &x) != 0)
 			return -1;
-		switch (str_in(k, limit_keys)) {
+		switch (strv_index(limit_keys, k)) {
 		case 0: l->downgrades_per_hour = x; break;
 		case 1: l->suspensions_per_hour = x; break;
 		case 2: l->changes_per_hour = x; break;

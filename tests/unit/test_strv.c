@@ -42,12 +42,31 @@ test_str_lower(void **state)
 	assert_string_equal(str_lower(s), "");
 }
 
+static void
+test_strv_index(void **state)
+{
+	static const char *const names[] = { "agent", "admin", "Agent",
+	    "", NULL };
+	static const char *const none[] = { NULL };
+
+	(void)state;
+	assert_int_equal(strv_index(names, "agent"), 0);
+	assert_int_equal(strv_index(names, "admin"), 1);
+	assert_int_equal(strv_index(names, "Agent"), 2);  /* exact case */
+	assert_int_equal(strv_index(names, ""), 3);
+	assert_int_equal(strv_index(names, "AGENT"), -1);
+	assert_int_equal(strv_index(names, "agents"), -1);
+	assert_int_equal(strv_index(names, "agen"), -1);
+	assert_int_equal(strv_index(none, "agent"), -1);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_strv_free),
 		cmocka_unit_test(test_str_lower),
+		cmocka_unit_test(test_strv_index),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
