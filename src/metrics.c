@@ -34,7 +34,8 @@ static const double buckets[] = {
 struct metrics {
 	const char *const *names;
 	size_t nsources;                    /* slot nsources = unknown */
-	atomic_ulong *requests;             /* [(nsources+1) * (NSTATUS+1)] */
+	atomic_ulong *requests;             /* [(nsources+1) * (NSTATUS+1)],
+	                                     * owns the block of all three */
 	atomic_ulong *verify_fail;          /* [(nsources+1) * VERIFY_ERR__MAX] */
 	atomic_ulong *verified;             /* [(nsources+1) * 2] */
 	atomic_ulong hist[NBUCKET + 1];     /* last = +Inf */
@@ -48,28 +49,25 @@ struct metrics *
 metrics_new(const char *const *sources, size_t nsources)
 {
 	struct metrics *m;
-	size_t i, nreq, nver;
+	size_t i, nreq, nver, nall;
 
 	if ((m = calloc(1, sizeof(*m))) == NULL)
 		return NULL;
 	m->names = sources;
 	m->nsources = nsources;
+	/* The per-source counters, in one block: requests, verify_fail,
+	 * verified. */
 	nreq = (nsources + 1) * (NSTATUS + 1);
 	nver = (nsources + 1) * VERIFY_ERR__MAX;
-	m->requests = calloc(nreq, sizeof(*m->requests));
-	m->verify_fail = calloc(nver, sizeof(*m->verify_fail));
-	m->verified = calloc((nsources + 1) * 2, sizeof(*m->verified));
-	if (m->requests == NULL || m->verify_fail == NULL ||
-	    m->verified == NULL) {
-		metrics_free(m);
+	nall = nreq + nver + (nsources + 1) * 2;
+	if ((m->requests = calloc(nall, sizeof(*m->requests))) == NULL) {
+		free(m);
 		return NULL;
 	}
-	for (i = 0; i < nreq; i++)
+	m->verify_fail = m->requests + nreq;
+	m->verified = m->verify_fail + nver;
+	for (i = 0; i < nall; i++)
 		atomic_init(&m->requests[i], 0);
-	for (i = 0; i < nver; i++)
-		atomic_init(&m->verify_fail[i], 0);
-	for (i = 0; i < (nsources + 1) * 2; i++)
-		atomic_init(&m->verified[i], 0);
 	for (i = 0; i <= NBUCKET; i++)
 		atomic_init(&m->hist[i], 0);
 	atomic_init(&m->sum_us, 0);
@@ -83,11 +81,8 @@ metrics_new(const char *const *sources, size_t nsources)
 void
 metrics_free(struct metrics *m)
 {
-	if (m == NULL)
-		return;
-	free(m->requests);
-	free(m->verify_fail);
-	free(m->verified);
+	if (m != NULL)
+		free(m->requests);   /* the block of every per-source counter */
 	free(m);
 }
 
