@@ -1125,8 +1125,7 @@ take_env_secret(struct ctx *c, const char *path, const char *name,
 	rc = 0;
 out:
 	pthread_mutex_unlock(&env_lock);
-	if (copy != NULL)
-		OPENSSL_clear_free(copy, strlen(copy));
+	secretfile_free(copy);
 	return rc;
 }
 
@@ -1269,10 +1268,8 @@ parse_secret(struct ctx *c, struct json_object *v, const char *path,
 	sec.key = NULL;
 	rc = 0;
 out:
-	if (sec.key != NULL)
-		OPENSSL_clear_free(sec.key, sec.len);
-	if (plain != NULL)
-		OPENSSL_clear_free(plain, strlen(plain));
+	OPENSSL_clear_free(sec.key, sec.len);
+	secretfile_free(plain);
 	return rc;
 }
 
@@ -2091,8 +2088,7 @@ config_load(const char *path, enum config_secrets secrets,
 	}
 	rc = config_parse(buf, n, path, secrets, out, err, errlen);
 out:
-	if (buf != NULL)
-		OPENSSL_clear_free(buf, CONFIG_MAX_BYTES + 1);
+	OPENSSL_clear_free(buf, CONFIG_MAX_BYTES + 1);
 	if (fd != -1)
 		close(fd);
 	return rc;
@@ -2125,9 +2121,7 @@ config_free(struct config *cfg)
 	free(cfg->store.path);
 	free(cfg->store.dsn);
 	free(cfg->store.password_ref);
-	if (cfg->store.password != NULL)
-		OPENSSL_clear_free(cfg->store.password,
-		    strlen(cfg->store.password));
+	secretfile_free(cfg->store.password);
 	free(cfg->path);
 	free(cfg);
 }
@@ -2153,8 +2147,7 @@ config_store_open(const struct config *cfg, struct store_opts *so,
 	}
 	rc = store_open(cfg->store.dsn, so, out, msg, sizeof(msg));
 	so->password = NULL;
-	if (pw != NULL)
-		OPENSSL_clear_free(pw, strlen(pw));
+	secretfile_free(pw);
 	if (rc != 0)
 		snprintf(err, errlen, "%s: store.dsn (postgresql): %s",
 		    cfg->path != NULL ? cfg->path : "(config)", msg);

@@ -75,13 +75,6 @@ struct oauth {
 	struct oauth_stats st;
 };
 
-static void
-wipe_free(char *s)
-{
-	if (s != NULL)
-		OPENSSL_clear_free(s, strlen(s));
-}
-
 /* RFC 6750 b64token-ish: visible ASCII, no space, bounded. */
 static int
 token_ok(const char *s)
@@ -222,8 +215,7 @@ curl_post(void *arg, const char *url, const char *data, long *status,
 nomem:
 	httpc_errf(err, errlen, "oauth: out of memory");
 out:
-	if (b.buf != NULL)
-		OPENSSL_clear_free(b.buf, OAUTH_RESPONSE_MAX + 1);
+	OPENSSL_clear_free(b.buf, OAUTH_RESPONSE_MAX + 1);
 	curl_slist_free_all(hl);
 	if (h != NULL)
 		curl_easy_cleanup(h);
@@ -392,8 +384,8 @@ struct answer {
 static void
 answer_clear(struct answer *an)
 {
-	wipe_free(an->access);
-	wipe_free(an->refresh);
+	secretfile_free(an->access);
+	secretfile_free(an->refresh);
 	memset(an, 0, sizeof(*an));
 }
 
@@ -481,7 +473,7 @@ parse_answer(long status, const char *resp, struct answer *an, char *err,
 	rc = OAUTH_OK;
 out:
 	if (rc != OAUTH_OK && rc != OAUTH_DENIED && rc != OAUTH_RETRYABLE) {
-		wipe_free(an->access);
+		secretfile_free(an->access);
 		an->access = NULL;
 	}
 	json_object_put(o);
@@ -514,8 +506,8 @@ post_grant(struct oauth *a, const char *refresh, struct answer *an,
 		    "token; keeping the file", (const char *)NULL);
 	}
 out:
-	wipe_free(body);
-	wipe_free(resp);
+	secretfile_free(body);
+	secretfile_free(resp);
 	return rc;
 }
 
@@ -547,7 +539,7 @@ tmp_grant(struct oauth *a, struct answer *an)
 		else
 			answer_clear(an);
 	}
-	wipe_free(rt);
+	secretfile_free(rt);
 	free(tmp);
 	return rc;
 }
@@ -591,7 +583,7 @@ refresh_grant(struct oauth *a, struct answer *an, char *err, size_t errlen)
 		    "invalid_grant") != 0)
 			goto out;
 		/* Refused: retried once if the file changed meanwhile. */
-		wipe_free(prev);
+		secretfile_free(prev);
 		prev = rt;
 		rt = NULL;
 	}
@@ -635,9 +627,9 @@ out:
 		answer_clear(an);
 	if (lfd != -1)
 		close(lfd);     /* releases the flock */
-	wipe_free(rt);
-	wipe_free(prev);
-	wipe_free(line);
+	secretfile_free(rt);
+	secretfile_free(prev);
+	secretfile_free(line);
 	return rc;
 }
 
@@ -714,8 +706,8 @@ oauth_free(struct oauth *a)
 {
 	if (a == NULL)
 		return;
-	wipe_free(a->token);
-	wipe_free(a->client_secret);
+	secretfile_free(a->token);
+	secretfile_free(a->client_secret);
 	free(a->client_id);
 	free(a->scope);
 	free(a->token_url);
@@ -803,7 +795,7 @@ oauth_header(struct oauth *a, char *buf, size_t cap, uint64_t *gen,
 	pthread_mutex_lock(&a->mu);
 	a->renewing = 0;
 	if (rc == OAUTH_OK) {
-		wipe_free(a->token);
+		secretfile_free(a->token);
 		a->token = an.access;
 		an.access = NULL;
 		a->stale = 0;

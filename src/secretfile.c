@@ -93,9 +93,15 @@ secretfile_read(const char *path, const char *what, size_t max, int flags,
 	buf = NULL;
 	rc = 0;
 out:
-	if (buf != NULL)
-		OPENSSL_clear_free(buf, cap + 1);
+	OPENSSL_clear_free(buf, cap + 1);
 	if (fd != -1)
 		close(fd);
 	return rc;
+}
+
+void
+secretfile_free(char *s)
+{
+	if (s != NULL)
+		OPENSSL_clear_free(s, strlen(s));
 }

@@ -594,8 +594,7 @@ verify_key_decode(enum verify_keyenc enc, const char *secret,
 	k = NULL;
 	rc = 0;
 out:
-	if (k != NULL)
-		OPENSSL_clear_free(k, cap);
+	OPENSSL_clear_free(k, cap);
 	return rc;
 }
 

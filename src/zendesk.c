@@ -33,6 +33,7 @@
 #include "rolehook/httpc.h"
 #include "rolehook/log.h"
 #include "rolehook/oauth.h"
+#include "rolehook/secretfile.h"
 #include "rolehook/zendesk.h"
 
 #define DEFAULT_CONNECT_MS 5000L
@@ -369,10 +370,8 @@ basic_auth(const char *email, const char *token, char **out)
 	val = NULL;
 	rc = 0;
 out:
-	if (raw != NULL)
-		OPENSSL_clear_free(raw, rawlen + 1);
-	if (val != NULL)
-		OPENSSL_clear_free(val, 6 + b64len + 1);
+	OPENSSL_clear_free(raw, rawlen + 1);
+	OPENSSL_clear_free(val, 6 + b64len + 1);
 	return rc;
 }
 
@@ -461,8 +460,7 @@ oauth_conf(const struct config *cfg, int check_only, struct json_object *oa,
 	}
 	rc = ZD_OK;
 out:
-	if (secret != NULL)
-		OPENSSL_clear_free(secret, strlen(secret));
+	secretfile_free(secret);
 	return rc;
 }
 
@@ -710,8 +708,7 @@ conf_load(const struct config *cfg, int check_only, struct zd_conf **out,
 	zc = NULL;
 	rc = ZD_OK;
 out:
-	if (secret != NULL)
-		OPENSSL_clear_free(secret, strlen(secret));
+	secretfile_free(secret);
 	free(url);
 	zd_conf_free(zc);
 	return rc;
@@ -730,8 +727,7 @@ zd_conf_free(struct zd_conf *conf)
 {
 	if (conf == NULL)
 		return;
-	if (conf->auth != NULL)
-		OPENSSL_clear_free(conf->auth, strlen(conf->auth));
+	secretfile_free(conf->auth);
 	oauth_free(conf->oauth);
 	free(conf->base_url);
 	free(conf);
@@ -786,8 +782,7 @@ build_headers(struct zd_client *c, const char *auth)
 		goto out;
 	rc = 0;
 out:
-	if (line != NULL)
-		OPENSSL_clear_free(line, n);
+	OPENSSL_clear_free(line, n);
 	return rc;
 }
 

@@ -34,4 +34,10 @@
 int secretfile_read(const char *path, const char *what, size_t max,
     int flags, char **out, size_t *len, char *err, size_t errlen);
 
+/*
+ * Wipes the NUL-terminated secret s (a password, token or key text, such
+ * as secretfile_read returns) and frees it.  NULL is a no-op.
+ */
+void secretfile_free(char *s);
+
 #endif
