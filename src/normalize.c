@@ -18,7 +18,7 @@
  * senders share is data read by one piece of code: each sender's event
  * types are a struct kind_map table (kind_find()), and the attributes it
  * sends at fixed places a struct pick table (pick_attrs()), both naming
- * members by the dotted path that errors quote (walk()).
+ * members by the dotted path that errors quote (at()).
  */
 #include <inttypes.h>
 #include <limits.h>
@@ -430,46 +430,31 @@ has_member(const struct json_object *o, const char *key)
 }
 
 /*
- * Follows a dotted path of member names from root ("data.resource.id",
- * which is also the path errors name).  Returns 1 and *out (NULL for
- * JSON null) when the last member is present, else 0 and NULL.
+ * The value at a dotted path of member names from root
+ * ("data.resource.id", which is also the path errors name), NULL when
+ * absent or null.
  */
-static int
-walk(const struct json_object *root, const char *path,
-    struct json_object **out)
+static struct json_object *
+at(const struct json_object *root, const char *path)
 {
 	const struct json_object *o = root;
+	struct json_object *v = NULL;
 	const char *dot;
 	char key[PATHLEN];
 	size_t n;
 
-	*out = NULL;
 	for (;;) {
 		dot = strchr(path, '.');
 		n = dot != NULL ? (size_t)(dot - path) : strlen(path);
 		if (n >= sizeof(key))
-			return 0;
+			return NULL;
 		memcpy(key, path, n);
 		key[n] = '\0';
-		if (dot == NULL)
-			break;
-		o = member(o, key);
+		if ((v = member(o, key)) == NULL || dot == NULL)
+			return v;
+		o = v;
 		path = dot + 1;
 	}
-	if (!has_member(o, key))
-		return 0;
-	*out = member(o, key);
-	return 1;
-}
-
-/* The value at a dotted path (see walk()), NULL when absent or null. */
-static struct json_object *
-at(const struct json_object *root, const char *path)
-{
-	struct json_object *v;
-
-	walk(root, path, &v);
-	return v;
 }
 
 /*
@@ -632,7 +617,7 @@ id_of(struct nctx *c, struct json_object *v, const char *path,
 	return id_check(c, t, path);
 }
 
-/* id_of() the member at path (see walk()). */
+/* id_of() the member at path (see at()). */
 static int
 id_at(struct nctx *c, const struct json_object *root, const char *path,
     struct text *t)
@@ -799,7 +784,7 @@ set_sender_type(struct nctx *c, const struct text *t)
 }
 
 /*
- * The sender's event type at path (see walk()): a non-empty string of
+ * The sender's event type at path (see at()): a non-empty string of
  * at most TYPE_MAX bytes, kept as ev->sender_type.
  */
 static int
@@ -934,7 +919,7 @@ occurred_from(struct nctx *c, const struct json_object *parent,
 }
 
 /*
- * effective_at from the date member at path (see walk(); absent, null,
+ * effective_at from the date member at path (see at(); absent, null,
  * "" and BambooHR's "0000-00-00" leave it unset); the text goes to
  * attribute effective_at.
  */
@@ -956,15 +941,21 @@ effective_from(struct nctx *c, const struct json_object *root,
 	return attr_text(c, "effective_at", &t);
 }
 
-/* effective_from() the first path when it is present (even null), else
- * the second. */
+/*
+ * effective_from() the first of paths[0..n) that is sent: a date member
+ * that is absent or null ("date or null", research/hris.md 4.2) does not
+ * hide the next one.
+ */
 static int
-effective_either(struct nctx *c, const struct json_object *root,
-    const char *first, const char *second)
+effective_first(struct nctx *c, const struct json_object *root,
+    const char *const *paths, size_t n)
 {
-	struct json_object *v;
+	size_t i;
 
-	return effective_from(c, root, walk(root, first, &v) ? first : second);
+	for (i = 0; i < n; i++)
+		if (at(root, paths[i]) != NULL)
+			return effective_from(c, root, paths[i]);
+	return 0;
 }
 
 /* effective_at from an attribute this normaliser already set. */
@@ -1100,7 +1091,7 @@ enum pick_as {
 
 /*
  * An attribute and where a sender puts it: the first of paths (see
- * walk(); unused ones NULL) that holds a value.  An id or e-mail of ""
+ * at(); unused ones NULL) that holds a value.  An id or e-mail of ""
  * is absent, so the next path is tried.
  */
 struct pick {
@@ -1824,6 +1815,13 @@ static const struct kind_map personio_kinds[] = {
 static const char *const personio_ids[] = { "payload.person_id",
 	"payload.person.id" };
 
+/* Where the effective date is, by kind (docs/normalizers.md). */
+static const char *const personio_hire_dates[] = { "payload.effective_date",
+	"payload.start_date" };
+static const char *const personio_leave_dates[] = {
+	"payload.effective_date", "payload.termination_date",
+	"payload.end_date" };
+
 static const struct pick personio_attrs[] = {
 	{ "email", P_EMAIL, { "payload.email", "payload.person.email" } },
 	{ NULL, P_TEXT, { NULL } }
@@ -1864,14 +1862,13 @@ norm_personio(struct nctx *c, struct json_object *root)
 	    pick_attrs(c, root, personio_attrs) != 0 ||
 	    set_kind(c, k->kind) != 0)
 		return -1;
-	if (has_member(payload, "effective_date"))
-		return effective_from(c, root, "payload.effective_date");
 	if (strcmp(k->kind, K_HIRE) == 0)
-		return effective_from(c, root, "payload.start_date");
+		return effective_first(c, root, personio_hire_dates,
+		    NELEM(personio_hire_dates));
 	if (strcmp(k->kind, K_TERMINATE) == 0)
-		return effective_either(c, root, "payload.termination_date",
-		    "payload.end_date");
-	return 0;
+		return effective_first(c, root, personio_leave_dates,
+		    NELEM(personio_leave_dates));
+	return effective_from(c, root, "payload.effective_date");
 }
 
 /* ---- Gusto (research/hris.md 2.6) ---- */
@@ -1941,6 +1938,9 @@ static const char *const deel_ids[] = { "data.resource.worker_id",
 	"data.resource.employee_id", "data.resource.worker.id",
 	"data.resource.employee.id" };
 
+static const char *const deel_leave_dates[] = {
+	"data.resource.completion_date", "data.resource.end_date" };
+
 static const struct pick deel_attrs[] = {
 	{ "email", P_EMAIL, { "data.resource.work_email",
 	  "data.resource.email", "data.resource.worker.work_email",
@@ -1997,8 +1997,8 @@ norm_deel(struct nctx *c, struct json_object *root)
 	    compose_name(c) != 0))
 		return -1;
 	if (strcmp(k->kind, K_TERMINATE) == 0)
-		return effective_either(c, root,
-		    "data.resource.completion_date", "data.resource.end_date");
+		return effective_first(c, root, deel_leave_dates,
+		    NELEM(deel_leave_dates));
 	if (strcmp(k->kind, K_HIRE) == 0)
 		return effective_from(c, root, "data.resource.start_date");
 	return 0;
