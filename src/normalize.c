@@ -1396,7 +1396,7 @@ norm_zendesk(struct nctx *c, struct json_object *root)
 	if (subj.s != NULL && (!has_prefix(subj.s, "zen:user:") ||
 	    parse_uid(subj.s + 9, subj.len - 9, &sid) != 0))
 		return nfail(c, "subject: expected \"zen:user:<id>\"");
-	if (id_of(c, member(detail, "id"), "detail.id", &did) != 0)
+	if (id_at(c, root, "detail.id", &did) != 0)
 		return -1;
 	if (did.s != NULL && parse_uid(did.s, did.len, &uid) != 0)
 		return nfail(c, "detail.id: expected a positive decimal user "
@@ -1558,7 +1558,7 @@ bamboo_event(struct nctx *c, struct json_object *root)
 	if (sender_type(c, root, "type", &type) != 0 ||
 	    occurred_from(c, root, "timestamp", "timestamp", 0) != 0 ||
 	    req_object(c, root, "data", "data", &data) != 0 ||
-	    id_of(c, member(data, "employeeId"), "data.employeeId", &id) != 0 ||
+	    id_at(c, root, "data.employeeId", &id) != 0 ||
 	    tenant_from(c, root, "data.companyId") != 0)
 		return -1;
 	if ((k = kind_find(bamboo_kinds, type.s)) == NULL)
@@ -1612,6 +1612,7 @@ bamboo_fields_event(struct nctx *c, struct json_object *root)
 	snprintf(pp, sizeof(pp), "%s.id", p);
 	if (id_of(c, member(e, "id"), pp, &id) != 0)
 		return -1;
+	/* type + 21: the action in lower case. */
 	if ((k = kind_find(bamboo_actions, type + 21)) == NULL)
 		return ignore(c, "bamboohr: action not acted on");
 	return bamboo_person(c, k, &id, pp, e, p);
@@ -1757,12 +1758,17 @@ static const struct kind_map hibob_kinds[] = {
 	{ NULL, NULL, NULL, 0 }
 };
 
+static const struct pick hibob_attrs[] = {
+	{ "email", P_EMAIL, { "data.email" } },
+	{ NULL, P_TEXT, { NULL } }
+};
+
 static int
 norm_hibob(struct nctx *c, struct json_object *root)
 {
 	const struct kind_map *k;
 	struct json_object *data;
-	struct text type, t, id;
+	struct text type, id;
 
 	if (!has_member(root, "type") && has_member(root, "text"))
 		return ignore(c, "hibob: webhook test ping");
@@ -1780,8 +1786,7 @@ norm_hibob(struct nctx *c, struct json_object *root)
 		return nfail(c, "data: missing (expected an object)");
 	if (need_person(c, &id, "data.employeeId", "employee id") != 0 ||
 	    set_kind(c, k->kind) != 0 ||
-	    email_of(c, member(data, "email"), "data.email", &t) != 0 ||
-	    attr_text(c, "email", &t) != 0 ||
+	    pick_attrs(c, root, hibob_attrs) != 0 ||
 	    effective_from(c, root, "data.effectiveDate") != 0)
 		return -1;
 	if (strcmp(type.s, "employee.updated") == 0 &&
