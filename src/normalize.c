@@ -14,7 +14,11 @@
  * Event mapping choices (which sender event is a hire, which is only a
  * record being created, ...) are documented per sender in
  * docs/normalizers.md; the rule throughout is that the event that makes
- * a change effective acts, and deleting a record is not a leave.
+ * a change effective acts, and deleting a record is not a leave.  What
+ * senders share is data read by one piece of code: each sender's event
+ * types are a struct kind_map table (kind_find()), and the attributes it
+ * sends at fixed places a struct pick table (pick_attrs()), both naming
+ * members by the dotted path that errors quote (at()).
  */
 #include <inttypes.h>
 #include <limits.h>
@@ -39,6 +43,7 @@
 #define CUSTOM_KEY_MAX 64      /* custom.<key> */
 #define SQUASH_MAX 64          /* field names compared by squash() */
 #define PATHLEN 192
+#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 #define QUOTE_SHOWN 40
 /* Unknown sender fields may fill the tables only up to these marks, so
  * the known attributes and changed names always fit. */
@@ -424,21 +429,61 @@ has_member(const struct json_object *o, const char *key)
 	    json_object_object_get_ex(o, key, NULL);
 }
 
-/* *out = the object at parent.key, NULL when absent or null. */
+/*
+ * The value at a dotted path of member names from root
+ * ("data.resource.id", which is also the path errors name), NULL when
+ * absent or null.
+ */
+static struct json_object *
+at(const struct json_object *root, const char *path)
+{
+	const struct json_object *o = root;
+	struct json_object *v = NULL;
+	const char *dot;
+	char key[PATHLEN];
+	size_t n;
+
+	for (;;) {
+		dot = strchr(path, '.');
+		n = dot != NULL ? (size_t)(dot - path) : strlen(path);
+		if (n >= sizeof(key))
+			return NULL;
+		memcpy(key, path, n);
+		key[n] = '\0';
+		if ((v = member(o, key)) == NULL || dot == NULL)
+			return v;
+		o = v;
+		path = dot + 1;
+	}
+}
+
+/*
+ * *out = parent.key when it has type want (noun: "an object"), NULL when
+ * absent or null.
+ */
 static int
-opt_object(struct nctx *c, const struct json_object *parent, const char *key,
-    const char *path, struct json_object **out)
+opt_typed(struct nctx *c, const struct json_object *parent, const char *key,
+    const char *path, enum json_type want, const char *noun,
+    struct json_object **out)
 {
 	struct json_object *v = member(parent, key);
 
 	*out = NULL;
 	if (v == NULL)
 		return 0;
-	if (!json_object_is_type(v, json_type_object))
-		return nfail(c, "%s: expected an object, found %s", path,
+	if (!json_object_is_type(v, want))
+		return nfail(c, "%s: expected %s, found %s", path, noun,
 		    json_type_noun(v));
 	*out = v;
 	return 0;
+}
+
+static int
+opt_object(struct nctx *c, const struct json_object *parent, const char *key,
+    const char *path, struct json_object **out)
+{
+	return opt_typed(c, parent, key, path, json_type_object, "an object",
+	    out);
 }
 
 static int
@@ -456,16 +501,8 @@ static int
 opt_array(struct nctx *c, const struct json_object *parent, const char *key,
     const char *path, struct json_object **out)
 {
-	struct json_object *v = member(parent, key);
-
-	*out = NULL;
-	if (v == NULL)
-		return 0;
-	if (!json_object_is_type(v, json_type_array))
-		return nfail(c, "%s: expected an array, found %s", path,
-		    json_type_noun(v));
-	*out = v;
-	return 0;
+	return opt_typed(c, parent, key, path, json_type_array, "an array",
+	    out);
 }
 
 static const char *
@@ -580,6 +617,14 @@ id_of(struct nctx *c, struct json_object *v, const char *path,
 	return id_check(c, t, path);
 }
 
+/* id_of() the member at path (see at()). */
+static int
+id_at(struct nctx *c, const struct json_object *root, const char *path,
+    struct text *t)
+{
+	return id_of(c, at(root, path), path, t);
+}
+
 /* An e-mail address: local@domain, no spaces or controls; "" = absent. */
 static int
 email_check(struct nctx *c, const struct text *t, const char *path)
@@ -611,18 +656,6 @@ email_of(struct nctx *c, struct json_object *v, const char *path,
 		return 0;
 	}
 	return email_check(c, t, path);
-}
-
-/* A sender event type: a non-empty string of at most TYPE_MAX bytes. */
-static int
-type_of(struct nctx *c, const struct json_object *parent, const char *key,
-    const char *path, struct text *t)
-{
-	if (text_of(c, member(parent, key), path, T_STR, TYPE_MAX, t) != 0)
-		return -1;
-	if (t->s == NULL || t->len == 0)
-		return nfail(c, "%s: missing (expected the event type)", path);
-	return 0;
 }
 
 /* ---- building the event ---- */
@@ -750,6 +783,21 @@ set_sender_type(struct nctx *c, const struct text *t)
 	return set_str(c, &c->ev->sender_type, t->s, t->len);
 }
 
+/*
+ * The sender's event type at path (see at()): a non-empty string of
+ * at most TYPE_MAX bytes, kept as ev->sender_type.
+ */
+static int
+sender_type(struct nctx *c, const struct json_object *root, const char *path,
+    struct text *t)
+{
+	if (text_of(c, at(root, path), path, T_STR, TYPE_MAX, t) != 0)
+		return -1;
+	if (t->s == NULL || t->len == 0)
+		return nfail(c, "%s: missing (expected the event type)", path);
+	return set_sender_type(c, t);
+}
+
 /* Removes attribute key if present. */
 static void
 attr_del(struct norm_event *ev, const char *key)
@@ -785,13 +833,35 @@ set_subject(struct nctx *c, const char *prefix, const struct text *id)
 	return 0;
 }
 
-/* subject = "<prefix>:<id>"; the id is also attribute employee_id. */
+/* subject = "<normaliser>:<id>"; the id is also attribute employee_id. */
 static int
-set_person(struct nctx *c, const char *prefix, const struct text *id)
+set_person(struct nctx *c, const struct text *id)
 {
-	if (set_subject(c, prefix, id) != 0)
+	if (set_subject(c, c->who, id) != 0)
 		return -1;
 	return attr_text(c, "employee_id", id);
+}
+
+/*
+ * set_person(); without a person id, subject "<alt_prefix>:<alt>" when
+ * alt (may be NULL) holds one; else an error naming path.
+ */
+static int
+need_subject(struct nctx *c, const struct text *id, const char *alt_prefix,
+    const struct text *alt, const char *path, const char *what)
+{
+	if (id->s != NULL)
+		return set_person(c, id);
+	if (alt != NULL && alt->s != NULL)
+		return set_subject(c, alt_prefix, alt);
+	return nfail(c, "%s: missing (expected the %s)", path, what);
+}
+
+static int
+need_person(struct nctx *c, const struct text *id, const char *path,
+    const char *what)
+{
+	return need_subject(c, id, NULL, NULL, path, what);
 }
 
 /* subject = "email:<lower-case address>". */
@@ -849,12 +919,15 @@ occurred_from(struct nctx *c, const struct json_object *parent,
 }
 
 /*
- * effective_at from a date member (absent, null, "" and BambooHR's
- * "0000-00-00" leave it unset); the text goes to attribute effective_at.
+ * effective_at from the date member at path (see at(); absent, null,
+ * "" and BambooHR's "0000-00-00" leave it unset); the text goes to
+ * attribute effective_at.
  */
 static int
-effective_from(struct nctx *c, struct json_object *v, const char *path)
+effective_from(struct nctx *c, const struct json_object *root,
+    const char *path)
 {
+	struct json_object *v = at(root, path);
 	struct text t;
 	int64_t when;
 
@@ -866,6 +939,23 @@ effective_from(struct nctx *c, struct json_object *v, const char *path)
 		return -1;
 	c->ev->effective_at = when;
 	return attr_text(c, "effective_at", &t);
+}
+
+/*
+ * effective_from() the first of paths[0..n) that is sent: a date member
+ * that is absent or null ("date or null", research/hris.md 4.2) does not
+ * hide the next one.
+ */
+static int
+effective_first(struct nctx *c, const struct json_object *root,
+    const char *const *paths, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (at(root, paths[i]) != NULL)
+			return effective_from(c, root, paths[i]);
+	return 0;
 }
 
 /* effective_at from an attribute this normaliser already set. */
@@ -883,13 +973,22 @@ effective_from_attr(struct nctx *c, const char *key)
 	return attr_put(c, "effective_at", v, strlen(v), 0);
 }
 
-/* A tenant / company id, kept as custom.tenant_id when present. */
+/* kind, and effective_at from an attribute this normaliser already set. */
 static int
-tenant_from(struct nctx *c, struct json_object *v, const char *path)
+set_kind_dated(struct nctx *c, const char *kind, const char *key)
+{
+	if (set_kind(c, kind) != 0)
+		return -1;
+	return effective_from_attr(c, key);
+}
+
+/* A tenant / company id at path, kept as custom.tenant_id when present. */
+static int
+tenant_from(struct nctx *c, const struct json_object *root, const char *path)
 {
 	struct text t;
 
-	if (id_of(c, v, path, &t) != 0)
+	if (id_at(c, root, path, &t) != 0)
 		return -1;
 	return attr_text(c, "custom.tenant_id", &t);
 }
@@ -910,6 +1009,162 @@ compose_name(struct nctx *c)
 	if (n < 0 || (size_t)n >= sizeof(buf))
 		return nfail(c, "name: longer than %d bytes", NORM_VALUE_MAX);
 	return attr_put(c, "name", buf, (size_t)n, 0);
+}
+
+/* type == base or type starts with base followed by '.'. */
+static int
+type_family(const char *type, const char *base)
+{
+	size_t n = strlen(base);
+
+	return strncmp(type, base, n) == 0 &&
+	    (type[n] == '\0' || type[n] == '.');
+}
+
+/* A value that is a string, or an object whose "name" is one. */
+static int
+name_or_object(struct nctx *c, struct json_object *v, const char *path,
+    struct text *t)
+{
+	char p[PATHLEN];
+
+	if (v != NULL && json_object_is_type(v, json_type_object)) {
+		snprintf(p, sizeof(p), "%s.name", path);
+		return text_of(c, member(v, "name"), p, T_STR,
+		    NORM_VALUE_MAX, t);
+	}
+	return text_of(c, v, path, T_STR, NORM_VALUE_MAX, t);
+}
+
+/* ---- event types and attributes as data ---- */
+
+/* A sender event type and what it is (research/hris.md section 2). */
+struct kind_map {
+	const char *type;
+	const char *kind;             /* K_*; NULL: ignored, for why */
+	const char *why;
+	unsigned flags;
+};
+#define KM_FAMILY 1u                  /* type, or type followed by '.' */
+
+/* The entry for a sender event type, or NULL. */
+static const struct kind_map *
+kind_find(const struct kind_map *tab, const char *type)
+{
+	for (; tab->type != NULL; tab++)
+		if (strcmp(tab->type, type) == 0 ||
+		    ((tab->flags & KM_FAMILY) && type_family(type, tab->type)))
+			return tab;
+	return NULL;
+}
+
+/* An event type not acted on (k NULL: not in the table); returns 0. */
+static int
+ignore_kind(struct nctx *c, const struct kind_map *k)
+{
+	if (k != NULL && k->why != NULL)
+		return ignore(c, "%s", k->why);
+	return ignore(c, "%s: event type not acted on", c->who);
+}
+
+/* ignore_kind(), naming the person when the id is known. */
+static int
+ignore_person(struct nctx *c, const struct kind_map *k, const struct text *id)
+{
+	if (id->s != NULL && set_person(c, id) != 0)
+		return -1;
+	return ignore_kind(c, k);
+}
+
+/* How a picked member is read. */
+enum pick_as {
+	P_TEXT,                       /* a string, NORM_VALUE_MAX bytes */
+	P_SHORT,                      /* a string of at most 64 bytes */
+	P_RAWID,                      /* a string or an integer, ID_MAX */
+	P_ID,                         /* an identifier, see id_of() */
+	P_EMAIL,                      /* an e-mail address, see email_of() */
+	P_NAME,                       /* see name_or_object() */
+	P_DATE                        /* a date, see time_of() */
+};
+
+#define PICK_PATHS 4
+
+/*
+ * An attribute and where a sender puts it: the first of paths (see
+ * at(); unused ones NULL) that holds a value.  An id or e-mail of ""
+ * is absent, so the next path is tried.
+ */
+struct pick {
+	const char *attr;
+	enum pick_as as;
+	const char *path[PICK_PATHS];
+};
+
+static int
+pick_read(struct nctx *c, struct json_object *v, const char *path,
+    enum pick_as as, struct text *t)
+{
+	int64_t when;
+
+	switch (as) {
+	case P_SHORT:
+		return text_of(c, v, path, T_STR, 64, t);
+	case P_RAWID:
+		return text_of(c, v, path, T_STR | T_INT, ID_MAX, t);
+	case P_ID:
+		return id_of(c, v, path, t);
+	case P_EMAIL:
+		return email_of(c, v, path, t);
+	case P_NAME:
+		return name_or_object(c, v, path, t);
+	case P_DATE:
+		return time_of(c, v, path, 0, &when, t);
+	case P_TEXT:
+	default:
+		return text_of(c, v, path, T_STR, NORM_VALUE_MAX, t);
+	}
+}
+
+/* t = the first of paths[0..n) (NULL ends them early) with a value. */
+static int
+pick_first(struct nctx *c, const struct json_object *root, enum pick_as as,
+    const char *const *paths, size_t n, struct text *t)
+{
+	size_t i;
+
+	memset(t, 0, sizeof(*t));
+	for (i = 0; i < n && paths[i] != NULL && t->s == NULL; i++)
+		if (pick_read(c, at(root, paths[i]), paths[i], as, t) != 0)
+			return -1;
+	return 0;
+}
+
+/* Every attribute of tab (ended by a NULL attr) that the body holds. */
+static int
+pick_attrs(struct nctx *c, const struct json_object *root,
+    const struct pick *tab)
+{
+	struct text t;
+
+	for (; tab->attr != NULL; tab++)
+		if (pick_first(c, root, tab->as, tab->path, PICK_PATHS,
+		    &t) != 0 || attr_text(c, tab->attr, &t) != 0)
+			return -1;
+	return 0;
+}
+
+/* A member that, when present, must be the string want. */
+static int
+opt_const(struct nctx *c, const struct json_object *root, const char *path,
+    size_t max, const char *want, const char *why)
+{
+	struct text t;
+
+	if (text_of(c, at(root, path), path, T_STR, max, &t) != 0)
+		return -1;
+	if (t.s != NULL && strcmp(t.s, want) != 0)
+		return nfail(c, "%s: expected \"%s\" %s", path, want, why);
+	return 0;
 }
 
 /*
@@ -1040,6 +1295,21 @@ static const struct {
 	{ NULL, NULL }
 };
 
+/* The user's state in a user event's detail. */
+static const struct pick zd_detail[] = {
+	{ "email", P_EMAIL, { "detail.email" } },
+	{ "external_id", P_RAWID, { "detail.external_id" } },
+	{ "name", P_TEXT, { "detail.name" } },
+	{ "custom.zendesk_role", P_SHORT, { "detail.role" } },
+	{ "custom.zendesk_custom_role_id", P_ID,
+	  { "detail.custom_role_id" } },
+	{ "custom.zendesk_organization_id", P_ID,
+	  { "detail.organization_id" } },
+	{ "custom.zendesk_default_group_id", P_ID,
+	  { "detail.default_group_id" } },
+	{ NULL, P_TEXT, { NULL } }
+};
+
 /* A positive decimal user id of at most 19 digits. */
 static int
 parse_uid(const char *s, size_t len, int64_t *out)
@@ -1096,8 +1366,7 @@ norm_zendesk(struct nctx *c, struct json_object *root)
 	int64_t sid = 0, uid = 0;
 	size_t i;
 
-	if (type_of(c, root, "type", "type", &type) != 0 ||
-	    set_sender_type(c, &type) != 0)
+	if (sender_type(c, root, "type", &type) != 0)
 		return -1;
 	if (!has_prefix(type.s, prefix))
 		return nfail(c, "type: expected a Zendesk event type "
@@ -1127,7 +1396,7 @@ norm_zendesk(struct nctx *c, struct json_object *root)
 	if (subj.s != NULL && (!has_prefix(subj.s, "zen:user:") ||
 	    parse_uid(subj.s + 9, subj.len - 9, &sid) != 0))
 		return nfail(c, "subject: expected \"zen:user:<id>\"");
-	if (id_of(c, member(detail, "id"), "detail.id", &did) != 0)
+	if (id_at(c, root, "detail.id", &did) != 0)
 		return -1;
 	if (did.s != NULL && parse_uid(did.s, did.len, &uid) != 0)
 		return nfail(c, "detail.id: expected a positive decimal user "
@@ -1146,38 +1415,10 @@ norm_zendesk(struct nctx *c, struct json_object *root)
 	if (set_subject(c, "zendesk", &t) != 0)
 		return -1;
 
-	if (detail != NULL) {
-		/* The user's state, not only its id. */
-		c->full = has_member(detail, "email") ||
-		    has_member(detail, "role");
-		if (email_of(c, member(detail, "email"), "detail.email",
-		    &t) != 0 || attr_text(c, "email", &t) != 0)
-			return -1;
-		if (text_of(c, member(detail, "external_id"),
-		    "detail.external_id", T_STR | T_INT, ID_MAX, &t) != 0 ||
-		    attr_text(c, "external_id", &t) != 0)
-			return -1;
-		if (text_of(c, member(detail, "name"), "detail.name", T_STR,
-		    NORM_VALUE_MAX, &t) != 0 || attr_text(c, "name", &t) != 0)
-			return -1;
-		if (text_of(c, member(detail, "role"), "detail.role", T_STR,
-		    64, &t) != 0 ||
-		    attr_text(c, "custom.zendesk_role", &t) != 0)
-			return -1;
-		if (id_of(c, member(detail, "custom_role_id"),
-		    "detail.custom_role_id", &t) != 0 ||
-		    attr_text(c, "custom.zendesk_custom_role_id", &t) != 0)
-			return -1;
-		if (id_of(c, member(detail, "organization_id"),
-		    "detail.organization_id", &t) != 0 ||
-		    attr_text(c, "custom.zendesk_organization_id", &t) != 0)
-			return -1;
-		if (id_of(c, member(detail, "default_group_id"),
-		    "detail.default_group_id", &t) != 0 ||
-		    attr_text(c, "custom.zendesk_default_group_id", &t) != 0)
-			return -1;
-	}
-	if (zd_json_text(c, event, "previous", "event.previous",
+	/* The user's state, not only its id. */
+	c->full = has_member(detail, "email") || has_member(detail, "role");
+	if (pick_attrs(c, root, zd_detail) != 0 ||
+	    zd_json_text(c, event, "previous", "event.previous",
 	    &ev->previous) != 0 ||
 	    zd_json_text(c, event, "current", "event.current",
 	    &ev->current) != 0)
@@ -1250,71 +1491,86 @@ bamboo_values(struct nctx *c, struct json_object *fields, const char *path)
 	return 0;
 }
 
+/* Event-based webhooks' event types. */
+static const struct kind_map bamboo_kinds[] = {
+	{ "employee.created", K_HIRE, NULL, 0 },
+	{ "employee.updated", K_UPDATE, NULL, 0 },
+	{ "employee.deleted", NULL, "bamboohr: a deleted record is not a "
+	  "leave (a termination arrives as employee.updated with status "
+	  "Inactive)", 0 },
+	{ NULL, NULL, NULL, 0 }
+};
+
+/* Field-based webhooks' actions, in lower case. */
+static const struct kind_map bamboo_actions[] = {
+	{ "created", K_HIRE, NULL, 0 },
+	{ "updated", K_UPDATE, NULL, 0 },
+	{ "deleted", NULL, "bamboohr: a deleted record is not a leave (a "
+	  "termination arrives as Updated with Status Inactive)", 0 },
+	{ NULL, NULL, NULL, 0 }
+};
+
 /*
+ * The person in one record (obj, at path prefix) of an event type k
+ * that bamboo_kinds lists: its changed fields and values, and the kind.
  * An update is a leave when it shows status Inactive (or an employment
  * status of Terminated): BambooHR sends terminations as updates, on the
  * effective date, and a termination date alone may be a future one.
  */
 static int
-bamboo_update_kind(struct nctx *c)
+bamboo_person(struct nctx *c, const struct kind_map *k, const struct text *id,
+    const char *idpath, const struct json_object *obj, const char *prefix)
 {
-	const char *st = norm_attr(c->ev, "employment_status");
-	const char *et = norm_attr(c->ev, "custom.employment_type");
+	struct json_object *changed, *fields;
+	const char *st, *et;
+	char p[64];                   /* "employees[<index>].changedFields" */
 
+	if (need_person(c, id, idpath, "employee id") != 0)
+		return -1;
+	if (k->kind == NULL)
+		return ignore_kind(c, k);
+	snprintf(p, sizeof(p), "%s.changedFields", prefix);
+	if (opt_array(c, obj, "changedFields", p, &changed) != 0 ||
+	    changed_list(c, changed, p, bamboo_fields) != 0)
+		return -1;
+	snprintf(p, sizeof(p), "%s.fields", prefix);
+	if (opt_object(c, obj, "fields", p, &fields) != 0 ||
+	    bamboo_values(c, fields, p) != 0 || compose_name(c) != 0)
+		return -1;
+	if (strcmp(k->kind, K_HIRE) == 0)
+		return set_kind_dated(c, K_HIRE, "custom.hire_date");
+	st = norm_attr(c->ev, "employment_status");
+	et = norm_attr(c->ev, "custom.employment_type");
 	if ((st != NULL && ieq(st, "inactive")) ||
-	    (et != NULL && ieq(et, "terminated"))) {
-		if (set_kind(c, K_TERMINATE) != 0)
-			return -1;
-		return effective_from_attr(c, "custom.termination_date");
-	}
+	    (et != NULL && ieq(et, "terminated")))
+		return set_kind_dated(c, K_TERMINATE,
+		    "custom.termination_date");
 	return set_kind(c, K_UPDATE);
 }
 
 static int
 bamboo_event(struct nctx *c, struct json_object *root)
 {
-	struct json_object *data, *changed, *fields;
+	const struct kind_map *k;
+	struct json_object *data;
 	struct text type, id;
 
-	if (type_of(c, root, "type", "type", &type) != 0 ||
-	    set_sender_type(c, &type) != 0 ||
+	if (sender_type(c, root, "type", &type) != 0 ||
 	    occurred_from(c, root, "timestamp", "timestamp", 0) != 0 ||
 	    req_object(c, root, "data", "data", &data) != 0 ||
-	    id_of(c, member(data, "employeeId"), "data.employeeId", &id) != 0 ||
-	    tenant_from(c, member(data, "companyId"), "data.companyId") != 0)
+	    id_at(c, root, "data.employeeId", &id) != 0 ||
+	    tenant_from(c, root, "data.companyId") != 0)
 		return -1;
-	if (strcmp(type.s, "employee.created") != 0 &&
-	    strcmp(type.s, "employee.updated") != 0 &&
-	    strcmp(type.s, "employee.deleted") != 0)
-		return ignore(c, "bamboohr: event type not acted on");
-	if (id.s == NULL)
-		return nfail(c, "data.employeeId: missing (expected the "
-		    "employee id)");
-	if (set_person(c, "bamboohr", &id) != 0)
-		return -1;
-	if (strcmp(type.s, "employee.deleted") == 0)
-		return ignore(c, "bamboohr: a deleted record is not a leave "
-		    "(a termination arrives as employee.updated with status "
-		    "Inactive)");
-	if (opt_array(c, data, "changedFields", "data.changedFields",
-	    &changed) != 0 ||
-	    changed_list(c, changed, "data.changedFields", bamboo_fields) != 0 ||
-	    opt_object(c, data, "fields", "data.fields", &fields) != 0 ||
-	    bamboo_values(c, fields, "data.fields") != 0 ||
-	    compose_name(c) != 0)
-		return -1;
-	if (strcmp(type.s, "employee.created") == 0) {
-		if (set_kind(c, K_HIRE) != 0)
-			return -1;
-		return effective_from_attr(c, "custom.hire_date");
-	}
-	return bamboo_update_kind(c);
+	if ((k = kind_find(bamboo_kinds, type.s)) == NULL)
+		return ignore_kind(c, NULL);
+	return bamboo_person(c, k, &id, "data.employeeId", data, "data");
 }
 
 static int
 bamboo_fields_event(struct nctx *c, struct json_object *root)
 {
-	struct json_object *emps, *e, *changed, *fields;
+	const struct kind_map *k;
+	struct json_object *emps, *e;
 	struct text action, id;
 	char p[48], pp[PATHLEN], type[TYPE_MAX + 32];
 	size_t i, n;
@@ -1356,31 +1612,10 @@ bamboo_fields_event(struct nctx *c, struct json_object *root)
 	snprintf(pp, sizeof(pp), "%s.id", p);
 	if (id_of(c, member(e, "id"), pp, &id) != 0)
 		return -1;
-	if (!ieq(action.s, "created") && !ieq(action.s, "updated") &&
-	    !ieq(action.s, "deleted"))
+	/* type + 21: the action in lower case. */
+	if ((k = kind_find(bamboo_actions, type + 21)) == NULL)
 		return ignore(c, "bamboohr: action not acted on");
-	if (id.s == NULL)
-		return nfail(c, "%s: missing (expected the employee id)", pp);
-	if (set_person(c, "bamboohr", &id) != 0)
-		return -1;
-	if (ieq(action.s, "deleted"))
-		return ignore(c, "bamboohr: a deleted record is not a leave "
-		    "(a termination arrives as Updated with Status "
-		    "Inactive)");
-	snprintf(pp, sizeof(pp), "%s.changedFields", p);
-	if (opt_array(c, e, "changedFields", pp, &changed) != 0 ||
-	    changed_list(c, changed, pp, bamboo_fields) != 0)
-		return -1;
-	snprintf(pp, sizeof(pp), "%s.fields", p);
-	if (opt_object(c, e, "fields", pp, &fields) != 0 ||
-	    bamboo_values(c, fields, pp) != 0 || compose_name(c) != 0)
-		return -1;
-	if (ieq(action.s, "created")) {
-		if (set_kind(c, K_HIRE) != 0)
-			return -1;
-		return effective_from_attr(c, "custom.hire_date");
-	}
-	return bamboo_update_kind(c);
+	return bamboo_person(c, k, &id, pp, e, p);
 }
 
 static int
@@ -1506,68 +1741,53 @@ hibob_field_updates(struct nctx *c, const struct json_object *data)
 	return 0;
 }
 
+static const struct kind_map hibob_kinds[] = {
+	{ "employee.joined", K_HIRE, NULL, 0 },
+	{ "employee.created", K_UPDATE, NULL, 0 },
+	{ "employee.updated", K_UPDATE, NULL, 0 },
+	{ "employee.left", K_TERMINATE, NULL, 0 },
+	{ "employee.inactivated", K_TERMINATE, NULL, 0 },
+	{ "employee.activated", K_REHIRE, NULL, 0 },
+	{ "table.entry.created", K_UPDATE, NULL, 0 },
+	{ "table.entry.updated", K_UPDATE, NULL, 0 },
+	{ "table.entry.deleted", K_UPDATE, NULL, 0 },
+	{ "employee.deleted", NULL, "hibob: a deleted record is not a leave "
+	  "(leavers arrive as employee.left)", 0 },
+	{ "employee.temporaryLeave", NULL, "hibob: temporary leave does not "
+	  "end employment; rolehook does not act on it", 0 },
+	{ NULL, NULL, NULL, 0 }
+};
+
+static const struct pick hibob_attrs[] = {
+	{ "email", P_EMAIL, { "data.email" } },
+	{ NULL, P_TEXT, { NULL } }
+};
+
 static int
 norm_hibob(struct nctx *c, struct json_object *root)
 {
-	static const struct {
-		const char *type;
-		const char *kind;
-	} kinds[] = {
-		{ "employee.joined", K_HIRE },
-		{ "employee.created", K_UPDATE },
-		{ "employee.updated", K_UPDATE },
-		{ "employee.left", K_TERMINATE },
-		{ "employee.inactivated", K_TERMINATE },
-		{ "employee.activated", K_REHIRE },
-		{ "table.entry.created", K_UPDATE },
-		{ "table.entry.updated", K_UPDATE },
-		{ "table.entry.deleted", K_UPDATE },
-		{ NULL, NULL }
-	};
+	const struct kind_map *k;
 	struct json_object *data;
-	struct text type, t, id;
-	const char *kind = NULL;
-	size_t i;
+	struct text type, id;
 
 	if (!has_member(root, "type") && has_member(root, "text"))
 		return ignore(c, "hibob: webhook test ping");
-	if (type_of(c, root, "type", "type", &type) != 0 ||
-	    set_sender_type(c, &type) != 0)
-		return -1;
-	if (text_of(c, member(root, "version"), "version", T_STR, 16,
-	    &t) != 0)
-		return -1;
-	if (t.s != NULL && strcmp(t.s, "v2") != 0)
-		return nfail(c, "version: expected \"v2\" (HiBob v1 webhooks "
-		    "are not supported)");
-	if (occurred_from(c, root, "triggeredAt", "triggeredAt", 0) != 0 ||
-	    tenant_from(c, member(root, "companyId"), "companyId") != 0 ||
+	if (sender_type(c, root, "type", &type) != 0 ||
+	    opt_const(c, root, "version", 16, "v2", "(HiBob v1 webhooks are "
+	    "not supported)") != 0 ||
+	    occurred_from(c, root, "triggeredAt", "triggeredAt", 0) != 0 ||
+	    tenant_from(c, root, "companyId") != 0 ||
 	    opt_object(c, root, "data", "data", &data) != 0 ||
-	    id_of(c, member(data, "employeeId"), "data.employeeId", &id) != 0)
+	    id_at(c, root, "data.employeeId", &id) != 0)
 		return -1;
-	for (i = 0; kinds[i].type != NULL; i++)
-		if (strcmp(kinds[i].type, type.s) == 0)
-			kind = kinds[i].kind;
-	if (id.s != NULL && set_person(c, "hibob", &id) != 0)
-		return -1;
-	if (strcmp(type.s, "employee.deleted") == 0)
-		return ignore(c, "hibob: a deleted record is not a leave "
-		    "(leavers arrive as employee.left)");
-	if (strcmp(type.s, "employee.temporaryLeave") == 0)
-		return ignore(c, "hibob: temporary leave does not end "
-		    "employment; rolehook does not act on it");
-	if (kind == NULL)
-		return ignore(c, "hibob: event type not acted on");
+	if ((k = kind_find(hibob_kinds, type.s)) == NULL || k->kind == NULL)
+		return ignore_person(c, k, &id);
 	if (data == NULL)
 		return nfail(c, "data: missing (expected an object)");
-	if (id.s == NULL)
-		return nfail(c, "data.employeeId: missing (expected the "
-		    "employee id)");
-	if (set_kind(c, kind) != 0 ||
-	    email_of(c, member(data, "email"), "data.email", &t) != 0 ||
-	    attr_text(c, "email", &t) != 0 ||
-	    effective_from(c, member(data, "effectiveDate"),
-	    "data.effectiveDate") != 0)
+	if (need_person(c, &id, "data.employeeId", "employee id") != 0 ||
+	    set_kind(c, k->kind) != 0 ||
+	    pick_attrs(c, root, hibob_attrs) != 0 ||
+	    effective_from(c, root, "data.effectiveDate") != 0)
 		return -1;
 	if (strcmp(type.s, "employee.updated") == 0 &&
 	    (hibob_field_updates(c, data) != 0 || compose_name(c) != 0))
@@ -1580,331 +1800,227 @@ norm_hibob(struct nctx *c, struct json_object *root)
 
 /* ---- Personio (research/hris.md 2.3) ---- */
 
+#define PERSONIO_DELETED "personio: a deleted record is not a leave " \
+	"(leavers arrive as employment.terminated)"
+
+static const struct kind_map personio_kinds[] = {
+	{ "employment.started", K_HIRE, NULL, 0 },
+	{ "employment.terminated", K_TERMINATE, NULL, 0 },
+	{ "person.created", K_UPDATE, NULL, 0 },
+	{ "person.updated", K_UPDATE, NULL, 0 },
+	{ "employment.created", K_UPDATE, NULL, 0 },
+	{ "employment.updated", K_UPDATE, NULL, 0 },
+	{ "person.deleted", NULL, PERSONIO_DELETED, 0 },
+	{ "employment.deleted", NULL, PERSONIO_DELETED, 0 },
+	{ NULL, NULL, NULL, 0 }
+};
+
+/* The person: payload.person_id, payload.person.id, or for person.*
+ * events payload.id (payload contents UNCONFIRMED). */
+static const char *const personio_ids[] = { "payload.person_id",
+	"payload.person.id" };
+
+/* Where the effective date is, by kind (docs/normalizers.md). */
+static const char *const personio_hire_dates[] = { "payload.effective_date",
+	"payload.start_date" };
+static const char *const personio_leave_dates[] = {
+	"payload.effective_date", "payload.termination_date",
+	"payload.end_date" };
+
+static const struct pick personio_attrs[] = {
+	{ "email", P_EMAIL, { "payload.email", "payload.person.email" } },
+	{ NULL, P_TEXT, { NULL } }
+};
+
 static int
 norm_personio(struct nctx *c, struct json_object *root)
 {
-	static const struct {
-		const char *type;
-		const char *kind;
-	} kinds[] = {
-		{ "employment.started", K_HIRE },
-		{ "employment.terminated", K_TERMINATE },
-		{ "person.created", K_UPDATE },
-		{ "person.updated", K_UPDATE },
-		{ "employment.created", K_UPDATE },
-		{ "employment.updated", K_UPDATE },
-		{ NULL, NULL }
-	};
+	const struct kind_map *k;
 	struct json_object *payload, *person;
-	struct text type, id, eid, t;
-	const char *kind = NULL;
+	struct text type, id, eid;
 	int employment;
-	size_t i;
 
-	if (type_of(c, root, "event_name", "event_name", &type) != 0 ||
-	    set_sender_type(c, &type) != 0 ||
+	if (sender_type(c, root, "event_name", &type) != 0 ||
 	    occurred_from(c, root, "occurred_at", "occurred_at", 0) != 0 ||
-	    tenant_from(c, member(root, "company_id"), "company_id") != 0 ||
+	    tenant_from(c, root, "company_id") != 0 ||
 	    req_object(c, root, "payload", "payload", &payload) != 0 ||
 	    opt_object(c, payload, "person", "payload.person", &person) != 0)
 		return -1;
-	for (i = 0; kinds[i].type != NULL; i++)
-		if (strcmp(kinds[i].type, type.s) == 0)
-			kind = kinds[i].kind;
+	k = kind_find(personio_kinds, type.s);
 	employment = has_prefix(type.s, "employment.");
-	/* The person: payload.person_id, payload.person.id, or for person.*
-	 * events payload.id (payload contents UNCONFIRMED). */
-	if (id_of(c, member(payload, "person_id"), "payload.person_id",
-	    &id) != 0)
-		return -1;
-	if (id.s == NULL && id_of(c, member(person, "id"), "payload.person.id",
-	    &id) != 0)
-		return -1;
-	if (id_of(c, member(payload, "id"), "payload.id", &eid) != 0)
+	if (pick_first(c, root, P_ID, personio_ids, NELEM(personio_ids),
+	    &id) != 0 || id_at(c, root, "payload.id", &eid) != 0)
 		return -1;
 	if (id.s == NULL && !employment)
 		id = eid;
-	if (strcmp(type.s, "person.deleted") == 0 ||
-	    strcmp(type.s, "employment.deleted") == 0) {
-		if (id.s != NULL && set_person(c, "personio", &id) != 0)
-			return -1;
-		return ignore(c, "personio: a deleted record is not a leave "
-		    "(leavers arrive as employment.terminated)");
-	}
-	if (kind == NULL)
-		return ignore(c, "personio: event type not acted on");
+	if (k == NULL)
+		return ignore_kind(c, NULL);
+	if (k->kind == NULL)
+		return ignore_person(c, k, &id);
 	if (employment && eid.s != NULL &&
 	    attr_text(c, "custom.employment_id", &eid) != 0)
 		return -1;
-	if (id.s != NULL) {
-		if (set_person(c, "personio", &id) != 0)
-			return -1;
-	} else if (employment && eid.s != NULL) {
-		/* Only the employment is named: its own subject, resolved to
-		 * the person by enrichment. */
-		if (set_subject(c, "personio:employment", &eid) != 0)
-			return -1;
-	} else
-		return nfail(c, "payload.id: missing (expected the person "
-		    "or employment id)");
-	if (email_of(c, member(payload, "email"), "payload.email", &t) != 0 ||
-	    (t.s == NULL && email_of(c, member(person, "email"),
-	    "payload.person.email", &t) != 0) ||
-	    attr_text(c, "email", &t) != 0 || set_kind(c, kind) != 0)
+	/* Only the employment named: its own subject, resolved to the
+	 * person by enrichment. */
+	if (need_subject(c, &id, "personio:employment", employment ? &eid :
+	    NULL, "payload.id", "person or employment id") != 0 ||
+	    pick_attrs(c, root, personio_attrs) != 0 ||
+	    set_kind(c, k->kind) != 0)
 		return -1;
-	if (has_member(payload, "effective_date"))
-		return effective_from(c, member(payload, "effective_date"),
-		    "payload.effective_date");
-	if (strcmp(kind, K_HIRE) == 0)
-		return effective_from(c, member(payload, "start_date"),
-		    "payload.start_date");
-	if (strcmp(kind, K_TERMINATE) == 0) {
-		if (has_member(payload, "termination_date"))
-			return effective_from(c, member(payload,
-			    "termination_date"), "payload.termination_date");
-		return effective_from(c, member(payload, "end_date"),
-		    "payload.end_date");
-	}
-	return 0;
+	if (strcmp(k->kind, K_HIRE) == 0)
+		return effective_first(c, root, personio_hire_dates,
+		    NELEM(personio_hire_dates));
+	if (strcmp(k->kind, K_TERMINATE) == 0)
+		return effective_first(c, root, personio_leave_dates,
+		    NELEM(personio_leave_dates));
+	return effective_from(c, root, "payload.effective_date");
 }
 
 /* ---- Gusto (research/hris.md 2.6) ---- */
 
+static const struct kind_map gusto_kinds[] = {
+	{ "employee.onboarded", K_HIRE, NULL, 0 },
+	{ "employee.created", K_UPDATE, NULL, 0 },
+	{ "employee.updated", K_UPDATE, NULL, 0 },
+	{ "employee.terminated_effective", K_TERMINATE, NULL, 0 },
+	{ "employee.termination_cancelled", K_UPDATE, NULL, 0 },
+	{ "employee.rehire_effective", K_REHIRE, NULL, 0 },
+	{ "employee.terminated", NULL, "gusto: a scheduled termination; "
+	  "rolehook acts on employee.terminated_effective", 0 },
+	{ "employee.rehired", NULL, "gusto: a scheduled rehire; rolehook acts "
+	  "on employee.rehire_effective", 0 },
+	{ "employee.rehire_cancelled", NULL, "gusto: a scheduled rehire was "
+	  "cancelled before it took effect", 0 },
+	{ "employee.deleted", NULL, "gusto: a deleted record is not a leave "
+	  "(leavers arrive as employee.terminated_effective)", 0 },
+	{ NULL, NULL, NULL, 0 }
+};
+
 static int
 norm_gusto(struct nctx *c, struct json_object *root)
 {
-	static const struct {
-		const char *type;
-		const char *kind;       /* NULL: ignored with why */
-		const char *why;
-	} kinds[] = {
-		{ "employee.onboarded", K_HIRE, NULL },
-		{ "employee.created", K_UPDATE, NULL },
-		{ "employee.updated", K_UPDATE, NULL },
-		{ "employee.terminated_effective", K_TERMINATE, NULL },
-		{ "employee.termination_cancelled", K_UPDATE, NULL },
-		{ "employee.rehire_effective", K_REHIRE, NULL },
-		{ "employee.terminated", NULL, "gusto: a scheduled "
-		  "termination; rolehook acts on "
-		  "employee.terminated_effective" },
-		{ "employee.rehired", NULL, "gusto: a scheduled rehire; "
-		  "rolehook acts on employee.rehire_effective" },
-		{ "employee.rehire_cancelled", NULL, "gusto: a scheduled "
-		  "rehire was cancelled before it took effect" },
-		{ "employee.deleted", NULL, "gusto: a deleted record is not a "
-		  "leave (leavers arrive as employee.terminated_effective)" },
-		{ NULL, NULL, NULL }
-	};
-	struct text type, id, t;
-	size_t i;
+	const struct kind_map *k;
+	struct text type, id;
 
 	if (!has_member(root, "event_type") &&
 	    has_member(root, "verification_token"))
 		return ignore(c, "gusto: subscription verification request; "
 		    "verify the subscription with PUT "
 		    "/v1/webhook_subscriptions/{uuid}/verify");
-	if (type_of(c, root, "event_type", "event_type", &type) != 0 ||
-	    set_sender_type(c, &type) != 0 ||
+	if (sender_type(c, root, "event_type", &type) != 0 ||
 	    occurred_from(c, root, "timestamp", "timestamp", 1) != 0 ||
-	    tenant_from(c, member(root, "resource_uuid"),
-	    "resource_uuid") != 0)
+	    tenant_from(c, root, "resource_uuid") != 0)
 		return -1;
 	if (!has_prefix(type.s, "employee."))
 		return ignore(c, "gusto: not an employee event");
-	if (text_of(c, member(root, "entity_type"), "entity_type", T_STR, 64,
-	    &t) != 0)
+	if (opt_const(c, root, "entity_type", 64, "Employee", "for an "
+	    "employee.* event") != 0 ||
+	    id_at(c, root, "entity_uuid", &id) != 0 ||
+	    need_person(c, &id, "entity_uuid", "employee uuid") != 0)
 		return -1;
-	if (t.s != NULL && strcmp(t.s, "Employee") != 0)
-		return nfail(c, "entity_type: expected \"Employee\" for an "
-		    "employee.* event");
-	if (id_of(c, member(root, "entity_uuid"), "entity_uuid", &id) != 0)
-		return -1;
-	if (id.s == NULL)
-		return nfail(c, "entity_uuid: missing (expected the employee "
-		    "uuid)");
-	if (set_person(c, "gusto", &id) != 0)
-		return -1;
-	for (i = 0; kinds[i].type != NULL; i++)
-		if (strcmp(kinds[i].type, type.s) == 0) {
-			if (kinds[i].kind == NULL)
-				return ignore(c, "%s", kinds[i].why);
-			return set_kind(c, kinds[i].kind);
-		}
-	return ignore(c, "gusto: event type not acted on");
+	if ((k = kind_find(gusto_kinds, type.s)) == NULL || k->kind == NULL)
+		return ignore_kind(c, k);
+	return set_kind(c, k->kind);
 }
 
 /* ---- Deel (research/hris.md 2.7) ---- */
 
-/* type == base or type starts with base followed by '.'. */
-static int
-type_family(const char *type, const char *base)
-{
-	size_t n = strlen(base);
+static const struct kind_map deel_kinds[] = {
+	{ "employee.created", K_HIRE, NULL, KM_FAMILY },
+	{ "worker.v2.created", K_HIRE, NULL, 0 },
+	{ "employee.updated", K_UPDATE, NULL, KM_FAMILY },
+	{ "worker.v2.updated", K_UPDATE, NULL, 0 },
+	{ "contract.status.updated", K_UPDATE, NULL, 0 },
+	{ "contract.terminated", K_TERMINATE, NULL, 0 },
+	{ "worker.v2.deleted", NULL, "deel: a deleted record is not a leave "
+	  "(leavers arrive as contract.terminated)", 0 },
+	{ NULL, NULL, NULL, 0 }
+};
 
-	return strncmp(type, base, n) == 0 &&
-	    (type[n] == '\0' || type[n] == '.');
-}
+/* The person (resource field names UNCONFIRMED); the resource id itself
+ * for employee / worker events. */
+static const char *const deel_ids[] = { "data.resource.worker_id",
+	"data.resource.employee_id", "data.resource.worker.id",
+	"data.resource.employee.id" };
 
-/* A value that is a string, or an object whose "name" is one. */
-static int
-name_or_object(struct nctx *c, struct json_object *v, const char *path,
-    struct text *t)
-{
-	char p[PATHLEN];
+static const char *const deel_leave_dates[] = {
+	"data.resource.completion_date", "data.resource.end_date" };
 
-	if (v != NULL && json_object_is_type(v, json_type_object)) {
-		snprintf(p, sizeof(p), "%s.name", path);
-		return text_of(c, member(v, "name"), p, T_STR,
-		    NORM_VALUE_MAX, t);
-	}
-	return text_of(c, v, path, T_STR, NORM_VALUE_MAX, t);
-}
+static const struct pick deel_attrs[] = {
+	{ "email", P_EMAIL, { "data.resource.work_email",
+	  "data.resource.email", "data.resource.worker.work_email",
+	  "data.resource.worker.email" } },
+	{ "title", P_TEXT, { "data.resource.job_title" } },
+	{ "department", P_NAME, { "data.resource.department" } },
+	{ NULL, P_TEXT, { NULL } }
+};
+
+/* Employee and worker events describe the person. */
+static const struct pick deel_person_attrs[] = {
+	{ "name", P_TEXT, { "data.resource.full_name" } },
+	{ "custom.first_name", P_TEXT, { "data.resource.first_name" } },
+	{ "custom.last_name", P_TEXT, { "data.resource.last_name" } },
+	{ NULL, P_TEXT, { NULL } }
+};
 
 static int
 norm_deel(struct nctx *c, struct json_object *root)
 {
-	static const struct {
-		const char *p;
-		const char *path;
-	} ids[] = {
-		{ "worker_id", "data.resource.worker_id" },
-		{ "employee_id", "data.resource.employee_id" },
-		{ NULL, NULL }
-	};
+	const struct kind_map *k;
 	struct json_object *data, *meta, *res, *worker, *emp;
-	struct text type, id, rid, t, t2;
-	const char *kind = NULL;
+	struct text type, id, rid;
 	int person_event;
-	size_t i;
 
 	if (req_object(c, root, "data", "data", &data) != 0 ||
 	    req_object(c, data, "meta", "data.meta", &meta) != 0 ||
-	    type_of(c, meta, "event_type", "data.meta.event_type", &type) != 0 ||
-	    set_sender_type(c, &type) != 0 ||
+	    sender_type(c, root, "data.meta.event_type", &type) != 0 ||
 	    occurred_from(c, root, "timestamp", "timestamp", 0) != 0 ||
-	    tenant_from(c, member(meta, "organization_id"),
-	    "data.meta.organization_id") != 0)
+	    tenant_from(c, root, "data.meta.organization_id") != 0)
 		return -1;
-	if (type_family(type.s, "employee.created") ||
-	    strcmp(type.s, "worker.v2.created") == 0)
-		kind = K_HIRE;
-	else if (type_family(type.s, "employee.updated") ||
-	    strcmp(type.s, "worker.v2.updated") == 0 ||
-	    strcmp(type.s, "contract.status.updated") == 0)
-		kind = K_UPDATE;
-	else if (strcmp(type.s, "contract.terminated") == 0)
-		kind = K_TERMINATE;
-	else if (strcmp(type.s, "worker.v2.deleted") == 0)
-		return ignore(c, "deel: a deleted record is not a leave "
-		    "(leavers arrive as contract.terminated)");
-	else
-		return ignore(c, "deel: event type not acted on");
+	if ((k = kind_find(deel_kinds, type.s)) == NULL || k->kind == NULL)
+		return ignore_kind(c, k);
 	person_event = has_prefix(type.s, "employee.") ||
 	    has_prefix(type.s, "worker.");
 
 	if (req_object(c, data, "resource", "data.resource", &res) != 0 ||
 	    opt_object(c, res, "worker", "data.resource.worker", &worker) != 0 ||
 	    opt_object(c, res, "employee", "data.resource.employee", &emp) != 0 ||
-	    id_of(c, member(res, "id"), "data.resource.id", &rid) != 0)
-		return -1;
-	/* The person (resource field names UNCONFIRMED): worker_id,
-	 * employee_id, worker.id, employee.id; the resource id itself for
-	 * employee / worker events. */
-	memset(&id, 0, sizeof(id));
-	for (i = 0; ids[i].p != NULL && id.s == NULL; i++)
-		if (id_of(c, member(res, ids[i].p), ids[i].path, &id) != 0)
-			return -1;
-	if (id.s == NULL && id_of(c, member(worker, "id"),
-	    "data.resource.worker.id", &id) != 0)
-		return -1;
-	if (id.s == NULL && id_of(c, member(emp, "id"),
-	    "data.resource.employee.id", &id) != 0)
+	    id_at(c, root, "data.resource.id", &rid) != 0 ||
+	    pick_first(c, root, P_ID, deel_ids, NELEM(deel_ids), &id) != 0)
 		return -1;
 	if (id.s == NULL && person_event)
 		id = rid;
 	if (!person_event && rid.s != NULL &&
 	    attr_text(c, "custom.contract_id", &rid) != 0)
 		return -1;
-	if (id.s != NULL) {
-		if (set_person(c, "deel", &id) != 0)
-			return -1;
-	} else if (rid.s != NULL) {
-		if (set_subject(c, "deel:contract", &rid) != 0)
-			return -1;
-	} else
-		return nfail(c, "data.resource.id: missing (expected the "
-		    "worker or contract id)");
-	if (set_kind(c, kind) != 0)
+	if (need_subject(c, &id, "deel:contract", &rid, "data.resource.id",
+	    "worker or contract id") != 0 ||
+	    set_kind(c, k->kind) != 0 ||
+	    pick_attrs(c, root, deel_attrs) != 0)
 		return -1;
-
-	if (email_of(c, member(res, "work_email"), "data.resource.work_email",
-	    &t) != 0)
+	if (person_event && (pick_attrs(c, root, deel_person_attrs) != 0 ||
+	    compose_name(c) != 0))
 		return -1;
-	if (t.s == NULL && email_of(c, member(res, "email"),
-	    "data.resource.email", &t) != 0)
-		return -1;
-	if (t.s == NULL && email_of(c, member(worker, "work_email"),
-	    "data.resource.worker.work_email", &t) != 0)
-		return -1;
-	if (t.s == NULL && email_of(c, member(worker, "email"),
-	    "data.resource.worker.email", &t) != 0)
-		return -1;
-	if (attr_text(c, "email", &t) != 0)
-		return -1;
-	if (text_of(c, member(res, "job_title"), "data.resource.job_title",
-	    T_STR, NORM_VALUE_MAX, &t) != 0 || attr_text(c, "title", &t) != 0)
-		return -1;
-	if (name_or_object(c, member(res, "department"),
-	    "data.resource.department", &t) != 0 ||
-	    attr_text(c, "department", &t) != 0)
-		return -1;
-	if (person_event) {
-		if (text_of(c, member(res, "full_name"),
-		    "data.resource.full_name", T_STR, NORM_VALUE_MAX, &t) != 0 ||
-		    attr_text(c, "name", &t) != 0 ||
-		    text_of(c, member(res, "first_name"),
-		    "data.resource.first_name", T_STR, NORM_VALUE_MAX, &t) != 0 ||
-		    attr_text(c, "custom.first_name", &t) != 0 ||
-		    text_of(c, member(res, "last_name"),
-		    "data.resource.last_name", T_STR, NORM_VALUE_MAX, &t2) != 0 ||
-		    attr_text(c, "custom.last_name", &t2) != 0 ||
-		    compose_name(c) != 0)
-			return -1;
-	}
-	if (strcmp(kind, K_TERMINATE) == 0) {
-		if (has_member(res, "completion_date"))
-			return effective_from(c, member(res,
-			    "completion_date"), "data.resource.completion_date");
-		return effective_from(c, member(res, "end_date"),
-		    "data.resource.end_date");
-	}
-	if (strcmp(kind, K_HIRE) == 0)
-		return effective_from(c, member(res, "start_date"),
-		    "data.resource.start_date");
+	if (strcmp(k->kind, K_TERMINATE) == 0)
+		return effective_first(c, root, deel_leave_dates,
+		    NELEM(deel_leave_dates));
+	if (strcmp(k->kind, K_HIRE) == 0)
+		return effective_from(c, root, "data.resource.start_date");
 	return 0;
 }
 
 /* ---- Merge (research/hris.md 2.10) ---- */
 
+/*
+ * manager / team / work_location at path: an id, or the expanded object
+ * with "id" and name_key (read as name_as).
+ */
 static int
-merge_date(struct nctx *c, const struct json_object *data, const char *key,
-    const char *path, const char *attr)
-{
-	struct text t;
-	int64_t when;
-
-	if (time_of(c, member(data, key), path, 0, &when, &t) != 0)
-		return -1;
-	return attr_text(c, attr, &t);
-}
-
-/* manager / team / work_location: an id, or the expanded object. */
-static int
-merge_ref(struct nctx *c, const struct json_object *data, const char *key,
-    const char *path, const char *id_attr, const char *name_key,
+merge_ref(struct nctx *c, const struct json_object *root, const char *path,
+    const char *id_attr, const char *name_key, enum pick_as name_as,
     const char *name_attr)
 {
-	struct json_object *v = member(data, key);
+	struct json_object *v = at(root, path);
 	char p[PATHLEN];
 	struct text t;
 
@@ -1914,11 +2030,7 @@ merge_ref(struct nctx *c, const struct json_object *data, const char *key,
 		    attr_text(c, id_attr, &t) != 0)
 			return -1;
 		snprintf(p, sizeof(p), "%s.%s", path, name_key);
-		if (strcmp(name_attr, "manager_email") == 0) {
-			if (email_of(c, member(v, name_key), p, &t) != 0)
-				return -1;
-		} else if (text_of(c, member(v, name_key), p, T_STR,
-		    NORM_VALUE_MAX, &t) != 0)
+		if (pick_read(c, member(v, name_key), p, name_as, &t) != 0)
 			return -1;
 		return attr_text(c, name_attr, &t);
 	}
@@ -1927,35 +2039,36 @@ merge_ref(struct nctx *c, const struct json_object *data, const char *key,
 	return attr_text(c, id_attr, &t);
 }
 
+static const struct pick merge_employee_attrs[] = {
+	{ "custom.remote_id", P_ID, { "data.remote_id" } },
+	{ "custom.employee_number", P_ID, { "data.employee_number" } },
+	{ "email", P_EMAIL, { "data.work_email" } },
+	{ "custom.first_name", P_TEXT, { "data.first_name" } },
+	{ "custom.last_name", P_TEXT, { "data.last_name" } },
+	{ "name", P_TEXT, { "data.display_full_name" } },
+	{ "employment_status", P_TEXT, { "data.employment_status" } },
+	{ NULL, P_TEXT, { NULL } }
+};
+
+static const struct pick merge_employee_dates[] = {
+	{ "custom.hire_date", P_DATE, { "data.hire_date" } },
+	{ "custom.start_date", P_DATE, { "data.start_date" } },
+	{ "custom.termination_date", P_DATE, { "data.termination_date" } },
+	{ NULL, P_TEXT, { NULL } }
+};
+
 static int
-merge_employee(struct nctx *c, const struct json_object *data,
+merge_employee(struct nctx *c, const struct json_object *root,
     const char *action)
 {
-	static const struct {
-		const char *key;
-		const char *path;
-		const char *attr;
-	} texts[] = {
-		{ "first_name", "data.first_name", "custom.first_name" },
-		{ "last_name", "data.last_name", "custom.last_name" },
-		{ "display_full_name", "data.display_full_name", "name" },
-		{ "employment_status", "data.employment_status",
-		  "employment_status" },
-		{ NULL, NULL, NULL }
-	};
 	struct json_object *deleted;
-	struct text id, t;
+	struct text id;
 	const char *st;
-	size_t i;
 
-	if (id_of(c, member(data, "id"), "data.id", &id) != 0)
+	if (id_at(c, root, "data.id", &id) != 0 ||
+	    need_person(c, &id, "data.id", "Merge employee id") != 0)
 		return -1;
-	if (id.s == NULL)
-		return nfail(c, "data.id: missing (expected the Merge "
-		    "employee id)");
-	if (set_person(c, "merge", &id) != 0)
-		return -1;
-	deleted = member(data, "remote_was_deleted");
+	deleted = at(root, "data.remote_was_deleted");
 	if (deleted != NULL && !json_object_is_type(deleted, json_type_boolean))
 		return nfail(c, "data.remote_was_deleted: expected a boolean, "
 		    "found %s", json_type_noun(deleted));
@@ -1969,68 +2082,50 @@ merge_employee(struct nctx *c, const struct json_object *data,
 		st = K_UPDATE;
 	else
 		return ignore(c, "merge: Employee event not acted on");
-	if (set_kind(c, st) != 0)
-		return -1;
-
-	if (id_of(c, member(data, "remote_id"), "data.remote_id", &t) != 0 ||
-	    attr_text(c, "custom.remote_id", &t) != 0 ||
-	    id_of(c, member(data, "employee_number"), "data.employee_number",
-	    &t) != 0 || attr_text(c, "custom.employee_number", &t) != 0 ||
-	    email_of(c, member(data, "work_email"), "data.work_email",
-	    &t) != 0 || attr_text(c, "email", &t) != 0)
-		return -1;
-	for (i = 0; texts[i].key != NULL; i++)
-		if (text_of(c, member(data, texts[i].key), texts[i].path,
-		    T_STR, NORM_VALUE_MAX, &t) != 0 ||
-		    attr_text(c, texts[i].attr, &t) != 0)
-			return -1;
-	if (compose_name(c) != 0 ||
-	    merge_ref(c, data, "manager", "data.manager", "custom.manager_id",
-	    "work_email", "manager_email") != 0 ||
-	    merge_ref(c, data, "team", "data.team", "custom.team_id", "name",
+	if (set_kind(c, st) != 0 ||
+	    pick_attrs(c, root, merge_employee_attrs) != 0 ||
+	    compose_name(c) != 0 ||
+	    merge_ref(c, root, "data.manager", "custom.manager_id",
+	    "work_email", P_EMAIL, "manager_email") != 0 ||
+	    merge_ref(c, root, "data.team", "custom.team_id", "name", P_TEXT,
 	    "department") != 0 ||
-	    merge_ref(c, data, "work_location", "data.work_location",
-	    "custom.work_location_id", "name", "location") != 0 ||
-	    merge_date(c, data, "hire_date", "data.hire_date",
-	    "custom.hire_date") != 0 ||
-	    merge_date(c, data, "start_date", "data.start_date",
-	    "custom.start_date") != 0 ||
-	    merge_date(c, data, "termination_date", "data.termination_date",
-	    "custom.termination_date") != 0)
+	    merge_ref(c, root, "data.work_location", "custom.work_location_id",
+	    "name", P_TEXT, "location") != 0 ||
+	    pick_attrs(c, root, merge_employee_dates) != 0)
 		return -1;
 	/* Merge sends the whole common model. */
 	c->full = norm_attr(c->ev, "email") != NULL &&
 	    norm_attr(c->ev, "employment_status") != NULL;
 	st = norm_attr(c->ev, "employment_status");
-	if (st != NULL && ieq(st, "INACTIVE")) {
-		if (set_kind(c, K_TERMINATE) != 0)
-			return -1;
-		return effective_from_attr(c, "custom.termination_date");
-	}
-	if (strcmp(c->ev->kind, K_HIRE) == 0) {
-		if (norm_attr(c->ev, "custom.start_date") != NULL)
-			return effective_from_attr(c, "custom.start_date");
-		return effective_from_attr(c, "custom.hire_date");
-	}
+	if (st != NULL && ieq(st, "INACTIVE"))
+		return set_kind_dated(c, K_TERMINATE,
+		    "custom.termination_date");
+	if (strcmp(c->ev->kind, K_HIRE) == 0)
+		return effective_from_attr(c, norm_attr(c->ev,
+		    "custom.start_date") != NULL ? "custom.start_date" :
+		    "custom.hire_date");
 	return 0;
 }
 
+static const struct pick merge_employment_attrs[] = {
+	{ "title", P_TEXT, { "data.job_title" } },
+	{ "custom.employment_type", P_TEXT, { "data.employment_type" } },
+	{ NULL, P_TEXT, { NULL } }
+};
+
 static int
-merge_employment(struct nctx *c, const struct json_object *data,
+merge_employment(struct nctx *c, const struct json_object *root,
     const char *action)
 {
-	struct json_object *emp = member(data, "employee");
-	struct text id, t;
+	struct json_object *emp = at(root, "data.employee");
+	struct text id;
 
 	if (emp != NULL && json_object_is_type(emp, json_type_object)) {
-		if (id_of(c, member(emp, "id"), "data.employee.id", &id) != 0)
+		if (id_at(c, root, "data.employee.id", &id) != 0)
 			return -1;
 	} else if (id_of(c, emp, "data.employee", &id) != 0)
 		return -1;
-	if (id.s == NULL)
-		return nfail(c, "data.employee: missing (expected the Merge "
-		    "employee id)");
-	if (set_person(c, "merge", &id) != 0)
+	if (need_person(c, &id, "data.employee", "Merge employee id") != 0)
 		return -1;
 	if (ieq(action, "removed") || ieq(action, "deleted"))
 		return ignore(c, "merge: a deleted employment is not a leave");
@@ -2038,11 +2133,7 @@ merge_employment(struct nctx *c, const struct json_object *data,
 	    !ieq(action, "changed") && !ieq(action, "updated"))
 		return ignore(c, "merge: Employment event not acted on");
 	if (set_kind(c, K_UPDATE) != 0 ||
-	    text_of(c, member(data, "job_title"), "data.job_title", T_STR,
-	    NORM_VALUE_MAX, &t) != 0 || attr_text(c, "title", &t) != 0 ||
-	    text_of(c, member(data, "employment_type"), "data.employment_type",
-	    T_STR, NORM_VALUE_MAX, &t) != 0 ||
-	    attr_text(c, "custom.employment_type", &t) != 0)
+	    pick_attrs(c, root, merge_employment_attrs) != 0)
 		return -1;
 	return changed_add(c, "title");
 }
@@ -2051,7 +2142,7 @@ static int
 norm_merge(struct nctx *c, struct json_object *root)
 {
 	struct json_object *hook, *acct, *data;
-	struct text ev, t;
+	struct text ev;
 	const char *dot;
 	char model[TYPE_MAX + 1];
 
@@ -2068,8 +2159,7 @@ norm_merge(struct nctx *c, struct json_object *root)
 	if (set_sender_type(c, &ev) != 0 ||
 	    opt_object(c, root, "linked_account", "linked_account",
 	    &acct) != 0 ||
-	    id_of(c, member(acct, "id"), "linked_account.id", &t) != 0 ||
-	    attr_text(c, "custom.tenant_id", &t) != 0)
+	    tenant_from(c, root, "linked_account.id") != 0)
 		return -1;
 	if ((dot = strchr(ev.s, '.')) == NULL)
 		return ignore(c, "merge: event not acted on");
@@ -2080,68 +2170,57 @@ norm_merge(struct nctx *c, struct json_object *root)
 	if (req_object(c, root, "data", "data", &data) != 0)
 		return -1;
 	if (ieq(model, "Employee"))
-		return merge_employee(c, data, dot + 1);
-	return merge_employment(c, data, dot + 1);
+		return merge_employee(c, root, dot + 1);
+	return merge_employment(c, root, dot + 1);
 }
 
 /* ---- Finch (research/hris.md 2.11) ---- */
 
+#define FINCH_DELETED "finch: a deleted record is not a leave (leavers " \
+	"show is_active false on the employment)"
+
+static const struct kind_map finch_kinds[] = {
+	{ "employment.created", K_HIRE, NULL, 0 },
+	{ "employment.updated", K_UPDATE, NULL, 0 },
+	{ "individual.created", K_UPDATE, NULL, 0 },
+	{ "individual.updated", K_UPDATE, NULL, 0 },
+	{ "directory.created", K_UPDATE, NULL, 0 },
+	{ "directory.updated", K_UPDATE, NULL, 0 },
+	{ "employment.deleted", NULL, FINCH_DELETED, KM_FAMILY },
+	{ "individual.deleted", NULL, FINCH_DELETED, KM_FAMILY },
+	{ "directory.deleted", NULL, FINCH_DELETED, KM_FAMILY },
+	{ NULL, NULL, NULL, 0 }
+};
+
+static const char *const finch_ids[] = { "data.individual_id",
+	"entity_id" };
+
+static const struct pick finch_attrs[] = {
+	{ "custom.tenant_id", P_ID, { "connection_id", "company_id" } },
+	{ NULL, P_TEXT, { NULL } }
+};
+
 static int
 norm_finch(struct nctx *c, struct json_object *root)
 {
-	static const struct {
-		const char *type;
-		const char *kind;
-	} kinds[] = {
-		{ "employment.created", K_HIRE },
-		{ "employment.updated", K_UPDATE },
-		{ "individual.created", K_UPDATE },
-		{ "individual.updated", K_UPDATE },
-		{ "directory.created", K_UPDATE },
-		{ "directory.updated", K_UPDATE },
-		{ NULL, NULL }
-	};
+	const struct kind_map *k;
 	struct json_object *data, *active;
-	struct text type, id, t;
-	const char *kind = NULL;
-	size_t i;
+	struct text type, id;
 
-	if (type_of(c, root, "event_type", "event_type", &type) != 0 ||
-	    set_sender_type(c, &type) != 0 ||
-	    opt_object(c, root, "data", "data", &data) != 0)
+	if (sender_type(c, root, "event_type", &type) != 0 ||
+	    opt_object(c, root, "data", "data", &data) != 0 ||
+	    pick_attrs(c, root, finch_attrs) != 0)
 		return -1;
-	if (id_of(c, member(root, "connection_id"), "connection_id", &t) != 0)
-		return -1;
-	if (t.s == NULL && id_of(c, member(root, "company_id"), "company_id",
-	    &t) != 0)
-		return -1;
-	if (attr_text(c, "custom.tenant_id", &t) != 0)
-		return -1;
-	for (i = 0; kinds[i].type != NULL; i++)
-		if (strcmp(kinds[i].type, type.s) == 0)
-			kind = kinds[i].kind;
-	if (kind == NULL && !(has_prefix(type.s, "employment.") ||
+	k = kind_find(finch_kinds, type.s);
+	if (k == NULL && !(has_prefix(type.s, "employment.") ||
 	    has_prefix(type.s, "individual.") ||
 	    has_prefix(type.s, "directory.")))
 		return ignore(c, "finch: not a person event");
-	if (id_of(c, member(data, "individual_id"), "data.individual_id",
-	    &id) != 0)
+	if (pick_first(c, root, P_ID, finch_ids, NELEM(finch_ids), &id) != 0 ||
+	    need_person(c, &id, "data.individual_id", "individual id") != 0)
 		return -1;
-	if (id.s == NULL && id_of(c, member(root, "entity_id"), "entity_id",
-	    &id) != 0)
-		return -1;
-	if (id.s == NULL)
-		return nfail(c, "data.individual_id: missing (expected the "
-		    "individual id)");
-	if (set_person(c, "finch", &id) != 0)
-		return -1;
-	if (type_family(type.s, "employment.deleted") ||
-	    type_family(type.s, "individual.deleted") ||
-	    type_family(type.s, "directory.deleted"))
-		return ignore(c, "finch: a deleted record is not a leave "
-		    "(leavers show is_active false on the employment)");
-	if (kind == NULL)
-		return ignore(c, "finch: event type not acted on");
+	if (k == NULL || k->kind == NULL)
+		return ignore_kind(c, k);
 	active = member(data, "is_active");
 	if (active != NULL && !json_object_is_type(active, json_type_boolean))
 		return nfail(c, "data.is_active: expected a boolean, found %s",
@@ -2150,10 +2229,9 @@ norm_finch(struct nctx *c, struct json_object *root)
 	    has_prefix(type.s, "employment.")) {
 		if (set_kind(c, K_TERMINATE) != 0)
 			return -1;
-		return effective_from(c, member(data, "end_date"),
-		    "data.end_date");
+		return effective_from(c, root, "data.end_date");
 	}
-	return set_kind(c, kind);
+	return set_kind(c, k->kind);
 }
 
 /* ---- generic: the source's "mapping" (RFC 6901 pointers) ---- */
