@@ -33,6 +33,7 @@
 #include "rolehook/caltime.h"
 #include "rolehook/jsonutil.h"
 #include "rolehook/normalize.h"
+#include "rolehook/strv.h"
 
 #define NORM_DEPTH 32          /* json-c tokener stack, top level included */
 #define ID_MAX 256             /* employee / user / entity ids */
@@ -1247,11 +1248,10 @@ changed_list(struct nctx *c, struct json_object *arr, const char *path,
 static int
 is_id_attr(const char *key)
 {
-	size_t i, n = strlen(key);
+	size_t n = strlen(key);
 
-	for (i = 0; id_attrs[i] != NULL; i++)
-		if (strcmp(id_attrs[i], key) == 0)
-			return 1;
+	if (strv_index(id_attrs, key) >= 0)
+		return 1;
 	return is_custom(key) && n > 3 && strcmp(key + n - 3, "_id") == 0;
 }
 
@@ -2310,11 +2310,8 @@ pointer_get(struct json_object *root, const char *p, struct json_object **out)
 static int
 mapping_attr_name(const char *key)
 {
-	size_t i;
-
-	for (i = 0; mapping_attrs[i] != NULL; i++)
-		if (strcmp(mapping_attrs[i], key) == 0)
-			return 1;
+	if (strv_index(mapping_attrs, key) >= 0)
+		return 1;
 	if (!is_custom(key) || key[7] == '\0' ||
 	    strlen(key + 7) > CUSTOM_KEY_MAX)
 		return 0;
