@@ -349,7 +349,7 @@ static int
 basic_auth(const char *email, const char *token, char **out)
 {
 	char *raw = NULL, *val = NULL;
-	size_t rawlen, b64len;
+	size_t rawlen, b64len = 0;
 	int rc = -1;
 
 	rawlen = strlen(email) + strlen("/token:") + strlen(token);
