@@ -39,6 +39,7 @@
 #include "rolehook/plan.h"
 #include "rolehook/policy.h"
 #include "rolehook/store.h"
+#include "rolehook/strv.h"
 #include "rolehook/worker.h"
 #include "rolehook/zendesk.h"
 
@@ -1138,6 +1139,21 @@ remember(struct wk *w, const struct store_event *row,
 	free(snap);
 }
 
+/*
+ * Whether row may still be applied.  The dispatcher hands a thread an
+ * event it read earlier; meanwhile `events cancel` may have cancelled
+ * it (or, on PostgreSQL, another worker finished it after a lapsed
+ * lease), and the thread must then leave it alone.
+ */
+static int
+still_due(const struct store_event *row)
+{
+	static const char *const due[] = { "pending", "retry", "waiting",
+	    NULL };
+
+	return row->state != NULL && strv_index(due, row->state) >= 0;
+}
+
 static void
 process(struct wthread *t, int64_t id)
 {
@@ -1161,6 +1177,11 @@ process(struct wthread *t, int64_t id)
 	if (store_get(w->st, id, &row) != 0) {
 		log_msg(LOG_ERROR, "cannot load event %" PRId64, id);
 		return;
+	}
+	if (!still_due(&row)) {
+		log_msg(LOG_INFO, "event %" PRId64 " is %s now: not applied", id,
+		    row.state);
+		goto out;
 	}
 	if (decide_event(w->cfg, &row, &nev, NULL, note, sizeof(note)) != 0) {
 		finish(w, id, "dead", note);
@@ -1443,6 +1464,10 @@ classify(struct wk *w)
 	for (i = 0; i < n; i++) {
 		if (store_get(w->st, ids[i], &row) != 0)
 			continue;
+		if (!still_due(&row)) {
+			store_event_clear(&row);
+			continue;
+		}
 		r = decide_event(w->cfg, &row, &nev, &people, note, sizeof(note));
 		if (!row.batched && people > 1)
 			split(w, &row, people);

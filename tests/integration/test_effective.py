@@ -1,9 +1,11 @@
 """Effective dates: a termination dated in the future waits (events list
 --pending), later changes of the same person still apply meanwhile, a
 newer future termination moves it, `events cancel` drops one, and one
-dated now is applied at once."""
+dated now is applied at once.  An event cancelled after `work` took it
+from the store, but before a thread applied it, is not applied."""
 import json
 import os
+import subprocess
 import sys
 import time
 import unittest
@@ -88,6 +90,48 @@ class Effective(unittest.TestCase):
             u = user()
             self.assertEqual((u["role"], u["suspended"]), ("end-user", True))
         finally:
+            st.stop()
+            zd.stop()
+
+    def test_cancel_after_dispatch(self):
+        zd = rhstack.FakeZendesk(seed=SEED)
+        st = rhstack.hr_stack(zd, MAPPING, SECRET, POLICY)
+        ids = {}
+        for who in ("A", "B"):
+            body = json.dumps({"type": "employee.hired", "data": {
+                "id": "C-" + who, "work_email": "c-%s@example.com" % who.lower(),
+                "name": "C " + who, "department": "Support",
+                "job_title": "Associate Agent"}}).encode()
+            code, _, rb = st.post("hr", body, sign("standard-webhooks", SECRET, body,
+                                                   msg_id="msg_cancel_" + who))
+            self.assertEqual(code, 202, rb)
+            ids[who] = json.loads(rb)["id"]
+        # One thread, held by a slow first read: B waits in work's queue.
+        zd.control("POST", "/__fake/faults", {"rules": [
+            {"match": "GET /api/v2/users*", "kind": "slow", "delay_s": 3, "count": 1}]})
+        work = subprocess.Popen([st.bin, "work", "--until-idle", "--threads", "1",
+                                 "--config", st.cfg_path], env=st.env,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            deadline = time.time() + 30
+            while not [q for q in zd.requests()["requests"] if q.get("fault") == "slow"]:
+                self.assertLess(time.time(), deadline, "work made no request")
+                time.sleep(0.05)
+            r = st.cli("events", "cancel", str(ids["B"]))
+            self.assertIn("cancelled", r.stdout)
+            out, err = work.communicate(timeout=120)
+            self.assertEqual(work.returncode, 0, err[-2000:])
+            show = json.loads(st.cli("events", "show", str(ids["B"])).stdout)
+            self.assertEqual(show["state"], "cancelled", show)
+            emails = [u["email"] for u in zd.state()["users"]]
+            self.assertIn("c-a@example.com", emails)
+            self.assertNotIn("c-b@example.com", emails)
+            self.assertFalse([q for q in zd.requests()["requests"]
+                              if q["method"] != "GET" and "c-b" in json.dumps(q.get("body"))])
+        finally:
+            if work.poll() is None:
+                work.kill()
+                work.wait()
             st.stop()
             zd.stop()
 
