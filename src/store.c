@@ -3,9 +3,12 @@
  * hands every call to it.  The engines are store_sqlite.c (one node) and
  * store_pg.c (several nodes); what they share is here.
  */
+#include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "rolehook/store.h"
 #include "store_engine.h"
@@ -160,22 +163,6 @@ store_unclassified(struct store *st, int limit, int64_t *ids, int *n)
 }
 
 int
-store_split(struct store *st, int64_t id, size_t count, int64_t *first,
-    int64_t *last)
-{
-	int64_t a = 0, b = 0;
-	int rc;
-
-	rc = st->pg != NULL ? store_pg_split(st->pg, id, count, &a, &b) :
-	    store_sqlite_split(st->sq, id, count, &a, &b);
-	if (rc == 0 && first != NULL)
-		*first = a;
-	if (rc == 0 && last != NULL)
-		*last = b;
-	return rc;
-}
-
-int
 store_due(struct store *st, time_t now, int64_t after_id, int limit, int
     (*fn)(const struct store_event *, void *), void *arg)
 {
@@ -183,18 +170,23 @@ store_due(struct store *st, time_t now, int64_t after_id, int limit, int
 	    store_sqlite_due(st->sq, now, after_id, limit, fn, arg);
 }
 
-int
-store_replay(struct store *st, time_t since, int dry_run, long *count)
+/* store_engine.h */
+void
+store_lock_init(pthread_mutex_t *m)
 {
-	return st->pg != NULL ? store_pg_replay(st->pg, since, dry_run, count) :
-	    store_sqlite_replay(st->sq, since, dry_run, count);
+	pthread_mutexattr_t a;
+
+	pthread_mutexattr_init(&a);
+	pthread_mutexattr_settype(&a, PTHREAD_MUTEX_RECURSIVE);
+	pthread_mutex_init(m, &a);
+	pthread_mutexattr_destroy(&a);
 }
 
 /* ------------------------------------------- statements of both engines */
 
 #define NVALS(v) ((int)(sizeof(v) / sizeof((v)[0])))
-/* A positive id, or NULL (none). */
-#define STORE_ID(n) { NULL, (int64_t)(n), (n) > 0 }
+/* A positive number, or NULL: an event id of 0 (none), a limit of 0 (all). */
+#define POSITIVE_OR_NULL(n) { NULL, (int64_t)(n), (n) > 0 }
 
 static long
 sql_exec(struct store *st, enum store_sql op, const struct store_val *v,
@@ -210,6 +202,20 @@ sql_query(struct store *st, enum store_sql op, const struct store_val *v,
 {
 	return st->pg != NULL ? store_pg_query(st->pg, op, v, n, fn, arg) :
 	    store_sqlite_query(st->sq, op, v, n, fn, arg);
+}
+
+static int
+tx_begin(struct store *st)
+{
+	return st->pg != NULL ? store_pg_begin(st->pg) :
+	    store_sqlite_begin(st->sq);
+}
+
+static int
+tx_end(struct store *st, int commit)
+{
+	return st->pg != NULL ? store_pg_end(st->pg, commit) :
+	    store_sqlite_end(st->sq, commit);
 }
 
 /* A change of exactly one event (v[0], its id): 0, or -1 (no such event
@@ -318,7 +324,7 @@ store_audit_add(struct store *st, const struct store_audit *a, int64_t
     *audit_id)
 {
 	const struct store_val v[] = { STORE_NUM(time(NULL)),
-	    STORE_ID(a->event_id), STORE_TEXT(a->subject),
+	    POSITIVE_OR_NULL(a->event_id), STORE_TEXT(a->subject),
 	    STORE_TEXT(a->action != NULL ? a->action : "unknown"),
 	    STORE_TEXT(a->rule), STORE_TEXT(a->policy_hash),
 	    STORE_TEXT(a->before), STORE_TEXT(a->after),
@@ -477,7 +483,7 @@ store_list(struct store *st, const char *state, const char *source, int
     limit, void (*fn)(const struct store_event *, void *), void *arg)
 {
 	const struct store_val v[] = { STORE_TEXT(state), STORE_TEXT(source),
-	    STORE_ID(limit) };
+	    POSITIVE_OR_NULL(limit) };
 	struct each_event e = { fn, NULL, arg };
 
 	return sql_query(st, STORE_SQL_LIST, v, NVALS(v), each_event, &e);
@@ -583,4 +589,93 @@ store_audit_list(struct store *st, const char *subject, void (*fn)(int64_t,
 
 	return sql_query(st, by_user ? STORE_SQL_AUDIT_USER :
 	    STORE_SQL_AUDIT_SUBJECT, v, NVALS(v), each_audit, &e);
+}
+
+/* ----------------------------------------------------- transactions */
+
+static int
+fill_id(const struct store_row *r, void *id)
+{
+	*(int64_t *)id = row_num(r, 0);
+	return 0;
+}
+
+/*
+ * Splitting a batch.  The children are keyed by the parent's key plus
+ * "#<index>" under the (source, delivery_id) unique key, so a second
+ * split (the worker died between commit and its next look) inserts
+ * nothing.  A key can also come from a sender's signed id header, so a
+ * row found under a child's key must really be that child (same index,
+ * same body): an unrelated event under "abc#1" is an error, never a
+ * child silently dropped.
+ */
+#define SPLIT_MAX 100000
+
+int
+store_split(struct store *st, int64_t id, size_t count, int64_t *first,
+    int64_t *last)
+{
+	char note[96];
+	const struct store_val done[] = { STORE_NUM(id), STORE_TEXT(note) };
+	int64_t a = 0, b = 0, cid = 0;
+	size_t i;
+
+	if (count < 2 || count > SPLIT_MAX || tx_begin(st) != 0)
+		return -1;
+	for (i = 0; i < count; i++) {
+		const struct store_val v[] = { STORE_NUM(id), STORE_NUM(i) };
+
+		if (sql_exec(st, STORE_SQL_SPLIT_CHILD, v, NVALS(v),
+		    NULL) < 0 || get_one(st, STORE_SQL_SPLIT_FIND, v, NVALS(v),
+		    fill_id, &cid) != 0)
+			goto rollback;  /* no parent, or the key is taken */
+		if (i == 0)
+			a = cid;
+		b = cid;
+	}
+	snprintf(note, sizeof(note), "batch of %zu: events %" PRId64 "..%"
+	    PRId64, count, a, b);
+	if (sql_exec(st, STORE_SQL_SPLIT_DONE, done, NVALS(done), NULL) != 1)
+		goto rollback;
+	if (tx_end(st, 1) != 0)
+		return -1;
+	if (first != NULL)
+		*first = a;
+	if (last != NULL)
+		*last = b;
+	return 0;
+rollback:
+	tx_end(st, 0);
+	return -1;
+}
+
+int
+store_replay(struct store *st, time_t since, int dry_run, long *count)
+{
+	const struct store_val v[] = { STORE_NUM(since) };
+	long n = 0;
+
+	*count = 0;
+	if (tx_begin(st) != 0)
+		return -1;
+	if (get_one(st, STORE_SQL_REPLAY_COUNT, v, NVALS(v), fill_count,
+	    &n) != 0)
+		goto rollback;
+	*count = n;
+	if (dry_run) {
+		tx_end(st, 0);
+		return 0;
+	}
+	/*
+	 * The people concerned forget how far they got, or the first
+	 * replayed event would be stale; replaying in id order ends in the
+	 * state the newest event gives, re-read from Zendesk each time.
+	 */
+	if (sql_exec(st, STORE_SQL_REPLAY_FORGET, v, NVALS(v), NULL) < 0 ||
+	    sql_exec(st, STORE_SQL_REPLAY, v, NVALS(v), NULL) < 0)
+		goto rollback;
+	return tx_end(st, 1);
+rollback:
+	tx_end(st, 0);
+	return -1;
 }

@@ -2,17 +2,19 @@
  * store_engine.h -- what store.c dispatches to.  Internal to the store
  * module: the engines' entry points, one set per engine, with the
  * contracts of store.h, except: store.c checks store_put's event and
- * its queue is the one open returned; prune and split always get
- * their out pointers.  Nothing outside src/store*.c includes this.
+ * its queue is the one open returned; prune always gets its out
+ * pointer.  Nothing outside src/store*.c includes this.
  *
  * What is the same on both engines is written once in store.c: which
- * values each statement binds, what its result means, and how a row
- * becomes a struct.  An engine holds its own SQL text for each
- * statement of enum store_sql and runs it through its exec or query;
- * the claims, splits, replays and group commit stay with the engines.
+ * values each statement binds, what its result means, which run in one
+ * transaction, and how a row becomes a struct.  An engine holds its own
+ * SQL text for each statement of enum store_sql and runs it through its
+ * exec or query; the claims and the group commit stay with the engines.
  */
 #ifndef ROLEHOOK_STORE_ENGINE_H
 #define ROLEHOOK_STORE_ENGINE_H
+
+#include <pthread.h>
 
 #include "rolehook/store.h"
 
@@ -38,6 +40,10 @@ enum store_sql {
 	STORE_SQL_APPROVE,	/* id */
 	STORE_SQL_AUDIT_ADD,	/* STORE_AUDIT_FIELDS; the new id */
 	STORE_SQL_SUBJECT_PUT,	/* STORE_SUBJECT_COLS */
+	STORE_SQL_SPLIT_CHILD,	/* parent id, index: insert the child */
+	STORE_SQL_SPLIT_DONE,	/* parent id, note */
+	STORE_SQL_REPLAY_FORGET, /* since: the people's last_effective */
+	STORE_SQL_REPLAY,	/* since: the events pending again */
 	/* Reads (query: row by row). */
 	STORE_SQL_COUNT_STATES,	/* -> state, count */
 	STORE_SQL_LIST,		/* state, source, limit (NULL: no limit)
@@ -48,6 +54,8 @@ enum store_sql {
 	STORE_SQL_AUDIT_SUBJECT, /* subject -> STORE_AUDIT_COLS, by id */
 	STORE_SQL_AUDIT_USER,	/* zendesk_user -> the same */
 	STORE_SQL_SUBJECT_GET,	/* key -> STORE_SUBJECT_COLS */
+	STORE_SQL_SPLIT_FIND,	/* parent id, index -> the child's id */
+	STORE_SQL_REPLAY_COUNT,	/* since -> count */
 	STORE_SQL__MAX
 };
 
@@ -104,6 +112,12 @@ struct store_row {
 void store_fill_event(const struct store_row *r, struct store_event *ev,
     int with_body);
 
+/*
+ * Initialises the lock of an engine's direct connection: recursive, so
+ * that the exec and query calls of a transaction take it again.
+ */
+void store_lock_init(pthread_mutex_t *m);
+
 /* Each engine's open: *out is that engine's handle, *queue its group
  * commit (store_queue.h), where store_put and store_healthy go. */
 int store_sqlite_open(const char *path, const struct store_opts *opts,
@@ -135,28 +149,32 @@ int store_pg_query(struct pg_store *st, enum store_sql op, const struct
     store_val *vals, int n, int (*fn)(const struct store_row *, void *),
     void *arg);
 
+/*
+ * Takes the direct connection for one transaction (SQLite: BEGIN
+ * IMMEDIATE), in which this thread's exec and query calls run until end
+ * commits it (commit non-zero) or rolls it back, and gives the
+ * connection back; other threads wait.  begin returns 0, or -1 (nothing
+ * taken); end returns 0, or -1 if the commit failed (rolled back).
+ */
+int store_sqlite_begin(struct sqlite_store *st);
+int store_sqlite_end(struct sqlite_store *st, int commit);
+int store_pg_begin(struct pg_store *st);
+int store_pg_end(struct pg_store *st, int commit);
+
 void store_sqlite_close(struct sqlite_store *st);
 int store_sqlite_prune(struct sqlite_store *st, time_t cutoff, long
     *deleted);
 int store_sqlite_unclassified(struct sqlite_store *st, int limit, int64_t
     *ids, int *n);
-int store_sqlite_split(struct sqlite_store *st, int64_t id, size_t count,
-    int64_t *first, int64_t *last);
 int store_sqlite_due(struct sqlite_store *st, time_t now, int64_t after_id,
     int limit, int (*fn)(const struct store_event *, void *), void *arg);
-int store_sqlite_replay(struct sqlite_store *st, time_t since, int dry_run,
-    long *count);
 
 void store_pg_close(struct pg_store *st);
 int store_pg_prune(struct pg_store *st, time_t cutoff, long *deleted);
 int store_pg_unclassified(struct pg_store *st, int limit, int64_t *ids, int
     *n);
-int store_pg_split(struct pg_store *st, int64_t id, size_t count, int64_t
-    *first, int64_t *last);
 int store_pg_due(struct pg_store *st, time_t now, int64_t after_id, int
     limit, int (*fn)(const struct store_event *, void *), void *arg);
-int store_pg_replay(struct pg_store *st, time_t since, int dry_run, long
-    *count);
 int store_pg_guard_lock(struct pg_store *st);
 void store_pg_guard_unlock(struct pg_store *st);
 int store_pg_guard_reserve(struct pg_store *st, const char *action, long

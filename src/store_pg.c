@@ -66,7 +66,8 @@ struct pg_store {
 	char owner[128];          /* claimed_by of this handle */
 
 	PGconn *rconn;            /* reader / direct connection */
-	pthread_mutex_t rlock;    /* guards rconn */
+	pthread_mutex_t rlock;    /* guards rconn (store_lock_init) */
+	int in_tx;                /* a transaction holds rconn (under rlock) */
 
 	PGconn *wconn;            /* writer thread only */
 	/* Group commit (store_queue.h); the background thread waits on
@@ -446,14 +447,17 @@ check_schema(PGconn *c, char *err, size_t errlen)
 
 /*
  * The direct/reader connection, reconnected if the server went away
- * (restart, failover).  Caller holds rlock.  NULL if it cannot connect.
+ * (restart, failover) unless a transaction holds it.  Caller holds
+ * rlock.  NULL if it cannot connect.
  */
 static PGconn *
 rconn(struct pg_store *ps)
 {
 	char err[256];
 
-	if (ps->rconn != NULL && PQstatus(ps->rconn) == CONNECTION_OK)
+	/* In a transaction a new connection would run outside it. */
+	if (ps->in_tx || (ps->rconn != NULL &&
+	    PQstatus(ps->rconn) == CONNECTION_OK))
 		return ps->rconn;
 	PQfinish(ps->rconn);
 	ps->rconn = pg_connect(ps, ps->opts.readonly, err, sizeof(err));
@@ -869,7 +873,7 @@ store_pg_open(const char *conninfo, const struct store_opts *opts,
 	/* Probed every second, healthy or not: a server can go away, or
 	 * become a read-only standby, while nobody writes. */
 	store_queue_init(&ps->q, &ps->opts, pg_commit, ps, 1);
-	pthread_mutex_init(&ps->rlock, NULL);
+	store_lock_init(&ps->rlock);
 
 	if ((ps->rconn = pg_connect(ps, ps->opts.readonly, err, errlen)) ==
 	    NULL)
@@ -1130,6 +1134,21 @@ static const struct {
 	    STORE_SUBJECT_COLS ") VALUES ($1, $2, $3, $4, $5) ON CONFLICT"
 	    " (key) DO UPDATE SET last_event_id = $2, last_effective = $3,"
 	    " snapshot = $4, snapshot_at = $5", 0 },
+	[STORE_SQL_SPLIT_CHILD] = { "INSERT INTO events (source, delivery_id,"
+	    " received, headers, body, signed_at, batch_index, state) SELECT"
+	    " source, delivery_id || '#' || $2::bigint, received, headers,"
+	    " body, signed_at, $2::bigint, 'pending' FROM events WHERE id ="
+	    " $1 AND batch_index IS NULL AND state = 'pending' ON CONFLICT"
+	    " (source, delivery_id) DO NOTHING", 0 },
+	[STORE_SQL_SPLIT_DONE] = { "UPDATE events SET state = 'done',"
+	    " last_error = $2, " RELEASE " WHERE id = $1 AND batch_index IS"
+	    " NULL AND state = 'pending'", 0 },
+	[STORE_SQL_REPLAY_FORGET] = { "UPDATE subjects SET last_effective = 0"
+	    " WHERE key IN (SELECT subject FROM events WHERE received >= $1"
+	    " AND subject IS NOT NULL)", 0 },
+	[STORE_SQL_REPLAY] = { "UPDATE events AS e SET state = 'pending',"
+	    " attempts = 0, next_attempt = 0, last_error = NULL WHERE"
+	    REPLAY_WHERE, 0 },
 	[STORE_SQL_COUNT_STATES] = { "SELECT state, count(*) FROM events"
 	    " GROUP BY state", 0 },
 	/* The body is not loaded: NULL in its place. */
@@ -1156,6 +1175,12 @@ static const struct {
 	    " WHERE zendesk_user = $1 ORDER BY id", 0 },
 	[STORE_SQL_SUBJECT_GET] = { "SELECT " STORE_SUBJECT_COLS " FROM"
 	    " subjects WHERE key = $1", 0 },
+	[STORE_SQL_SPLIT_FIND] = { "SELECT ch.id FROM events ch, events p"
+	    " WHERE p.id = $1 AND ch.source = p.source AND ch.delivery_id ="
+	    " p.delivery_id || '#' || $2::bigint AND ch.batch_index ="
+	    " $2::bigint AND ch.body = p.body", 0 },
+	[STORE_SQL_REPLAY_COUNT] = { "SELECT count(*) FROM events e WHERE"
+	    REPLAY_WHERE, 0 },
 };
 
 /* Runs op with vals (and the owner) on the direct connection. */
@@ -1194,7 +1219,10 @@ store_pg_exec(struct pg_store *ps, enum store_sql op,
 	return changed;
 }
 
-/* fn runs after the lock is released: it may call back into the store. */
+/*
+ * fn runs after this call's lock is released (a transaction's stays):
+ * it may call back into the store.
+ */
 int
 store_pg_query(struct pg_store *ps, enum store_sql op,
     const struct store_val *vals, int n, int (*fn)(const struct store_row *,
@@ -1213,124 +1241,39 @@ store_pg_query(struct pg_store *ps, enum store_sql op,
 	return 0;
 }
 
-#define SPLIT_MAX 100000
-
-/* As store_sqlite_split (store.h): one transaction, idempotent. */
 int
-store_pg_split(struct pg_store *ps, int64_t id, size_t count,
-    int64_t *first, int64_t *last)
+store_pg_begin(struct pg_store *ps)
 {
-	struct params q;
 	PGconn *c;
-	PGresult *r = NULL;
-	char note[96];
-	int64_t cid;
-	size_t i;
-	int rc = -1;
 
-	if (count < 2 || count > SPLIT_MAX || ps->opts.readonly)
-		return -1;
 	pthread_mutex_lock(&ps->rlock);
-	if ((c = rconn(ps)) == NULL) {
-		pthread_mutex_unlock(&ps->rlock);
-		return -1;
+	if ((c = rconn(ps)) != NULL && cmd(c, "BEGIN") == 0) {
+		ps->in_tx = 1;
+		return 0;
 	}
-	if (cmd(c, "BEGIN") != 0)
-		goto rollback;
-	for (i = 0; i < count; i++) {
-		memset(&q, 0, sizeof(q));
-		p_int(&q, id);
-		p_int(&q, (long long)i);
-		r = run(c, "INSERT INTO events (source, delivery_id, received,"
-		    " headers, body, signed_at, batch_index, state) SELECT"
-		    " source, delivery_id || '#' || $2::bigint, received,"
-		    " headers, body, signed_at, $2::bigint, 'pending' FROM"
-		    " events WHERE id = $1 AND batch_index IS NULL AND state ="
-		    " 'pending' ON CONFLICT (source, delivery_id) DO NOTHING",
-		    &q);
-		if (!res_ok(r))
-			goto rollback;
-		PQclear(r);
-		r = run(c, "SELECT ch.id FROM events ch, events p WHERE"
-		    " p.id = $1 AND ch.source = p.source AND ch.delivery_id ="
-		    " p.delivery_id || '#' || $2::bigint AND ch.batch_index ="
-		    " $2::bigint AND ch.body = p.body", &q);
-		if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1)
-			goto rollback; /* no parent, or the key is taken */
-		cid = col_ll(r, 0, 0);
-		PQclear(r);
-		r = NULL;
-		if (i == 0)
-			*first = cid;
-		*last = cid;
-	}
-	snprintf(note, sizeof(note), "batch of %zu: events %" PRId64 "..%"
-	    PRId64, count, *first, *last);
-	memset(&q, 0, sizeof(q));
-	p_int(&q, id);
-	p_text(&q, note);
-	r = run(c, "UPDATE events SET state = 'done', last_error = $2, "
-	    RELEASE " WHERE id = $1 AND batch_index IS NULL AND state ="
-	    " 'pending'", &q);
-	if (!res_ok(r) || strcmp(PQcmdTuples(r), "1") != 0)
-		goto rollback;
-	PQclear(r);
-	r = PQexec(c, "COMMIT");
-	if (PQresultStatus(r) != PGRES_COMMAND_OK ||
-	    strcmp(PQcmdStatus(r), "COMMIT") != 0)
-		goto rollback;
-	rc = 0;
-	goto out;
-rollback:
-	cmd(c, "ROLLBACK");
-out:
-	PQclear(r);
+	if (c != NULL)
+		cmd(c, "ROLLBACK");
 	pthread_mutex_unlock(&ps->rlock);
-	return rc;
+	return -1;
 }
 
 int
-store_pg_replay(struct pg_store *ps, time_t since, int dry_run,
-    long *count)
+store_pg_end(struct pg_store *ps, int commit)
 {
-	struct params q;
-	PGconn *c;
-	PGresult *r = NULL;
-	int rc = -1;
+	PGresult *r;
+	int rc = 0;
 
-	*count = 0;
-	memset(&q, 0, sizeof(q));
-	p_int(&q, (long long)since);
-	pthread_mutex_lock(&ps->rlock);
-	if ((c = rconn(ps)) == NULL || cmd(c, "BEGIN") != 0)
-		goto rollback;
-	r = run(c, "SELECT count(*) FROM events e WHERE" REPLAY_WHERE, &q);
-	if (PQresultStatus(r) != PGRES_TUPLES_OK)
-		goto rollback;
-	*count = (long)col_ll(r, 0, 0);
-	PQclear(r);
-	r = NULL;
-	if (dry_run) {
-		rc = 0;
-		goto rollback;
+	if (commit) {
+		r = PQexec(ps->rconn, "COMMIT");
+		/* COMMIT of a failed transaction answers ROLLBACK. */
+		if (PQresultStatus(r) != PGRES_COMMAND_OK ||
+		    strcmp(PQcmdStatus(r), "COMMIT") != 0)
+			rc = -1;
+		PQclear(r);
 	}
-	r = run(c, "UPDATE subjects SET last_effective = 0 WHERE key IN"
-	    " (SELECT subject FROM events WHERE received >= $1 AND subject IS"
-	    " NOT NULL)", &q);
-	if (!res_ok(r))
-		goto rollback;
-	PQclear(r);
-	r = run(c, "UPDATE events AS e SET state = 'pending', attempts = 0,"
-	    " next_attempt = 0, last_error = NULL WHERE" REPLAY_WHERE, &q);
-	if (!res_ok(r) || cmd(c, "COMMIT") != 0)
-		goto rollback;
-	rc = 0;
-	goto out;
-rollback:
-	if (c != NULL)
-		cmd(c, "ROLLBACK");
-out:
-	PQclear(r);
+	if (!commit || rc != 0)
+		cmd(ps->rconn, "ROLLBACK");
+	ps->in_tx = 0;
 	pthread_mutex_unlock(&ps->rlock);
 	return rc;
 }

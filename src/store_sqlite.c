@@ -42,7 +42,8 @@ struct sqlite_store {
 	sqlite3_stmt *ins;
 	sqlite3_stmt *dup;
 	sqlite3 *rdb;             /* reader connection (CLI, guarded by rlock) */
-	pthread_mutex_t rlock;
+	pthread_mutex_t rlock;    /* recursive (store_lock_init) */
+	sqlite3_stmt *stmt[STORE_SQL__MAX]; /* kept on rdb (stmt_get) */
 
 	/* Group commit (store_queue.h); its lock also guards ckpt_wanted,
 	 * and its closing stops the checkpointer. */
@@ -681,7 +682,7 @@ store_sqlite_open(const char *path, const struct store_opts *opts,
 	/* Idle and healthy, SQLite's writer sleeps: a local disk needs no
 	 * probe until a commit failed. */
 	store_queue_init(&st->q, &st->opts, sqlite_commit, st, 0);
-	pthread_mutex_init(&st->rlock, NULL);
+	store_lock_init(&st->rlock);
 
 	if (st->opts.readonly) {
 		if (open_conn(path, 1, &st->rdb, err, errlen) != 0)
@@ -724,12 +725,16 @@ fail:
 void
 store_sqlite_close(struct sqlite_store *st)
 {
+	int i;
+
 	if (st == NULL)
 		return;
 	store_queue_stop(&st->q);   /* the writer drains the queue */
 	if (st->ckpt_started)
 		pthread_join(st->ckpt, NULL);
 	close_writer_conn(st);
+	for (i = 0; i < STORE_SQL__MAX; i++)
+		sqlite3_finalize(st->stmt[i]);
 	sqlite3_close(st->cdb);
 	sqlite3_close(st->rdb);
 	store_queue_destroy(&st->q);
@@ -809,28 +814,21 @@ bind_vals(sqlite3_stmt *s, const struct store_val *v, int n)
 }
 
 /*
- * Runs the read sql with vals at ?1.. on db, whose lock the caller
- * holds, and calls fn on each row until it returns non-zero.  Returns 0
+ * Runs the read s with vals at ?1.. and calls fn on each row until it
+ * returns non-zero; the caller holds rlock and resets s.  Returns 0
  * (every row, or fn stopped), or -1.
  */
 static int
-each_row(sqlite3 *db, const char *sql, const struct store_val *vals, int n,
+each_row(sqlite3_stmt *s, const struct store_val *vals, int n,
     int (*fn)(const struct store_row *, void *), void *arg)
 {
-	struct store_row r = { &sq_row, NULL, 0 };
-	sqlite3_stmt *s = NULL;
-	int rc = -1, step = SQLITE_DONE, stop = 0;
+	struct store_row r = { &sq_row, s, 0 };
+	int step = SQLITE_DONE, stop = 0;
 
-	if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) != SQLITE_OK)
-		goto out;
 	bind_vals(s, vals, n);
-	r.res = s;
 	while (!stop && (step = sqlite3_step(s)) == SQLITE_ROW)
 		stop = fn(&r, arg);
-	rc = (stop || step == SQLITE_DONE) ? 0 : -1;
-out:
-	sqlite3_finalize(s);
-	return rc;
+	return (stop || step == SQLITE_DONE) ? 0 : -1;
 }
 
 /* ------------------------------------------------------- statements */
@@ -874,6 +872,21 @@ static const char *const stmts[STORE_SQL__MAX] = {
 	    ") VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (key) DO UPDATE SET"
 	    " last_event_id = ?2, last_effective = ?3, snapshot = ?4,"
 	    " snapshot_at = ?5",
+	[STORE_SQL_SPLIT_CHILD] = "INSERT INTO events (source, delivery_id,"
+	    " received, headers, body, signed_at, batch_index, state)"
+	    " SELECT source, delivery_id || '#' || ?2, received, headers,"
+	    " body, signed_at, ?2, 'pending' FROM events WHERE id = ?1 AND"
+	    " batch_index IS NULL AND state = 'pending'"
+	    " ON CONFLICT (source, delivery_id) DO NOTHING",
+	[STORE_SQL_SPLIT_DONE] = "UPDATE events SET state = 'done',"
+	    " last_error = ?2 WHERE id = ?1 AND batch_index IS NULL AND"
+	    " state = 'pending'",
+	[STORE_SQL_REPLAY_FORGET] = "UPDATE subjects SET last_effective = 0"
+	    " WHERE key IN (SELECT subject FROM events WHERE received >= ?1"
+	    " AND subject IS NOT NULL)",
+	[STORE_SQL_REPLAY] = "UPDATE events AS e SET state = 'pending',"
+	    " attempts = 0, next_attempt = 0, last_error = NULL WHERE"
+	    REPLAY_WHERE,
 	[STORE_SQL_COUNT_STATES] = "SELECT state, count(*) FROM events GROUP"
 	    " BY state",
 	/* LIMIT -1: no limit. */
@@ -892,23 +905,13 @@ static const char *const stmts[STORE_SQL__MAX] = {
 	    " WHERE zendesk_user = ?1 ORDER BY id",
 	[STORE_SQL_SUBJECT_GET] = "SELECT " STORE_SUBJECT_COLS " FROM"
 	    " subjects WHERE key = ?1",
+	[STORE_SQL_SPLIT_FIND] = "SELECT c.id FROM events c, events p WHERE"
+	    " p.id = ?1 AND c.source = p.source AND c.delivery_id ="
+	    " p.delivery_id || '#' || ?2 AND c.batch_index = ?2 AND"
+	    " c.body = p.body",
+	[STORE_SQL_REPLAY_COUNT] = "SELECT count(*) FROM events e WHERE"
+	    REPLAY_WHERE,
 };
-
-/*
- * Runs one prepared statement to completion on the reader/direct
- * connection; the caller holds rlock.  Returns 0 or -1; *changes gets
- * sqlite3_changes() (may be NULL).
- */
-static int
-step_done(sqlite3 *db, sqlite3_stmt *s, int *changes)
-{
-	int rc = sqlite3_step(s) == SQLITE_DONE ? 0 : -1;
-
-	if (rc == 0 && changes != NULL)
-		*changes = sqlite3_changes(db);
-	sqlite3_finalize(s);
-	return rc;
-}
 
 static int
 writable(const struct sqlite_store *st)
@@ -916,54 +919,107 @@ writable(const struct sqlite_store *st)
 	return !st->opts.readonly;
 }
 
-/* Prepares sql on the direct connection; caller holds rlock. */
+/*
+ * op's statement on the direct connection, the caller holding rlock:
+ * prepared once and kept, or a fresh one while the kept one is stepping
+ * further up this thread's stack (a query's fn calling back in).  A
+ * write is refused on a read-only handle, and its failure to prepare
+ * logged.  Give it back with stmt_put.
+ */
 static sqlite3_stmt *
-prep(struct sqlite_store *st, const char *sql)
+stmt_get(struct sqlite_store *st, enum store_sql op, int write)
 {
-	sqlite3_stmt *s = NULL;
+	sqlite3_stmt *s = st->stmt[op];
 
-	if (!writable(st) ||
-	    sqlite3_prepare_v2(st->rdb, sql, -1, &s, NULL) != SQLITE_OK) {
-		if (writable(st))
+	if (write && !writable(st))
+		return NULL;
+	if (s != NULL && !sqlite3_stmt_busy(s))
+		return s;
+	s = NULL;
+	if (sqlite3_prepare_v3(st->rdb, stmts[op], -1, st->stmt[op] == NULL ?
+	    SQLITE_PREPARE_PERSISTENT : 0, &s, NULL) != SQLITE_OK) {
+		if (write)
 			log_kv(LOG_ERROR, "store statement failed", "error",
 			    sqlite3_errmsg(st->rdb), (char *)NULL);
+		sqlite3_finalize(s);
 		return NULL;
 	}
+	if (st->stmt[op] == NULL)
+		st->stmt[op] = s;
 	return s;
 }
 
-/* Writes go through the direct connection under rlock. */
+static void
+stmt_put(struct sqlite_store *st, enum store_sql op, sqlite3_stmt *s)
+{
+	if (s != st->stmt[op]) {
+		sqlite3_finalize(s);
+		return;
+	}
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+}
+
 long
 store_sqlite_exec(struct sqlite_store *st, enum store_sql op,
     const struct store_val *vals, int n, int64_t *new_id)
 {
 	sqlite3_stmt *s;
-	int changes = 0;
 	long rc = -1;
 
 	pthread_mutex_lock(&st->rlock);
-	if ((s = prep(st, stmts[op])) != NULL) {
+	if ((s = stmt_get(st, op, 1)) != NULL) {
 		bind_vals(s, vals, n);
-		if (step_done(st->rdb, s, &changes) == 0) {
-			rc = changes;
+		if (sqlite3_step(s) == SQLITE_DONE) {
+			rc = sqlite3_changes(st->rdb);
 			if (new_id != NULL)
 				*new_id = sqlite3_last_insert_rowid(st->rdb);
 		}
+		stmt_put(st, op, s);
 	}
 	pthread_mutex_unlock(&st->rlock);
 	return rc;
 }
 
-/* Reads go through the reader connection, fn under rlock. */
+/* fn runs under rlock. */
 int
 store_sqlite_query(struct sqlite_store *st, enum store_sql op,
     const struct store_val *vals, int n, int (*fn)(const struct store_row *,
     void *), void *arg)
 {
-	int rc;
+	sqlite3_stmt *s;
+	int rc = -1;
 
 	pthread_mutex_lock(&st->rlock);
-	rc = each_row(st->rdb, stmts[op], vals, n, fn, arg);
+	if ((s = stmt_get(st, op, 0)) != NULL) {
+		rc = each_row(s, vals, n, fn, arg);
+		stmt_put(st, op, s);
+	}
+	pthread_mutex_unlock(&st->rlock);
+	return rc;
+}
+
+int
+store_sqlite_begin(struct sqlite_store *st)
+{
+	pthread_mutex_lock(&st->rlock);
+	if (sqlite3_exec(st->rdb, "BEGIN IMMEDIATE", NULL, NULL, NULL) ==
+	    SQLITE_OK)
+		return 0;
+	pthread_mutex_unlock(&st->rlock);
+	return -1;
+}
+
+int
+store_sqlite_end(struct sqlite_store *st, int commit)
+{
+	int rc = 0;
+
+	if (commit && sqlite3_exec(st->rdb, "COMMIT", NULL, NULL, NULL) !=
+	    SQLITE_OK)
+		rc = -1;
+	if (!commit || rc != 0)
+		sqlite3_exec(st->rdb, "ROLLBACK", NULL, NULL, NULL);
 	pthread_mutex_unlock(&st->rlock);
 	return rc;
 }
@@ -1044,149 +1100,16 @@ store_sqlite_unclassified(struct sqlite_store *st, int limit, int64_t *ids, int 
 {
 	const struct store_val v[] = { STORE_NUM(limit) };
 	struct ids c = { ids, n, limit };
-	int rc;
-
-	*n = 0;
-	pthread_mutex_lock(&st->rlock);
-	rc = each_row(st->rdb, "SELECT id FROM events WHERE state = 'pending'"
-	    " AND subject IS NULL ORDER BY id LIMIT ?1", v, 1, take_id, &c);
-	pthread_mutex_unlock(&st->rlock);
-	return rc;
-}
-
-/*
- * Splitting a batch.  The children are keyed by the parent's key plus
- * "#<index>" under the (source, delivery_id) unique key, so a second
- * split (the worker died between commit and its next look) inserts
- * nothing.  A key can also come from a sender's signed id header, so a
- * row found under a child's key must really be that child (same index,
- * same body): an unrelated event under "abc#1" is an error, never a
- * child silently dropped.
- */
-#define SPLIT_MAX 100000
-
-int
-store_sqlite_split(struct sqlite_store *st, int64_t id, size_t count, int64_t *first,
-    int64_t *last)
-{
-	sqlite3_stmt *ins = NULL, *get = NULL, *fin = NULL;
-	char note[96];
-	int64_t cid;
-	size_t i;
-	int rc = -1, changes = 0;
-
-	if (count < 2 || count > SPLIT_MAX)
-		return -1;
-	pthread_mutex_lock(&st->rlock);
-	if (!writable(st) || sqlite3_exec(st->rdb, "BEGIN IMMEDIATE", NULL,
-	    NULL, NULL) != SQLITE_OK)
-		goto out;
-	if ((ins = prep(st, "INSERT INTO events (source, delivery_id,"
-	    " received, headers, body, signed_at, batch_index, state)"
-	    " SELECT source, delivery_id || '#' || ?2, received, headers,"
-	    " body, signed_at, ?2, 'pending' FROM events WHERE id = ?1 AND"
-	    " batch_index IS NULL AND state = 'pending'"
-	    " ON CONFLICT (source, delivery_id) DO NOTHING")) == NULL ||
-	    (get = prep(st, "SELECT c.id FROM events c, events p WHERE"
-	    " p.id = ?1 AND c.source = p.source AND c.delivery_id ="
-	    " p.delivery_id || '#' || ?2 AND c.batch_index = ?2 AND"
-	    " c.body = p.body")) == NULL ||
-	    (fin = prep(st, "UPDATE events SET state = 'done', last_error ="
-	    " ?2 WHERE id = ?1 AND batch_index IS NULL AND state ="
-	    " 'pending'")) == NULL)
-		goto rollback;
-	for (i = 0; i < count; i++) {
-		sqlite3_reset(ins);
-		sqlite3_bind_int64(ins, 1, id);
-		sqlite3_bind_int64(ins, 2, (sqlite3_int64)i);
-		if (sqlite3_step(ins) != SQLITE_DONE)
-			goto rollback;
-		sqlite3_reset(get);
-		sqlite3_bind_int64(get, 1, id);
-		sqlite3_bind_int64(get, 2, (sqlite3_int64)i);
-		if (sqlite3_step(get) != SQLITE_ROW)
-			goto rollback;  /* no parent, or the key is taken */
-		cid = sqlite3_column_int64(get, 0);
-		if (i == 0)
-			*first = cid;
-		*last = cid;
-	}
-	snprintf(note, sizeof(note), "batch of %zu: events %" PRId64 "..%"
-	    PRId64, count, *first, *last);
-	sqlite3_bind_int64(fin, 1, id);
-	sqlite3_bind_text(fin, 2, note, -1, SQLITE_TRANSIENT);
-	if (sqlite3_step(fin) != SQLITE_DONE ||
-	    (changes = sqlite3_changes(st->rdb)) != 1)
-		goto rollback;
-	if (sqlite3_exec(st->rdb, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
-		goto rollback;
-	rc = 0;
-	goto out;
-rollback:
-	sqlite3_exec(st->rdb, "ROLLBACK", NULL, NULL, NULL);
-out:
-	sqlite3_finalize(ins);
-	sqlite3_finalize(get);
-	sqlite3_finalize(fin);
-	pthread_mutex_unlock(&st->rlock);
-	return rc;
-}
-
-int
-store_sqlite_replay(struct sqlite_store *st, time_t since, int dry_run, long *count)
-{
 	sqlite3_stmt *s = NULL;
 	int rc = -1;
 
-	*count = 0;
+	*n = 0;
 	pthread_mutex_lock(&st->rlock);
-	if (sqlite3_exec(st->rdb, "BEGIN IMMEDIATE", NULL, NULL, NULL) !=
-	    SQLITE_OK)
-		goto out;
-	if (sqlite3_prepare_v2(st->rdb, "SELECT count(*) FROM events e WHERE"
-	    REPLAY_WHERE, -1, &s, NULL) != SQLITE_OK)
-		goto rollback;
-	sqlite3_bind_int64(s, 1, (sqlite3_int64)since);
-	if (sqlite3_step(s) != SQLITE_ROW)
-		goto rollback;
-	*count = (long)sqlite3_column_int64(s, 0);
-	sqlite3_finalize(s);
-	s = NULL;
-	if (dry_run) {
-		rc = 0;
-		goto rollback;
-	}
-	/*
-	 * The people concerned forget how far they got, or the first
-	 * replayed event would be stale; replaying in id order ends in the
-	 * state the newest event gives, re-read from Zendesk each time.
-	 */
-	if (sqlite3_prepare_v2(st->rdb, "UPDATE subjects SET last_effective"
-	    " = 0 WHERE key IN (SELECT subject FROM events WHERE received >="
-	    " ?1 AND subject IS NOT NULL)", -1, &s, NULL) != SQLITE_OK)
-		goto rollback;
-	sqlite3_bind_int64(s, 1, (sqlite3_int64)since);
-	if (sqlite3_step(s) != SQLITE_DONE)
-		goto rollback;
-	sqlite3_finalize(s);
-	if (sqlite3_prepare_v2(st->rdb, "UPDATE events AS e SET state ="
-	    " 'pending', attempts = 0, next_attempt = 0, last_error = NULL"
-	    " WHERE" REPLAY_WHERE, -1, &s, NULL) != SQLITE_OK) {
-		s = NULL;
-		goto rollback;
-	}
-	sqlite3_bind_int64(s, 1, (sqlite3_int64)since);
-	if (sqlite3_step(s) != SQLITE_DONE)
-		goto rollback;
-	if (sqlite3_exec(st->rdb, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
-		goto rollback;
-	rc = 0;
-	goto out;
-rollback:
-	sqlite3_exec(st->rdb, "ROLLBACK", NULL, NULL, NULL);
-out:
+	if (sqlite3_prepare_v2(st->rdb, "SELECT id FROM events WHERE state ="
+	    " 'pending' AND subject IS NULL ORDER BY id LIMIT ?1", -1, &s,
+	    NULL) == SQLITE_OK)
+		rc = each_row(s, v, 1, take_id, &c);
 	sqlite3_finalize(s);
 	pthread_mutex_unlock(&st->rlock);
 	return rc;
 }
-

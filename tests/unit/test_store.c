@@ -948,6 +948,27 @@ stop_first(const struct store_event *ev, void *arg)
 	return 1;
 }
 
+/* A list's fn that reads the store again: the same list, and the event. */
+struct nest {
+	struct store *st;
+	int outer, inner;
+};
+
+static void
+nest_fn(const struct store_event *ev, void *arg)
+{
+	struct nest *n = arg;
+	struct collect c = { 0, { 0 } };
+	struct store_event e;
+
+	n->outer++;
+	assert_int_equal(store_list(n->st, NULL, NULL, 0, collect_fn, &c), 0);
+	n->inner += c.n;
+	assert_int_equal(store_get(n->st, ev->id, &e), 0);
+	assert_int_equal(e.id, ev->id);
+	store_event_clear(&e);
+}
+
 /*
  * The event state changes, their results (0, 1 when nothing matched,
  * -1), and the reads that see them: the same on both engines.
@@ -1126,6 +1147,15 @@ test_state_changes(void **state)
 	assert_int_equal(store_audit_count(w, "unknown", time(NULL) + 3600),
 	    0);
 
+	/* fn may call back into the store, even the same read. */
+	{
+		struct nest nn = { w, 0, 0 };
+
+		assert_int_equal(store_list(w, NULL, NULL, 3, nest_fn, &nn), 0);
+		assert_int_equal(nn.outer, 3);
+		assert_int_equal(nn.inner, 18);
+	}
+
 	/* A read-only handle reads, and every write fails. */
 	ro.readonly = 1;
 	assert_int_equal(open_on(f, &ro, &r, err, sizeof(err)), 0);
@@ -1140,6 +1170,8 @@ test_state_changes(void **state)
 	assert_int_equal(store_audit_add(r, &a, NULL), -1);
 	assert_int_equal(store_subject_put(r, &subj), -1);
 	assert_int_equal(store_replay(r, 1600000000, 0, &n), -1);
+	assert_int_equal(store_replay(r, 1600000000, 1, &n), 0);
+	assert_int_equal(store_split(r, id[5], 2, NULL, NULL), -1);
 	store_close(r);
 
 	store_close(w);
