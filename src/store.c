@@ -1,7 +1,10 @@
 /*
  * store.c -- the store interface (store.h): picks an engine at open and
  * hands every call to it.  The engines are store_sqlite.c (one node) and
- * store_pg.c (several nodes); what they share is here.
+ * store_pg.c (several nodes); what they share is here: the values each
+ * statement binds, what its result means, the transactions of split and
+ * replay, and how rows become structs (store_engine.h).  The SQL, the
+ * connections, the claims and the group commit are the engines'.
  */
 #include <inttypes.h>
 #include <pthread.h>
