@@ -66,7 +66,8 @@ struct pg_store {
 	char owner[128];          /* claimed_by of this handle */
 
 	PGconn *rconn;            /* reader / direct connection */
-	pthread_mutex_t rlock;    /* guards rconn */
+	pthread_mutex_t rlock;    /* guards rconn (store_lock_init) */
+	int in_tx;                /* a transaction holds rconn (under rlock) */
 
 	PGconn *wconn;            /* writer thread only */
 	/* Group commit (store_queue.h); the background thread waits on
@@ -240,14 +241,6 @@ static const char *
 col(const PGresult *r, int row, int c)
 {
 	return PQgetisnull(r, row, c) ? NULL : PQgetvalue(r, row, c);
-}
-
-static char *
-col_dup(const PGresult *r, int row, int c)
-{
-	const char *v = col(r, row, c);
-
-	return v != NULL ? strdup(v) : NULL;
 }
 
 static long long
@@ -454,14 +447,17 @@ check_schema(PGconn *c, char *err, size_t errlen)
 
 /*
  * The direct/reader connection, reconnected if the server went away
- * (restart, failover).  Caller holds rlock.  NULL if it cannot connect.
+ * (restart, failover) unless a transaction holds it.  Caller holds
+ * rlock.  NULL if it cannot connect.
  */
 static PGconn *
 rconn(struct pg_store *ps)
 {
 	char err[256];
 
-	if (ps->rconn != NULL && PQstatus(ps->rconn) == CONNECTION_OK)
+	/* In a transaction a new connection would run outside it. */
+	if (ps->in_tx || (ps->rconn != NULL &&
+	    PQstatus(ps->rconn) == CONNECTION_OK))
 		return ps->rconn;
 	PQfinish(ps->rconn);
 	ps->rconn = pg_connect(ps, ps->opts.readonly, err, sizeof(err));
@@ -508,47 +504,47 @@ rchanged(struct pg_store *ps, const char *sql, const struct params *p)
 	return n;
 }
 
-/* ------------------------------------------------------------ events */
+/* -------------------------------------------------------------- rows */
 
-#define EVENT_COLS "id, source, delivery_id, received, state, attempts, " \
-	"last_error, headers, body, subject, effective_at, next_attempt, " \
-	"approved, signed_at, batch_index"
-
-static void
-fill_event(const PGresult *r, int row, struct store_event *ev,
-    int with_body)
+static int
+pg_null(const struct store_row *r, int c)
 {
-	memset(ev, 0, sizeof(*ev));
-	ev->id = col_ll(r, row, 0);
-	ev->source = col_dup(r, row, 1);
-	ev->delivery_id = col_dup(r, row, 2);
-	ev->received = (time_t)col_ll(r, row, 3);
-	ev->state = col_dup(r, row, 4);
-	ev->attempts = (int)col_ll(r, row, 5);
-	ev->last_error = col_dup(r, row, 6);
-	ev->headers_json = col_dup(r, row, 7);
-	ev->subject = col_dup(r, row, 9);
-	ev->effective_at = (time_t)col_ll(r, row, 10);
-	ev->next_attempt = (time_t)col_ll(r, row, 11);
-	ev->approved = (int)col_ll(r, row, 12);
-	ev->signed_at = (time_t)col_ll(r, row, 13);
-	if (!PQgetisnull(r, row, 14)) {
-		ev->batched = 1;
-		ev->batch_index = (size_t)col_ll(r, row, 14);
-	}
-	if (with_body && !PQgetisnull(r, row, 8)) {
-		size_t n = 0;
-		unsigned char *b = PQunescapeBytea(
-		    (const unsigned char *)PQgetvalue(r, row, 8), &n);
-
-		if (b != NULL && (ev->body = malloc(n + 1)) != NULL) {
-			memcpy(ev->body, b, n);
-			ev->body[n] = '\0';
-			ev->body_len = n;
-		}
-		PQfreemem(b);
-	}
+	return PQgetisnull(r->res, r->i, c);
 }
+
+static int64_t
+pg_num(const struct store_row *r, int c)
+{
+	return col_ll(r->res, r->i, c);
+}
+
+static const char *
+pg_text(const struct store_row *r, int c)
+{
+	return col(r->res, r->i, c);
+}
+
+/* bytea arrives escaped: the result is text (PQexecParams format 0). */
+static unsigned char *
+pg_bytes(const struct store_row *r, int c, size_t *len)
+{
+	unsigned char *b, *p = NULL;
+	size_t n = 0;
+
+	b = PQunescapeBytea((const unsigned char *)PQgetvalue(r->res, r->i,
+	    c), &n);
+	if (b != NULL && (p = malloc(n + 1)) != NULL) {
+		memcpy(p, b, n);
+		p[n] = '\0';
+		*len = n;
+	}
+	PQfreemem(b);
+	return p;
+}
+
+static const struct store_row_ops pg_row = {
+	pg_null, pg_num, pg_text, pg_bytes
+};
 
 /* ------------------------------------------------------ group commit */
 
@@ -877,7 +873,7 @@ store_pg_open(const char *conninfo, const struct store_opts *opts,
 	/* Probed every second, healthy or not: a server can go away, or
 	 * become a read-only standby, while nobody writes. */
 	store_queue_init(&ps->q, &ps->opts, pg_commit, ps, 1);
-	pthread_mutex_init(&ps->rlock, NULL);
+	store_lock_init(&ps->rlock);
 
 	if ((ps->rconn = pg_connect(ps, ps->opts.readonly, err, errlen)) ==
 	    NULL)
@@ -957,77 +953,6 @@ store_pg_prune(struct pg_store *ps, time_t cutoff, long *deleted)
 	return ps->opts.readonly ? -1 : prune_on(ps, cutoff, deleted);
 }
 
-int
-store_pg_count_states(struct pg_store *ps,
-    void (*fn)(const char *, long, void *), void *arg)
-{
-	PGresult *r;
-	int i;
-
-	if ((r = rquery(ps, "SELECT state, count(*) FROM events GROUP BY"
-	    " state", NULL)) == NULL)
-		return -1;
-	for (i = 0; i < PQntuples(r); i++)
-		fn(PQgetvalue(r, i, 0), (long)col_ll(r, i, 1), arg);
-	PQclear(r);
-	return 0;
-}
-
-/* ------------------------------------------------------------ reading */
-
-int
-store_pg_list(struct pg_store *ps, const char *state, const char *source,
-    int limit, void (*fn)(const struct store_event *, void *), void *arg)
-{
-	struct params q;
-	struct store_event ev;
-	PGresult *r;
-	int i;
-
-	memset(&q, 0, sizeof(q));
-	p_text(&q, state);
-	p_text(&q, source);
-	if (limit > 0)
-		p_int(&q, limit);
-	else
-		p_text(&q, NULL);
-	/* The body is not loaded: NULL in its place. */
-	if ((r = rquery(ps, "SELECT id, source, delivery_id, received, state,"
-	    " attempts, last_error, headers, NULL::bytea, subject,"
-	    " effective_at, next_attempt, approved, signed_at, batch_index"
-	    " FROM events WHERE ($1::text IS NULL OR state = $1) AND"
-	    " ($2::text IS NULL OR source = $2) ORDER BY id DESC"
-	    " LIMIT $3::bigint", &q)) == NULL)
-		return -1;
-	for (i = 0; i < PQntuples(r); i++) {
-		fill_event(r, i, &ev, 0);
-		fn(&ev, arg);
-		store_event_clear(&ev);
-	}
-	PQclear(r);
-	return 0;
-}
-
-int
-store_pg_get(struct pg_store *ps, int64_t id, struct store_event *ev)
-{
-	struct params q;
-	PGresult *r;
-	int rc;
-
-	memset(ev, 0, sizeof(*ev));
-	memset(&q, 0, sizeof(q));
-	p_int(&q, id);
-	if ((r = rquery(ps, "SELECT " EVENT_COLS " FROM events WHERE id = $1",
-	    &q)) == NULL)
-		return -1;
-	rc = PQntuples(r) == 1 ? 0 : 1;
-	if (rc == 0)
-		fill_event(r, 0, ev, 1);
-	PQclear(r);
-	return rc;
-}
-
 /* ------------------------------------------------------------ workers */
 
 /* Sorts claimed rows by id (RETURNING has no order). */
@@ -1086,10 +1011,11 @@ store_pg_due(struct pg_store *ps, time_t now, int64_t after_id, int limit,
     int (*fn)(const struct store_event *, void *), void *arg)
 {
 	struct params q;
+	struct store_row row = { &pg_row, NULL, 0 };
 	struct store_event ev;
 	PGconn *c;
 	PGresult *r = NULL;
-	int i, n = 0, stop = 0;
+	int n = 0, stop = 0;
 
 	memset(&q, 0, sizeof(q));
 	p_int(&q, (long long)now);
@@ -1121,13 +1047,14 @@ store_pg_due(struct pg_store *ps, time_t now, int64_t after_id, int limit,
 	    " upd AS (UPDATE events SET claimed_by = $4,"
 	    "  lease_until = " DBNOW " + $5 FROM due WHERE events.id = due.id"
 	    "  RETURNING events.*)"
-	    " SELECT " EVENT_COLS " FROM upd ORDER BY id", &q);
+	    " SELECT " STORE_EVENT_COLS " FROM upd ORDER BY id", &q);
 	if (PQresultStatus(r) != PGRES_TUPLES_OK || cmd(c, "COMMIT") != 0)
 		goto rollback;
 	pthread_mutex_unlock(&ps->rlock);
 	/* fn may call back into the store: the lock is not held. */
-	for (i = 0; i < PQntuples(r) && !stop; i++) {
-		fill_event(r, i, &ev, 1);
+	row.res = r;
+	for (row.i = 0; row.i < PQntuples(r) && !stop; row.i++) {
+		store_fill_event(&row, &ev, 1);
 		stop = fn(&ev, arg);
 		store_event_clear(&ev);
 		n++;
@@ -1143,323 +1070,215 @@ fail:
 	return -1;
 }
 
-/*
- * An update of events by id ($1) with vals at $2...; the caller's SQL
- * may use the owner as $<nvals + 2> when with_owner.  Returns the rows
- * changed, or -1.
- */
-struct ev_val {
-	const char *text;
-	long long num;
-	int is_num;
-};
-#define EV_TEXT(t)	{ (t), 0, 0 }
-#define EV_NUM(n)	{ NULL, (long long)(n), 1 }
+/* ------------------------------------------------------- statements */
 
-static long
-event_update(struct pg_store *ps, const char *sql, int64_t id,
-    const struct ev_val *vals, int nvals, int with_owner)
-{
-	struct params q;
-	int i;
-
-	memset(&q, 0, sizeof(q));
-	p_int(&q, id);
-	for (i = 0; i < nvals; i++) {
-		if (vals[i].is_num)
-			p_int(&q, vals[i].num);
-		else
-			p_text(&q, vals[i].text);
-	}
-	if (with_owner)
-		p_text(&q, ps->owner);
-	return rchanged(ps, sql, &q);
-}
-
-/* The claim condition and release of the worker's updates. */
+/* The claim release and condition of the worker's updates. */
 #define RELEASE "claimed_by = NULL, lease_until = NULL"
 #define MINE(n) " AND (claimed_by IS NULL OR claimed_by = $" #n ")"
 
-int
-store_pg_set_subject(struct pg_store *ps, int64_t id, const char *subject,
-    time_t effective_at, const char *kind)
-{
-	const struct ev_val v[] = { EV_TEXT(subject), EV_NUM(effective_at),
-	    EV_TEXT(kind) };
-
-	return event_update(ps, "UPDATE events SET subject = $2, effective_at"
-	    " = $3, kind = $4, " RELEASE " WHERE id = $1" MINE(5), id, v, 3,
-	    1) == 1 ? 0 : -1;
-}
-
-int
-store_pg_wait(struct pg_store *ps, int64_t id, time_t until,
-    const char *note)
-{
-	const struct ev_val v[] = { EV_NUM(until), EV_TEXT(note) };
-
-	return event_update(ps, "UPDATE events SET state = 'waiting',"
-	    " next_attempt = $2, last_error = $3, " RELEASE " WHERE id = $1"
-	    MINE(4), id, v, 2, 1) == 1 ? 0 : -1;
-}
-
-long
-store_pg_supersede(struct pg_store *ps, int64_t id, const char *subject,
-    const char *kind, const char *note)
-{
-	const struct ev_val v[] = { EV_TEXT(subject), EV_TEXT(kind),
-	    EV_TEXT(note) };
-
-	return event_update(ps, "UPDATE events SET state = 'cancelled',"
-	    " last_error = $4, " RELEASE " WHERE state = 'waiting' AND"
-	    " subject = $2 AND kind = $3 AND id < $1", id, v, 3, 0);
-}
-
-static int
-update_if(struct pg_store *ps, const char *sql, int64_t id)
-{
-	long n = event_update(ps, sql, id, NULL, 0, 0);
-
-	return n < 0 ? -1 : n == 0 ? 1 : 0;
-}
-
-int
-store_pg_cancel(struct pg_store *ps, int64_t id)
-{
-	return update_if(ps, "UPDATE events SET state = 'cancelled', last_error"
-	    " = 'cancelled by rolehook events cancel', " RELEASE " WHERE id ="
-	    " $1 AND state IN ('pending', 'waiting', 'retry', 'held')", id);
-}
-
-int
-store_pg_finish(struct pg_store *ps, int64_t id, const char *state,
-    const char *note)
-{
-	const struct ev_val v[] = { EV_TEXT(state), EV_TEXT(note) };
-
-	return event_update(ps, "UPDATE events SET state = $2, last_error ="
-	    " $3, attempts = attempts + 1, " RELEASE " WHERE id = $1" MINE(4),
-	    id, v, 2, 1) == 1 ? 0 : -1;
-}
-
-int
-store_pg_retry(struct pg_store *ps, int64_t id, time_t next_attempt,
-    const char *error)
-{
-	const struct ev_val v[] = { EV_NUM(next_attempt), EV_TEXT(error) };
-
-	return event_update(ps, "UPDATE events SET state = 'retry', last_error"
-	    " = $3, attempts = attempts + 1, next_attempt = $2, " RELEASE
-	    " WHERE id = $1" MINE(4), id, v, 2, 1) == 1 ? 0 : -1;
-}
-
 /*
- * The claim stays: releasing it would hand an event a live worker is
- * still applying to a second worker (two of one person's events, the
- * same one twice, in flight).  A dead worker's claim runs out by itself.
+ * What replay takes: finished events since $1, and of each person only
+ * the newest one (as on SQLite).
  */
-int
-store_pg_requeue(struct pg_store *ps, int64_t id)
-{
-	return update_if(ps, "UPDATE events SET state = 'pending', attempts"
-	    " = 0, next_attempt = 0 WHERE id = $1", id);
-}
-
-int
-store_pg_hold(struct pg_store *ps, int64_t id, const char *why)
-{
-	const struct ev_val v[] = { EV_TEXT(why) };
-
-	return event_update(ps, "UPDATE events SET state = 'held', last_error"
-	    " = $2, " RELEASE " WHERE id = $1" MINE(3), id, v, 1, 1) == 1 ?
-	    0 : -1;
-}
-
-int
-store_pg_approve(struct pg_store *ps, int64_t id)
-{
-	return update_if(ps, "UPDATE events SET state = 'pending', approved"
-	    " = 1, next_attempt = 0 WHERE id = $1 AND state = 'held'", id);
-}
-
-#define SPLIT_MAX 100000
-
-/* As store_sqlite_split (store.h): one transaction, idempotent. */
-int
-store_pg_split(struct pg_store *ps, int64_t id, size_t count,
-    int64_t *first, int64_t *last)
-{
-	struct params q;
-	PGconn *c;
-	PGresult *r = NULL;
-	char note[96];
-	int64_t cid;
-	size_t i;
-	int rc = -1;
-
-	if (count < 2 || count > SPLIT_MAX || ps->opts.readonly)
-		return -1;
-	pthread_mutex_lock(&ps->rlock);
-	if ((c = rconn(ps)) == NULL) {
-		pthread_mutex_unlock(&ps->rlock);
-		return -1;
-	}
-	if (cmd(c, "BEGIN") != 0)
-		goto rollback;
-	for (i = 0; i < count; i++) {
-		memset(&q, 0, sizeof(q));
-		p_int(&q, id);
-		p_int(&q, (long long)i);
-		r = run(c, "INSERT INTO events (source, delivery_id, received,"
-		    " headers, body, signed_at, batch_index, state) SELECT"
-		    " source, delivery_id || '#' || $2::bigint, received,"
-		    " headers, body, signed_at, $2::bigint, 'pending' FROM"
-		    " events WHERE id = $1 AND batch_index IS NULL AND state ="
-		    " 'pending' ON CONFLICT (source, delivery_id) DO NOTHING",
-		    &q);
-		if (!res_ok(r))
-			goto rollback;
-		PQclear(r);
-		r = run(c, "SELECT ch.id FROM events ch, events p WHERE"
-		    " p.id = $1 AND ch.source = p.source AND ch.delivery_id ="
-		    " p.delivery_id || '#' || $2::bigint AND ch.batch_index ="
-		    " $2::bigint AND ch.body = p.body", &q);
-		if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1)
-			goto rollback; /* no parent, or the key is taken */
-		cid = col_ll(r, 0, 0);
-		PQclear(r);
-		r = NULL;
-		if (i == 0)
-			*first = cid;
-		*last = cid;
-	}
-	snprintf(note, sizeof(note), "batch of %zu: events %" PRId64 "..%"
-	    PRId64, count, *first, *last);
-	memset(&q, 0, sizeof(q));
-	p_int(&q, id);
-	p_text(&q, note);
-	r = run(c, "UPDATE events SET state = 'done', last_error = $2, "
-	    RELEASE " WHERE id = $1 AND batch_index IS NULL AND state ="
-	    " 'pending'", &q);
-	if (!res_ok(r) || strcmp(PQcmdTuples(r), "1") != 0)
-		goto rollback;
-	PQclear(r);
-	r = PQexec(c, "COMMIT");
-	if (PQresultStatus(r) != PGRES_COMMAND_OK ||
-	    strcmp(PQcmdStatus(r), "COMMIT") != 0)
-		goto rollback;
-	rc = 0;
-	goto out;
-rollback:
-	cmd(c, "ROLLBACK");
-out:
-	PQclear(r);
-	pthread_mutex_unlock(&ps->rlock);
-	return rc;
-}
-
 #define REPLAY_WHERE " e.received >= $1 AND e.state IN ('done', 'ignored'," \
 	" 'stale', 'dead') AND (e.subject IS NULL OR NOT EXISTS (SELECT 1" \
 	" FROM events n WHERE n.subject = e.subject AND n.id > e.id AND" \
 	" n.received >= $1 AND n.state IN ('done', 'ignored', 'stale'," \
 	" 'dead')))"
 
-int
-store_pg_replay(struct pg_store *ps, time_t since, int dry_run,
-    long *count)
-{
-	struct params q;
-	PGconn *c;
-	PGresult *r = NULL;
-	int rc = -1;
-
-	*count = 0;
-	memset(&q, 0, sizeof(q));
-	p_int(&q, (long long)since);
-	pthread_mutex_lock(&ps->rlock);
-	if ((c = rconn(ps)) == NULL || cmd(c, "BEGIN") != 0)
-		goto rollback;
-	r = run(c, "SELECT count(*) FROM events e WHERE" REPLAY_WHERE, &q);
-	if (PQresultStatus(r) != PGRES_TUPLES_OK)
-		goto rollback;
-	*count = (long)col_ll(r, 0, 0);
-	PQclear(r);
-	r = NULL;
-	if (dry_run) {
-		rc = 0;
-		goto rollback;
-	}
-	r = run(c, "UPDATE subjects SET last_effective = 0 WHERE key IN"
-	    " (SELECT subject FROM events WHERE received >= $1 AND subject IS"
-	    " NOT NULL)", &q);
-	if (!res_ok(r))
-		goto rollback;
-	PQclear(r);
-	r = run(c, "UPDATE events AS e SET state = 'pending', attempts = 0,"
-	    " next_attempt = 0, last_error = NULL WHERE" REPLAY_WHERE, &q);
-	if (!res_ok(r) || cmd(c, "COMMIT") != 0)
-		goto rollback;
-	rc = 0;
-	goto out;
-rollback:
-	if (c != NULL)
-		cmd(c, "ROLLBACK");
-out:
-	PQclear(r);
-	pthread_mutex_unlock(&ps->rlock);
-	return rc;
-}
-
-int
-store_pg_replay_list(struct pg_store *ps, time_t since,
-    int (*fn)(const struct store_event *, void *), void *arg)
-{
-	struct params q;
-	struct store_event ev;
-	PGresult *r;
-	int i, stop = 0;
-
-	memset(&q, 0, sizeof(q));
-	p_int(&q, (long long)since);
-	if ((r = rquery(ps, "SELECT " EVENT_COLS " FROM events e WHERE"
-	    REPLAY_WHERE " ORDER BY id", &q)) == NULL)
-		return -1;
-	for (i = 0; i < PQntuples(r) && !stop; i++) {
-		fill_event(r, i, &ev, 1);
-		stop = fn(&ev, arg);
-		store_event_clear(&ev);
-	}
-	PQclear(r);
-	return 0;
-}
-
-/* -------------------------------------------------------------- audit */
-
-long
-store_pg_audit_count(struct pg_store *ps, const char *action, time_t since)
-{
-	struct params q;
-	PGresult *r;
-	long n;
-
-	memset(&q, 0, sizeof(q));
-	p_text(&q, action);
-	p_int(&q, (long long)since);
-	p_text(&q, ps->owner);
+/*
+ * store.c's statements (store_engine.h): the values they bind are its;
+ * owner: this handle's owner goes after them, as MINE's parameter or
+ * the guard's.
+ */
+static const struct {
+	const char *sql;
+	int owner;
+} stmts[STORE_SQL__MAX] = {
+	[STORE_SQL_SET_SUBJECT] = { "UPDATE events SET subject = $2,"
+	    " effective_at = $3, kind = $4, " RELEASE " WHERE id = $1"
+	    MINE(5), 1 },
+	[STORE_SQL_WAIT] = { "UPDATE events SET state = 'waiting',"
+	    " next_attempt = $2, last_error = $3, " RELEASE " WHERE id = $1"
+	    MINE(4), 1 },
+	[STORE_SQL_SUPERSEDE] = { "UPDATE events SET state = 'cancelled',"
+	    " last_error = $4, " RELEASE " WHERE state = 'waiting' AND"
+	    " subject = $2 AND kind = $3 AND id < $1", 0 },
+	[STORE_SQL_CANCEL] = { "UPDATE events SET state = 'cancelled',"
+	    " last_error = 'cancelled by rolehook events cancel', " RELEASE
+	    " WHERE id = $1 AND state IN ('pending', 'waiting', 'retry',"
+	    " 'held')", 0 },
+	[STORE_SQL_FINISH] = { "UPDATE events SET state = $2, last_error ="
+	    " $3, attempts = attempts + 1, " RELEASE " WHERE id = $1" MINE(4),
+	    1 },
+	[STORE_SQL_RETRY] = { "UPDATE events SET state = 'retry', last_error"
+	    " = $3, attempts = attempts + 1, next_attempt = $2, " RELEASE
+	    " WHERE id = $1" MINE(4), 1 },
+	/*
+	 * The claim stays: releasing it would hand an event a live worker
+	 * is still applying to a second worker (two of one person's
+	 * events, the same one twice, in flight).  A dead worker's claim
+	 * runs out by itself.
+	 */
+	[STORE_SQL_REQUEUE] = { "UPDATE events SET state = 'pending',"
+	    " attempts = 0, next_attempt = 0 WHERE id = $1", 0 },
+	[STORE_SQL_HOLD] = { "UPDATE events SET state = 'held', last_error"
+	    " = $2, " RELEASE " WHERE id = $1" MINE(3), 1 },
+	[STORE_SQL_APPROVE] = { "UPDATE events SET state = 'pending',"
+	    " approved = 1, next_attempt = 0 WHERE id = $1 AND state ="
+	    " 'held'", 0 },
+	[STORE_SQL_AUDIT_ADD] = { "INSERT INTO audit (" STORE_AUDIT_FIELDS
+	    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+	    " RETURNING id", 0 },
+	[STORE_SQL_SUBJECT_PUT] = { "INSERT INTO subjects ("
+	    STORE_SUBJECT_COLS ") VALUES ($1, $2, $3, $4, $5) ON CONFLICT"
+	    " (key) DO UPDATE SET last_event_id = $2, last_effective = $3,"
+	    " snapshot = $4, snapshot_at = $5", 0 },
+	[STORE_SQL_SPLIT_CHILD] = { "INSERT INTO events (source, delivery_id,"
+	    " received, headers, body, signed_at, batch_index, state) SELECT"
+	    " source, delivery_id || '#' || $2::bigint, received, headers,"
+	    " body, signed_at, $2::bigint, 'pending' FROM events WHERE id ="
+	    " $1 AND batch_index IS NULL AND state = 'pending' ON CONFLICT"
+	    " (source, delivery_id) DO NOTHING", 0 },
+	[STORE_SQL_SPLIT_DONE] = { "UPDATE events SET state = 'done',"
+	    " last_error = $2, " RELEASE " WHERE id = $1 AND batch_index IS"
+	    " NULL AND state = 'pending'", 0 },
+	[STORE_SQL_REPLAY_FORGET] = { "UPDATE subjects SET last_effective = 0"
+	    " WHERE key IN (SELECT subject FROM events WHERE received >= $1"
+	    " AND subject IS NOT NULL)", 0 },
+	[STORE_SQL_REPLAY] = { "UPDATE events AS e SET state = 'pending',"
+	    " attempts = 0, next_attempt = 0, last_error = NULL WHERE"
+	    REPLAY_WHERE, 0 },
+	[STORE_SQL_COUNT_STATES] = { "SELECT state, count(*) FROM events"
+	    " GROUP BY state", 0 },
+	/* The body is not loaded: NULL in its place. */
+	[STORE_SQL_LIST] = { "SELECT " STORE_EVENT_COLS_BODY("NULL::bytea")
+	    " FROM events WHERE ($1::text IS NULL OR state = $1) AND"
+	    " ($2::text IS NULL OR source = $2) ORDER BY id DESC"
+	    " LIMIT $3::bigint", 0 },
+	[STORE_SQL_GET] = { "SELECT " STORE_EVENT_COLS " FROM events WHERE"
+	    " id = $1", 0 },
+	[STORE_SQL_REPLAY_LIST] = { "SELECT " STORE_EVENT_COLS " FROM events"
+	    " e WHERE" REPLAY_WHERE " ORDER BY id", 0 },
 	/*
 	 * Other workers' writes that have no audit row yet count too
 	 * (their reservations); this handle's own are the caller's.
 	 */
-	if ((r = rquery(ps, "SELECT (SELECT count(*) FROM audit WHERE"
-	    " action = $1 AND at >= $2 AND http_status BETWEEN 200 AND 299)"
-	    " + COALESCE((SELECT sum(n) FROM guard_reserved WHERE action = $1"
-	    " AND owner <> $3 AND n > 0 AND lease_until >= " DBNOW "), 0)",
-	    &q)) == NULL)
-		return -1;
-	n = (long)col_ll(r, 0, 0);
-	PQclear(r);
-	return n;
+	[STORE_SQL_AUDIT_COUNT] = { "SELECT (SELECT count(*) FROM audit"
+	    " WHERE action = $1 AND at >= $2 AND http_status BETWEEN 200 AND"
+	    " 299) + COALESCE((SELECT sum(n) FROM guard_reserved WHERE"
+	    " action = $1 AND owner <> $3 AND n > 0 AND lease_until >= "
+	    DBNOW "), 0)", 1 },
+	[STORE_SQL_AUDIT_SUBJECT] = { "SELECT " STORE_AUDIT_COLS " FROM"
+	    " audit WHERE subject = $1 ORDER BY id", 0 },
+	[STORE_SQL_AUDIT_USER] = { "SELECT " STORE_AUDIT_COLS " FROM audit"
+	    " WHERE zendesk_user = $1 ORDER BY id", 0 },
+	[STORE_SQL_SUBJECT_GET] = { "SELECT " STORE_SUBJECT_COLS " FROM"
+	    " subjects WHERE key = $1", 0 },
+	[STORE_SQL_SPLIT_FIND] = { "SELECT ch.id FROM events ch, events p"
+	    " WHERE p.id = $1 AND ch.source = p.source AND ch.delivery_id ="
+	    " p.delivery_id || '#' || $2::bigint AND ch.batch_index ="
+	    " $2::bigint AND ch.body = p.body", 0 },
+	[STORE_SQL_REPLAY_COUNT] = { "SELECT count(*) FROM events e WHERE"
+	    REPLAY_WHERE, 0 },
+};
+
+/* Runs op with vals (and the owner) on the direct connection. */
+static PGresult *
+run_op(struct pg_store *ps, enum store_sql op, const struct store_val *vals,
+    int n)
+{
+	struct params q;
+	int i;
+
+	memset(&q, 0, sizeof(q));
+	for (i = 0; i < n; i++) {
+		if (vals[i].is_num)
+			p_int(&q, vals[i].num);
+		else
+			p_text(&q, vals[i].text);
+	}
+	if (stmts[op].owner)
+		p_text(&q, ps->owner);
+	return rquery(ps, stmts[op].sql, &q);
 }
+
+long
+store_pg_exec(struct pg_store *ps, enum store_sql op,
+    const struct store_val *vals, int n, int64_t *new_id)
+{
+	PGresult *r;
+	long changed;
+
+	if ((r = run_op(ps, op, vals, n)) == NULL)
+		return -1;
+	changed = strtol(PQcmdTuples(r), NULL, 10);
+	if (new_id != NULL && PQntuples(r) == 1)
+		*new_id = col_ll(r, 0, 0);
+	PQclear(r);
+	return changed;
+}
+
+/*
+ * fn runs after this call's lock is released (a transaction's stays):
+ * it may call back into the store.
+ */
+int
+store_pg_query(struct pg_store *ps, enum store_sql op,
+    const struct store_val *vals, int n, int (*fn)(const struct store_row *,
+    void *), void *arg)
+{
+	struct store_row row = { &pg_row, NULL, 0 };
+	PGresult *r;
+	int stop = 0;
+
+	if ((r = run_op(ps, op, vals, n)) == NULL)
+		return -1;
+	row.res = r;
+	for (row.i = 0; row.i < PQntuples(r) && !stop; row.i++)
+		stop = fn(&row, arg);
+	PQclear(r);
+	return 0;
+}
+
+int
+store_pg_begin(struct pg_store *ps)
+{
+	PGconn *c;
+
+	pthread_mutex_lock(&ps->rlock);
+	if ((c = rconn(ps)) != NULL && cmd(c, "BEGIN") == 0) {
+		ps->in_tx = 1;
+		return 0;
+	}
+	if (c != NULL)
+		cmd(c, "ROLLBACK");
+	pthread_mutex_unlock(&ps->rlock);
+	return -1;
+}
+
+int
+store_pg_end(struct pg_store *ps, int commit)
+{
+	PGresult *r;
+	int rc = 0;
+
+	if (commit) {
+		r = PQexec(ps->rconn, "COMMIT");
+		/* COMMIT of a failed transaction answers ROLLBACK. */
+		if (PQresultStatus(r) != PGRES_COMMAND_OK ||
+		    strcmp(PQcmdStatus(r), "COMMIT") != 0)
+			rc = -1;
+		PQclear(r);
+	}
+	if (!commit || rc != 0)
+		cmd(ps->rconn, "ROLLBACK");
+	ps->in_tx = 0;
+	pthread_mutex_unlock(&ps->rlock);
+	return rc;
+}
+
+/* -------------------------------------------------------------- audit */
 
 int
 store_pg_guard_lock(struct pg_store *ps)
@@ -1493,124 +1312,4 @@ store_pg_guard_reserve(struct pg_store *ps, const char *action, long delta)
 	    " (owner, action) DO UPDATE SET n = guard_reserved.n +"
 	    " EXCLUDED.n, lease_until = EXCLUDED.lease_until", &q) < 0 ? -1 :
 	    0;
-}
-
-int
-store_pg_audit_add(struct pg_store *ps, const struct store_audit *a,
-    int64_t *audit_id)
-{
-	struct params q;
-	PGresult *r;
-
-	memset(&q, 0, sizeof(q));
-	p_int(&q, (long long)time(NULL));
-	if (a->event_id > 0)
-		p_int(&q, a->event_id);
-	else
-		p_text(&q, NULL);
-	p_text(&q, a->subject);
-	p_text(&q, a->action ? a->action : "unknown");
-	p_text(&q, a->rule);
-	p_text(&q, a->policy_hash);
-	p_text(&q, a->before);
-	p_text(&q, a->after);
-	p_int(&q, a->http_status);
-	p_text(&q, a->zendesk_user);
-	p_text(&q, a->request);
-	p_text(&q, a->provenance);
-	if ((r = rquery(ps, "INSERT INTO audit (at, event_id, subject, action,"
-	    " rule, policy_hash, before, after, http_status, zendesk_user,"
-	    " request, provenance) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9,"
-	    " $10, $11, $12) RETURNING id", &q)) == NULL)
-		return -1;
-	if (audit_id != NULL)
-		*audit_id = col_ll(r, 0, 0);
-	PQclear(r);
-	return 0;
-}
-
-int
-store_pg_audit_list(struct pg_store *ps, const char *subject,
-    void (*fn)(int64_t, time_t, const struct store_audit *, void *),
-    void *arg)
-{
-	static const char zu[] = "zendesk_user:";
-	struct params q;
-	struct store_audit a;
-	PGresult *r;
-	int i, by_user;
-
-	by_user = strncmp(subject, zu, sizeof(zu) - 1) == 0;
-	memset(&q, 0, sizeof(q));
-	p_text(&q, by_user ? subject + sizeof(zu) - 1 : subject);
-	if ((r = rquery(ps, by_user ?
-	    "SELECT id, at, event_id, subject, action, rule, policy_hash,"
-	    " before, after, http_status, zendesk_user, request, provenance"
-	    " FROM audit WHERE zendesk_user = $1 ORDER BY id" :
-	    "SELECT id, at, event_id, subject, action, rule, policy_hash,"
-	    " before, after, http_status, zendesk_user, request, provenance"
-	    " FROM audit WHERE subject = $1 ORDER BY id", &q)) == NULL)
-		return -1;
-	for (i = 0; i < PQntuples(r); i++) {
-		a.event_id = col_ll(r, i, 2);
-		a.subject = col(r, i, 3);
-		a.action = col(r, i, 4);
-		a.rule = col(r, i, 5);
-		a.policy_hash = col(r, i, 6);
-		a.before = col(r, i, 7);
-		a.after = col(r, i, 8);
-		a.http_status = (int)col_ll(r, i, 9);
-		a.zendesk_user = col(r, i, 10);
-		a.request = col(r, i, 11);
-		a.provenance = col(r, i, 12);
-		fn(col_ll(r, i, 0), (time_t)col_ll(r, i, 1), &a, arg);
-	}
-	PQclear(r);
-	return 0;
-}
-
-/* ----------------------------------------------------------- subjects */
-
-int
-store_pg_subject_get(struct pg_store *ps, const char *key,
-    struct store_subject *out)
-{
-	struct params q;
-	PGresult *r;
-	int rc = 1;
-
-	memset(out, 0, sizeof(*out));
-	memset(&q, 0, sizeof(q));
-	p_text(&q, key);
-	if ((r = rquery(ps, "SELECT key, last_event_id, last_effective,"
-	    " snapshot, snapshot_at FROM subjects WHERE key = $1", &q)) == NULL)
-		return -1;
-	if (PQntuples(r) == 1) {
-		out->key = col_dup(r, 0, 0);
-		out->last_event_id = col_ll(r, 0, 1);
-		out->last_effective = (time_t)col_ll(r, 0, 2);
-		out->snapshot = col_dup(r, 0, 3);
-		out->snapshot_at = (time_t)col_ll(r, 0, 4);
-		rc = out->key != NULL ? 0 : -1;
-	}
-	PQclear(r);
-	return rc;
-}
-
-int
-store_pg_subject_put(struct pg_store *ps, const struct store_subject *s)
-{
-	struct params q;
-
-	memset(&q, 0, sizeof(q));
-	p_text(&q, s->key);
-	p_int(&q, s->last_event_id);
-	p_int(&q, (long long)s->last_effective);
-	p_text(&q, s->snapshot);
-	p_int(&q, (long long)s->snapshot_at);
-	return rchanged(ps, "INSERT INTO subjects (key, last_event_id,"
-	    " last_effective, snapshot, snapshot_at) VALUES ($1, $2, $3, $4,"
-	    " $5) ON CONFLICT (key) DO UPDATE SET last_event_id = $2,"
-	    " last_effective = $3, snapshot = $4, snapshot_at = $5", &q) < 0 ?
-	    -1 : 0;
 }

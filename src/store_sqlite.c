@@ -42,7 +42,8 @@ struct sqlite_store {
 	sqlite3_stmt *ins;
 	sqlite3_stmt *dup;
 	sqlite3 *rdb;             /* reader connection (CLI, guarded by rlock) */
-	pthread_mutex_t rlock;
+	pthread_mutex_t rlock;    /* recursive (store_lock_init) */
+	sqlite3_stmt *stmt[STORE_SQL__MAX]; /* kept on rdb (stmt_get) */
 
 	/* Group commit (store_queue.h); its lock also guards ckpt_wanted,
 	 * and its closing stops the checkpointer. */
@@ -681,7 +682,7 @@ store_sqlite_open(const char *path, const struct store_opts *opts,
 	/* Idle and healthy, SQLite's writer sleeps: a local disk needs no
 	 * probe until a commit failed. */
 	store_queue_init(&st->q, &st->opts, sqlite_commit, st, 0);
-	pthread_mutex_init(&st->rlock, NULL);
+	store_lock_init(&st->rlock);
 
 	if (st->opts.readonly) {
 		if (open_conn(path, 1, &st->rdb, err, errlen) != 0)
@@ -724,12 +725,16 @@ fail:
 void
 store_sqlite_close(struct sqlite_store *st)
 {
+	int i;
+
 	if (st == NULL)
 		return;
 	store_queue_stop(&st->q);   /* the writer drains the queue */
 	if (st->ckpt_started)
 		pthread_join(st->ckpt, NULL);
 	close_writer_conn(st);
+	for (i = 0; i < STORE_SQL__MAX; i++)
+		sqlite3_finalize(st->stmt[i]);
 	sqlite3_close(st->cdb);
 	sqlite3_close(st->rdb);
 	store_queue_destroy(&st->q);
@@ -752,166 +757,161 @@ store_sqlite_prune(struct sqlite_store *st, time_t cutoff, long *deleted)
 	return rc;
 }
 
-int
-store_sqlite_count_states(struct sqlite_store *st,
-    void (*fn)(const char *state, long count, void *), void *arg)
-{
-	sqlite3_stmt *s = NULL;
-	int rc = -1, step;
+/* -------------------------------------------------------------- rows */
 
-	pthread_mutex_lock(&st->rlock);
-	if (sqlite3_prepare_v2(st->rdb, "SELECT state, count(*) FROM events"
-	    " GROUP BY state", -1, &s, NULL) != SQLITE_OK)
-		goto out;
-	while ((step = sqlite3_step(s)) == SQLITE_ROW)
-		fn((const char *)sqlite3_column_text(s, 0),
-		    (long)sqlite3_column_int64(s, 1), arg);
-	rc = step == SQLITE_DONE ? 0 : -1;
-out:
-	sqlite3_finalize(s);
-	pthread_mutex_unlock(&st->rlock);
-	return rc;
+static int
+sq_null(const struct store_row *r, int col)
+{
+	return sqlite3_column_type(r->res, col) == SQLITE_NULL;
 }
 
-static char *
-col_strdup(sqlite3_stmt *s, int i)
+static int64_t
+sq_num(const struct store_row *r, int col)
 {
-	const unsigned char *t = sqlite3_column_text(s, i);
-
-	return t ? strdup((const char *)t) : NULL;
+	return sqlite3_column_int64(r->res, col);
 }
+
+static const char *
+sq_text(const struct store_row *r, int col)
+{
+	return (const char *)sqlite3_column_text(r->res, col);
+}
+
+static unsigned char *
+sq_bytes(const struct store_row *r, int col, size_t *len)
+{
+	const void *b = sqlite3_column_blob(r->res, col);
+	int n = sqlite3_column_bytes(r->res, col);
+	unsigned char *p;
+
+	if ((p = malloc((size_t)n + 1)) == NULL)
+		return NULL;
+	if (n > 0 && b != NULL)
+		memcpy(p, b, (size_t)n);
+	p[n] = '\0';
+	*len = (size_t)n;
+	return p;
+}
+
+static const struct store_row_ops sq_row = {
+	sq_null, sq_num, sq_text, sq_bytes
+};
 
 static void
-fill_event(sqlite3_stmt *s, struct store_event *ev, int with_body)
+bind_vals(sqlite3_stmt *s, const struct store_val *v, int n)
 {
-	memset(ev, 0, sizeof(*ev));
-	ev->id = sqlite3_column_int64(s, 0);
-	ev->source = col_strdup(s, 1);
-	ev->delivery_id = col_strdup(s, 2);
-	ev->received = (time_t)sqlite3_column_int64(s, 3);
-	ev->state = col_strdup(s, 4);
-	ev->attempts = sqlite3_column_int(s, 5);
-	ev->last_error = col_strdup(s, 6);
-	ev->headers_json = col_strdup(s, 7);
-	ev->subject = col_strdup(s, 9);
-	ev->effective_at = (time_t)sqlite3_column_int64(s, 10);
-	ev->next_attempt = (time_t)sqlite3_column_int64(s, 11);
-	ev->approved = sqlite3_column_int(s, 12);
-	ev->signed_at = (time_t)sqlite3_column_int64(s, 13);
-	if (sqlite3_column_type(s, 14) != SQLITE_NULL) {
-		ev->batched = 1;
-		ev->batch_index = (size_t)sqlite3_column_int64(s, 14);
+	int i;
+
+	for (i = 0; i < n; i++) {
+		if (v[i].is_num)
+			sqlite3_bind_int64(s, i + 1, v[i].num);
+		else if (v[i].text != NULL)
+			sqlite3_bind_text(s, i + 1, v[i].text, -1,
+			    SQLITE_TRANSIENT);
+		else
+			sqlite3_bind_null(s, i + 1);
 	}
-	if (with_body) {
-		int n = sqlite3_column_bytes(s, 8);
-		const void *b = sqlite3_column_blob(s, 8);
-
-		ev->body = malloc((size_t)n + 1);
-		if (ev->body != NULL) {
-			if (n > 0 && b != NULL)
-				memcpy(ev->body, b, (size_t)n);
-			ev->body[n] = '\0';
-			ev->body_len = (size_t)n;
-		}
-	}
-}
-
-#define EVENT_COLS "id, source, delivery_id, received, state, attempts, " \
-	"last_error, headers, body, subject, effective_at, next_attempt, approved, " \
-	"signed_at, batch_index"
-
-int
-store_sqlite_list(struct sqlite_store *st, const char *state, const char *source,
-    int limit, void (*fn)(const struct store_event *, void *), void *arg)
-{
-	sqlite3_stmt *s = NULL;
-	struct store_event ev;
-	int rc = -1, step;
-
-	pthread_mutex_lock(&st->rlock);
-	if (sqlite3_prepare_v2(st->rdb, "SELECT " EVENT_COLS " FROM events"
-	    " WHERE (?1 IS NULL OR state = ?1) AND (?2 IS NULL OR source = ?2)"
-	    " ORDER BY id DESC LIMIT ?3", -1, &s, NULL) != SQLITE_OK)
-		goto out;
-	if (state != NULL)
-		sqlite3_bind_text(s, 1, state, -1, SQLITE_STATIC);
-	if (source != NULL)
-		sqlite3_bind_text(s, 2, source, -1, SQLITE_STATIC);
-	sqlite3_bind_int(s, 3, limit > 0 ? limit : -1);
-	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
-		fill_event(s, &ev, 0);
-		fn(&ev, arg);
-		store_event_clear(&ev);
-	}
-	rc = step == SQLITE_DONE ? 0 : -1;
-out:
-	sqlite3_finalize(s);
-	pthread_mutex_unlock(&st->rlock);
-	return rc;
 }
 
 /*
- * Runs sql, a SELECT of at most one row keyed by ?1 (key when not NULL,
- * else id), on the reader connection and hands the row to fill, which
- * returns 0 or -1.  Returns 0, 1 when there is no row, or -1.
+ * Runs the read s with vals at ?1.. and calls fn on each row until it
+ * returns non-zero; the caller holds rlock and resets s.  Returns 0
+ * (every row, or fn stopped), or -1.
  */
 static int
-get_one(struct sqlite_store *st, const char *sql, int64_t id, const char *key,
-    int (*fill)(sqlite3_stmt *, void *), void *out)
+each_row(sqlite3_stmt *s, const struct store_val *vals, int n,
+    int (*fn)(const struct store_row *, void *), void *arg)
 {
-	sqlite3_stmt *s = NULL;
-	int rc = -1, step;
+	struct store_row r = { &sq_row, s, 0 };
+	int step = SQLITE_DONE, stop = 0;
 
-	pthread_mutex_lock(&st->rlock);
-	if (sqlite3_prepare_v2(st->rdb, sql, -1, &s, NULL) != SQLITE_OK)
-		goto out;
-	if (key != NULL)
-		sqlite3_bind_text(s, 1, key, -1, SQLITE_TRANSIENT);
-	else
-		sqlite3_bind_int64(s, 1, id);
-	step = sqlite3_step(s);
-	if (step == SQLITE_ROW)
-		rc = fill(s, out);
-	else if (step == SQLITE_DONE)
-		rc = 1;
-out:
-	sqlite3_finalize(s);
-	pthread_mutex_unlock(&st->rlock);
-	return rc;
+	bind_vals(s, vals, n);
+	while (!stop && (step = sqlite3_step(s)) == SQLITE_ROW)
+		stop = fn(&r, arg);
+	return (stop || step == SQLITE_DONE) ? 0 : -1;
 }
 
-static int
-fill_event_body(sqlite3_stmt *s, void *ev)
-{
-	fill_event(s, ev, 1);
-	return 0;
-}
-
-int
-store_sqlite_get(struct sqlite_store *st, int64_t id, struct store_event *ev)
-{
-	memset(ev, 0, sizeof(*ev));
-	return get_one(st, "SELECT " EVENT_COLS " FROM events e WHERE id = ?1",
-	    id, NULL, fill_event_body, ev);
-}
-
-/* ------------------------------------------------------------ worker API */
+/* ------------------------------------------------------- statements */
 
 /*
- * Runs one prepared statement to completion on the reader/direct
- * connection; the caller holds rlock.  Returns 0 or -1; *changes gets
- * sqlite3_changes() (may be NULL).
+ * What replay takes: finished events since ?1, and of each person only
+ * the newest one -- it alone decides the state the person should be in,
+ * so replaying the history in between would only churn Zendesk.
  */
-static int
-step_done(sqlite3 *db, sqlite3_stmt *s, int *changes)
-{
-	int rc = sqlite3_step(s) == SQLITE_DONE ? 0 : -1;
+#define REPLAY_WHERE " e.received >= ?1 AND e.state IN ('done', 'ignored'," \
+	" 'stale', 'dead') AND (e.subject IS NULL OR NOT EXISTS (SELECT 1" \
+	" FROM events n WHERE n.subject = e.subject AND n.id > e.id AND" \
+	" n.received >= ?1 AND n.state IN ('done', 'ignored', 'stale'," \
+	" 'dead')))"
 
-	if (rc == 0 && changes != NULL)
-		*changes = sqlite3_changes(db);
-	sqlite3_finalize(s);
-	return rc;
-}
+/* store.c's statements (store_engine.h): the values they bind are its. */
+static const char *const stmts[STORE_SQL__MAX] = {
+	[STORE_SQL_SET_SUBJECT] = "UPDATE events SET subject = ?2,"
+	    " effective_at = ?3, kind = ?4 WHERE id = ?1",
+	[STORE_SQL_WAIT] = "UPDATE events SET state = 'waiting', next_attempt"
+	    " = ?2, last_error = ?3 WHERE id = ?1",
+	[STORE_SQL_SUPERSEDE] = "UPDATE events SET state = 'cancelled',"
+	    " last_error = ?4 WHERE state = 'waiting' AND subject = ?2 AND"
+	    " kind = ?3 AND id < ?1",
+	[STORE_SQL_CANCEL] = "UPDATE events SET state = 'cancelled',"
+	    " last_error = 'cancelled by rolehook events cancel' WHERE id = ?1"
+	    " AND state IN ('pending', 'waiting', 'retry', 'held')",
+	[STORE_SQL_FINISH] = "UPDATE events SET state = ?2, last_error = ?3,"
+	    " attempts = attempts + 1 WHERE id = ?1",
+	[STORE_SQL_RETRY] = "UPDATE events SET state = 'retry', last_error ="
+	    " ?3, attempts = attempts + 1, next_attempt = ?2 WHERE id = ?1",
+	[STORE_SQL_REQUEUE] = "UPDATE events SET state = 'pending', attempts"
+	    " = 0, next_attempt = 0 WHERE id = ?1",
+	[STORE_SQL_HOLD] = "UPDATE events SET state = 'held', last_error = ?2"
+	    " WHERE id = ?1",
+	[STORE_SQL_APPROVE] = "UPDATE events SET state = 'pending', approved"
+	    " = 1, next_attempt = 0 WHERE id = ?1 AND state = 'held'",
+	[STORE_SQL_AUDIT_ADD] = "INSERT INTO audit (" STORE_AUDIT_FIELDS ")"
+	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+	[STORE_SQL_SUBJECT_PUT] = "INSERT INTO subjects (" STORE_SUBJECT_COLS
+	    ") VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (key) DO UPDATE SET"
+	    " last_event_id = ?2, last_effective = ?3, snapshot = ?4,"
+	    " snapshot_at = ?5",
+	[STORE_SQL_SPLIT_CHILD] = "INSERT INTO events (source, delivery_id,"
+	    " received, headers, body, signed_at, batch_index, state)"
+	    " SELECT source, delivery_id || '#' || ?2, received, headers,"
+	    " body, signed_at, ?2, 'pending' FROM events WHERE id = ?1 AND"
+	    " batch_index IS NULL AND state = 'pending'"
+	    " ON CONFLICT (source, delivery_id) DO NOTHING",
+	[STORE_SQL_SPLIT_DONE] = "UPDATE events SET state = 'done',"
+	    " last_error = ?2 WHERE id = ?1 AND batch_index IS NULL AND"
+	    " state = 'pending'",
+	[STORE_SQL_REPLAY_FORGET] = "UPDATE subjects SET last_effective = 0"
+	    " WHERE key IN (SELECT subject FROM events WHERE received >= ?1"
+	    " AND subject IS NOT NULL)",
+	[STORE_SQL_REPLAY] = "UPDATE events AS e SET state = 'pending',"
+	    " attempts = 0, next_attempt = 0, last_error = NULL WHERE"
+	    REPLAY_WHERE,
+	[STORE_SQL_COUNT_STATES] = "SELECT state, count(*) FROM events GROUP"
+	    " BY state",
+	/* LIMIT -1: no limit. */
+	[STORE_SQL_LIST] = "SELECT " STORE_EVENT_COLS " FROM events WHERE"
+	    " (?1 IS NULL OR state = ?1) AND (?2 IS NULL OR source = ?2)"
+	    " ORDER BY id DESC LIMIT ifnull(?3, -1)",
+	[STORE_SQL_GET] = "SELECT " STORE_EVENT_COLS " FROM events e WHERE"
+	    " id = ?1",
+	[STORE_SQL_REPLAY_LIST] = "SELECT " STORE_EVENT_COLS " FROM events e"
+	    " WHERE" REPLAY_WHERE " ORDER BY id",
+	[STORE_SQL_AUDIT_COUNT] = "SELECT count(*) FROM audit WHERE action ="
+	    " ?1 AND at >= ?2 AND http_status BETWEEN 200 AND 299",
+	[STORE_SQL_AUDIT_SUBJECT] = "SELECT " STORE_AUDIT_COLS " FROM audit"
+	    " WHERE subject = ?1 ORDER BY id",
+	[STORE_SQL_AUDIT_USER] = "SELECT " STORE_AUDIT_COLS " FROM audit"
+	    " WHERE zendesk_user = ?1 ORDER BY id",
+	[STORE_SQL_SUBJECT_GET] = "SELECT " STORE_SUBJECT_COLS " FROM"
+	    " subjects WHERE key = ?1",
+	[STORE_SQL_SPLIT_FIND] = "SELECT c.id FROM events c, events p WHERE"
+	    " p.id = ?1 AND c.source = p.source AND c.delivery_id ="
+	    " p.delivery_id || '#' || ?2 AND c.batch_index = ?2 AND"
+	    " c.body = p.body",
+	[STORE_SQL_REPLAY_COUNT] = "SELECT count(*) FROM events e WHERE"
+	    REPLAY_WHERE,
+};
 
 static int
 writable(const struct sqlite_store *st)
@@ -919,11 +919,119 @@ writable(const struct sqlite_store *st)
 	return !st->opts.readonly;
 }
 
+/*
+ * op's statement on the direct connection, the caller holding rlock:
+ * prepared once and kept, or a fresh one while the kept one is stepping
+ * further up this thread's stack (a query's fn calling back in).  A
+ * write is refused on a read-only handle, and its failure to prepare
+ * logged.  Give it back with stmt_put.
+ */
+static sqlite3_stmt *
+stmt_get(struct sqlite_store *st, enum store_sql op, int write)
+{
+	sqlite3_stmt *s = st->stmt[op];
+
+	if (write && !writable(st))
+		return NULL;
+	if (s != NULL && !sqlite3_stmt_busy(s))
+		return s;
+	s = NULL;
+	if (sqlite3_prepare_v3(st->rdb, stmts[op], -1, st->stmt[op] == NULL ?
+	    SQLITE_PREPARE_PERSISTENT : 0, &s, NULL) != SQLITE_OK) {
+		if (write)
+			log_kv(LOG_ERROR, "store statement failed", "error",
+			    sqlite3_errmsg(st->rdb), (char *)NULL);
+		sqlite3_finalize(s);
+		return NULL;
+	}
+	if (st->stmt[op] == NULL)
+		st->stmt[op] = s;
+	return s;
+}
+
+static void
+stmt_put(struct sqlite_store *st, enum store_sql op, sqlite3_stmt *s)
+{
+	if (s != st->stmt[op]) {
+		sqlite3_finalize(s);
+		return;
+	}
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+}
+
+long
+store_sqlite_exec(struct sqlite_store *st, enum store_sql op,
+    const struct store_val *vals, int n, int64_t *new_id)
+{
+	sqlite3_stmt *s;
+	long rc = -1;
+
+	pthread_mutex_lock(&st->rlock);
+	if ((s = stmt_get(st, op, 1)) != NULL) {
+		bind_vals(s, vals, n);
+		if (sqlite3_step(s) == SQLITE_DONE) {
+			rc = sqlite3_changes(st->rdb);
+			if (new_id != NULL)
+				*new_id = sqlite3_last_insert_rowid(st->rdb);
+		}
+		stmt_put(st, op, s);
+	}
+	pthread_mutex_unlock(&st->rlock);
+	return rc;
+}
+
+/* fn runs under rlock. */
+int
+store_sqlite_query(struct sqlite_store *st, enum store_sql op,
+    const struct store_val *vals, int n, int (*fn)(const struct store_row *,
+    void *), void *arg)
+{
+	sqlite3_stmt *s;
+	int rc = -1;
+
+	pthread_mutex_lock(&st->rlock);
+	if ((s = stmt_get(st, op, 0)) != NULL) {
+		rc = each_row(s, vals, n, fn, arg);
+		stmt_put(st, op, s);
+	}
+	pthread_mutex_unlock(&st->rlock);
+	return rc;
+}
+
+int
+store_sqlite_begin(struct sqlite_store *st)
+{
+	pthread_mutex_lock(&st->rlock);
+	if (sqlite3_exec(st->rdb, "BEGIN IMMEDIATE", NULL, NULL, NULL) ==
+	    SQLITE_OK)
+		return 0;
+	pthread_mutex_unlock(&st->rlock);
+	return -1;
+}
+
+int
+store_sqlite_end(struct sqlite_store *st, int commit)
+{
+	int rc = 0;
+
+	if (commit && sqlite3_exec(st->rdb, "COMMIT", NULL, NULL, NULL) !=
+	    SQLITE_OK)
+		rc = -1;
+	if (!commit || rc != 0)
+		sqlite3_exec(st->rdb, "ROLLBACK", NULL, NULL, NULL);
+	pthread_mutex_unlock(&st->rlock);
+	return rc;
+}
+
+/* ------------------------------------------------------------ worker API */
+
 int
 store_sqlite_due(struct sqlite_store *st, time_t now, int64_t after_id, int limit,
     int (*fn)(const struct store_event *, void *), void *arg)
 {
 	sqlite3_stmt *s = NULL;
+	struct store_row r = { &sq_row, NULL, 0 };
 	struct store_event ev;
 	int n = 0, step, stop = 0;
 
@@ -939,8 +1047,8 @@ store_sqlite_due(struct sqlite_store *st, time_t now, int64_t after_id, int limi
 	 * person's later events back (they take effect first); when its
 	 * date comes it is due like any other.
 	 */
-	if (sqlite3_prepare_v2(st->rdb, "SELECT " EVENT_COLS " FROM events e"
-	    " WHERE state IN ('pending', 'retry', 'waiting') AND"
+	if (sqlite3_prepare_v2(st->rdb, "SELECT " STORE_EVENT_COLS " FROM"
+	    " events e WHERE state IN ('pending', 'retry', 'waiting') AND"
 	    " next_attempt <= ?1"
 	    " AND id > ?2 AND subject IS NOT NULL AND NOT EXISTS ("
 	    "  SELECT 1 FROM events p WHERE p.subject = e.subject"
@@ -952,8 +1060,9 @@ store_sqlite_due(struct sqlite_store *st, time_t now, int64_t after_id, int limi
 	sqlite3_bind_int64(s, 1, (sqlite3_int64)now);
 	sqlite3_bind_int64(s, 2, after_id);
 	sqlite3_bind_int(s, 3, limit > 0 ? limit : 100);
+	r.res = s;
 	while (!stop && (step = sqlite3_step(s)) == SQLITE_ROW) {
-		fill_event(s, &ev, 1);
+		store_fill_event(&r, &ev, 1);
 		/* fn may call back into the store: release the lock. */
 		pthread_mutex_unlock(&st->rlock);
 		stop = fn(&ev, arg);
@@ -969,514 +1078,38 @@ out:
 	return n;
 }
 
+/* The ids store_sqlite_unclassified gathers. */
+struct ids {
+	int64_t *ids;
+	int *n;
+	int limit;
+};
+
+static int
+take_id(const struct store_row *r, void *arg)
+{
+	struct ids *c = arg;
+
+	if (*c->n < c->limit)
+		c->ids[(*c->n)++] = sq_num(r, 0);
+	return *c->n >= c->limit;
+}
+
 int
 store_sqlite_unclassified(struct sqlite_store *st, int limit, int64_t *ids, int *n)
 {
+	const struct store_val v[] = { STORE_NUM(limit) };
+	struct ids c = { ids, n, limit };
 	sqlite3_stmt *s = NULL;
-	int rc = -1, step;
+	int rc = -1;
 
 	*n = 0;
 	pthread_mutex_lock(&st->rlock);
 	if (sqlite3_prepare_v2(st->rdb, "SELECT id FROM events WHERE state ="
 	    " 'pending' AND subject IS NULL ORDER BY id LIMIT ?1", -1, &s,
-	    NULL) != SQLITE_OK)
-		goto out;
-	sqlite3_bind_int(s, 1, limit);
-	while ((step = sqlite3_step(s)) == SQLITE_ROW && *n < limit)
-		ids[(*n)++] = sqlite3_column_int64(s, 0);
-	rc = (step == SQLITE_DONE || step == SQLITE_ROW) ? 0 : -1;
-out:
+	    NULL) == SQLITE_OK)
+		rc = each_row(s, v, 1, take_id, &c);
 	sqlite3_finalize(s);
 	pthread_mutex_unlock(&st->rlock);
 	return rc;
 }
-
-/* Prepares sql on the direct connection; caller holds rlock. */
-static sqlite3_stmt *
-prep(struct sqlite_store *st, const char *sql)
-{
-	sqlite3_stmt *s = NULL;
-
-	if (!writable(st) ||
-	    sqlite3_prepare_v2(st->rdb, sql, -1, &s, NULL) != SQLITE_OK) {
-		if (writable(st))
-			log_kv(LOG_ERROR, "store statement failed", "error",
-			    sqlite3_errmsg(st->rdb), (char *)NULL);
-		return NULL;
-	}
-	return s;
-}
-
-/*
- * Splitting a batch.  The children are keyed by the parent's key plus
- * "#<index>" under the (source, delivery_id) unique key, so a second
- * split (the worker died between commit and its next look) inserts
- * nothing.  A key can also come from a sender's signed id header, so a
- * row found under a child's key must really be that child (same index,
- * same body): an unrelated event under "abc#1" is an error, never a
- * child silently dropped.
- */
-#define SPLIT_MAX 100000
-
-int
-store_sqlite_split(struct sqlite_store *st, int64_t id, size_t count, int64_t *first,
-    int64_t *last)
-{
-	sqlite3_stmt *ins = NULL, *get = NULL, *fin = NULL;
-	char note[96];
-	int64_t cid;
-	size_t i;
-	int rc = -1, changes = 0;
-
-	if (count < 2 || count > SPLIT_MAX)
-		return -1;
-	pthread_mutex_lock(&st->rlock);
-	if (!writable(st) || sqlite3_exec(st->rdb, "BEGIN IMMEDIATE", NULL,
-	    NULL, NULL) != SQLITE_OK)
-		goto out;
-	if ((ins = prep(st, "INSERT INTO events (source, delivery_id,"
-	    " received, headers, body, signed_at, batch_index, state)"
-	    " SELECT source, delivery_id || '#' || ?2, received, headers,"
-	    " body, signed_at, ?2, 'pending' FROM events WHERE id = ?1 AND"
-	    " batch_index IS NULL AND state = 'pending'"
-	    " ON CONFLICT (source, delivery_id) DO NOTHING")) == NULL ||
-	    (get = prep(st, "SELECT c.id FROM events c, events p WHERE"
-	    " p.id = ?1 AND c.source = p.source AND c.delivery_id ="
-	    " p.delivery_id || '#' || ?2 AND c.batch_index = ?2 AND"
-	    " c.body = p.body")) == NULL ||
-	    (fin = prep(st, "UPDATE events SET state = 'done', last_error ="
-	    " ?2 WHERE id = ?1 AND batch_index IS NULL AND state ="
-	    " 'pending'")) == NULL)
-		goto rollback;
-	for (i = 0; i < count; i++) {
-		sqlite3_reset(ins);
-		sqlite3_bind_int64(ins, 1, id);
-		sqlite3_bind_int64(ins, 2, (sqlite3_int64)i);
-		if (sqlite3_step(ins) != SQLITE_DONE)
-			goto rollback;
-		sqlite3_reset(get);
-		sqlite3_bind_int64(get, 1, id);
-		sqlite3_bind_int64(get, 2, (sqlite3_int64)i);
-		if (sqlite3_step(get) != SQLITE_ROW)
-			goto rollback;  /* no parent, or the key is taken */
-		cid = sqlite3_column_int64(get, 0);
-		if (i == 0)
-			*first = cid;
-		*last = cid;
-	}
-	snprintf(note, sizeof(note), "batch of %zu: events %" PRId64 "..%"
-	    PRId64, count, *first, *last);
-	sqlite3_bind_int64(fin, 1, id);
-	sqlite3_bind_text(fin, 2, note, -1, SQLITE_TRANSIENT);
-	if (sqlite3_step(fin) != SQLITE_DONE ||
-	    (changes = sqlite3_changes(st->rdb)) != 1)
-		goto rollback;
-	if (sqlite3_exec(st->rdb, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
-		goto rollback;
-	rc = 0;
-	goto out;
-rollback:
-	sqlite3_exec(st->rdb, "ROLLBACK", NULL, NULL, NULL);
-out:
-	sqlite3_finalize(ins);
-	sqlite3_finalize(get);
-	sqlite3_finalize(fin);
-	pthread_mutex_unlock(&st->rlock);
-	return rc;
-}
-
-static void
-bind_opt_text(sqlite3_stmt *s, int i, const char *v)
-{
-	if (v != NULL)
-		sqlite3_bind_text(s, i, v, -1, SQLITE_TRANSIENT);
-	else
-		sqlite3_bind_null(s, i);
-}
-
-/* One value bound to ?2, ?3, ... of an event update. */
-struct ev_val {
-	const char	*text;		/* NULL binds NULL, unless is_num */
-	sqlite3_int64	 num;
-	int		 is_num;
-};
-#define EV_TEXT(t)	{ (t), 0, 0 }
-#define EV_NUM(n)	{ NULL, (sqlite3_int64)(n), 1 }
-
-/*
- * Runs sql, an UPDATE of events with the event id at ?1 and vals at ?2,
- * ?3, ..., on the direct connection under rlock.  Returns the number of
- * rows changed, or -1 if it could not be prepared or run.
- */
-static long
-event_update(struct sqlite_store *st, const char *sql, int64_t id,
-    const struct ev_val *vals, int nvals)
-{
-	sqlite3_stmt *s;
-	int changes = 0, i;
-	long n = -1;
-
-	pthread_mutex_lock(&st->rlock);
-	if ((s = prep(st, sql)) != NULL) {
-		sqlite3_bind_int64(s, 1, id);
-		for (i = 0; i < nvals; i++) {
-			if (vals[i].is_num)
-				sqlite3_bind_int64(s, i + 2, vals[i].num);
-			else
-				bind_opt_text(s, i + 2, vals[i].text);
-		}
-		if (step_done(st->rdb, s, &changes) == 0)
-			n = changes;
-	}
-	pthread_mutex_unlock(&st->rlock);
-	return n;
-}
-
-/* An update of exactly one event by id: 0, or -1 (a missing id too). */
-static int
-update_one(struct sqlite_store *st, const char *sql, int64_t id,
-    const struct ev_val *vals, int nvals)
-{
-	return event_update(st, sql, id, vals, nvals) == 1 ? 0 : -1;
-}
-
-/* An update whose WHERE may match nothing: 0, 1 if no row, or -1. */
-static int
-update_if(struct sqlite_store *st, const char *sql, int64_t id)
-{
-	long n = event_update(st, sql, id, NULL, 0);
-
-	return n < 0 ? -1 : n == 0 ? 1 : 0;
-}
-
-int
-store_sqlite_set_subject(struct sqlite_store *st, int64_t id, const char *subject,
-    time_t effective_at, const char *kind)
-{
-	const struct ev_val v[] = { EV_TEXT(subject), EV_NUM(effective_at),
-	    EV_TEXT(kind) };
-
-	return update_one(st, "UPDATE events SET subject = ?2, effective_at"
-	    " = ?3, kind = ?4 WHERE id = ?1", id, v, 3);
-}
-
-int
-store_sqlite_wait(struct sqlite_store *st, int64_t id, time_t until, const char *note)
-{
-	const struct ev_val v[] = { EV_NUM(until), EV_TEXT(note) };
-
-	return update_one(st, "UPDATE events SET state = 'waiting',"
-	    " next_attempt = ?2, last_error = ?3 WHERE id = ?1", id, v, 2);
-}
-
-long
-store_sqlite_supersede(struct sqlite_store *st, int64_t id, const char *subject,
-    const char *kind, const char *note)
-{
-	const struct ev_val v[] = { EV_TEXT(subject), EV_TEXT(kind),
-	    EV_TEXT(note) };
-
-	return event_update(st, "UPDATE events SET state = 'cancelled',"
-	    " last_error = ?4 WHERE state = 'waiting' AND subject = ?2 AND"
-	    " kind = ?3 AND id < ?1", id, v, 3);
-}
-
-int
-store_sqlite_cancel(struct sqlite_store *st, int64_t id)
-{
-	return update_if(st, "UPDATE events SET state = 'cancelled', last_error"
-	    " = 'cancelled by rolehook events cancel' WHERE id = ?1 AND state"
-	    " IN ('pending', 'waiting', 'retry', 'held')", id);
-}
-
-int
-store_sqlite_finish(struct sqlite_store *st, int64_t id, const char *state,
-    const char *note)
-{
-	const struct ev_val v[] = { EV_TEXT(state), EV_TEXT(note) };
-
-	return update_one(st, "UPDATE events SET state = ?2, last_error = ?3,"
-	    " attempts = attempts + 1 WHERE id = ?1", id, v, 2);
-}
-
-int
-store_sqlite_retry(struct sqlite_store *st, int64_t id, time_t next_attempt,
-    const char *error)
-{
-	const struct ev_val v[] = { EV_NUM(next_attempt), EV_TEXT(error) };
-
-	return update_one(st, "UPDATE events SET state = 'retry', last_error"
-	    " = ?3, attempts = attempts + 1, next_attempt = ?2 WHERE id = ?1",
-	    id, v, 2);
-}
-
-int
-store_sqlite_requeue(struct sqlite_store *st, int64_t id)
-{
-	return update_if(st, "UPDATE events SET state = 'pending', attempts"
-	    " = 0, next_attempt = 0 WHERE id = ?1", id);
-}
-
-/*
- * What replay takes: finished events since ?1, and of each person only
- * the newest one -- it alone decides the state the person should be in,
- * so replaying the history in between would only churn Zendesk.
- */
-#define REPLAY_WHERE " e.received >= ?1 AND e.state IN ('done', 'ignored'," \
-	" 'stale', 'dead') AND (e.subject IS NULL OR NOT EXISTS (SELECT 1" \
-	" FROM events n WHERE n.subject = e.subject AND n.id > e.id AND" \
-	" n.received >= ?1 AND n.state IN ('done', 'ignored', 'stale'," \
-	" 'dead')))"
-
-int
-store_sqlite_replay(struct sqlite_store *st, time_t since, int dry_run, long *count)
-{
-	sqlite3_stmt *s = NULL;
-	int rc = -1;
-
-	*count = 0;
-	pthread_mutex_lock(&st->rlock);
-	if (sqlite3_exec(st->rdb, "BEGIN IMMEDIATE", NULL, NULL, NULL) !=
-	    SQLITE_OK)
-		goto out;
-	if (sqlite3_prepare_v2(st->rdb, "SELECT count(*) FROM events e WHERE"
-	    REPLAY_WHERE, -1, &s, NULL) != SQLITE_OK)
-		goto rollback;
-	sqlite3_bind_int64(s, 1, (sqlite3_int64)since);
-	if (sqlite3_step(s) != SQLITE_ROW)
-		goto rollback;
-	*count = (long)sqlite3_column_int64(s, 0);
-	sqlite3_finalize(s);
-	s = NULL;
-	if (dry_run) {
-		rc = 0;
-		goto rollback;
-	}
-	/*
-	 * The people concerned forget how far they got, or the first
-	 * replayed event would be stale; replaying in id order ends in the
-	 * state the newest event gives, re-read from Zendesk each time.
-	 */
-	if (sqlite3_prepare_v2(st->rdb, "UPDATE subjects SET last_effective"
-	    " = 0 WHERE key IN (SELECT subject FROM events WHERE received >="
-	    " ?1 AND subject IS NOT NULL)", -1, &s, NULL) != SQLITE_OK)
-		goto rollback;
-	sqlite3_bind_int64(s, 1, (sqlite3_int64)since);
-	if (sqlite3_step(s) != SQLITE_DONE)
-		goto rollback;
-	sqlite3_finalize(s);
-	if (sqlite3_prepare_v2(st->rdb, "UPDATE events AS e SET state ="
-	    " 'pending', attempts = 0, next_attempt = 0, last_error = NULL"
-	    " WHERE" REPLAY_WHERE, -1, &s, NULL) != SQLITE_OK) {
-		s = NULL;
-		goto rollback;
-	}
-	sqlite3_bind_int64(s, 1, (sqlite3_int64)since);
-	if (sqlite3_step(s) != SQLITE_DONE)
-		goto rollback;
-	if (sqlite3_exec(st->rdb, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
-		goto rollback;
-	rc = 0;
-	goto out;
-rollback:
-	sqlite3_exec(st->rdb, "ROLLBACK", NULL, NULL, NULL);
-out:
-	sqlite3_finalize(s);
-	pthread_mutex_unlock(&st->rlock);
-	return rc;
-}
-
-int
-store_sqlite_hold(struct sqlite_store *st, int64_t id, const char *why)
-{
-	const struct ev_val v[] = { EV_TEXT(why) };
-
-	return update_one(st, "UPDATE events SET state = 'held', last_error"
-	    " = ?2 WHERE id = ?1", id, v, 1);
-}
-
-int
-store_sqlite_approve(struct sqlite_store *st, int64_t id)
-{
-	return update_if(st, "UPDATE events SET state = 'pending', approved"
-	    " = 1, next_attempt = 0 WHERE id = ?1 AND state = 'held'", id);
-}
-
-long
-store_sqlite_audit_count(struct sqlite_store *st, const char *action, time_t since)
-{
-	sqlite3_stmt *s = NULL;
-	long n = -1;
-
-	pthread_mutex_lock(&st->rlock);
-	if (sqlite3_prepare_v2(st->rdb, "SELECT count(*) FROM audit WHERE"
-	    " action = ?1 AND at >= ?2 AND http_status BETWEEN 200 AND 299",
-	    -1, &s, NULL) == SQLITE_OK) {
-		sqlite3_bind_text(s, 1, action, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_int64(s, 2, (sqlite3_int64)since);
-		if (sqlite3_step(s) == SQLITE_ROW)
-			n = (long)sqlite3_column_int64(s, 0);
-	}
-	sqlite3_finalize(s);
-	pthread_mutex_unlock(&st->rlock);
-	return n;
-}
-
-int
-store_sqlite_replay_list(struct sqlite_store *st, time_t since,
-    int (*fn)(const struct store_event *, void *), void *arg)
-{
-	sqlite3_stmt *s = NULL;
-	struct store_event ev;
-	int rc = -1, step, stop = 0;
-
-	pthread_mutex_lock(&st->rlock);
-	if (sqlite3_prepare_v2(st->rdb, "SELECT " EVENT_COLS " FROM events e"
-	    " WHERE" REPLAY_WHERE " ORDER BY id", -1, &s, NULL) != SQLITE_OK)
-		goto out;
-	sqlite3_bind_int64(s, 1, (sqlite3_int64)since);
-	while (!stop && (step = sqlite3_step(s)) == SQLITE_ROW) {
-		fill_event(s, &ev, 1);
-		stop = fn(&ev, arg);
-		store_event_clear(&ev);
-	}
-	rc = (stop || step == SQLITE_DONE) ? 0 : -1;
-out:
-	sqlite3_finalize(s);
-	pthread_mutex_unlock(&st->rlock);
-	return rc;
-}
-
-int
-store_sqlite_audit_add(struct sqlite_store *st, const struct store_audit *a,
-    int64_t *audit_id)
-{
-	sqlite3_stmt *s;
-	int rc = -1;
-
-	pthread_mutex_lock(&st->rlock);
-	if ((s = prep(st, "INSERT INTO audit (at, event_id, subject, action,"
-	    " rule, policy_hash, before, after, http_status, zendesk_user,"
-	    " request, provenance) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9,"
-	    " ?10, ?11, ?12)"))
-	    != NULL) {
-		sqlite3_bind_int64(s, 1, (sqlite3_int64)time(NULL));
-		if (a->event_id > 0)
-			sqlite3_bind_int64(s, 2, a->event_id);
-		else
-			sqlite3_bind_null(s, 2);
-		bind_opt_text(s, 3, a->subject);
-		bind_opt_text(s, 4, a->action ? a->action : "unknown");
-		bind_opt_text(s, 5, a->rule);
-		bind_opt_text(s, 6, a->policy_hash);
-		bind_opt_text(s, 7, a->before);
-		bind_opt_text(s, 8, a->after);
-		sqlite3_bind_int(s, 9, a->http_status);
-		bind_opt_text(s, 10, a->zendesk_user);
-		bind_opt_text(s, 11, a->request);
-		bind_opt_text(s, 12, a->provenance);
-		rc = step_done(st->rdb, s, NULL);
-		if (rc == 0 && audit_id != NULL)
-			*audit_id = sqlite3_last_insert_rowid(st->rdb);
-	}
-	pthread_mutex_unlock(&st->rlock);
-	return rc;
-}
-
-static const char *
-col_text(sqlite3_stmt *s, int i)
-{
-	return (const char *)sqlite3_column_text(s, i);
-}
-
-int
-store_sqlite_audit_list(struct sqlite_store *st, const char *subject,
-    void (*fn)(int64_t, time_t, const struct store_audit *, void *),
-    void *arg)
-{
-	static const char zu[] = "zendesk_user:";
-	sqlite3_stmt *s = NULL;
-	struct store_audit a;
-	int rc = -1, step, by_user;
-
-	by_user = strncmp(subject, zu, sizeof(zu) - 1) == 0;
-	pthread_mutex_lock(&st->rlock);
-	if (sqlite3_prepare_v2(st->rdb, by_user ?
-	    "SELECT id, at, event_id, subject, action, rule, policy_hash,"
-	    " before, after, http_status, zendesk_user, request, provenance"
-	    " FROM audit"
-	    " WHERE zendesk_user = ?1 ORDER BY id" :
-	    "SELECT id, at, event_id, subject, action, rule, policy_hash,"
-	    " before, after, http_status, zendesk_user, request, provenance"
-	    " FROM audit"
-	    " WHERE subject = ?1 ORDER BY id", -1, &s, NULL) != SQLITE_OK)
-		goto out;
-	sqlite3_bind_text(s, 1, by_user ? subject + sizeof(zu) - 1 : subject,
-	    -1, SQLITE_TRANSIENT);
-	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
-		a.event_id = sqlite3_column_int64(s, 2);
-		a.subject = col_text(s, 3);
-		a.action = col_text(s, 4);
-		a.rule = col_text(s, 5);
-		a.policy_hash = col_text(s, 6);
-		a.before = col_text(s, 7);
-		a.after = col_text(s, 8);
-		a.http_status = sqlite3_column_int(s, 9);
-		a.zendesk_user = col_text(s, 10);
-		a.request = col_text(s, 11);
-		a.provenance = col_text(s, 12);
-		fn(sqlite3_column_int64(s, 0), (time_t)sqlite3_column_int64(s, 1),
-		    &a, arg);
-	}
-	rc = step == SQLITE_DONE ? 0 : -1;
-out:
-	sqlite3_finalize(s);
-	pthread_mutex_unlock(&st->rlock);
-	return rc;
-}
-
-static int
-fill_subject(sqlite3_stmt *s, void *arg)
-{
-	struct store_subject *out = arg;
-
-	out->key = col_strdup(s, 0);
-	out->last_event_id = sqlite3_column_int64(s, 1);
-	out->last_effective = (time_t)sqlite3_column_int64(s, 2);
-	out->snapshot = col_strdup(s, 3);
-	out->snapshot_at = (time_t)sqlite3_column_int64(s, 4);
-	return out->key != NULL ? 0 : -1;
-}
-
-int
-store_sqlite_subject_get(struct sqlite_store *st, const char *key,
-    struct store_subject *out)
-{
-	memset(out, 0, sizeof(*out));
-	return get_one(st, "SELECT key, last_event_id, last_effective,"
-	    " snapshot, snapshot_at FROM subjects WHERE key = ?1", 0, key,
-	    fill_subject, out);
-}
-
-int
-store_sqlite_subject_put(struct sqlite_store *st, const struct store_subject *subj)
-{
-	sqlite3_stmt *s;
-	int rc = -1;
-
-	pthread_mutex_lock(&st->rlock);
-	if ((s = prep(st, "INSERT INTO subjects (key, last_event_id,"
-	    " last_effective, snapshot, snapshot_at) VALUES (?1, ?2, ?3, ?4, ?5)"
-	    " ON CONFLICT (key) DO UPDATE SET last_event_id = ?2,"
-	    " last_effective = ?3, snapshot = ?4, snapshot_at = ?5")) != NULL) {
-		sqlite3_bind_text(s, 1, subj->key, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_int64(s, 2, subj->last_event_id);
-		sqlite3_bind_int64(s, 3, (sqlite3_int64)subj->last_effective);
-		bind_opt_text(s, 4, subj->snapshot);
-		sqlite3_bind_int64(s, 5, (sqlite3_int64)subj->snapshot_at);
-		rc = step_done(st->rdb, s, NULL);
-	}
-	pthread_mutex_unlock(&st->rlock);
-	return rc;
-}
-

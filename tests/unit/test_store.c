@@ -882,6 +882,302 @@ test_worker_api(void **state)
 	store_close(st);
 }
 
+struct state_ctx {
+	int n;
+	char states[8][16];
+	long counts[8];
+};
+
+static void
+state_fn(const char *state, long count, void *arg)
+{
+	struct state_ctx *c = arg;
+
+	if (c->n < 8) {
+		snprintf(c->states[c->n], sizeof(c->states[0]), "%s", state);
+		c->counts[c->n] = count;
+	}
+	c->n++;
+}
+
+/* The count of one state in store_count_states, 0 if absent. */
+static long
+state_count(struct store *st, const char *state)
+{
+	struct state_ctx c;
+	int i;
+
+	memset(&c, 0, sizeof(c));
+	assert_int_equal(store_count_states(st, state_fn, &c), 0);
+	for (i = 0; i < c.n && i < 8; i++)
+		if (strcmp(c.states[i], state) == 0)
+			return c.counts[i];
+	return 0;
+}
+
+struct audit_full {
+	int n;
+	int64_t event_id;
+	char rule[16], provenance[16], subject[16];
+	int has_user;
+};
+
+static void
+audit_full_fn(int64_t id, time_t at, const struct store_audit *a, void *arg)
+{
+	struct audit_full *c = arg;
+
+	(void)id;
+	(void)at;
+	c->n++;
+	c->event_id = a->event_id;
+	snprintf(c->rule, sizeof(c->rule), "%s", a->rule ? a->rule : "(null)");
+	snprintf(c->provenance, sizeof(c->provenance), "%s",
+	    a->provenance ? a->provenance : "(null)");
+	snprintf(c->subject, sizeof(c->subject), "%s",
+	    a->subject ? a->subject : "(null)");
+	c->has_user = a->zendesk_user != NULL;
+}
+
+static int
+stop_first(const struct store_event *ev, void *arg)
+{
+	struct due_ctx *d = arg;
+
+	due_fn(ev, d);
+	return 1;
+}
+
+/* A list's fn that reads the store again: the same list, and the event. */
+struct nest {
+	struct store *st;
+	int outer, inner;
+};
+
+static void
+nest_fn(const struct store_event *ev, void *arg)
+{
+	struct nest *n = arg;
+	struct collect c = { 0, { 0 } };
+	struct store_event e;
+
+	n->outer++;
+	assert_int_equal(store_list(n->st, NULL, NULL, 0, collect_fn, &c), 0);
+	n->inner += c.n;
+	assert_int_equal(store_get(n->st, ev->id, &e), 0);
+	assert_int_equal(e.id, ev->id);
+	store_event_clear(&e);
+}
+
+/*
+ * The event state changes, their results (0, 1 when nothing matched,
+ * -1), and the reads that see them: the same on both engines.
+ */
+static void
+test_state_changes(void **state)
+{
+	struct fixture *f = *state;
+	struct store *st = open_store(f, 0);
+	struct store_opts o = { 0 }, ro = { 0 };
+	struct store *w = NULL, *r = NULL;
+	struct store_event ev;
+	struct store_subject subj, got;
+	struct store_audit a;
+	struct audit_full af;
+	struct due_ctx d;
+	struct collect c = { 0, { 0 } };
+	int64_t id[6];
+	char err[256], key[8];
+	long n = -1;
+	int i;
+
+	for (i = 0; i < 6; i++) {
+		snprintf(key, sizeof(key), "s%d", i);
+		assert_int_equal(put(st, "gh", key, "{}", &id[i]), STORE_OK);
+	}
+	o.direct = 1;
+	assert_int_equal(open_on(f, &o, &w, err, sizeof(err)), 0);
+	assert_int_equal(store_set_subject(w, id[0], "p:1", 1800000000,
+	    "hire"), 0);
+	assert_int_equal(store_set_subject(w, id[1], "p:1", 1800000000,
+	    "hire"), 0);
+	assert_int_equal(store_set_subject(w, id[2], "p:1", 1800000000,
+	    "term"), 0);
+	assert_int_equal(store_set_subject(w, 999999, "p:1", 0, NULL), -1);
+
+	/* wait: state, time and note; a missing id is an error. */
+	assert_int_equal(store_wait(w, id[0], 1800000000, "until 1800000000"),
+	    0);
+	assert_int_equal(store_wait(w, id[1], 1800000000, "w"), 0);
+	assert_int_equal(store_wait(w, id[2], 1800000000, "w"), 0);
+	assert_int_equal(store_wait(w, 999999, 1, "w"), -1);
+	assert_int_equal(store_get(w, id[0], &ev), 0);
+	assert_string_equal(ev.state, "waiting");
+	assert_int_equal(ev.next_attempt, 1800000000);
+	assert_string_equal(ev.last_error, "until 1800000000");
+	store_event_clear(&ev);
+	assert_int_equal(state_count(w, "waiting"), 3);
+
+	/* supersede: earlier waiting events of that person and kind only. */
+	assert_int_equal(store_supersede(w, id[1], "p:1", "hire", &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(store_supersede(w, id[1], "p:1", "hire", &n), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(store_get(w, id[0], &ev), 0);
+	assert_string_equal(ev.state, "cancelled");
+	assert_string_equal(ev.last_error, "moved: superseded by event 2");
+	store_event_clear(&ev);
+
+	/* cancel: 0, then 1 (finished), 1 (no such event). */
+	assert_int_equal(store_cancel(w, id[2]), 0);
+	assert_int_equal(store_cancel(w, id[2]), 1);
+	assert_int_equal(store_cancel(w, 999999), 1);
+	assert_int_equal(store_get(w, id[2], &ev), 0);
+	assert_string_equal(ev.last_error,
+	    "cancelled by rolehook events cancel");
+	store_event_clear(&ev);
+
+	/* hold and approve. */
+	assert_int_equal(store_hold(w, id[3], "guard: 5 > 4"), 0);
+	assert_int_equal(store_hold(w, 999999, "x"), -1);
+	assert_int_equal(store_get(w, id[3], &ev), 0);
+	assert_string_equal(ev.state, "held");
+	assert_string_equal(ev.last_error, "guard: 5 > 4");
+	assert_int_equal(ev.approved, 0);
+	store_event_clear(&ev);
+	assert_int_equal(store_approve(w, id[3]), 0);
+	assert_int_equal(store_approve(w, id[3]), 1);
+	assert_int_equal(store_approve(w, 999999), 1);
+	assert_int_equal(store_get(w, id[3], &ev), 0);
+	assert_string_equal(ev.state, "pending");
+	assert_int_equal(ev.approved, 1);
+	store_event_clear(&ev);
+
+	/* list: no limit, a limit, no bodies. */
+	assert_int_equal(store_list(w, NULL, NULL, 0, collect_fn, &c), 0);
+	assert_int_equal(c.n, 6);
+	c.n = 0;
+	assert_int_equal(store_list(w, NULL, "gh", 2, collect_fn, &c), 0);
+	assert_int_equal(c.n, 2);
+	assert_int_equal(c.ids[0], id[5]);
+	c.n = 0;
+	assert_int_equal(store_list(w, "cancelled", NULL, -1, collect_fn, &c),
+	    0);
+	assert_int_equal(c.n, 2);
+
+	/*
+	 * replay: of each person the newest finished event only, and those
+	 * without a person; the people forget how far they got.
+	 */
+	assert_int_equal(store_set_subject(w, id[4], "p:1", 0, NULL), 0);
+	assert_int_equal(store_set_subject(w, id[5], "p:2", 0, NULL), 0);
+	assert_int_equal(store_finish(w, id[4], "done", NULL), 0);
+	assert_int_equal(store_finish(w, id[5], "dead", "HTTP 422"), 0);
+	assert_int_equal(store_finish(w, id[3], "ignored", NULL), 0);
+	memset(&subj, 0, sizeof(subj));
+	subj.key = (char *)"p:2";
+	subj.last_event_id = id[5];
+	subj.last_effective = 1700000000;
+	assert_int_equal(store_subject_put(w, &subj), 0);
+	assert_int_equal(store_replay(w, 1600000000, 1, &n), 0);
+	assert_int_equal(n, 3);
+	assert_int_equal(store_replay(w, 1800000000, 1, &n), 0);
+	assert_int_equal(n, 0);
+	memset(&d, 0, sizeof(d));
+	assert_int_equal(store_replay_list(w, 1600000000, due_fn, &d), 0);
+	assert_int_equal(d.n, 3);
+	assert_int_equal(d.ids[0], id[3]);
+	assert_int_equal(d.ids[1], id[4]);
+	assert_int_equal(d.ids[2], id[5]);
+	memset(&d, 0, sizeof(d));
+	assert_int_equal(store_replay_list(w, 1600000000, stop_first, &d), 0);
+	assert_int_equal(d.n, 1);
+	assert_int_equal(state_count(w, "pending"), 0);
+	assert_int_equal(store_replay(w, 1600000000, 0, &n), 0);
+	assert_int_equal(n, 3);
+	assert_int_equal(state_count(w, "pending"), 3);
+	assert_int_equal(store_get(w, id[5], &ev), 0);
+	assert_string_equal(ev.state, "pending");
+	assert_int_equal(ev.attempts, 0);
+	assert_null(ev.last_error);
+	store_event_clear(&ev);
+	assert_int_equal(store_subject_get(w, "p:2", &got), 0);
+	assert_int_equal(got.last_effective, 0);
+	assert_int_equal(got.last_event_id, id[5]);
+	assert_null(got.snapshot);
+	store_subject_clear(&got);
+	assert_int_equal(store_subject_get(w, "p:3", &got), 1);
+	assert_null(got.key);
+
+	/* retry and requeue: attempts count, requeue resets them. */
+	assert_int_equal(store_retry(w, id[5], 1700000100, "HTTP 503"), 0);
+	assert_int_equal(store_retry(w, 999999, 1, "x"), -1);
+	assert_int_equal(store_requeue(w, id[5]), 0);
+	assert_int_equal(store_get(w, id[5], &ev), 0);
+	assert_string_equal(ev.state, "pending");
+	assert_int_equal(ev.attempts, 0);
+	assert_int_equal(ev.next_attempt, 0);
+	assert_string_equal(ev.last_error, "HTTP 503");
+	store_event_clear(&ev);
+
+	/* audit: every field back, an unknown action, the counts. */
+	memset(&a, 0, sizeof(a));
+	a.subject = "p:9";
+	a.rule = "r1";
+	a.http_status = 201;
+	a.provenance = "snapshot";
+	assert_int_equal(store_audit_add(w, &a, NULL), 0);
+	a.action = "update_role";
+	a.http_status = 500;
+	assert_int_equal(store_audit_add(w, &a, NULL), 0);
+	memset(&af, 0, sizeof(af));
+	assert_int_equal(store_audit_list(w, "p:9", audit_full_fn, &af), 0);
+	assert_int_equal(af.n, 2);
+	assert_int_equal(af.event_id, 0);
+	assert_string_equal(af.rule, "r1");
+	assert_string_equal(af.provenance, "snapshot");
+	assert_string_equal(af.subject, "p:9");
+	assert_int_equal(af.has_user, 0);
+	memset(&af, 0, sizeof(af));
+	assert_int_equal(store_audit_list(w, "zendesk_user:", audit_full_fn,
+	    &af), 0);
+	assert_int_equal(af.n, 0);
+	assert_int_equal(store_audit_count(w, "unknown", 0), 1);
+	assert_int_equal(store_audit_count(w, "update_role", 0), 0);
+	assert_int_equal(store_audit_count(w, "unknown", time(NULL) + 3600),
+	    0);
+
+	/* fn may call back into the store, even the same read. */
+	{
+		struct nest nn = { w, 0, 0 };
+
+		assert_int_equal(store_list(w, NULL, NULL, 3, nest_fn, &nn), 0);
+		assert_int_equal(nn.outer, 3);
+		assert_int_equal(nn.inner, 18);
+	}
+
+	/* A read-only handle reads, and every write fails. */
+	ro.readonly = 1;
+	assert_int_equal(open_on(f, &ro, &r, err, sizeof(err)), 0);
+	assert_int_equal(state_count(r, "pending"), 3);
+	assert_int_equal(store_get(r, id[5], &ev), 0);
+	store_event_clear(&ev);
+	assert_int_equal(store_audit_count(r, "unknown", 0), 1);
+	assert_int_equal(store_wait(r, id[5], 1, "w"), -1);
+	assert_int_equal(store_cancel(r, id[5]), -1);
+	assert_int_equal(store_approve(r, id[5]), -1);
+	assert_int_equal(store_supersede(r, id[5], "p:2", "hire", &n), -1);
+	assert_int_equal(store_audit_add(r, &a, NULL), -1);
+	assert_int_equal(store_subject_put(r, &subj), -1);
+	assert_int_equal(store_replay(r, 1600000000, 0, &n), -1);
+	assert_int_equal(store_replay(r, 1600000000, 1, &n), 0);
+	assert_int_equal(store_split(r, id[5], 2, NULL, NULL), -1);
+	store_close(r);
+
+	store_close(w);
+	store_close(st);
+}
+
 /*
  * A batched delivery splits into one pending child per person, keyed
  * "<parent>#<i>", with its index, body and signed time; the parent is
@@ -1369,6 +1665,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_newer_schema_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_signed_at_kept, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_worker_api, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_state_changes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_queue_bound_is_busy_not_lost, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_prune_keeps_pending_and_dead, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_split_batch, setup, teardown),
