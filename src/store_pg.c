@@ -1247,6 +1247,14 @@ store_pg_begin(struct pg_store *ps)
 	PGconn *c;
 
 	pthread_mutex_lock(&ps->rlock);
+	/*
+	 * No nesting: BEGIN inside a transaction only warns, and the inner
+	 * end would commit or roll back the outer one (SQLite refuses it).
+	 */
+	if (ps->in_tx) {
+		pthread_mutex_unlock(&ps->rlock);
+		return -1;
+	}
 	if ((c = rconn(ps)) != NULL && cmd(c, "BEGIN") == 0) {
 		ps->in_tx = 1;
 		return 0;

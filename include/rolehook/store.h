@@ -219,6 +219,10 @@ int store_split(struct store *st, int64_t id, size_t count, int64_t *first,
  * another handle has claimed since); store_close releases the rest.
  * store_unclassified claims the same way.  On SQLite (one worker per
  * store) nothing is claimed.
+ *
+ * fn runs without the store's lock and may call the store; store_due
+ * itself is not to be called from inside another store callback (fn of
+ * store_list, store_audit_list, ...), where the lock is already held.
  */
 int store_due(struct store *st, time_t now, int64_t after_id, int limit,
     int (*fn)(const struct store_event *, void *), void *arg);
