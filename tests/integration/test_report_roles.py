@@ -339,42 +339,35 @@ class ReportSeats(Base):
         r = self.run_rh("report", "seats", "--config", os.path.join(self.tmp, "nope.json"))
         self.assertEqual(r.returncode, 2)
 
-    def test_retries_a_failing_page(self):
+    def report_under_fault(self, rule):
+        """report seats (JSON) with one fault rule in place; checks every
+        row and returns the requests it made."""
         mark = self.last_seq()
-        self.zd.control("POST", "/__fake/faults", {"rules": [
-            {"match": "GET /api/v2/group_memberships*", "kind": "503", "count": 2,
-             "retry_after": 1}]})
+        self.zd.control("POST", "/__fake/faults", {"rules": [rule]})
         try:
             r = self.run_rh("report", "seats", "--config", self.cfg, "--format", "json")
         finally:
             self.zd.control("DELETE", "/__fake/faults")
         self.assertEqual(r.returncode, 0, r.stderr[-2000:])
         self.check_rows(json.loads(r.stdout)["agents"])
-        statuses = [q["status"] for q in self.zd.requests(mark)["requests"]
-                    if q["path"].endswith("/group_memberships.json")]
-        self.assertEqual(statuses.count(503), 2)
+        return self.zd.requests(mark)["requests"]
 
+    def test_retries_a_failing_page(self):
+        reqs = self.report_under_fault({"match": "GET /api/v2/group_memberships*",
+                                        "kind": "503", "count": 2, "retry_after": 1})
+        statuses = [q["status"] for q in reqs if q["path"].endswith("/group_memberships.json")]
+        self.assertEqual(statuses.count(503), 2)
 
     def test_agent_listing_waits_retry_after(self):
         # A 429 on the agent listing: the listing starts again, and only
         # after the Retry-After Zendesk gave.
-        mark = self.last_seq()
         early = self.zd.state()["rate"]["early_requests"]
-        self.zd.control("POST", "/__fake/faults", {"rules": [
-            {"match": "GET /api/v2/users.json*", "kind": "429", "count": 1,
-             "retry_after": 2}]})
-        try:
-            r = self.run_rh("report", "seats", "--config", self.cfg, "--format", "json")
-        finally:
-            self.zd.control("DELETE", "/__fake/faults")
-        self.assertEqual(r.returncode, 0, r.stderr[-2000:])
-        self.check_rows(json.loads(r.stdout)["agents"])
-        listing = [q for q in self.zd.requests(mark)["requests"]
-                   if q["path"] == "/api/v2/users.json"]
+        reqs = self.report_under_fault({"match": "GET /api/v2/users.json*", "kind": "429",
+                                        "count": 1, "retry_after": 2})
+        listing = [q for q in reqs if q["path"] == "/api/v2/users.json"]
         self.assertEqual(listing[0]["status"], 429)
         self.assertGreaterEqual(listing[1]["time"] - listing[0]["time"], 1.9)
         self.assertEqual(self.zd.state()["rate"]["early_requests"], early)
-
 
 HR_SECRET = "whsec_" + "cmVwb3J0LXRlc3Qtc2VjcmV0LTAxMjM0NTY3ODk="
 MAPPING = {"kind": "/type", "employee_id": "/data/id", "email": "/data/work_email",
