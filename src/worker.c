@@ -1499,6 +1499,25 @@ struct due {
 	int n;
 };
 
+/*
+ * How many due events one dispatch takes.  On PostgreSQL each is claimed
+ * for this worker: claim what the threads can start soon (in flight
+ * included, CLAIM_PER_THREAD each), not every due event, so that other
+ * workers share a backlog and a killed worker leaves few claims to run
+ * out.  SQLite has one worker: a deep queue lets the prefetch read many
+ * people in one request.
+ */
+#define CLAIM_PER_THREAD 16
+
+static int
+due_limit(const struct wk *w)
+{
+	int n = w->o.threads * CLAIM_PER_THREAD;
+
+	return strcmp(store_engine_name(w->st), "postgresql") == 0 &&
+	    n < DUE_MAX ? n : DUE_MAX;
+}
+
 static int
 due_fn(const struct store_event *ev, void *arg)
 {
@@ -1732,7 +1751,7 @@ dispatch(struct wk *w)
 	 * is still not busy after the prefetch, outside the lock.
 	 */
 	pthread_mutex_lock(&w->lock);
-	if (store_due(w->st, time(NULL), 0, DUE_MAX, due_fn, &d) < 0) {
+	if (store_due(w->st, time(NULL), 0, due_limit(w), due_fn, &d) < 0) {
 		pthread_mutex_unlock(&w->lock);
 		return -1;
 	}

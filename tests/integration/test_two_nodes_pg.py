@@ -125,6 +125,19 @@ class TwoNodes(unittest.TestCase):
     def count(self, dsn, sql):
         return int(self.pg.psql(sql, dsn=dsn).stdout.strip())
 
+    def hr_stack(self, policy=POLICY):
+        """A fake Zendesk and a Stack (not started) on a new schema with
+        the hr source applying policy: (zd, dsn, st)."""
+        dsn = self.pg.new_schema()
+        zd = rhstack.FakeZendesk(seed=SEED, rate_limit=100000)
+        src = {"hr": {"preset": "standard-webhooks", "normalizer": "generic", "mapping": MAPPING,
+                      "secret_values": [SECRET]}}
+        st = rhstack.Stack(src, extra_store=pg_store(dsn),
+                           extra={"zendesk": zd.config(), "policy": policy}, log_level="warn")
+        st.env.update(zd.env())
+        st.env["RH_TEST_PG_PASSWORD"] = self.pg.password
+        return zd, dsn, st
+
     def test_serve_node_killed_under_load(self):
         dsn = self.pg.new_schema()
         src = {"hr": {"preset": "standard-webhooks", "normalizer": "generic", "mapping": MAPPING,
@@ -189,14 +202,7 @@ class TwoNodes(unittest.TestCase):
             st.stop()
 
     def test_two_workers_one_killed(self):
-        dsn = self.pg.new_schema()
-        zd = rhstack.FakeZendesk(seed=SEED, rate_limit=100000)
-        src = {"hr": {"preset": "standard-webhooks", "normalizer": "generic", "mapping": MAPPING,
-                      "secret_values": [SECRET]}}
-        st = rhstack.Stack(src, extra_store=pg_store(dsn),
-                           extra={"zendesk": zd.config(), "policy": POLICY}, log_level="warn")
-        st.env.update(zd.env())
-        st.env["RH_TEST_PG_PASSWORD"] = self.pg.password
+        zd, dsn, st = self.hr_stack()
         rnd = random.Random(14)
         people, rounds = 24, 4
         w1 = w2 = None
@@ -301,14 +307,7 @@ class TwoNodes(unittest.TestCase):
             zd.stop()
 
     def test_two_workers_keep_each_persons_order(self):
-        dsn = self.pg.new_schema()
-        zd = rhstack.FakeZendesk(seed=SEED, rate_limit=100000)
-        src = {"hr": {"preset": "standard-webhooks", "normalizer": "generic", "mapping": MAPPING,
-                      "secret_values": [SECRET]}}
-        st = rhstack.Stack(src, extra_store=pg_store(dsn),
-                           extra={"zendesk": zd.config(), "policy": POLICY}, log_level="warn")
-        st.env.update(zd.env())
-        st.env["RH_TEST_PG_PASSWORD"] = self.pg.password
+        zd, dsn, st = self.hr_stack()
         # 30 people x 20 events: more than a worker's two classify
         # batches (worker.c BATCH, 256), so the two classify side by side.  One
         # signed second for all: an event applied after a later one of
@@ -393,15 +392,57 @@ class TwoNodes(unittest.TestCase):
             st.stop()
             zd.stop()
 
+    def test_claims_what_threads_can_run(self):
+        # 80 people with an event each: a worker with one thread claims
+        # at most 16 (worker.c CLAIM_PER_THREAD), so a second worker
+        # started later finds people of its own while the first works.
+        zd, dsn, st = self.hr_stack()
+        ws = []
+        try:
+            st.start()
+            for p in range(80):
+                body = json.dumps({"type": "employee.hired", "data": {
+                    "id": "K-%03d" % p, "work_email": "k%03d@example.com" % p,
+                    "name": "Claim %d" % p, "department": "Support",
+                    "job_title": "Associate Agent"}}).encode()
+                code, _, rb = st.post("hr", body, sign("standard-webhooks", SECRET, body,
+                                                       msg_id="msg_k_%d" % p))
+                self.assertEqual(code, 202, rb)
+            zd.control("POST", "/__fake/faults", {"rules": [
+                {"match": "* /api/*", "kind": "slow", "delay_s": 0.05}]})
+            cmd = [st.bin, "work", "--config", st.cfg_path, "--threads", "1", "--log-level", "warn"]
+            claimed = "SELECT count(*) FROM events WHERE claimed_by IS NOT NULL"
+            ws.append(subprocess.Popen(cmd, env=st.env, stdout=subprocess.DEVNULL,
+                                       stderr=subprocess.DEVNULL))
+            rhstack.wait_for(lambda: self.count(dsn, claimed) > 0, timeout=60,
+                             what="the first worker holding claims")
+            most = max(self.count(dsn, claimed) for _ in range(10))
+            self.assertLessEqual(most, 16)
+            ws.append(subprocess.Popen(cmd, env=st.env, stdout=subprocess.DEVNULL,
+                                       stderr=subprocess.DEVNULL))
+            rhstack.wait_for(lambda: self.count(dsn, "SELECT count(DISTINCT claimed_by) FROM"
+                                                " events WHERE claimed_by IS NOT NULL") == 2,
+                             timeout=60, what="both workers holding claims at once")
+            zd.control("DELETE", "/__fake/faults")
+            rhstack.wait_for(lambda: self.count(dsn, "SELECT count(*) FROM events WHERE state"
+                                                " <> 'done'") == 0,
+                             timeout=120, what="all events done")
+            for w in ws:
+                w.send_signal(signal.SIGTERM)
+            for w in ws:
+                self.assertEqual(w.wait(30), 0)
+            emails = {u["email"] for u in zd.state()["users"]}
+            self.assertTrue({"k%03d@example.com" % p for p in range(80)} <= emails)
+        finally:
+            for w in ws:
+                if w.poll() is None:
+                    w.kill()
+                    w.wait()
+            st.stop()
+            zd.stop()
+
     def test_unclassified_claim_holds_later_events(self):
-        dsn = self.pg.new_schema()
-        zd = rhstack.FakeZendesk(seed=SEED, rate_limit=100000)
-        src = {"hr": {"preset": "standard-webhooks", "normalizer": "generic", "mapping": MAPPING,
-                      "secret_values": [SECRET]}}
-        st = rhstack.Stack(src, extra_store=pg_store(dsn),
-                           extra={"zendesk": zd.config(), "policy": POLICY}, log_level="warn")
-        st.env.update(zd.env())
-        st.env["RH_TEST_PG_PASSWORD"] = self.pg.password
+        zd, dsn, st = self.hr_stack()
         ts = int(time.time())
         try:
             st.start()
@@ -440,15 +481,8 @@ class TwoNodes(unittest.TestCase):
             zd.stop()
 
     def test_guard_counts_across_workers(self):
-        dsn = self.pg.new_schema()
-        zd = rhstack.FakeZendesk(seed=SEED, rate_limit=100000)
-        src = {"hr": {"preset": "standard-webhooks", "normalizer": "generic", "mapping": MAPPING,
-                      "secret_values": [SECRET]}}
         policy = dict(POLICY, limits={"downgrades_per_hour": 3})
-        st = rhstack.Stack(src, extra_store=pg_store(dsn),
-                           extra={"zendesk": zd.config(), "policy": policy}, log_level="warn")
-        st.env.update(zd.env())
-        st.env["RH_TEST_PG_PASSWORD"] = self.pg.password
+        zd, dsn, st = self.hr_stack(policy)
         people = 8
         try:
             st.start()
@@ -485,14 +519,7 @@ class TwoNodes(unittest.TestCase):
             zd.stop()
 
     def test_prefetch_not_stale_across_workers(self):
-        dsn = self.pg.new_schema()
-        zd = rhstack.FakeZendesk(seed=SEED, rate_limit=100000)
-        src = {"hr": {"preset": "standard-webhooks", "normalizer": "generic", "mapping": MAPPING,
-                      "secret_values": [SECRET]}}
-        st = rhstack.Stack(src, extra_store=pg_store(dsn),
-                           extra={"zendesk": zd.config(), "policy": POLICY}, log_level="warn")
-        st.env.update(zd.env())
-        st.env["RH_TEST_PG_PASSWORD"] = self.pg.password
+        zd, dsn, st = self.hr_stack()
         n = [0]
 
         def hr(p, title, typ="employee.updated"):
