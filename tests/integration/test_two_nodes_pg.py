@@ -394,7 +394,7 @@ class TwoNodes(unittest.TestCase):
 
     def test_claims_what_threads_can_run(self):
         # 80 people with an event each: a worker with one thread claims
-        # at most 16 (worker.c CLAIM_PER_THREAD), so a second worker
+        # at most 16 due events (worker.c CLAIM_PER_THREAD), so a second worker
         # started later finds people of its own while the first works.
         zd, dsn, st = self.hr_stack()
         ws = []
@@ -414,8 +414,13 @@ class TwoNodes(unittest.TestCase):
             claimed = "SELECT count(*) FROM events WHERE claimed_by IS NOT NULL"
             ws.append(subprocess.Popen(cmd, env=st.env, stdout=subprocess.DEVNULL,
                                        stderr=subprocess.DEVNULL))
-            rhstack.wait_for(lambda: self.count(dsn, claimed) > 0, timeout=60,
-                             what="the first worker holding claims")
+            # Classifying claims a batch for a moment (worker.c BATCH):
+            # count the claims of due events once every event has its
+            # person.
+            rhstack.wait_for(lambda: self.count(dsn, "SELECT count(*) FROM events WHERE"
+                                                " subject IS NULL") == 0 and
+                             self.count(dsn, claimed) > 0, timeout=60,
+                             what="the first worker classifying and holding claims")
             most = max(self.count(dsn, claimed) for _ in range(10))
             self.assertLessEqual(most, 16)
             ws.append(subprocess.Popen(cmd, env=st.env, stdout=subprocess.DEVNULL,
