@@ -99,16 +99,10 @@ def main():
             zd.control("POST", "/__fake/config", {"oas_check": False})
         zd.control("POST", "/__fake/faults", {"rules": [
             {"match": "/api/*", "kind": "slow", "delay_s": a.latency_ms / 1000.0}]})
-        cfg = os.path.join(tmp, "rolehook.json")
-        with open(cfg, "w") as f:
-            json.dump({"store": {"path": os.path.join(tmp, "absent.db")},
-                       "sources": {"gh": {"preset": "github", "secrets": ["env:RH_UNUSED"]}},
-                       "zendesk": zd.config(entitlements=True), "policy": POLICY}, f)
+        cfg, env = zd.cli_config(tmp, POLICY)
         pfile = os.path.join(tmp, "people.json")
         with open(pfile, "w") as f:
             json.dump(people, f)
-        env = dict(os.environ)
-        env.update(zd.env())
         print("%d agents, fake limit %d requests/min, %.1f ms injected latency, %s" % (
             a.agents, a.rate, a.latency_ms, os.path.basename(a.bin)))
         print("%-28s %9s %9s %9s %13s" % ("run", "requests", "elapsed", "floor", "elapsed/floor"))

@@ -40,6 +40,7 @@
 #include "rolehook/config.h"
 #include "rolehook/decide.h"
 #include "rolehook/jsonutil.h"
+#include "rolehook/listing.h"
 #include "rolehook/governor.h"
 #include "rolehook/hash.h"
 #include "rolehook/monotime.h"
@@ -81,8 +82,7 @@ struct report {
 	struct prefetch *pre;        /* per-agent reads done by the pool */
 	json_object *mships;         /* every group membership (owned), or
 	                              * NULL: read per agent */
-	struct umem *umem;           /* index of mships by user */
-	size_t numem;
+	struct listing_index *umem;  /* index of mships by user */
 	int entitlements;            /* zendesk.entitlements */
 	const char *base_url;        /* for messages */
 	struct zd_client *zd;
@@ -563,80 +563,14 @@ out:
 
 /* ------------------------------------------------------------- fetch */
 
-/* One paged listing's objects; r set: the agent listing's progress. */
-struct collect {
-	const struct report *r;
-	json_object *arr;
-	int oom;
-};
-
-/*
- * Appends the objects of one page to all (the page is freed after the
- * page callback; what is kept lives on).  Returns 0, or -1 out of memory.
- */
-static int
-append_objects(json_object *all, json_object *items)
+/* listing_fn: the agent listing's progress, on a terminal. */
+static void
+agents_progress(size_t n, void *arg)
 {
-	size_t i, n = json_object_array_length(items);
+	const struct report *r = arg;
 
-	for (i = 0; i < n; i++) {
-		json_object *o = json_object_array_get_idx(items, i);
-
-		if (!json_object_is_type(o, json_type_object))
-			continue;
-		if (json_object_array_add(all, json_object_get(o)) != 0) {
-			json_object_put(o);
-			return -1;
-		}
-	}
-	return 0;
-}
-
-static int
-collect_cb(json_object *items, void *arg)
-{
-	struct collect *co = arg;
-
-	if (append_objects(co->arr, items) != 0) {
-		co->oom = 1;
-		return 1;
-	}
-	if (co->r != NULL && co->r->tty && co->r->rep->listing != NULL)
-		co->r->rep->listing(co->r->rep->arg,
-		    json_object_array_length(co->arr), 0);
-	return 0;
-}
-
-/*
- * Runs one paged listing (the agents, or all group memberships) into
- * co->arr, from its first page again when Zendesk is busy or limits the
- * rate: three tries, waiting its Retry-After when under a minute, else 1
- * then 2 s.  Returns the last result; co->oom set when memory ran out.
- */
-static enum zd_result
-list_all(struct zd_client *zd, int agents, struct collect *co,
-    struct zd_response *res)
-{
-	enum zd_result rc = ZD_ERROR;
-	int attempt;
-
-	for (attempt = 0; attempt < 3; attempt++) {
-		json_object_put(co->arr);
-		if ((co->arr = json_object_new_array()) == NULL) {
-			co->oom = 1;
-			break;
-		}
-		rc = agents ? zd_list_agents(zd, 100, collect_cb, co, res) :
-		    zd_list_all_memberships(zd, collect_cb, co, res);
-		if (co->oom || (rc != ZD_RETRYABLE && rc != ZD_RATE_LIMITED))
-			break;
-		if (rc == ZD_RETRYABLE && res->status == 0)
-			break;   /* unreachable: say so now */
-		monotime_sleep_ms(res->retry_after_s > 0 &&
-		    res->retry_after_s < 60 ? res->retry_after_s * 1000L :
-		    1000L << attempt);
-	}
-	return rc;
+	if (r->tty && r->rep->listing != NULL)
+		r->rep->listing(r->rep->arg, n, 0);
 }
 
 static int
@@ -658,30 +592,28 @@ static int
 fetch_agents(struct report *r)
 {
 	struct zd_response res = ZD_RESPONSE_INIT;
-	struct collect co;
-	json_object *dedup = NULL;
+	json_object *all = NULL, *dedup = NULL;
 	enum zd_result rc = ZD_ERROR;
 	int64_t prev = 0, id;
 	size_t i, n;
-	int ret = 1;
+	int ret = 1, oom;
 
-	memset(&co, 0, sizeof(co));
-	co.r = r;
-	rc = list_all(r->zd, 1, &co, &res);
-	if (co.oom)
+	rc = listing_all(r->zd, LISTING_AGENTS, agents_progress, r, &all,
+	    &oom, &res);
+	if (oom)
 		goto oom;
 	if (r->tty && r->rep->listing != NULL)
-		r->rep->listing(r->rep->arg, json_object_array_length(co.arr), 1);
+		r->rep->listing(r->rep->arg, json_object_array_length(all), 1);
 	if (rc != ZD_OK) {
 		ret = zd_fail(r, "listing agents and admins", rc, &res);
 		goto out;
 	}
-	json_object_array_sort(co.arr, user_id_cmp);
+	json_object_array_sort(all, user_id_cmp);
 	if ((dedup = json_object_new_array()) == NULL)
 		goto oom;
-	n = json_object_array_length(co.arr);
+	n = json_object_array_length(all);
 	for (i = 0; i < n; i++) {
-		json_object *u = json_object_array_get_idx(co.arr, i);
+		json_object *u = json_object_array_get_idx(all, i);
 
 		if (json_member_int(u, "id", &id) != 0 || (i > 0 && id == prev))
 			continue;
@@ -699,7 +631,7 @@ oom:
 	note(r, "out of memory listing agents");
 out:
 	json_object_put(dedup);
-	json_object_put(co.arr);
+	json_object_put(all);
 	zd_response_clear(&res);
 	return ret;
 }
@@ -753,22 +685,6 @@ fetch_maps(struct report *r)
 
 /* --------------------------------------------------------- memberships */
 
-/* One membership (borrowed from r->mships), sorted by user, then id. */
-struct umem {
-	int64_t uid, mid;
-	json_object *m;
-};
-
-static int
-umem_cmp(const void *a, const void *b)
-{
-	const struct umem *x = a, *y = b;
-
-	if (x->uid != y->uid)
-		return x->uid < y->uid ? -1 : 1;
-	return x->mid < y->mid ? -1 : x->mid > y->mid;
-}
-
 /*
  * Every group membership in one listing (GET /api/v2/group_memberships,
  * 100 a page) instead of one request per agent: for 5,000 agents about
@@ -783,15 +699,13 @@ fetch_memberships(struct report *r, struct zd_client *zd,
     enum zd_result *frc, struct zd_response *fail)
 {
 	struct zd_response res = ZD_RESPONSE_INIT;
-	struct collect mc = { NULL, NULL, 0 };
+	json_object *all = NULL;
 	enum zd_result rc;
-	int64_t uid, mid;
-	size_t i, n, k = 0;
-	int ret = 1;
+	int ret = 1, oom;
 
-	/* Non-objects are dropped by collect_cb (they carry no ids). */
-	rc = list_all(zd, 0, &mc, &res);
-	if (mc.oom)
+	rc = listing_all(zd, LISTING_MEMBERSHIPS, NULL, NULL, &all, &oom,
+	    &res);
+	if (oom)
 		goto oom;
 	if (rc == ZD_NOT_FOUND || rc == ZD_PERMANENT ||
 	    rc == ZD_BAD_RESPONSE) {
@@ -807,30 +721,16 @@ fetch_memberships(struct report *r, struct zd_client *zd,
 		memset(&res, 0, sizeof(res));
 		goto out;
 	}
-	n = json_object_array_length(mc.arr);
-	if ((r->umem = calloc(n + 1, sizeof(*r->umem))) == NULL)
+	if ((r->umem = listing_index_new(all)) == NULL)
 		goto oom;
-	for (i = 0; i < n; i++) {
-		json_object *m = json_object_array_get_idx(mc.arr, i);
-
-		if (json_member_int(m, "user_id", &uid) != 0 ||
-		    json_member_int(m, "id", &mid) != 0)
-			continue;
-		r->umem[k].uid = uid;
-		r->umem[k].mid = mid;
-		r->umem[k].m = m;
-		k++;
-	}
-	qsort(r->umem, k, sizeof(*r->umem), umem_cmp);
-	r->numem = k;
-	r->mships = mc.arr;
-	mc.arr = NULL;
+	r->mships = all;
+	all = NULL;
 	ret = 0;
 	goto out;
 oom:
 	note(r, "out of memory listing group memberships");
 out:
-	json_object_put(mc.arr);
+	json_object_put(all);
 	zd_response_clear(&res);
 	return ret;
 }
@@ -897,38 +797,19 @@ mships_finish(struct report *r, struct mthread *mt, int failed)
 
 /*
  * Fills res as zd_list_memberships would (item: the array of uid's
- * memberships, owned by res->body) from r->mships; each membership once
- * (a listing that shifted while paging may repeat one).  Returns 0, or
- * -1 out of memory.
+ * memberships; body owned by res) from r->mships.  Returns 0, or -1 out
+ * of memory.
  */
 static int
 umem_response(const struct report *r, int64_t uid, struct zd_response *res)
 {
-	json_object *arr;
-	size_t lo = 0, hi = r->numem, i;
+	json_object *doc;
 
-	if ((arr = json_object_new_array()) == NULL)
+	if ((doc = listing_index_user(r->umem, uid)) == NULL)
 		return -1;
-	while (lo < hi) {            /* first entry of uid */
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (r->umem[mid].uid < uid)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	for (i = lo; i < r->numem && r->umem[i].uid == uid; i++) {
-		if (i > lo && r->umem[i].mid == r->umem[i - 1].mid)
-			continue;
-		if (json_object_array_add(arr, json_object_get(r->umem[i].m))
-		    != 0) {
-			json_object_put(r->umem[i].m);
-			json_object_put(arr);
-			return -1;
-		}
-	}
 	res->status = 200;
-	res->body = res->item = arr;
+	res->body = doc;
+	res->item = json_object_object_get(doc, "group_memberships");
 	return 0;
 }
 
@@ -1421,7 +1302,7 @@ seats_run(const struct config *cfg, const struct seats_opts *o,
 out:
 	bulk_progress_end(r.prog);
 	prefetch_free(r.pre);
-	free(r.umem);
+	listing_index_free(r.umem);
 	json_object_put(r.mships);
 	json_object_put(r.rows);
 	json_object_put(r.users);

@@ -596,55 +596,60 @@ guard_release(struct wk *w, const long want[GUARD_NCLASSES])
 /* ----------------------------------------------------------- one event */
 
 /*
- * Adds "group_memberships" to doc.  An end-user is in no group (Zendesk:
- * only agents and admins are group members), so theirs are not read.
+ * The person's `current` document ({"user", "entitlements",
+ * "group_memberships"}; plan.h) from their Zendesk user (borrowed; the
+ * document takes its own reference): the products when managed, and the
+ * memberships -- mships (borrowed: {"group_memberships": [...]} as
+ * zd_list_memberships answers, from a listing of all) when given, else
+ * read.  An end-user is in no group (Zendesk: only agents and admins are
+ * group members), so theirs are not read.  Returns ZD_OK and *cur, or
+ * the failing result (res filled, what names the call).
  */
 static enum zd_result
-read_memberships(struct wthread *t, json_object *doc, int64_t uid,
-    struct zd_response *res)
+current_of(struct wthread *t, json_object *user, json_object *mships,
+    json_object **cur, struct zd_response *res, const char **what)
 {
-	json_object *u = NULL, *r = NULL;
-	enum zd_result rc;
+	enum zd_result rc = ZD_OK;
+	json_object *doc, *r = NULL;
+	int64_t uid = user_id_of(user);
 
-	if (json_object_object_get_ex(doc, "user", &u) &&
-	    json_object_object_get_ex(u, "role", &r) &&
-	    json_object_is_type(r, json_type_string) &&
-	    strcmp(json_object_get_string(r), "end-user") == 0) {
-		json_object_object_add(doc, "group_memberships",
-		    json_object_new_array());
-		return ZD_OK;
-	}
-	if ((rc = zd_list_memberships(t->zd, uid, res)) != ZD_OK)
-		return rc;
-	json_object_object_add(doc, "group_memberships",
-	    json_object_get(res->body));
-	zd_response_clear(res);
-	return ZD_OK;
-}
-
-/* Adds the user's products (when managed) and memberships to doc. */
-static enum zd_result
-read_rest(struct wthread *t, json_object *doc, int64_t uid,
-    struct zd_response *res, const char **what)
-{
-	enum zd_result rc;
-
+	*cur = NULL;
+	doc = json_object_new_object();
+	json_object_object_add(doc, "user", json_object_get(user));
 	if (t->w->popts.entitlements) {
 		*what = "get entitlements";
 		if ((rc = zd_get_entitlements(t->zd, uid, res)) != ZD_OK)
-			return rc;
+			goto out;
 		json_object_object_add(doc, "entitlements",
 		    json_object_get(res->body));
 		zd_response_clear(res);
 	}
 	*what = "list group memberships";
-	return read_memberships(t, doc, uid, res);
+	if (json_object_object_get_ex(user, "role", &r) &&
+	    json_object_is_type(r, json_type_string) &&
+	    strcmp(json_object_get_string(r), "end-user") == 0)
+		json_object_object_add(doc, "group_memberships",
+		    json_object_new_array());
+	else if (mships != NULL)
+		json_object_object_add(doc, "group_memberships",
+		    json_object_get(mships));
+	else {
+		if ((rc = zd_list_memberships(t->zd, uid, res)) != ZD_OK)
+			goto out;
+		json_object_object_add(doc, "group_memberships",
+		    json_object_get(res->body));
+		zd_response_clear(res);
+	}
+	*cur = doc;
+	doc = NULL;
+out:
+	json_object_put(doc);
+	return rc;
 }
 
 /*
- * Reads the person's current Zendesk state into a `current` document
- * ({"user", "entitlements", "group_memberships"}), *cur NULL when the
- * person has no Zendesk user.  Returns ZD_OK or the failing result
+ * Reads the person's current Zendesk state (current_of), *cur NULL when
+ * the person has no Zendesk user.  Returns ZD_OK or the failing result
  * (res filled, what names the call).
  */
 static enum zd_result
@@ -652,8 +657,7 @@ read_current(struct wthread *t, const char *ext, const char *email,
     json_object **cur, struct zd_response *res, const char **what)
 {
 	enum zd_result rc;
-	json_object *doc = NULL;
-	int64_t uid;
+	json_object *user;
 
 	*cur = NULL;
 	*what = "find user";
@@ -662,16 +666,11 @@ read_current(struct wthread *t, const char *ext, const char *email,
 		return ZD_OK;
 	if (rc != ZD_OK)
 		return rc;
-	doc = json_object_new_object();
-	json_object_object_add(doc, "user", json_object_get(res->item));
-	uid = user_id_of(res->item);
+	user = json_object_get(res->item);
 	zd_response_clear(res);
-	if ((rc = read_rest(t, doc, uid, res, what)) != ZD_OK) {
-		json_object_put(doc);
-		return rc;
-	}
-	*cur = doc;
-	return ZD_OK;
+	rc = current_of(t, user, NULL, cur, res, what);
+	json_object_put(user);
+	return rc;
 }
 
 static void
@@ -772,8 +771,7 @@ read_current_pf(struct wthread *t, const char *ext, const char *email,
 {
 	struct wk *w = t->w;
 	enum zd_result rc;
-	json_object *user = NULL, *doc;
-	int64_t uid;
+	json_object *user = NULL;
 
 	*cur = NULL;
 	*email_unchecked = 0;
@@ -785,26 +783,9 @@ read_current_pf(struct wthread *t, const char *ext, const char *email,
 		*email_unchecked = email != NULL;
 		return ZD_OK;
 	}
-	doc = json_object_new_object();
-	json_object_object_add(doc, "user", user);
-	uid = user_id_of(user);
-	if ((rc = read_rest(t, doc, uid, res, what)) != ZD_OK) {
-		json_object_put(doc);
-		return rc;
-	}
-	*cur = doc;
-	return ZD_OK;
-}
-
-/*
- * Requests read_current makes for one person with a Zendesk user: the
- * lookup, the entitlements when read, the memberships (an e-mail
- * fallback adds one).  reconcile's estimate: keep in step with it.
- */
-static long
-read_current_requests(const struct wk *w)
-{
-	return 2 + (w->popts.entitlements ? 1 : 0);
+	rc = current_of(t, user, NULL, cur, res, what);
+	json_object_put(user);
+	return rc;
 }
 
 /*
@@ -1609,8 +1590,7 @@ pf_fetch(struct wk *w, struct zd_client *zd, char **keys, size_t n)
 static int
 pf_usable(const char *xid)
 {
-	return xid != NULL && xid[0] != '\0' && strlen(xid) <= 255 &&
-	    strchr(xid, ',') == NULL;
+	return zd_show_many_key(xid);
 }
 
 /* A fresh entry for xid?  Called with pf_lock held. */
@@ -2109,21 +2089,27 @@ fail:
 }
 
 int
-worker_reader_read(struct worker_reader *r, int client,
-    const char *external_id, const char *email, struct json_object **current,
-    char *why, size_t whylen)
+worker_reader_current(struct worker_reader *r, int client,
+    struct json_object *user, struct json_object *memberships,
+    struct json_object **current, char *why, size_t whylen)
 {
 	struct zd_response res = ZD_RESPONSE_INIT;
-	const char *what;
+	const char *what = "";
 	int rc = 0;
 
-	if (read_current(&r->t[client], external_id, email, current, &res,
+	if (current_of(&r->t[client], user, memberships, current, &res,
 	    &what) != ZD_OK) {
 		snprintf(why, whylen, "%s: %s", what, res.reason);
 		rc = -1;
 	}
 	zd_response_clear(&res);
 	return rc;
+}
+
+struct zd_client *
+worker_reader_client(const struct worker_reader *r, int client)
+{
+	return r->t[client].zd;
 }
 
 const struct json_object *
@@ -2145,9 +2131,10 @@ worker_reader_entitlements(const struct worker_reader *r)
 }
 
 long
-worker_reader_requests(const struct worker_reader *r)
+worker_reader_requests(const struct worker_reader *r, int memberships_given)
 {
-	return read_current_requests(&r->w);
+	/* current_of: keep in step with it. */
+	return (r->w.popts.entitlements ? 1 : 0) + (memberships_given ? 0 : 1);
 }
 
 struct gov *

@@ -1764,6 +1764,14 @@ out:
 	return r;
 }
 
+/* A value show_many can carry in its comma-separated list. */
+int
+zd_show_many_key(const char *key)
+{
+	return key != NULL && key[0] != '\0' && strlen(key) <= 255 &&
+	    strchr(key, ',') == NULL;
+}
+
 /*
  * GET /api/v2/users/show_many.json?ids= or ?external_ids= (Zendesk
  * Support API, "Show Many Users": up to 100 comma-separated values).
@@ -1790,8 +1798,7 @@ zd_show_many(struct zd_client *c, const char *by, const char *const *keys,
 		return bad_arg(res, "show many users: URL too long");
 	len = strlen(url);
 	for (i = 0; i < n; i++) {
-		if (keys[i] == NULL || keys[i][0] == '\0' ||
-		    strlen(keys[i]) > 255 || strchr(keys[i], ',') != NULL)
+		if (!zd_show_many_key(keys[i]))
 			return bad_arg(res, "show many users: bad key");
 		if ((esc = curl_easy_escape(c->h, keys[i], 0)) == NULL)
 			return bad_arg(res, "show many users: bad key");

@@ -4,9 +4,12 @@
  *
  * People come from the store (each person's newest finished event: their
  * last known HR state) or from an HR export (PEOPLE.json, people.h).
- * Each is decided on the one decide path (decide.h) and read as `work`
- * reads them (worker_reader); plan writes become drift fields with the
- * mode policy.drift gives them (revert, alert; accept is left out).
+ * Each is decided on the one decide path (decide.h) and read into the
+ * `current` document `work` would read -- in bulk where Zendesk allows
+ * it: users by external id 100 at a time (show_many), every group
+ * membership from one listing taken at the start --; plan writes become
+ * drift fields with the mode policy.drift gives them (revert, alert;
+ * accept is left out).
  * With fix, people whose drift is all "revert" get that event back to
  * pending, for work to apply and audit.
  *
@@ -91,5 +94,31 @@ int reconcile_write_field(const struct plan_write *pw,
 struct json_object *reconcile_drift(const struct policy *pol,
     const struct plan *pl, const struct json_object *user, const char *field,
     int *revert, int *alert);
+
+/*
+ * How many users of a show_many answer users (array, borrowed) have
+ * external id xid (exact, as the external_id search matches; the same
+ * user twice counts once); with exactly one, *user borrows it, else
+ * *user is NULL (0: nobody, look the person up by e-mail; more:
+ * ambiguous, as zd_find_user says).  Pure.
+ */
+size_t reconcile_match(const struct json_object *users, const char *xid,
+    struct json_object **user);
+
+/*
+ * How many user objects of a show_many answer users (array, borrowed)
+ * have an external id none of keys[0..n) (what was asked) names exactly:
+ * an answer that matched some other way (a case fold, say), where an
+ * absent key need not mean that nobody has it.  Pure.
+ */
+size_t reconcile_unclaimed(const struct json_object *users,
+    char *const *keys, size_t n);
+
+/*
+ * How many of keys[0..n) (external ids, each zd_show_many_key) go in the
+ * next show_many: at most ZD_SHOW_MANY_MAX, and no more escaped bytes
+ * than fit in the request URL; at least 1 when n > 0.  Pure.
+ */
+size_t reconcile_batch(char *const *keys, size_t n);
 
 #endif

@@ -51,6 +51,7 @@ struct json_object;
 struct gov;
 struct policy;
 struct worker_reader;
+struct zd_client;
 
 /*
  * Loads the zendesk section, makes the clients and reads the custom
@@ -61,15 +62,27 @@ int worker_reader_new(const struct config *cfg, const struct policy *pol,
     int nclients, struct worker_reader **out, char *err, size_t errlen);
 
 /*
- * Reads one person as `work` does (find by external_id, then e-mail;
- * entitlements when managed; group memberships) with client number
- * client (0 .. nclients-1; one caller thread each).  Returns 0 and
- * *current (a plan.h `current` document the caller puts, NULL when the
- * person has no Zendesk user), or -1 with why "find user: ...".
+ * The person's `current` document (plan.h: {"user", "entitlements",
+ * "group_memberships"}) assembled as `work` assembles it once the user is
+ * found, with client number client (0 .. nclients-1; one caller thread
+ * each): the entitlements read when managed; memberships (borrowed:
+ * {"group_memberships": [...]} as GET /api/v2/users/{id}/
+ * group_memberships.json answers, e.g. from a listing of all) when not
+ * NULL, else read.  user (borrowed) is the Zendesk user object.  Returns
+ * 0 and *current (caller puts), or -1 with why "get entitlements: ..."
+ * or "list group memberships: ...".
  */
-int worker_reader_read(struct worker_reader *r, int client,
-    const char *external_id, const char *email, struct json_object **current,
-    char *why, size_t whylen);
+int worker_reader_current(struct worker_reader *r, int client,
+    struct json_object *user, struct json_object *memberships,
+    struct json_object **current, char *why, size_t whylen);
+
+/*
+ * Client number client, for the lookups that precede
+ * worker_reader_current (zd_find_user, zd_show_many) and the listings;
+ * borrowed, used by one thread at a time.
+ */
+struct zd_client *worker_reader_client(const struct worker_reader *r,
+    int client);
 
 /* {"custom_roles": [...]} and {"groups": [...]} as read; borrowed. */
 const struct json_object *worker_reader_roles(const struct worker_reader *r);
@@ -78,8 +91,12 @@ const struct json_object *worker_reader_groups(const struct worker_reader *r);
 /* zendesk.entitlements: product access is read and planned. */
 int worker_reader_entitlements(const struct worker_reader *r);
 
-/* Requests one worker_reader_read makes at most (for an estimate). */
-long worker_reader_requests(const struct worker_reader *r);
+/*
+ * Requests one worker_reader_current makes at most (for an estimate):
+ * the entitlements when managed, the memberships unless given.
+ */
+long worker_reader_requests(const struct worker_reader *r,
+    int memberships_given);
 
 /* The shared governor (for progress and estimates); borrowed. */
 struct gov *worker_reader_gov(const struct worker_reader *r);

@@ -212,6 +212,10 @@ enum zd_result zd_find_user(struct zd_client *c, const char *external_id,
 enum zd_result zd_show_many(struct zd_client *c, const char *by,
     const char *const *keys, size_t n, struct zd_response *res);
 
+/* 1 when key can go in a zd_show_many list (non-empty, at most 255
+ * bytes, no comma), else 0. */
+int zd_show_many_key(const char *key);
+
 /*
  * POST /api/v2/users.json.  name is required; role "agent" requires
  * custom_role_id (never create a legacy agent).  item: the new user.

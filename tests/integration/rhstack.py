@@ -396,6 +396,19 @@ class FakeZendesk:
     def env(self):
         return {"RH_TEST_ZD_TOKEN": self.TOKEN}
 
+    def cli_config(self, tmp, policy, entitlements=True):
+        """Writes tmp/rolehook.json for the CLI's Zendesk reads against this
+        fake (report seats, reconcile --people): no store, the policy
+        given.  Returns (its path, the environment to run rolehook in)."""
+        path = os.path.join(tmp, "rolehook.json")
+        with open(path, "w") as f:
+            json.dump({"store": {"path": os.path.join(tmp, "absent.db")},
+                       "sources": {"gh": {"preset": "github", "secrets": ["env:RH_UNUSED"]}},
+                       "zendesk": self.config(entitlements=entitlements), "policy": policy}, f)
+        env = dict(os.environ)
+        env.update(self.env())
+        return path, env
+
     def control(self, method, path, doc=None):
         c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
         try:

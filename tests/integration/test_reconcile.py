@@ -1,18 +1,34 @@
 """reconcile: drift planted in the fake Zendesk (a role raised to admin,
 a group membership removed, a product switched off) is found per field;
 --fix puts the 'revert' people through work's plan/apply/audit path and
-leaves the 'alert' one to a person."""
+leaves the 'alert' one to a person.
+
+BulkReads: the reads in bulk -- users by external id through show_many
+(100 a request, CHUNK = 800 people read ahead at a time), every group
+membership from one listing, the entitlements per person -- counted
+request by request in the fake's log; people matched by e-mail only, not
+found by external id but by e-mail, not found at all, or with an
+external id show_many cannot carry; a failed show_many and a refused
+memberships listing (faults), each with the same drift lines as without."""
 import base64
+import collections
 import http.client
 import json
 import os
+import re
+import shutil
+import subprocess
 import sys
+import tempfile
 import unittest
+from urllib.parse import parse_qs
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import rhstack  # noqa: E402
 from rhstack import sign  # noqa: E402
 from test_pipeline import MAPPING, POLICY, SEED  # noqa: E402
+# agents Tier 1 (Support, "Associate ..."), everybody else end-users
+from test_report_progress import POLICY as BULK_POLICY  # noqa: E402
 
 SECRET = "whsec_" + "cmVjb25jaWxlLXRlc3Qtc2VjcmV0LTAxMjM0NTY3OA=="
 
@@ -129,6 +145,237 @@ class Reconcile(unittest.TestCase):
                     os.unlink(f.name)
                 self.assertEqual(r.returncode, 2, r.stderr)
                 self.assertIn(want, r.stderr)
+
+
+BIN = os.environ.get("ROLEHOOK_BIN", os.path.join(rhstack.SRC, "build", "rolehook"))
+BASE_ID = 360000400000
+NB = 850                   # agents B-0 .. B-849; more than one chunk (800)
+TALK_CHAT = {"talk": {"name": "agent", "is_active": True},
+             "chat": {"name": "agent", "is_active": True}}
+ESTIMATE = re.compile(r"^rolehook: reconcile: ([\d,]+) people, about ([\d,]+) requests",
+                      re.M)
+
+
+def agent_person(i):
+    return {"employee_id": "B-%d" % i, "email": "b%d@example.com" % i,
+            "department": "Support", "title": "Associate Agent"}
+
+
+def bulk_seed():
+    users, mems, ents = [], [], {}
+    for i in range(NB):
+        uid = BASE_ID + i
+        u = {"id": uid, "name": "B %d" % i, "email": "b%d@example.com" % i, "role": "agent",
+             "custom_role_id": 101, "external_id": "B-%d" % i}
+        if i == 3:                       # drift: raised to admin
+            u = dict(u, role="admin", custom_role_id=None)
+        users.append(u)
+        if i != 4:                       # drift: the group taken away
+            mems.append({"id": 900000 + i, "user_id": uid, "group_id": 201})
+        ents[str(uid)] = dict(TALK_CHAT)
+        if i == 5:                       # drift: a product switched off
+            ents[str(uid)] = {"talk": {"name": "agent", "is_active": False},
+                              "chat": {"name": "agent", "is_active": True}}
+    extra = [
+        # matched by e-mail only (the person has no employee id): raised to admin
+        {"id": BASE_ID + 5000, "name": "Mail Only", "email": "mail@example.com",
+         "role": "admin"},
+        # the person's external id finds nobody; the e-mail finds this one
+        {"id": BASE_ID + 5001, "name": "Moved", "email": "moved@example.com", "role": "agent",
+         "custom_role_id": 101, "external_id": "OTHER-1"},
+        # an external id show_many cannot carry (a comma): zd_find_user
+        {"id": BASE_ID + 5002, "name": "Comma", "email": "comma@example.com", "role": "agent",
+         "custom_role_id": 101, "external_id": "C,1"},
+        # an end-user found by external id: no memberships read
+        {"id": BASE_ID + 5003, "name": "End User", "email": "eu@example.com",
+         "role": "end-user", "external_id": "EU-1"},
+    ]
+    users += extra
+    mems.append({"id": 905001, "user_id": BASE_ID + 5001, "group_id": 201})
+    for u in extra:
+        ents[str(u["id"])] = dict(TALK_CHAT) if u["role"] != "end-user" else {}
+    return {"custom_roles": [{"id": 101, "name": "Tier 1", "description": "first line",
+                              "configuration": {"ticket_editing": True}}],
+            "groups": [{"id": 201, "name": "Tier 1"}],
+            "users": users, "memberships": mems, "entitlements": ents}
+
+
+MIXED = [agent_person(i) for i in range(297)] + [
+    {"email": "mail@example.com", "department": "Support", "title": "Associate Agent"},
+    {"employee_id": "NEW-1", "email": "moved@example.com", "department": "Support",
+     "title": "Associate Lead"},
+    {"employee_id": "GONE-1", "email": "nobody@example.com", "department": "Support",
+     "title": "Associate Agent"},
+    {"employee_id": "C,1", "email": "comma@example.com", "department": "Sales",
+     "title": "Rep"},
+    {"employee_id": "EU-1", "email": "eu@example.com", "department": "Sales", "title": "Rep"},
+]
+
+# What reconcile printed for MIXED before it read in bulk (one
+# zd_find_user, entitlements and memberships request per person), byte
+# for byte: B-3 raised to admin, B-4 without its group, B-5's Talk off,
+# the e-mail-only person an admin in no group, C,1 an end-user per HR.
+MIXED_OUT = (
+    '{"subject":"people:B-3","email":"b3@example.com","zendesk_user":3600004000'
+    '03,"event_id":null,"rule":"tier1","drift":[{"field":"role","mode":"revert"'
+    ',"method":"PUT","path":"/api/v2/users/360000400003.json","body":{"user":{"'
+    'role":"agent","custom_role_id":101}}}]}'
+    "\n"
+    '{"subject":"people:B-4","email":"b4@example.com","zendesk_user":3600004000'
+    '04,"event_id":null,"rule":"tier1","drift":[{"field":"groups","mode":"rever'
+    't","method":"POST","path":"/api/v2/group_memberships.json","body":{"group_'
+    'membership":{"user_id":360000400004,"group_id":201}}}]}'
+    "\n"
+    '{"subject":"people:B-5","email":"b5@example.com","zendesk_user":3600004000'
+    '05,"event_id":null,"rule":"tier1","drift":[{"field":"entitlements","mode":'
+    '"revert","method":"PUT","path":"/api/admin/private/staff/360000400005/enti'
+    'tlements","body":{"entitlements":{"talk":{"name":"agent","is_active":true}'
+    '}}}]}'
+    "\n"
+    '{"subject":"people:#297","email":"mail@example.com","zendesk_user":3600004'
+    '05000,"event_id":null,"rule":"tier1","drift":[{"field":"role","mode":"reve'
+    'rt","method":"PUT","path":"/api/v2/users/360000405000.json","body":{"user"'
+    ':{"role":"agent","custom_role_id":101}}},{"field":"groups","mode":"revert"'
+    ',"method":"POST","path":"/api/v2/group_memberships.json","body":{"group_me'
+    'mbership":{"user_id":360000405000,"group_id":201}}}]}'
+    "\n"
+    '{"subject":"people:C,1","email":"comma@example.com","zendesk_user":3600004'
+    '05002,"event_id":null,"rule":"others","drift":[{"field":"entitlements","mo'
+    'de":"revert","method":"PUT","path":"/api/admin/private/staff/360000405002/'
+    'entitlements","body":{"entitlements":{"chat":{"name":"agent","is_active":f'
+    'alse},"talk":{"name":"agent","is_active":false}}}},{"field":"role","mode":'
+    '"revert","method":"PUT","path":"/api/v2/users/360000405002.json","body":{"'
+    'user":{"role":"end-user"}}}]}'
+    "\n"
+)
+
+
+def kind(q):
+    """A request of the fake's log as the kind of read it is."""
+    p = q["path"]
+    if p == "/api/v2/users/show_many.json":
+        return "show_many"
+    if p == "/api/v2/users/search.json":
+        return "search_external_id" if "external_id=" in q["query"] else "search_email"
+    if p == "/api/v2/group_memberships.json":
+        return "memberships_listing"
+    if re.match(r"^/api/v2/users/\d+/group_memberships\.json$", p):
+        return "memberships_one"
+    if re.match(r"^/api/v2/users/\d+/entitlements/full$", p):
+        return "entitlements"
+    if p in ("/api/v2/custom_roles.json", "/api/v2/groups.json"):
+        return "roles_groups"
+    return p
+
+
+class BulkReads(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.zd = rhstack.FakeZendesk(seed=bulk_seed(), rate_limit=30000)
+        cls.tmp = tempfile.mkdtemp(prefix="rolehook-reconcile-bulk-")
+        cls.cfg, cls.env = cls.zd.cli_config(cls.tmp, BULK_POLICY)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.zd.stop()
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def setUp(self):
+        self.zd.control("DELETE", "/__fake/faults")
+
+    def reconcile(self, people):
+        """Runs reconcile --people; returns (result, the requests it made)."""
+        pfile = os.path.join(self.tmp, "people.json")
+        with open(pfile, "w") as f:
+            json.dump(people, f)
+        reqs = self.zd.requests()["requests"]
+        seq = reqs[-1]["seq"] if reqs else 0
+        r = subprocess.run([BIN, "reconcile", "--config", self.cfg, "--people", pfile],
+                           env=self.env, capture_output=True, text=True, timeout=240)
+        self.assertNotIn("Sanitizer", r.stderr)
+        made = [q for q in self.zd.requests(seq)["requests"] if q["path"].startswith("/api/")]
+        self.assertEqual(self.zd.violations(), [])
+        return r, made
+
+    def drifted(self, r):
+        """The users with drift, after checking the run ended well."""
+        self.assertEqual(r.returncode, 0, r.stderr[-2000:])
+        return {json.loads(l)["zendesk_user"] for l in r.stdout.splitlines()}
+
+    def test_chunks_of_show_many(self):
+        people = [agent_person(i) for i in range(NB)]
+        r, made = self.reconcile(people)
+        self.assertEqual(self.drifted(r), {BASE_ID + 3, BASE_ID + 4, BASE_ID + 5})
+        self.assertIn("%d people checked, 3 with drift" % NB, r.stderr)
+        n = collections.Counter(map(kind, made))
+        # 850 people: 8 show_many of 100 for the first 800, 1 of 50; the
+        # account's memberships listing (850 memberships: 9 pages); 850
+        # entitlements; the custom roles and groups.  Before: 3 a person
+        # and the roles and groups, 2,552.
+        self.assertEqual(dict(n), {"show_many": 9, "memberships_listing": 9,
+                                   "entitlements": NB, "roles_groups": 2})
+        keys = []
+        for q in made:
+            if kind(q) == "show_many":
+                k = parse_qs(q["query"])["external_ids"][0].split(",")
+                self.assertLessEqual(len(k), 100)
+                keys += k
+        self.assertEqual(sorted(keys), sorted("B-%d" % i for i in range(NB)))
+        # The estimate counts what follows it (roles and groups come first).
+        m = ESTIMATE.search(r.stderr)
+        self.assertIsNotNone(m, r.stderr)
+        self.assertEqual(int(m.group(2).replace(",", "")), len(made) - 2)
+
+    def test_mixed_matching(self):
+        r, made = self.reconcile(MIXED)
+        self.assertEqual(r.returncode, 0, r.stderr[-2000:])
+        self.assertEqual(r.stdout, MIXED_OUT)
+        self.assertIn("%d people checked, 5 with drift" % len(MIXED), r.stderr)
+        n = collections.Counter(map(kind, made))
+        # 300 external ids show_many can carry (B-0..B-296, NEW-1, GONE-1,
+        # EU-1): 3 requests.  By e-mail: the person without an employee
+        # id, and NEW-1 and GONE-1, whose external ids find nobody.  C,1
+        # by zd_find_user's external_id search (found: no e-mail search).
+        # Entitlements for each person with a user (301; the end-user's
+        # too); memberships from the listing (9 pages), none per person.
+        # Before: 301 external_id searches, 3 e-mail searches, 301
+        # entitlements, 300 memberships reads.
+        self.assertEqual(dict(n), {"show_many": 3, "search_email": 3, "search_external_id": 1,
+                                   "memberships_listing": 9, "entitlements": 301,
+                                   "roles_groups": 2})
+        emails = sorted(parse_qs(q["query"])["query"][0] for q in made
+                        if kind(q) == "search_email")
+        self.assertEqual(emails, ["email:mail@example.com", "email:moved@example.com",
+                                  "email:nobody@example.com"])
+
+    def test_failed_show_many_reads_its_people_one_by_one(self):
+        people = [agent_person(i) for i in range(300)]
+        base, _ = self.reconcile(people)
+        self.zd.control("POST", "/__fake/faults", {"rules": [
+            {"match": "GET /api/v2/users/show_many.json", "kind": "500", "count": 1}]})
+        r, made = self.reconcile(people)
+        self.assertEqual(self.drifted(base), {BASE_ID + 3, BASE_ID + 4, BASE_ID + 5})
+        self.assertEqual(r.stdout, base.stdout)
+        n = collections.Counter(map(kind, made))
+        # One batch of 100 failed: its people are looked up by external id.
+        self.assertEqual(dict(n), {"show_many": 3, "search_external_id": 100,
+                                   "memberships_listing": 9, "entitlements": 300,
+                                   "roles_groups": 2})
+
+    def test_refused_memberships_listing_reads_per_person(self):
+        for fault in ("garbage", "redirect"):
+            with self.subTest(fault=fault):
+                self.zd.control("POST", "/__fake/faults", {"replace": True, "rules": [
+                    {"match": "GET /api/v2/group_memberships.json", "kind": fault}]})
+                r, made = self.reconcile(MIXED)
+                self.assertEqual(r.returncode, 0, r.stderr[-2000:])
+                self.assertEqual(r.stdout, MIXED_OUT)
+                n = collections.Counter(map(kind, made))
+                # Memberships per person with a user, but not the end-user's.
+                self.assertEqual(n["memberships_listing"], 1)
+                self.assertEqual(n["memberships_one"], 300)
+                self.assertEqual(n["show_many"], 3)
+                self.assertEqual(n["entitlements"], 301)
 
 
 if __name__ == "__main__":

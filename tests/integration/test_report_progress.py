@@ -64,16 +64,10 @@ class ReportProgress(unittest.TestCase):
                 "users": users, "memberships": mems, "entitlements": ents}
         cls.zd = rhstack.FakeZendesk(seed=seed, rate_limit=RATE)
         cls.tmp = tempfile.mkdtemp(prefix="rolehook-progress-")
-        cls.cfg = os.path.join(cls.tmp, "rolehook.json")
-        with open(cls.cfg, "w") as f:
-            json.dump({"store": {"path": os.path.join(cls.tmp, "absent.db")},
-                       "sources": {"gh": {"preset": "github", "secrets": ["env:RH_UNUSED"]}},
-                       "zendesk": cls.zd.config(entitlements=True), "policy": POLICY}, f)
+        cls.cfg, cls.env = cls.zd.cli_config(cls.tmp, POLICY)
         cls.people = os.path.join(cls.tmp, "people.json")
         with open(cls.people, "w") as f:
             json.dump(people, f)
-        cls.env = dict(os.environ)
-        cls.env.update(cls.zd.env())
 
     @classmethod
     def tearDownClass(cls):

@@ -2,8 +2,12 @@
  * test_reconcile.c -- reconcile's pure parts: which drift field a planned
  * write changes (table), the drift of a plan under policy.drift (revert,
  * alert, accept; --field), a protected person having no drift (the same
- * decide path as work), and reconcile_run refusing to start without a
- * policy.  The Zendesk side is tests/integration/test_reconcile.py.
+ * decide path as work), reconcile_run refusing to start without a
+ * policy, and the bulk reads' pure parts: a person's user in a
+ * show_many answer (reconcile_match), an answer with users nobody asked
+ * for by that exact id (reconcile_unclaimed) and the batches of
+ * external ids (reconcile_batch).  The Zendesk side is
+ * tests/integration/test_reconcile.py.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -266,6 +270,101 @@ test_run_needs_a_policy(void **state)
 	config_free(cfg);
 }
 
+static void
+test_match(void **state)
+{
+	static const struct {
+		const char *users, *xid;
+		size_t want;
+		int64_t id;
+	} t[] = {
+		{ "[]", "E-1", 0, 0 },
+		{ "[{\"id\": 1, \"external_id\": \"E-1\"},"
+		  " {\"id\": 2, \"external_id\": \"E-2\"}]", "E-2", 1, 2 },
+		/* exact: show_many's answer decides, not a case fold */
+		{ "[{\"id\": 1, \"external_id\": \"e-1\"}]", "E-1", 0, 0 },
+		/* absent from the answer: nobody has it (e-mail next) */
+		{ "[{\"id\": 1, \"external_id\": \"E-1\"}]", "E-3", 0, 0 },
+		/* two users with one id: ambiguous, zd_find_user says so */
+		{ "[{\"id\": 1, \"external_id\": \"E-1\"},"
+		  " {\"id\": 5, \"external_id\": \"E-1\"}]", "E-1", 2, 0 },
+		/* the same user twice is one */
+		{ "[{\"id\": 1, \"external_id\": \"E-1\"},"
+		  " {\"id\": 1, \"external_id\": \"E-1\"}]", "E-1", 1, 1 },
+		/* not objects, ids not strings, no external id: skipped */
+		{ "[7, null, {\"id\": 3, \"external_id\": 5},"
+		  " {\"id\": 4}, {\"id\": 6, \"external_id\": \"5\"}]", "5",
+		  1, 6 },
+	};
+	struct json_object *users, *u, *id;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		users = parse(t[i].users);
+		assert_int_equal(reconcile_match(users, t[i].xid, &u), t[i].want);
+		if (t[i].want == 1) {
+			assert_non_null(u);
+			assert_true(json_object_object_get_ex(u, "id", &id));
+			assert_int_equal(json_object_get_int64(id), t[i].id);
+		} else
+			assert_null(u);
+		json_object_put(users);
+	}
+}
+
+static void
+test_unclaimed(void **state)
+{
+	static char k1[] = "E-1", k2[] = "E-2";
+	char *keys[] = { k1, k2 };
+	static const struct {
+		const char *users;
+		size_t want;
+	} t[] = {
+		{ "[]", 0 },
+		{ "[{\"id\": 1, \"external_id\": \"E-1\"},"
+		  " {\"id\": 2, \"external_id\": \"E-2\"}]", 0 },
+		/* matched by a case fold: E-2's absence proves nothing */
+		{ "[{\"id\": 1, \"external_id\": \"E-1\"},"
+		  " {\"id\": 2, \"external_id\": \"e-2\"}]", 1 },
+		{ "[{\"id\": 3}, {\"id\": 4, \"external_id\": null}, 7]", 2 },
+	};
+	struct json_object *users;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		users = parse(t[i].users);
+		assert_int_equal(reconcile_unclaimed(users, keys, 2), t[i].want);
+		json_object_put(users);
+	}
+}
+
+static void
+test_batch(void **state)
+{
+	static char shortk[] = "E-1", longk[256];
+	char *keys[250];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < 250; i++)
+		keys[i] = shortk;
+	assert_int_equal(reconcile_batch(keys, 0), 0);
+	assert_int_equal(reconcile_batch(keys, 250), 100);   /* Zendesk's max */
+	assert_int_equal(reconcile_batch(keys, 42), 42);
+	/* 255-byte ids escape to up to 766 bytes: 3 fit in the URL budget */
+	memset(longk, '%', 255);
+	for (i = 0; i < 250; i++)
+		keys[i] = longk;
+	assert_int_equal(reconcile_batch(keys, 250), 3);
+	/* one always goes, however long */
+	assert_int_equal(reconcile_batch(keys, 1), 1);
+	keys[0] = shortk;
+	assert_int_equal(reconcile_batch(keys, 250), 4);
+}
+
 int
 main(void)
 {
@@ -274,6 +373,9 @@ main(void)
 		cmocka_unit_test(test_drift_modes_and_field),
 		cmocka_unit_test(test_protected_has_no_drift),
 		cmocka_unit_test(test_run_needs_a_policy),
+		cmocka_unit_test(test_match),
+		cmocka_unit_test(test_unclaimed),
+		cmocka_unit_test(test_batch),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
