@@ -125,6 +125,16 @@ class TwoNodes(unittest.TestCase):
     def count(self, dsn, sql):
         return int(self.pg.psql(sql, dsn=dsn).stdout.strip())
 
+    @staticmethod
+    def stop_all(workers, st, zd):
+        """Kills the workers still running, stops the stack and the fake."""
+        for w in workers:
+            if w.poll() is None:
+                w.kill()
+                w.wait()
+        st.stop()
+        zd.stop()
+
     def hr_stack(self, policy=POLICY):
         """A fake Zendesk and a Stack (not started) on a new schema with
         the hr source applying policy: (zd, dsn, st)."""
@@ -385,12 +395,7 @@ class TwoNodes(unittest.TestCase):
             self.assertEqual(wrong, {}, "not in their last event's state")
             print("events %d, workers %d" % (n, len(both)))
         finally:
-            for w in ws:
-                if w.poll() is None:
-                    w.kill()
-                    w.wait()
-            st.stop()
-            zd.stop()
+            self.stop_all(ws, st, zd)
 
     def test_claims_what_threads_can_run(self):
         # 80 people with an event each: a worker with one thread claims
@@ -439,12 +444,7 @@ class TwoNodes(unittest.TestCase):
             emails = {u["email"] for u in zd.state()["users"]}
             self.assertTrue({"k%03d@example.com" % p for p in range(80)} <= emails)
         finally:
-            for w in ws:
-                if w.poll() is None:
-                    w.kill()
-                    w.wait()
-            st.stop()
-            zd.stop()
+            self.stop_all(ws, st, zd)
 
     def test_unclassified_claim_holds_later_events(self):
         zd, dsn, st = self.hr_stack()
