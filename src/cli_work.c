@@ -342,7 +342,8 @@ cli_reconcile(int argc, char **argv)
 {
 	const char *path = CONFIG_DEFAULT_PATH, *people = NULL;
 	struct reconcile_opts ro;
-	struct reconcile_report rep = { print_drift, print_problem, NULL, 0 };
+	struct reconcile_report rep = { print_drift, print_problem, NULL, 0,
+	    print_problem };
 	struct reconcile_counts n;
 	struct config *cfg = NULL;
 	char err[CONFIG_ERRLEN];

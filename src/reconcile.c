@@ -249,12 +249,12 @@ struct rc {
 	struct chunk *ck;
 };
 
-static void problem(struct rc *c, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+static void say(struct rc *c, void (*fn)(void *, const char *),
+    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
-/* Reports a person that was not checked. */
+/* Reports through fn (a person not checked, or a note on the run). */
 static void
-problem(struct rc *c, const char *fmt, ...)
+say(struct rc *c, void (*fn)(void *, const char *), const char *fmt, ...)
 {
 	char msg[MSG_MAX];
 	va_list ap;
@@ -264,8 +264,8 @@ problem(struct rc *c, const char *fmt, ...)
 	va_end(ap);
 	pthread_mutex_lock(&c->mu);
 	bulk_progress_break(c->prog);
-	if (c->rep->problem != NULL)
-		c->rep->problem(c->rep->arg, msg);
+	if (fn != NULL)
+		fn(c->rep->arg, msg);
 	pthread_mutex_unlock(&c->mu);
 }
 
@@ -364,7 +364,7 @@ person(struct rc *c, int thread, const struct norm_event *nev,
 	decide_match_keys(c->pol, nev, &ext, &email);
 	if (read_person(c, thread, ext, email, p, &current, why,
 	    sizeof(why)) != 0) {
-		problem(c, "%s: %s", nev->subject, why);
+		say(c, c->rep->problem, "%s: %s", nev->subject, why);
 		n->failed++;
 		goto out;
 	}
@@ -372,7 +372,7 @@ person(struct rc *c, int thread, const struct norm_event *nev,
 	if (decide_plan(c->pol, nev, current, worker_reader_roles(c->rd),
 	    worker_reader_groups(c->rd), NULL, &c->popts, &d, &pl, why,
 	    sizeof(why)) != 0) {
-		problem(c, "%s: plan: %s", nev->subject, why);
+		say(c, c->rep->problem, "%s: plan: %s", nev->subject, why);
 		n->failed++;
 		goto out;
 	}
@@ -478,7 +478,7 @@ one(size_t i, int thread, void *arg)
 
 	got = load(c, c->ck->base + i, &nev, &row_id, err, sizeof(err));
 	if (got < 0) {
-		problem(c, "people%s", err);
+		say(c, c->rep->problem, "people%s", err);
 		n->failed++;
 	} else if (got > 0) {
 		person(c, thread, &nev, &c->ck->pre[i], row_id, n, &line);
@@ -624,10 +624,11 @@ reconcile_run(const struct config *cfg, const struct reconcile_opts *o,
 	struct store_opts so;
 	struct gov_stats gs;
 	struct zd_response res = ZD_RESPONSE_INIT;
+	enum zd_result zr;
 	json_object *pol = NULL;
 	long long req;
 	size_t base;
-	int k, rc = -1, oom, tty = isatty(STDERR_FILENO);
+	int k, rc = -1, oom = 0, tty = isatty(STDERR_FILENO);
 
 	memset(&c, 0, sizeof(c));
 	memset(n, 0, sizeof(*n));
@@ -685,11 +686,19 @@ reconcile_run(const struct config *cfg, const struct reconcile_opts *o,
 	 * run may show as drift; --fix's requeue re-reads).  Refused, not
 	 * understood or failing: each person's are read, as work does.
 	 */
-	if (c.total > 0 && (listing_all(worker_reader_client(c.rd, 0),
-	    LISTING_MEMBERSHIPS, NULL, NULL, &c.mships, &oom, &res) != ZD_OK ||
-	    (c.mix = listing_index_new(c.mships)) == NULL)) {
-		json_object_put(c.mships);
-		c.mships = NULL;
+	if (c.total > 0) {
+		zr = listing_all(worker_reader_client(c.rd, 0),
+		    LISTING_MEMBERSHIPS, NULL, NULL, &c.mships, &oom, &res);
+		if (zr == ZD_OK && (c.mix = listing_index_new(c.mships)) == NULL)
+			oom = 1;
+		if (c.mix == NULL) {
+			json_object_put(c.mships);
+			c.mships = NULL;
+			say(&c, c.rep->note, "note: cannot list all group "
+			    "memberships (%s: %s): reading them per person", oom ?
+			    "out of memory" : zd_strerror(zr), oom ? "" :
+			    res.reason);
+		}
 	}
 	zd_response_clear(&res);
 	for (base = 0; base < c.total; base += CHUNK) {

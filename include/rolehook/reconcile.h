@@ -61,6 +61,9 @@ struct reconcile_report {
 	void *arg;
 	int drift_on_tty;     /* drift lines go to the terminal that shows
 	                       * the progress: end its line first */
+	/* About the run, not a person: "note: cannot list all group
+	 * memberships (...): reading them per person". */
+	void (*note)(void *arg, const char *msg);
 };
 
 /*
