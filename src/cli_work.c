@@ -227,7 +227,7 @@ why_row(int64_t id, time_t at, const struct store_audit *a, void *arg)
 		json_object_put(o);
 		return;
 	}
-	printf("%s  event %-6lld %-16s rule %-12s %3d  %s  %s\n", tbuf,
+	printf("%s  event %-6lld %-17s rule %-12s %3d  %s  %s\n", tbuf,
 	    (long long)a->event_id, a->action ? a->action : "",
 	    a->rule ? a->rule : "-", a->http_status,
 	    a->request ? a->request : "-", a->after ? a->after : "");
