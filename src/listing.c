@@ -140,7 +140,7 @@ listing_index_new(json_object *mships)
 json_object *
 listing_index_user(const struct listing_index *ix, int64_t uid)
 {
-	json_object *doc = NULL, *arr, *ret = NULL;
+	json_object *doc = NULL, *arr, *m, *ret = NULL;
 	size_t lo = 0, hi = ix->n, i;
 
 	if ((arr = json_object_new_array()) == NULL)
@@ -156,9 +156,15 @@ listing_index_user(const struct listing_index *ix, int64_t uid)
 	for (i = lo; i < ix->n && ix->v[i].uid == uid; i++) {
 		if (i > lo && ix->v[i].mid == ix->v[i - 1].mid)
 			continue;
-		if (json_object_array_add(arr, json_object_get(ix->v[i].m))
-		    != 0) {
-			json_object_put(ix->v[i].m);
+		/*
+		 * A copy, not a reference: json-c's reference counts are not
+		 * atomic, and reconcile's threads ask at once (two people of
+		 * one user would get and put the same objects).
+		 */
+		m = NULL;
+		if (json_object_deep_copy(ix->v[i].m, &m, NULL) != 0 ||
+		    json_object_array_add(arr, m) != 0) {
+			json_object_put(m);
 			goto out;
 		}
 	}

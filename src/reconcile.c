@@ -116,7 +116,7 @@ size_t
 reconcile_match(const struct json_object *users, const char *xid,
     struct json_object **user)
 {
-	json_object *u, *x;
+	json_object *u, *x, *copy = NULL;
 	int64_t id, first = 0;
 	size_t i, n = json_object_array_length(users), hits = 0;
 
@@ -137,8 +137,9 @@ reconcile_match(const struct json_object *users, const char *xid,
 			first = id;
 		}
 	}
-	if (hits != 1)
-		*user = NULL;
+	if (hits != 1 || json_object_deep_copy(*user, &copy, NULL) != 0)
+		copy = NULL;
+	*user = copy;
 	return hits;
 }
 
@@ -605,8 +606,9 @@ chunk_read(struct rc *c, size_t base, size_t n)
 			p->state = k->odd[b] > 0 ? PRE_UNREAD : PRE_NONE;
 			break;
 		case 1:
-			p->state = PRE_ONE;
-			p->user = json_object_get(u);
+			/* u is this person's own copy (reconcile_match). */
+			p->user = u;
+			p->state = u != NULL ? PRE_ONE : PRE_UNREAD;
 			break;
 		default:
 			p->state = PRE_MANY;

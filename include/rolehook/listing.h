@@ -49,7 +49,10 @@ struct listing_index *listing_index_new(struct json_object *mships);
  * uid's memberships as GET /api/v2/users/{uid}/group_memberships.json
  * (zd_list_memberships) collects them: a new {"group_memberships":
  * [...]} (caller puts) in id order, each once (a listing that shifted
- * while paging may repeat one).  NULL out of memory.
+ * while paging may repeat one).  The memberships are copies, sharing
+ * nothing with the index or another caller's answer, so threads may ask
+ * at once and use their answers freely (json-c's reference counts are
+ * not atomic).  NULL out of memory.
  */
 struct json_object *listing_index_user(const struct listing_index *ix,
     int64_t uid);

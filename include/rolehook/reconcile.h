@@ -101,9 +101,12 @@ struct json_object *reconcile_drift(const struct policy *pol,
 /*
  * How many users of a show_many answer users (array, borrowed) have
  * external id xid (exact, as the external_id search matches; the same
- * user twice counts once); with exactly one, *user borrows it, else
- * *user is NULL (0: nobody, look the person up by e-mail; more:
- * ambiguous, as zd_find_user says).  Pure.
+ * user twice counts once); with exactly one, *user is a copy of it (the
+ * caller puts it; NULL out of memory), else *user is NULL (0: nobody,
+ * look the person up by e-mail; more: ambiguous, as zd_find_user says).
+ * The copy shares nothing with users: people of one external id are
+ * planned on several threads at once, and json-c's reference counts are
+ * not atomic.  Pure.
  */
 size_t reconcile_match(const struct json_object *users, const char *xid,
     struct json_object **user);

@@ -362,6 +362,21 @@ class BulkReads(unittest.TestCase):
                                    "memberships_listing": 9, "entitlements": 300,
                                    "roles_groups": 2})
 
+    def test_people_of_one_user_at_once(self):
+        # 200 entries naming one Zendesk user (one external id): the
+        # pool's threads plan them at once from the same show_many answer
+        # and membership listing, each from its own copies (json-c's
+        # reference counts are not atomic: shared objects were a race,
+        # found by review; the copies are checked in test_listing.c and
+        # test_reconcile.c, this run checks the outcome).
+        r, made = self.reconcile([agent_person(3)] * 200)
+        self.assertEqual(self.drifted(r), {BASE_ID + 3})
+        lines = r.stdout.splitlines()
+        self.assertEqual(len(lines), 200)
+        self.assertEqual(set(lines), {lines[0]})
+        n = collections.Counter(map(kind, made))
+        self.assertEqual(n["show_many"], 1)
+
     def test_refused_memberships_listing_reads_per_person(self):
         # garbage, redirect: not understood, refused; 500: failing on
         # each of the three tries (1 s, then 2 s apart).

@@ -72,12 +72,57 @@ test_empty(void **state)
 	json_object_put(arr);
 }
 
+/*
+ * Answers share no object with the index (reconcile's threads ask at
+ * once and json-c's reference counts are not atomic): each membership
+ * is a copy whose reference count is its answer's alone, and the index's
+ * objects are not referenced again.
+ */
+static void
+test_answers_are_copies(void **state)
+{
+	struct json_object *arr = json_tokener_parse(
+	    "[{\"id\": 1, \"user_id\": 7, \"group_id\": 3},"
+	    " {\"id\": 2, \"user_id\": 7, \"group_id\": 4}]");
+	struct json_object *a, *b, *ma, *mb, *orig;
+	struct listing_index *ix;
+	size_t i;
+
+	(void)state;
+	assert_non_null(arr);
+	assert_non_null(ix = listing_index_new(arr));
+	assert_non_null(a = listing_index_user(ix, 7));
+	assert_non_null(b = listing_index_user(ix, 7));
+	for (i = 0; i < 2; i++) {
+		orig = json_object_array_get_idx(arr, i);
+		ma = json_object_array_get_idx(json_object_object_get(a,
+		    "group_memberships"), i);
+		mb = json_object_array_get_idx(json_object_object_get(b,
+		    "group_memberships"), i);
+		assert_ptr_not_equal(ma, orig);
+		assert_ptr_not_equal(mb, orig);
+		assert_ptr_not_equal(ma, mb);
+		assert_true(json_object_equal(ma, orig));
+		/* One reference each: putting the answer frees them. */
+		assert_int_equal(json_object_put(json_object_get(orig)), 0);
+	}
+	json_object_put(a);
+	json_object_put(b);
+	/* The index's objects are whole after the answers are gone. */
+	assert_int_equal(json_object_array_length(arr), 2);
+	assert_true(json_object_is_type(json_object_array_get_idx(arr, 1),
+	    json_type_object));
+	listing_index_free(ix);
+	json_object_put(arr);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_index),
 		cmocka_unit_test(test_empty),
+		cmocka_unit_test(test_answers_are_copies),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

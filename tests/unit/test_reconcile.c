@@ -297,7 +297,7 @@ test_match(void **state)
 		  1, 6 },
 	};
 	struct json_object *users, *u, *id;
-	size_t i;
+	size_t i, j;
 
 	(void)state;
 	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
@@ -307,6 +307,11 @@ test_match(void **state)
 			assert_non_null(u);
 			assert_true(json_object_object_get_ex(u, "id", &id));
 			assert_int_equal(json_object_get_int64(id), t[i].id);
+			/* A copy of its own (threads use it at once). */
+			for (j = 0; j < json_object_array_length(users); j++)
+				assert_ptr_not_equal(u,
+				    json_object_array_get_idx(users, j));
+			json_object_put(u);
 		} else
 			assert_null(u);
 		json_object_put(users);
