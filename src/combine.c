@@ -221,13 +221,29 @@ classify(struct item *it)
 
 /* -------------------------------------------------------------- results */
 
-/* it gets a copy of res (its own reference to the body). */
+/*
+ * A body of its own for a waiting thread: a copy, not a reference, since
+ * json-c's reference counts are not atomic and each thread puts its
+ * answer on its own.  NULL for NULL or out of memory (the status and
+ * reason still tell the outcome).
+ */
+static json_object *
+own_copy(json_object *o)
+{
+	json_object *c = NULL;
+
+	if (o != NULL && json_object_deep_copy(o, &c, NULL) != 0)
+		c = NULL;
+	return c;
+}
+
+/* it gets a copy of res (a body of its own). */
 static void
 give(struct item *it, enum zd_result rc, const struct zd_response *res)
 {
 	zd_response_clear(it->res);
 	it->res->status = res->status;
-	it->res->body = json_object_get(res->body);
+	it->res->body = own_copy(res->body);
 	it->res->item = it->res->body;
 	it->res->retry_after_s = res->retry_after_s;
 	it->res->rl = res->rl;
@@ -326,7 +342,7 @@ take_result(struct item *it, size_t i, const char *job, json_object *results)
 	}
 	zd_response_clear(it->res);
 	it->res->status = 200;
-	it->res->body = json_object_get(e);
+	it->res->body = own_copy(e);
 	it->res->item = it->res->body;
 	it->req->rc = ZD_OK;
 }

@@ -1542,12 +1542,20 @@ pf_store(struct wk *w, char **keys, size_t n, json_object *users,
 			u = json_object_array_get_idx(users, j);
 			if (json_object_object_get_ex(u, "external_id", &x) &&
 			    json_object_is_type(x, json_type_string) &&
-			    strcmp(json_object_get_string(x), keys[i]) == 0) {
-				e->user = json_object_get(u);
-				e->uid = user_id_of(u);
+			    strcmp(json_object_get_string(x), keys[i]) == 0)
 				break;
-			}
 		}
+		/*
+		 * The entry keeps a copy, never a reference into the answer:
+		 * json-c's reference counts are not atomic, and the answer is
+		 * put outside pf_lock while other threads take entries.  No
+		 * copy (out of memory): no entry, the thread reads for itself
+		 * (an entry without a user would mean "nobody has the id").
+		 */
+		if (j < m && json_object_deep_copy(u, &e->user, NULL) != 0)
+			continue;
+		if (e->user != NULL)
+			e->uid = user_id_of(e->user);
 		if (pf_written_since(w, epoch, e->user != NULL ? e->uid :
 		    pf_xid_key(keys[i])) || (e->xid = strdup(keys[i])) == NULL) {
 			json_object_put(e->user);
