@@ -283,11 +283,18 @@ refresh_cache(struct wk *w, struct zd_client *zd, char *reason,
 		snprintf(reason, reasonlen, "groups: %s", r2.reason);
 		goto out;
 	}
+	/*
+	 * The cache takes the bodies over (no reference left in r1, r2):
+	 * every get and put of the cached objects happens under cache_lock,
+	 * since json-c's reference counts are not atomic.
+	 */
 	pthread_mutex_lock(&w->cache_lock);
 	json_object_put(w->roles);
 	json_object_put(w->groups);
-	w->roles = json_object_get(r1.body);
-	w->groups = json_object_get(r2.body);
+	w->roles = r1.body;
+	w->groups = r2.body;
+	r1.body = r1.item = NULL;
+	r2.body = r2.item = NULL;
 	pthread_mutex_unlock(&w->cache_lock);
 out:
 	zd_response_clear(&r1);
@@ -1211,8 +1218,10 @@ replan:
 	pthread_mutex_unlock(&w->cache_lock);
 	rc = decide_plan(w->pol, &nev, current, roles, groups, snapshot,
 	    &w->popts, &d, &pl, err, sizeof(err)) == 0 ? ZD_OK : ZD_ERROR;
+	pthread_mutex_lock(&w->cache_lock);    /* see refresh_cache */
 	json_object_put(roles);
 	json_object_put(groups);
+	pthread_mutex_unlock(&w->cache_lock);
 	if (rc != ZD_OK) {
 		/* A role or group created in Zendesk since start: refresh once. */
 		if (!refreshed && (strstr(err, "roles:") != NULL ||
