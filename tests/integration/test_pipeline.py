@@ -255,6 +255,11 @@ class Pipeline(unittest.TestCase):
             json.loads(l)["state"] == "ignored" for l in left) else ["dead", "done"])
         self.assertEqual(writes, [], writes)
 
+    def second_worker_while_first_runs(self, r):
+        """SQLite: the store's lock file refuses a second worker."""
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("another rolehook work is running", r.stderr)
+
     def test_6_one_worker_per_store(self):
         import signal
         import subprocess
@@ -265,9 +270,8 @@ class Pipeline(unittest.TestCase):
         try:
             rhstack.wait_for(lambda: b"worker started" in open(logp, "rb").read(), 30,
                              "the first worker")
-            r = self.stack.cli("work", "--until-idle", check=False)
-            self.assertEqual(r.returncode, 1)
-            self.assertIn("another rolehook work is running", r.stderr)
+            self.second_worker_while_first_runs(
+                self.stack.cli("work", "--until-idle", check=False))
         finally:
             first.send_signal(signal.SIGTERM)
             self.assertEqual(first.wait(30), 0)
