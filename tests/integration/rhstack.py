@@ -17,6 +17,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SRC = os.environ.get("ROLEHOOK_SRC", os.path.abspath(os.path.join(HERE, "..", "..")))
@@ -163,6 +164,25 @@ def hr_stack(zd, mapping, secret, policy, log_level="info"):
     st.env.update(zd.env())
     st.start()
     return st
+
+
+class FakeZendeskCase(unittest.TestCase):
+    """Tests of the CLI against one fake Zendesk for the whole class:
+    setUpClass calls start_fake; each test starts without faults."""
+
+    @classmethod
+    def start_fake(cls, seed, rate_limit, policy, prefix):
+        cls.zd = FakeZendesk(seed=seed, rate_limit=rate_limit)
+        cls.tmp = tempfile.mkdtemp(prefix=prefix)
+        cls.cfg, cls.env = cls.zd.cli_config(cls.tmp, policy)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.zd.stop()
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def setUp(self):
+        self.zd.control("DELETE", "/__fake/faults")
 
 
 class Stack:

@@ -16,7 +16,6 @@ import http.client
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -268,20 +267,10 @@ def kind(q):
     return p
 
 
-class BulkReads(unittest.TestCase):
+class BulkReads(rhstack.FakeZendeskCase):
     @classmethod
     def setUpClass(cls):
-        cls.zd = rhstack.FakeZendesk(seed=bulk_seed(), rate_limit=30000)
-        cls.tmp = tempfile.mkdtemp(prefix="rolehook-reconcile-bulk-")
-        cls.cfg, cls.env = cls.zd.cli_config(cls.tmp, BULK_POLICY)
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.zd.stop()
-        shutil.rmtree(cls.tmp, ignore_errors=True)
-
-    def setUp(self):
-        self.zd.control("DELETE", "/__fake/faults")
+        cls.start_fake(bulk_seed(), 30000, BULK_POLICY, "rolehook-reconcile-bulk-")
 
     def reconcile(self, people):
         """Runs reconcile --people; returns (result, the requests it made)."""

@@ -11,10 +11,8 @@ import json
 import os
 import pty
 import re
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
 import unittest
 
@@ -45,7 +43,7 @@ def num(s):
     return int(s.replace(",", ""))
 
 
-class ReportProgress(unittest.TestCase):
+class ReportProgress(rhstack.FakeZendeskCase):
     @classmethod
     def setUpClass(cls):
         users, mems, ents, people = [], [], {}, []
@@ -62,20 +60,13 @@ class ReportProgress(unittest.TestCase):
                                   "configuration": {"ticket_editing": True}}],
                 "groups": [{"id": 201, "name": "Tier 1"}],
                 "users": users, "memberships": mems, "entitlements": ents}
-        cls.zd = rhstack.FakeZendesk(seed=seed, rate_limit=RATE)
-        cls.tmp = tempfile.mkdtemp(prefix="rolehook-progress-")
-        cls.cfg, cls.env = cls.zd.cli_config(cls.tmp, POLICY)
+        cls.start_fake(seed, RATE, POLICY, "rolehook-progress-")
         cls.people = os.path.join(cls.tmp, "people.json")
         with open(cls.people, "w") as f:
             json.dump(people, f)
 
-    @classmethod
-    def tearDownClass(cls):
-        cls.zd.stop()
-        shutil.rmtree(cls.tmp, ignore_errors=True)
-
     def setUp(self):
-        self.zd.control("DELETE", "/__fake/faults")
+        super().setUp()
         # A few ms per answer: one request at a time would add it to each.
         self.zd.control("POST", "/__fake/faults", {"rules": [
             {"match": "/api/*", "kind": "slow", "delay_s": 0.004}]})
