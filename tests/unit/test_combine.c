@@ -3,7 +3,8 @@
  * writes it folds, the bulk requests it makes for several threads, that
  * each thread gets its own item's answer (success, item error, job
  * failure, a job that never ends, a bulk request refused as a whole, a
- * rate limit), the order of one person's writes, and the batch limit.
+ * rate limit) as an object of its own, the order of one person's
+ * writes, and the batch limit.
  */
 #include <pthread.h>
 #include <setjmp.h>
@@ -478,6 +479,54 @@ test_three_moves_bulk(void **state)
 	combine_free(cb);
 }
 
+/*
+ * Every answer is its waiting thread's own object, and the bulk body
+ * leaves the callers' write bodies as it found them: each thread puts
+ * its answers and bodies on its own, and json-c's reference counts are
+ * not atomic (docs/architecture.md, "Concurrency").  A shared answer (a
+ * reference to the bulk answer or to one job result) would be put by
+ * several threads at once; a reference left in a write body would be put
+ * by the leader while its owner uses it.  json_object_put returns 1 when
+ * it freed the object: the reference it dropped was the only one.
+ */
+static void
+test_answers_are_own(void **state)
+{
+	struct combine *cb = new_cb(0, 0);
+	struct person p[3];
+	json_object *seen[9];
+	size_t i, k, j, n = 0;
+
+	(void)state;
+	fake_reset();
+	memset(p, 0, sizeof(p));
+	for (i = 0; i < 3; i++)
+		person_move(&p[i], 500 + (int64_t)i, 800 + (int64_t)i);
+	run_people(cb, p, 3);
+	assert_int_equal(ncalls_matching("DELETE",
+	    "/api/v2/group_memberships/destroy_many.json?ids="), 1);
+	for (i = 0; i < 3; i++)
+		for (k = 0; k < 3; k++) {
+			assert_int_equal(p[i].rq[k].rc, ZD_OK);
+			assert_non_null(p[i].res[k].body);
+			for (j = 0; j < n; j++)
+				assert_ptr_not_equal(p[i].res[k].body, seen[j]);
+			seen[n++] = p[i].res[k].body;
+		}
+	for (i = 0; i < 3; i++) {
+		for (k = 0; k < 3; k++) {
+			assert_int_equal(json_object_put(p[i].res[k].body), 1);
+			p[i].res[k].body = p[i].res[k].item = NULL;
+		}
+		for (k = 0; k < 2; k++) {
+			assert_int_equal(json_object_put(p[i].body[k]), 1);
+			p[i].body[k] = NULL;
+		}
+		person_free(&p[i]);
+	}
+	combine_free(cb);
+}
+
 /* One item of a job fails: only its owner hears it. */
 static void
 test_item_error_is_own(void **state)
@@ -685,6 +734,7 @@ main(void)
 		cmocka_unit_test(test_can),
 		cmocka_unit_test(test_single_is_plain),
 		cmocka_unit_test(test_three_moves_bulk),
+		cmocka_unit_test(test_answers_are_own),
 		cmocka_unit_test(test_item_error_is_own),
 		cmocka_unit_test(test_job_failed_or_stuck),
 		cmocka_unit_test(test_refused_bulk_falls_back),
