@@ -1513,8 +1513,10 @@ collect_cb(struct json_object *items, void *arg)
 			co->overflow = 1;
 			return 1;
 		}
-		if (json_object_array_add(co->arr, json_object_get(
-		    json_object_array_get_idx(items, i))) != 0) {
+		json_object *it = json_object_array_get_idx(items, i);
+
+		if (json_object_array_add(co->arr, json_object_get(it)) != 0) {
+			json_object_put(it);       /* the reference not taken */
 			co->overflow = 1;
 			return 1;
 		}

@@ -103,8 +103,6 @@ test_answers_are_copies(void **state)
 		assert_ptr_not_equal(mb, orig);
 		assert_ptr_not_equal(ma, mb);
 		assert_true(json_object_equal(ma, orig));
-		/* One reference each: putting the answer frees them. */
-		assert_int_equal(json_object_put(json_object_get(orig)), 0);
 	}
 	json_object_put(a);
 	json_object_put(b);
