@@ -3,6 +3,7 @@
  * plan, the one path `work`, `simulate`, `events replay` and `reconcile`
  * share (decide.h).  Pure: no I/O.
  */
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -164,4 +165,117 @@ decide_plan(const struct policy *pol, const struct norm_event *ev,
 	decide_policy(pol, ev, current, d);
 	return plan_build(d, ev, current, roles, groups, snapshot, opts, out,
 	    err, errlen);
+}
+
+/* ----------------------------------------------------------- ordering */
+
+/* HR dates are days: a whole day older than the newest is stale. */
+#define STALE_SLACK_S 86399
+
+time_t
+decide_time(const struct norm_event *ev)
+{
+	if (ev->effective_at > 0)
+		return (time_t)ev->effective_at;
+	if (ev->occurred_at > 0)
+		return (time_t)ev->occurred_at;
+	return 0;
+}
+
+static int
+kind_is(const struct norm_event *ev, const char *kind)
+{
+	return ev->kind != NULL && strcmp(ev->kind, kind) == 0;
+}
+
+/*
+ * Whether a decision (occurred time at, event id) came before another
+ * (at2, id2): by the signed times when both have one, else by arrival.
+ */
+static int
+decided_before(time_t at, int64_t id, time_t at2, int64_t id2)
+{
+	if (at > 0 && at2 > 0)
+		return at < at2;
+	return id < id2;
+}
+
+enum decide_order
+decide_order(const struct store_subject *subj, const struct norm_event *ev,
+    int64_t id, char *note, size_t notelen)
+{
+	time_t at = (time_t)ev->occurred_at, evtime = decide_time(ev);
+	int hire = kind_is(ev, "hire") || kind_is(ev, "rehire");
+
+	if (subj->key == NULL)
+		return DECIDE_APPLY;
+	if (kind_is(ev, "terminate")) {
+		/*
+		 * Never stale by date: a leave is often entered after its
+		 * effective date, and removing access raises nobody.  Only a
+		 * hire or rehire decided after it, already applied, wins.
+		 */
+		if (subj->hired_event > 0 && decided_before(at, id,
+		    subj->hired_at, subj->hired_event)) {
+			snprintf(note, notelen, "stale: decided before event %"
+			    PRId64 " (a hire or rehire) that was applied for "
+			    "this person", subj->hired_event);
+			return DECIDE_STALE;
+		}
+		return DECIDE_APPLY;
+	}
+	if (subj->left_event > 0 && hire && decided_before(at, id,
+	    subj->left_at, subj->left_event)) {
+		snprintf(note, notelen, "stale: decided before this person's "
+		    "leave (event %" PRId64 ")", subj->left_event);
+		return DECIDE_STALE;
+	}
+	if (subj->left_event > 0 && kind_is(ev, "update")) {
+		snprintf(note, notelen, "left: event %" PRId64 " applied this "
+		    "person's leave; an update gives no access back (a hire "
+		    "or rehire does)", subj->left_event);
+		return DECIDE_LEFT;
+	}
+	if (subj->last_effective <= 0)
+		return DECIDE_APPLY;
+	/* A hire after a leave is placed by its decision (above), not by a
+	 * start date that may lie before the leave's effective date. */
+	if (evtime > 0 && !(hire && subj->left_event > 0) &&
+	    subj->last_effective > evtime + STALE_SLACK_S) {
+		snprintf(note, notelen, "stale: event %" PRId64 " for this "
+		    "person took effect later", subj->last_event_id);
+		return DECIDE_STALE;
+	}
+	if (evtime == 0) {
+		snprintf(note, notelen, "stale: no signed time, and event %"
+		    PRId64 " for this person applied a signed one; an event "
+		    "without a signed time never overrides it",
+		    subj->last_event_id);
+		return DECIDE_STALE;
+	}
+	return DECIDE_APPLY;
+}
+
+void
+decide_applied(const struct store_subject *old, const struct norm_event *ev,
+    int64_t id, struct store_subject *out)
+{
+	time_t evtime = decide_time(ev);
+
+	*out = *old;
+	out->last_event_id = id;
+	if (evtime > out->last_effective)
+		out->last_effective = evtime;
+	if (kind_is(ev, "terminate")) {
+		/* The newest leave stands (an older one retried later). */
+		if (id > out->left_event) {
+			out->left_event = id;
+			out->left_at = (time_t)ev->occurred_at;
+		}
+	} else if (kind_is(ev, "hire") || kind_is(ev, "rehire")) {
+		out->left_event = 0;
+		out->left_at = 0;
+		out->hired_event = id;
+		out->hired_at = (time_t)ev->occurred_at;
+	}
 }

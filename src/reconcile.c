@@ -435,16 +435,31 @@ static int
 load(struct rc *c, size_t i, struct norm_event *nev, int64_t *row_id,
     char *err, size_t errlen)
 {
-	struct store_event row;
+	struct store_event row, applied;
+	struct store_subject subj;
 	int got, r = 0;
 
 	*row_id = 0;
 	if (c->o->people != NULL)
 		return people_from_json(json_object_array_get_idx(c->o->people,
 		    i), i, nev, err, errlen) == 0 ? 1 : -1;
+	memset(&subj, 0, sizeof(subj));
 	pthread_mutex_lock(&c->mu);      /* one store connection */
 	got = store_get(c->st, c->ids.ids[i], &row) == 0;
+	/*
+	 * What the person should hold is what their last applied event
+	 * says (a leave, say), not a later one work did not apply (an
+	 * update after the leave, a stale one), when it is still stored.
+	 */
+	if (got && row.subject != NULL &&
+	    store_subject_get(c->st, row.subject, &subj) == 0 &&
+	    subj.last_event_id > 0 && subj.last_event_id != row.id &&
+	    store_get(c->st, subj.last_event_id, &applied) == 0) {
+		store_event_clear(&row);
+		row = applied;
+	}
 	pthread_mutex_unlock(&c->mu);
+	store_subject_clear(&subj);
 	if (!got)
 		return 0;
 	if (decide_event(c->cfg, &row, nev, NULL, err, errlen) == 0 &&

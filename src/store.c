@@ -343,7 +343,9 @@ store_subject_put(struct store *st, const struct store_subject *s)
 {
 	const struct store_val v[] = { STORE_TEXT(s->key),
 	    STORE_NUM(s->last_event_id), STORE_NUM(s->last_effective),
-	    STORE_TEXT(s->snapshot), STORE_NUM(s->snapshot_at) };
+	    STORE_TEXT(s->snapshot), STORE_NUM(s->snapshot_at),
+	    STORE_NUM(s->left_event), STORE_NUM(s->left_at),
+	    STORE_NUM(s->hired_event), STORE_NUM(s->hired_at) };
 
 	return sql_exec(st, STORE_SQL_SUBJECT_PUT, v, NVALS(v), NULL) < 0 ?
 	    -1 : 0;
@@ -471,6 +473,10 @@ fill_subject(const struct store_row *r, void *arg)
 	out->last_effective = (time_t)row_num(r, 2);
 	out->snapshot = row_dup(r, 3);
 	out->snapshot_at = (time_t)row_num(r, 4);
+	out->left_event = row_num(r, 5);
+	out->left_at = (time_t)row_num(r, 6);
+	out->hired_event = row_num(r, 7);
+	out->hired_at = (time_t)row_num(r, 8);
 	return out->key != NULL ? 0 : -1;
 }
 

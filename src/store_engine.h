@@ -75,7 +75,23 @@ enum store_sql {
 #define STORE_AUDIT_COLS "id, " STORE_AUDIT_FIELDS
 /* A subject row, as STORE_SQL_SUBJECT_PUT binds it. */
 #define STORE_SUBJECT_COLS "key, last_event_id, last_effective, snapshot," \
-	" snapshot_at"
+	" snapshot_at, left_event, left_at, hired_event, hired_at"
+
+/*
+ * The migration to schema 7 fills the new subjects columns from the
+ * events still stored (retention prunes them): a person whose newest
+ * applied terminate is newer than their newest applied hire or rehire
+ * has left.  The times are not known (NULL, read as 0), so the arrival
+ * order stands in for them (decide_order).  Both engines run it.
+ */
+#define STORE_LIFECYCLE_SQL \
+	"UPDATE subjects SET left_event = (SELECT max(e.id) FROM events e" \
+	" WHERE e.subject = subjects.key AND e.kind = 'terminate' AND" \
+	" e.state = 'done'), hired_event = (SELECT max(e.id) FROM events e" \
+	" WHERE e.subject = subjects.key AND e.kind IN ('hire', 'rehire')" \
+	" AND e.state = 'done');" \
+	"UPDATE subjects SET left_event = NULL WHERE left_event <" \
+	" coalesce(hired_event, 0);"
 
 /* A value bound to a parameter: a number, or text (NULL binds NULL). */
 struct store_val {

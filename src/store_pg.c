@@ -45,7 +45,7 @@
 #include "store_engine.h"
 #include "store_queue.h"
 
-#define SCHEMA_VERSION 6
+#define SCHEMA_VERSION 7
 #define LEASE_DEFAULT_S 60
 #define BATCH_TRIES 3             /* a deadlock between nodes: try again */
 #define PRUNE_EVERY_S 3600
@@ -160,6 +160,13 @@ static const struct {
 	"  n BIGINT NOT NULL,"
 	"  lease_until BIGINT NOT NULL,"
 	"  PRIMARY KEY (owner, action));" },
+	/* 6 -> 7: leave and hire (store_subject); see LIFECYCLE_SQL. */
+	{ 6,
+	"ALTER TABLE subjects ADD COLUMN left_event BIGINT;"
+	"ALTER TABLE subjects ADD COLUMN left_at BIGINT;"
+	"ALTER TABLE subjects ADD COLUMN hired_event BIGINT;"
+	"ALTER TABLE subjects ADD COLUMN hired_at BIGINT;"
+	STORE_LIFECYCLE_SQL },
 };
 #define NMIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
 
@@ -1131,9 +1138,10 @@ static const struct {
 	    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
 	    " RETURNING id", 0 },
 	[STORE_SQL_SUBJECT_PUT] = { "INSERT INTO subjects ("
-	    STORE_SUBJECT_COLS ") VALUES ($1, $2, $3, $4, $5) ON CONFLICT"
-	    " (key) DO UPDATE SET last_event_id = $2, last_effective = $3,"
-	    " snapshot = $4, snapshot_at = $5", 0 },
+	    STORE_SUBJECT_COLS ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8,"
+	    " $9) ON CONFLICT (key) DO UPDATE SET last_event_id = $2,"
+	    " last_effective = $3, snapshot = $4, snapshot_at = $5, left_event"
+	    " = $6, left_at = $7, hired_event = $8, hired_at = $9", 0 },
 	[STORE_SQL_SPLIT_CHILD] = { "INSERT INTO events (source, delivery_id,"
 	    " received, headers, body, signed_at, batch_index, state) SELECT"
 	    " source, delivery_id || '#' || $2::bigint, received, headers,"

@@ -30,7 +30,7 @@
 #include "store_engine.h"
 #include "store_queue.h"
 
-#define SCHEMA_VERSION 6
+#define SCHEMA_VERSION 7
 #define STR_(x) #x
 #define STR(x) STR_(x)
 #define BUSY_TIMEOUT_MS 5000
@@ -149,6 +149,12 @@ static const char *const migrations[] = {
 	 * added here, not as a 7.)
 	 */
 	"ALTER TABLE events ADD COLUMN batch_index INTEGER;"),
+	/* 6 -> 7: leave and hire (store_subject); see LIFECYCLE_SQL. */
+	("ALTER TABLE subjects ADD COLUMN left_event INTEGER;"
+	"ALTER TABLE subjects ADD COLUMN left_at INTEGER;"
+	"ALTER TABLE subjects ADD COLUMN hired_event INTEGER;"
+	"ALTER TABLE subjects ADD COLUMN hired_at INTEGER;"
+	STORE_LIFECYCLE_SQL),
 };
 
 static int
@@ -869,9 +875,10 @@ static const char *const stmts[STORE_SQL__MAX] = {
 	[STORE_SQL_AUDIT_ADD] = "INSERT INTO audit (" STORE_AUDIT_FIELDS ")"
 	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
 	[STORE_SQL_SUBJECT_PUT] = "INSERT INTO subjects (" STORE_SUBJECT_COLS
-	    ") VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (key) DO UPDATE SET"
-	    " last_event_id = ?2, last_effective = ?3, snapshot = ?4,"
-	    " snapshot_at = ?5",
+	    ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT (key)"
+	    " DO UPDATE SET last_event_id = ?2, last_effective = ?3, snapshot"
+	    " = ?4, snapshot_at = ?5, left_event = ?6, left_at = ?7,"
+	    " hired_event = ?8, hired_at = ?9",
 	[STORE_SQL_SPLIT_CHILD] = "INSERT INTO events (source, delivery_id,"
 	    " received, headers, body, signed_at, batch_index, state)"
 	    " SELECT source, delivery_id || '#' || ?2, received, headers,"

@@ -46,7 +46,6 @@
 #define MAX_THREADS 64
 #define BATCH 256
 #define NOTE_MAX 640
-#define STALE_SLACK_S 86399
 
 struct job {
 	int64_t id;
@@ -155,51 +154,6 @@ struct wthread {
 };
 
 /* ------------------------------------------------------------- helpers */
-
-/*
- * The time that orders an event: its effective date, else its occurred
- * time (from the signed body, or the signed timestamp normalize() was
- * given), else 0: no signed time.  Never the receive time, which serve
- * writes and a replay chooses (docs/security.md, "Replay and ordering").
- */
-static time_t
-event_time(const struct norm_event *nev)
-{
-	if (nev->effective_at > 0)
-		return (time_t)nev->effective_at;
-	if (nev->occurred_at > 0)
-		return (time_t)nev->occurred_at;
-	return 0;
-}
-
-/*
- * The ordering rule.  A timed event older (by more than a day: HR dates
- * are days) than the newest signed time applied for the person is stale.
- * An event without a signed time cannot be placed, so it never overrides
- * an applied change that had one; a terminate is the exception: removing
- * access raises nobody's privileges, and a leaver's seat must be freed.
- * Returns 1 (stale, note filled) or 0.
- */
-static int
-is_stale(const struct store_subject *subj, const struct norm_event *nev,
-    time_t evtime, char *note, size_t notelen)
-{
-	if (subj->key == NULL || subj->last_effective <= 0)
-		return 0;
-	if (evtime > 0 && subj->last_effective > evtime + STALE_SLACK_S) {
-		snprintf(note, notelen, "stale: event %" PRId64 " for this "
-		    "person took effect later", subj->last_event_id);
-		return 1;
-	}
-	if (evtime == 0 && strcmp(nev->kind, "terminate") != 0) {
-		snprintf(note, notelen, "stale: no signed time, and event %"
-		    PRId64 " for this person applied a signed one; an event "
-		    "without a signed time never overrides it",
-		    subj->last_event_id);
-		return 1;
-	}
-	return 0;
-}
 
 static char *
 json_text(const json_object *o)
@@ -435,7 +389,7 @@ zendesk_event(struct wthread *t, const struct store_event *row,
 	}
 	memset(&e, 0, sizeof(e));
 	/* Only for telling our own echo from drift: never a grant. */
-	e.since = (event_time(nev) > 0 ? event_time(nev) : row->received) -
+	e.since = (decide_time(nev) > 0 ? decide_time(nev) : row->received) -
 	    w->o.echo_window_s;
 	e.current = cur;
 	{
@@ -1103,19 +1057,13 @@ restore_noted(const struct norm_event *nev, const struct plan *pl,
 static void
 remember(struct wk *w, const struct store_event *row,
     const struct norm_event *nev, const struct policy_decision *d,
-    const json_object *current, time_t evtime,
-    const struct store_subject *old)
+    const json_object *current, const struct store_subject *old)
 {
 	struct store_subject s;
 	char *snap = NULL;
 
-	memset(&s, 0, sizeof(s));
+	decide_applied(old, nev, row->id, &s);
 	s.key = nev->subject;
-	s.last_event_id = row->id;
-	s.last_effective = evtime > old->last_effective ? evtime :
-	    old->last_effective;
-	s.snapshot = old->snapshot;
-	s.snapshot_at = old->snapshot_at;
 	if (d->leaver && current != NULL &&
 	    (snap = json_text(current)) != NULL) {
 		s.snapshot = snap;
@@ -1156,7 +1104,7 @@ process(struct wthread *t, int64_t id)
 	const char *ext, *email, *what;
 	char note[NOTE_MAX], err[PLAN_ERRLEN];
 	enum zd_result rc;
-	time_t evtime, now = time(NULL);
+	time_t now = time(NULL);
 	long want[GUARD_NCLASSES] = { 0 };
 	int refreshed = 0, reserved = 0, ok, ar, unchecked = 0, checking = 0;
 
@@ -1175,15 +1123,20 @@ process(struct wthread *t, int64_t id)
 		finish(w, id, "dead", note);
 		goto out;
 	}
-	evtime = event_time(&nev);
 	if (nev.subject != NULL &&
 	    store_subject_get(w->st, nev.subject, &subj) < 0) {
 		store_retry(w->st, id, now + 5, "cannot read subject state");
 		goto out;
 	}
-	if (is_stale(&subj, &nev, evtime, note, sizeof(note))) {
+	switch (decide_order(&subj, &nev, row.id, note, sizeof(note))) {
+	case DECIDE_STALE:
 		finish(w, id, "stale", note);
 		goto out;
+	case DECIDE_LEFT:
+		finish(w, id, "ignored", note);
+		goto out;
+	case DECIDE_APPLY:
+		break;
 	}
 	if (strncmp(nev.kind, "zendesk.", 8) == 0) {
 		zendesk_event(t, &row, &nev);
@@ -1281,7 +1234,7 @@ replan:
 	ok = ar == 0;
 	if (!ok)
 		goto out;
-	remember(w, &row, &nev, &d, current, evtime, &subj);
+	remember(w, &row, &nev, &d, current, &subj);
 	if (pl->nwrites == 0)
 		snprintf(note, sizeof(note), "no change%s%s",
 		    pl->nnotes > 0 ? ": " : "", pl->nnotes > 0 ?
@@ -1469,7 +1422,7 @@ classify(struct wk *w)
 		else if (nev.subject == NULL)
 			finish(w, row.id, "ignored", "the event names nobody");
 		else if (store_set_subject(w->st, row.id, nev.subject,
-		    event_time(&nev), nev.kind) != 0)
+		    decide_time(&nev), nev.kind) != 0)
 			log_msg(LOG_ERROR, "cannot classify event %" PRId64,
 			    row.id);
 		else if (nev.effective_at > (int64_t)time(NULL) + EARLY_S)

@@ -24,6 +24,7 @@ struct plan_opts;
 struct policy;
 struct policy_decision;
 struct store_event;
+struct store_subject;
 
 #define DECIDE_ERRLEN 640
 
@@ -111,5 +112,42 @@ int decide_plan(const struct policy *pol, const struct norm_event *ev,
     const struct json_object *groups, const struct json_object *snapshot,
     const struct plan_opts *opts, struct policy_decision *d,
     struct plan **out, char *err, size_t errlen);
+
+/*
+ * The signed time that places ev among the person's events: its
+ * effective date, else its occurred time (the signed body's, or the
+ * signed timestamp header's), else 0 (none).  Never the receive time.
+ */
+time_t decide_time(const struct norm_event *ev);
+
+enum decide_order {
+	DECIDE_APPLY = 0,          /* in order: apply it */
+	DECIDE_STALE,              /* out of order: state "stale" */
+	DECIDE_LEFT                /* the person has left: state "ignored" */
+};
+
+/*
+ * The ordering rule (docs/architecture.md, "Ordering rule"): whether
+ * event id, normalised as ev, may be applied after what subj (the
+ * person's stored state; a zeroed struct for nobody yet) says was
+ * applied.  Leave and hire are ordered by when they were decided (the
+ * signed occurred time; the arrival order where either has none): a
+ * terminate is never stale by date, only when a hire or rehire decided
+ * after it was applied; once a terminate is applied, an update gives
+ * no access back (DECIDE_LEFT) and only a hire or rehire decided after
+ * the leave does.  Other events are stale when more than a day older
+ * (by decide_time) than the newest applied, or when they carry no
+ * signed time after one that did.  note (when not APPLY) says why.
+ */
+enum decide_order decide_order(const struct store_subject *subj,
+    const struct norm_event *ev, int64_t id, char *note, size_t notelen);
+
+/*
+ * The person's state after event id (ev) was applied, from old (both
+ * borrowed; snapshot strings are not touched): the last event and
+ * signed time, and the leave and hire as decide_order reads them.
+ */
+void decide_applied(const struct store_subject *old,
+    const struct norm_event *ev, int64_t id, struct store_subject *out);
 
 #endif

@@ -109,6 +109,16 @@ struct store_subject {
 	time_t last_effective;
 	char *snapshot;             /* access at leave time (JSON), or NULL */
 	time_t snapshot_at;
+	/*
+	 * The person's place between leave and hire (decide_order): the
+	 * applied terminate that made them a leaver (0: in post, or not
+	 * known) and its signed decision time (0: none), and the last
+	 * applied hire or rehire and its time.
+	 */
+	int64_t left_event;
+	time_t left_at;
+	int64_t hired_event;
+	time_t hired_at;
 };
 
 /*

@@ -367,6 +367,167 @@ test_protected_every_way(void **state)
 	}
 }
 
+/* One event as the worker meets it: decide_order, then (when applied)
+ * decide_applied, the person's state carried from step to step. */
+struct step {
+	int64_t id;
+	const char *kind;
+	time_t occurred, effective;
+	enum decide_order want;
+	const char *note;          /* in the note, or NULL */
+};
+
+static void
+run_steps(const char *name, const struct step *s, size_t n)
+{
+	struct store_subject subj, next;
+	struct norm_event ev;
+	enum decide_order got;
+	char note[256];
+	size_t i;
+
+	memset(&subj, 0, sizeof(subj));
+	for (i = 0; i < n; i++) {
+		memset(&ev, 0, sizeof(ev));
+		ev.kind = (char *)s[i].kind;
+		ev.occurred_at = s[i].occurred;
+		ev.effective_at = s[i].effective;
+		note[0] = '\0';
+		got = decide_order(&subj, &ev, s[i].id, note, sizeof(note));
+		if (got != s[i].want)
+			fail_msg("%s: step %zu (event %lld, %s): %d, want %d (%s)",
+			    name, i, (long long)s[i].id, s[i].kind, (int)got,
+			    (int)s[i].want, note);
+		if (s[i].note != NULL && strstr(note, s[i].note) == NULL)
+			fail_msg("%s: step %zu: note \"%s\" lacks \"%s\"", name,
+			    i, note, s[i].note);
+		if (got != DECIDE_APPLY)
+			continue;
+		decide_applied(&subj, &ev, s[i].id, &next);
+		subj = next;
+		subj.key = (char *)"p:1";
+	}
+}
+
+#define DAY 86400
+#define RUN(steps) run_steps(#steps, steps, sizeof(steps) / sizeof(steps[0]))
+
+/* Leave and hire are ordered by when they were decided. */
+static void
+test_order_leave_and_hire(void **state)
+{
+	/* An update after the leave gives no access back. */
+	static const struct step update_after_leave[] = {
+		{ 1, "hire", 100 * DAY, 0, DECIDE_APPLY, NULL },
+		{ 2, "terminate", 200 * DAY, 0, DECIDE_APPLY, NULL },
+		{ 3, "update", 300 * DAY, 0, DECIDE_LEFT, "event 2 applied" },
+		{ 4, "update", 310 * DAY, 0, DECIDE_LEFT, NULL },
+	};
+	/* A leave entered after its date follows a newer update. */
+	static const struct step backdated_leave[] = {
+		{ 1, "hire", 100 * DAY, 0, DECIDE_APPLY, NULL },
+		{ 2, "update", 300 * DAY, 0, DECIDE_APPLY, NULL },
+		{ 3, "terminate", 301 * DAY, 297 * DAY, DECIDE_APPLY, NULL },
+	};
+	/* A promotion dated after the leave, sent before it, waits and
+	 * comes due after it. */
+	static const struct step waiting_promotion[] = {
+		{ 1, "hire", 100 * DAY, 0, DECIDE_APPLY, NULL },
+		{ 3, "terminate", 120 * DAY, 0, DECIDE_APPLY, NULL },
+		{ 2, "update", 110 * DAY, 130 * DAY, DECIDE_LEFT, NULL },
+	};
+	/* An offer withdrawn before its start date. */
+	static const struct step rescinded_offer[] = {
+		{ 3, "terminate", 120 * DAY, 119 * DAY, DECIDE_APPLY, NULL },
+		{ 2, "hire", 110 * DAY, 130 * DAY, DECIDE_STALE,
+		  "decided before this person's leave (event 3)" },
+	};
+	/* A rehire decided after the leave, dated before it, lifts it; a
+	 * late terminate decided before the rehire does not undo it. */
+	static const struct step rehire[] = {
+		{ 1, "hire", 100 * DAY, 0, DECIDE_APPLY, NULL },
+		{ 2, "terminate", 200 * DAY, 200 * DAY, DECIDE_APPLY, NULL },
+		{ 3, "rehire", 210 * DAY, 195 * DAY, DECIDE_APPLY, NULL },
+		{ 4, "update", 220 * DAY, 0, DECIDE_APPLY, NULL },
+		{ 5, "terminate", 205 * DAY, 0, DECIDE_STALE,
+		  "decided before event 3" },
+		{ 6, "terminate", 230 * DAY, 0, DECIDE_APPLY, NULL },
+		{ 7, "update", 240 * DAY, 0, DECIDE_LEFT, "event 6" },
+	};
+	/* Without signed times, arrival order stands in. */
+	static const struct step untimed[] = {
+		{ 2, "hire", 0, 0, DECIDE_APPLY, NULL },
+		{ 5, "terminate", 0, 0, DECIDE_APPLY, NULL },
+		{ 3, "hire", 0, 0, DECIDE_STALE, "(event 5)" },
+		{ 7, "rehire", 0, 0, DECIDE_APPLY, NULL },
+		{ 4, "terminate", 0, 0, DECIDE_STALE, "event 7" },
+	};
+	/* A hire without a signed time after a signed leave: stale, as any
+	 * event without one after a signed change. */
+	static const struct step untimed_after_signed[] = {
+		{ 1, "hire", 100 * DAY, 0, DECIDE_APPLY, NULL },
+		{ 2, "terminate", 200 * DAY, 0, DECIDE_APPLY, NULL },
+		{ 3, "hire", 0, 0, DECIDE_STALE, "no signed time" },
+		{ 4, "terminate", 0, 0, DECIDE_APPLY, NULL },
+	};
+	/* Updates keep the date rule. */
+	static const struct step dates[] = {
+		{ 1, "update", 0, 100 * DAY, DECIDE_APPLY, NULL },
+		{ 2, "update", 0, 99 * DAY + 1, DECIDE_APPLY, NULL },
+		{ 3, "update", 0, 98 * DAY, DECIDE_STALE, "event 2 for this "
+		  "person took effect later" },
+		{ 4, "update", 0, 0, DECIDE_STALE, "no signed time" },
+	};
+
+	(void)state;
+	RUN(update_after_leave);
+	RUN(backdated_leave);
+	RUN(waiting_promotion);
+	RUN(rescinded_offer);
+	RUN(rehire);
+	RUN(untimed);
+	RUN(untimed_after_signed);
+	RUN(dates);
+}
+
+/* decide_applied keeps the newest leave, and a hire clears it. */
+static void
+test_applied_state(void **state)
+{
+	struct store_subject old, out;
+	struct norm_event ev;
+
+	(void)state;
+	memset(&old, 0, sizeof(old));
+	memset(&ev, 0, sizeof(ev));
+	old.snapshot = (char *)"{}";
+	old.snapshot_at = 5;
+	old.left_event = 9;
+	old.left_at = 900;
+	old.last_effective = 1000;
+	ev.kind = (char *)"terminate";
+	ev.occurred_at = 800;
+	decide_applied(&old, &ev, 8, &out);   /* an older leave, retried */
+	assert_int_equal(out.left_event, 9);
+	assert_int_equal(out.left_at, 900);
+	assert_int_equal(out.last_event_id, 8);
+	assert_int_equal(out.last_effective, 1000);
+	assert_ptr_equal(out.snapshot, old.snapshot);
+	assert_int_equal(out.snapshot_at, 5);
+	ev.kind = (char *)"rehire";
+	ev.occurred_at = 2000;
+	decide_applied(&old, &ev, 10, &out);
+	assert_int_equal(out.left_event, 0);
+	assert_int_equal(out.left_at, 0);
+	assert_int_equal(out.hired_event, 10);
+	assert_int_equal(out.hired_at, 2000);
+	assert_int_equal(out.last_effective, 2000);
+	ev.kind = (char *)"update";
+	decide_applied(&old, &ev, 11, &out);
+	assert_int_equal(out.left_event, 9);
+	assert_int_equal(out.hired_event, 0);
+}
+
 int
 main(void)
 {
@@ -377,6 +538,8 @@ main(void)
 		cmocka_unit_test(test_is_person),
 		cmocka_unit_test(test_match_keys),
 		cmocka_unit_test(test_protected_every_way),
+		cmocka_unit_test(test_order_leave_and_hire),
+		cmocka_unit_test(test_applied_state),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

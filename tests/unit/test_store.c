@@ -481,13 +481,17 @@ test_migrate_4_to_5(void **state)
 	assert_int_equal(put(st, "gh", "m1", "{\"x\":1}", &id), STORE_OK);
 	store_close(st);
 	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
-	/* Back to schema 4: undo migrations 4->5 and 5->6. */
+	/* Back to schema 4: undo migrations 4->5, 5->6 and 6->7. */
 	assert_int_equal(sqlite3_exec(db, "DROP INDEX events_subject;"
 	    "CREATE INDEX events_subject ON events (subject, id);"
 	    "DROP TRIGGER events_seen; DROP TABLE seen;"
 	    "ALTER TABLE events DROP COLUMN signed_at;"
 	    "ALTER TABLE events DROP COLUMN batch_index;"
 	    "ALTER TABLE audit DROP COLUMN provenance;"
+	    "ALTER TABLE subjects DROP COLUMN left_event;"
+	    "ALTER TABLE subjects DROP COLUMN left_at;"
+	    "ALTER TABLE subjects DROP COLUMN hired_event;"
+	    "ALTER TABLE subjects DROP COLUMN hired_at;"
 	    "PRAGMA user_version = 4", NULL, NULL, NULL), SQLITE_OK);
 	sql = index_sql(db, "events_subject");
 	assert_null(strstr(sql, "WHERE"));
@@ -870,12 +874,25 @@ test_worker_api(void **state)
 	subj.snapshot = (char *)"{\"role\":\"agent\"}";
 	subj.snapshot_at = 1700000001;
 	assert_int_equal(store_subject_put(w, &subj), 0);
+	assert_int_equal(store_subject_get(w, "bamboohr:42", &got), 0);
+	/* Not yet written: read as 0 (also a row from before schema 7). */
+	assert_int_equal(got.left_event, 0);
+	assert_int_equal(got.hired_at, 0);
+	store_subject_clear(&got);
 	subj.last_effective = 1700000500;
+	subj.left_event = id1 + 7;
+	subj.left_at = 1700000400;
+	subj.hired_event = id1 + 3;
+	subj.hired_at = 1600000000;
 	assert_int_equal(store_subject_put(w, &subj), 0);
 	assert_int_equal(store_subject_get(w, "bamboohr:42", &got), 0);
 	assert_int_equal(got.last_event_id, id1);
 	assert_int_equal(got.last_effective, 1700000500);
 	assert_string_equal(got.snapshot, "{\"role\":\"agent\"}");
+	assert_int_equal(got.left_event, id1 + 7);
+	assert_int_equal(got.left_at, 1700000400);
+	assert_int_equal(got.hired_event, id1 + 3);
+	assert_int_equal(got.hired_at, 1600000000);
 	store_subject_clear(&got);
 
 	store_close(w);
@@ -1615,6 +1632,58 @@ test_pg_unreachable_then_back(void **state)
 	raw_close(&r);
 }
 
+/*
+ * 6 -> 7 learns who has left from the events still stored: a person
+ * whose newest applied terminate is newer than their newest applied
+ * hire is a leaver; a rehire after it, or a terminate not applied, is
+ * not.
+ */
+static void
+test_migrate_6_to_7(void **state)
+{
+	struct fixture *f = *state;
+	struct store *st = open_store(f, 0);
+	struct store_subject got;
+	sqlite3 *db = NULL;
+
+	store_close(st);
+	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db,
+	    "ALTER TABLE subjects DROP COLUMN left_event;"
+	    "ALTER TABLE subjects DROP COLUMN left_at;"
+	    "ALTER TABLE subjects DROP COLUMN hired_event;"
+	    "ALTER TABLE subjects DROP COLUMN hired_at;"
+	    "INSERT INTO events (id, source, delivery_id, received, body,"
+	    " subject, kind, state) VALUES"
+	    " (1, 'hr', 'a', 1, x'7b7d', 'p:left', 'hire', 'done'),"
+	    " (2, 'hr', 'b', 1, x'7b7d', 'p:left', 'terminate', 'done'),"
+	    " (3, 'hr', 'c', 1, x'7b7d', 'p:left', 'update', 'done'),"
+	    " (4, 'hr', 'd', 1, x'7b7d', 'p:back', 'terminate', 'done'),"
+	    " (5, 'hr', 'e', 1, x'7b7d', 'p:back', 'rehire', 'done'),"
+	    " (6, 'hr', 'f', 1, x'7b7d', 'p:dead', 'hire', 'done'),"
+	    " (7, 'hr', 'g', 1, x'7b7d', 'p:dead', 'terminate', 'dead');"
+	    "INSERT INTO subjects (key, last_event_id) VALUES ('p:left', 3),"
+	    " ('p:back', 5), ('p:dead', 6);"
+	    "PRAGMA user_version = 6", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+
+	st = open_store(f, 0);
+	assert_int_equal(store_subject_get(st, "p:left", &got), 0);
+	assert_int_equal(got.left_event, 2);
+	assert_int_equal(got.left_at, 0);          /* not known */
+	assert_int_equal(got.hired_event, 1);
+	store_subject_clear(&got);
+	assert_int_equal(store_subject_get(st, "p:back", &got), 0);
+	assert_int_equal(got.left_event, 0);
+	assert_int_equal(got.hired_event, 5);
+	store_subject_clear(&got);
+	assert_int_equal(store_subject_get(st, "p:dead", &got), 0);
+	assert_int_equal(got.left_event, 0);
+	assert_int_equal(got.hired_event, 6);
+	store_subject_clear(&got);
+	store_close(st);
+}
+
 /* Read-only handles never create or migrate; a bad DSN says why. */
 static void
 test_pg_schema_and_errors(void **state)
@@ -1632,7 +1701,7 @@ test_pg_schema_and_errors(void **state)
 	store_close(st);
 	r = raw_open(f);
 	assert_int_equal(raw_int(&r, "SELECT version FROM rolehook_schema", 0),
-	    6);
+	    7);
 	assert_int_equal(raw_int(&r, "SELECT count(*) FROM rolehook_schema",
 	    0), 1);
 	raw_close(&r);
@@ -1672,6 +1741,7 @@ main(void)
 	};
 	const struct CMUnitTest sqlite_only[] = {
 		cmocka_unit_test_setup_teardown(test_migrate_4_to_5, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_migrate_6_to_7, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_created_group_writable, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_not_writable_refused_at_open, setup, teardown),
 		cmocka_unit_test(test_unopenable_path),

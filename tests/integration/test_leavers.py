@@ -1,0 +1,167 @@
+"""A leaver's seat stays free.  Once a termination is applied, an update
+from HR (final payroll, a corrected title) gives no access back, nor does
+a change that was waiting for its date or an offer withdrawn before its
+start; a termination entered after its date is not outrun by a newer
+update; only a hire or rehire decided after the leave gives access again.
+Leave and hire are ordered by when the sender decided them (the signed
+Standard Webhooks timestamp here), never by an effective date alone.
+reconcile plans a leaver from their leave, not from an update work did
+not apply."""
+import json
+import os
+import sqlite3
+import sys
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import rhstack  # noqa: E402
+from rhstack import sign  # noqa: E402
+from test_pipeline import MAPPING, POLICY, SEED  # noqa: E402
+
+SECRET = "whsec_" + "bGVhdmVycy1zdGF5LWxlZnQtc2VjcmV0LTAxMjM0NTY3"
+
+
+def day(offset):
+    return time.strftime("%Y-%m-%d", time.gmtime(time.time() + offset * 86400))
+
+
+class Leavers(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.zd = rhstack.FakeZendesk(seed=SEED)
+        cls.st = rhstack.hr_stack(cls.zd, dict(MAPPING, effective_at="/data/effective_date"),
+                                  SECRET, POLICY)
+        cls.n = 0
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.st.stop()
+        cls.zd.stop()
+
+    def hr(self, emp, typ, ago=0, **data):
+        """Posts a signed event decided `ago` seconds before now."""
+        Leavers.n += 1
+        data.update({"id": emp, "work_email": emp.lower() + "@example.com", "name": emp})
+        body = json.dumps({"type": typ, "data": data}).encode()
+        code, _, rb = self.st.post("hr", body, sign("standard-webhooks", SECRET, body,
+                                                    ts=int(time.time()) - ago,
+                                                    msg_id="msg_leaver_%d" % Leavers.n))
+        self.assertEqual(code, 202, rb)
+        return json.loads(rb)["id"]
+
+    def work(self):
+        r = self.st.cli("work", "--until-idle")
+        self.assertEqual(r.returncode, 0, r.stderr[-2000:])
+
+    def user(self, emp):
+        found = [u for u in self.zd.state()["users"] if u["email"] == emp.lower() + "@example.com"]
+        return found[0] if found else None
+
+    def access(self, emp):
+        u = self.user(emp)
+        return (u["role"], u.get("custom_role_id"), u["suspended"]) if u else None
+
+    def show(self, eid):
+        return json.loads(self.st.cli("events", "show", str(eid)).stdout)
+
+    def due_now(self, eid):
+        """The clock reaches a waiting event's date."""
+        db = sqlite3.connect(self.st.db)
+        try:
+            db.execute("UPDATE events SET next_attempt = 0 WHERE id = ? AND state = 'waiting'",
+                       (eid,))
+            db.commit()
+        finally:
+            db.close()
+
+    def writes_for(self, emp, since):
+        reqs = self.zd.requests()["requests"][since:]
+        uid = self.user(emp)["id"]
+        return [q for q in reqs if q["method"] != "GET" and str(uid) in q["path"]]
+
+    def assert_left(self, emp):
+        role, _, suspended = self.access(emp)
+        self.assertEqual((role, suspended), ("end-user", True))
+
+    def test_update_after_leave_gives_nothing_back(self):
+        self.hr("L-1", "employee.hired", ago=200, department="Support", job_title="Associate Agent")
+        self.work()
+        self.hr("L-1", "employee.terminated", ago=100)
+        self.work()
+        self.assert_left("L-1")
+        mark = len(self.zd.requests()["requests"])
+        upd = self.hr("L-1", "employee.updated", department="Support", job_title="Associate Agent")
+        self.work()
+        ev = self.show(upd)
+        self.assertEqual(ev["state"], "ignored", ev)
+        self.assertIn("an update gives no access back", ev["last_error"])
+        self.assertEqual(self.writes_for("L-1", mark), [])
+        self.assert_left("L-1")
+        # reconcile plans L-1 from the leave, not from the ignored update.
+        r = self.st.cli("reconcile")
+        drift = [json.loads(l) for l in r.stdout.splitlines() if l.strip()]
+        self.assertEqual([d for d in drift if "l-1" in json.dumps(d)], [], r.stdout)
+
+    def test_backdated_leave_after_newer_update(self):
+        self.hr("L-2", "employee.hired", ago=200, department="Support", job_title="Associate Agent")
+        self.work()
+        self.hr("L-2", "employee.updated", ago=100, department="Support",
+                job_title="Associate Agent")
+        self.work()
+        # HR enters the leave three days after the last day worked.
+        t = self.hr("L-2", "employee.terminated", effective_date=day(-3))
+        self.work()
+        self.assertEqual(self.show(t)["state"], "done", self.show(t))
+        self.assert_left("L-2")
+
+    def test_waiting_promotion_after_leave(self):
+        self.hr("L-3", "employee.hired", ago=200, department="Support", job_title="Associate Agent")
+        self.work()
+        promo = self.hr("L-3", "employee.updated", ago=150, department="Support",
+                        job_title="Lead", effective_date=day(5))
+        self.work()
+        self.assertEqual(self.show(promo)["state"], "waiting")
+        self.hr("L-3", "employee.terminated", ago=100)
+        self.work()
+        self.assert_left("L-3")
+        self.due_now(promo)
+        self.work()
+        ev = self.show(promo)
+        self.assertEqual(ev["state"], "ignored", ev)
+        self.assert_left("L-3")
+
+    def test_offer_withdrawn_before_start(self):
+        hire = self.hr("L-4", "employee.hired", ago=200, department="Support",
+                       job_title="Associate Agent", effective_date=day(14))
+        self.work()
+        self.assertEqual(self.show(hire)["state"], "waiting")
+        self.hr("L-4", "employee.terminated", ago=100)
+        self.work()
+        self.due_now(hire)
+        self.work()
+        ev = self.show(hire)
+        self.assertEqual(ev["state"], "stale", ev)
+        self.assertIn("decided before this person's leave", ev["last_error"])
+        self.assertIsNone(self.access("L-4"))   # never created
+
+    def test_rehire_decided_after_leave_gives_access(self):
+        self.hr("L-5", "employee.hired", ago=250, department="Support", job_title="Associate Agent")
+        self.work()
+        self.hr("L-5", "employee.terminated", ago=200)
+        self.work()
+        self.assert_left("L-5")
+        # A start date before the leave's date does not make it stale.
+        back = self.hr("L-5", "employee.rehired", ago=100, department="Support",
+                       job_title="Associate Agent", effective_date=day(-1))
+        self.work()
+        self.assertEqual(self.show(back)["state"], "done", self.show(back))
+        self.assertEqual(self.access("L-5"), ("agent", 101, False))
+        # In post again: updates apply.
+        self.hr("L-5", "employee.updated", department="Support", job_title="Lead")
+        self.work()
+        self.assertEqual(self.access("L-5"), ("agent", 102, False))
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
