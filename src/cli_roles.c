@@ -35,11 +35,13 @@ roles_help(void)
 	    "  --config FILE    configuration (default " CONFIG_DEFAULT_PATH ")\n"
 	    "  --dry-run        print the plan, write nothing\n"
 	    "  --prune          delete extra roles that no agent holds; a role\n"
-	    "                   agents still hold is refused, never deleted\n"
+	    "                   agents still hold, or that a policy rule names\n"
+	    "                   (then.custom_role), is refused, never deleted\n"
 	    "  --format FMT     text (default) or json (the plan and a summary)\n"
 	    "\n"
 	    "exit status: 0 in sync (or plan printed), 1 a write failed or a\n"
-	    "prune was refused, 2 usage or configuration error\n");
+	    "prune was refused (also with --dry-run), 2 usage or configuration\n"
+	    "error (with --prune: also a policy that does not compile)\n");
 }
 
 struct printer {

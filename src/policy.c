@@ -1374,6 +1374,20 @@ policy_nrules(const struct policy *p)
 	return p->nrules;
 }
 
+/* Rule i's then.custom_role (borrowed), or NULL. */
+const char *
+policy_rule_custom_role(const struct policy *p, size_t i, const char **rule)
+{
+	if (i >= p->nrules) {
+		if (rule != NULL)
+			*rule = NULL;
+		return NULL;
+	}
+	if (rule != NULL)
+		*rule = p->rules[i].name;
+	return p->rules[i].custom_role;
+}
+
 /* Leaver steps in order (borrowed); *n is their count. */
 const enum policy_step *
 policy_leaver_steps(const struct policy *p, size_t *n)

@@ -16,7 +16,9 @@
  * sent; keys it leaves out stay as Zendesk has them.  Roles Zendesk has
  * and the configuration does not are "extra": listed, and deleted only
  * with prune, and never while agents hold them (team_member_count > 0
- * or unknown) or when they are built-in (role_type other than 0).
+ * or unknown), while a policy rule names them (then.custom_role: work
+ * would fail to plan every later grant of it, "unknown custom role"), or
+ * when they are built-in (role_type other than 0).
  */
 #include <inttypes.h>
 #include <stdarg.h>
@@ -30,6 +32,7 @@
 #include "rolehook/config.h"
 #include "rolehook/governor.h"
 #include "rolehook/jsonutil.h"
+#include "rolehook/policy.h"
 #include "rolehook/roles.h"
 #include "rolehook/zendesk.h"
 
@@ -356,9 +359,45 @@ compare(const struct roles_decl *d, json_object *have,
 	}
 }
 
+/*
+ * Whether a rule of pol (may be NULL) names st's role, ignoring case as
+ * Zendesk does (a policy "team lead" would otherwise lose "Team lead"
+ * to a prune); if so, says which in st->error.
+ */
+static int
+named_by_policy(struct roles_step *st, const struct policy *pol)
+{
+	const char *cr, *rule, *first = NULL;
+	size_t i, n, at = 0, count = 0;
+
+	n = pol != NULL ? policy_nrules(pol) : 0;
+	for (i = 0; i < n; i++) {
+		if ((cr = policy_rule_custom_role(pol, i, &rule)) == NULL ||
+		    strcasecmp(cr, st->name) != 0)
+			continue;
+		if (count++ == 0) {
+			at = i;
+			first = rule;
+		}
+	}
+	if (count == 0)
+		return 0;
+	if (count == 1)
+		snprintf(st->error, sizeof(st->error), "named by policy.rules"
+		    "[%zu] (%.80s); declare it in custom_roles, or remove it "
+		    "from the policy first, then run --prune again", at, first);
+	else
+		snprintf(st->error, sizeof(st->error), "named by policy.rules"
+		    "[%zu] (%.80s) and %zu other rule(s); declare it in "
+		    "custom_roles, or remove it from the policy first, then run "
+		    "--prune again", at, first, count - 1);
+	return 1;
+}
+
 /* A step for Zendesk's role h (not declared). */
 static void
-plan_extra(struct roles_step *st, json_object *h, int prune)
+plan_extra(struct roles_step *st, json_object *h, int prune,
+    const struct policy *pol)
 {
 	int64_t rt = 0;
 
@@ -370,6 +409,12 @@ plan_extra(struct roles_step *st, json_object *h, int prune)
 	}
 	if (!prune)
 		return;
+	/* Before the member count: moving the agents to another role would
+	 * not make it safe to delete while the policy grants it. */
+	if (named_by_policy(st, pol)) {
+		st->act = ROLES_REFUSE;
+		return;
+	}
 	if (st->members == 0) {
 		st->act = ROLES_DELETE;
 		return;
@@ -400,7 +445,7 @@ step_have(struct roles_step *st, json_object *h)
 
 int
 roles_plan_make(json_object *declared, json_object *list, int prune,
-    struct roles_plan *out)
+    const struct policy *pol, struct roles_plan *out)
 {
 	struct checker ck = { NULL, NULL, 0 };
 	unsigned char *matched = NULL;
@@ -461,7 +506,7 @@ roles_plan_make(json_object *declared, json_object *list, int prune,
 		st->members = -1;
 		st->status = "planned";
 		step_have(st, h);
-		plan_extra(st, h, prune);
+		plan_extra(st, h, prune, pol);
 	}
 	rc = 0;
 out:
@@ -627,8 +672,9 @@ roles_sync(const struct config *cfg, const struct roles_opts *o,
 	struct zd_conf *zconf = NULL;
 	struct zd_client *zd = NULL;
 	struct gov *gov = NULL;
+	struct policy *pol = NULL;
 	struct zd_opts zo;
-	json_object *declared = NULL;
+	json_object *declared = NULL, *pv;
 	char err[CONFIG_ERRLEN];
 	enum zd_result zr;
 	enum roles_status rc = ROLES_ZENDESK;
@@ -647,6 +693,16 @@ roles_sync(const struct config *cfg, const struct roles_opts *o,
 		note(rep, "%s: %s", cfg->path, err);
 		return ROLES_INPUT;
 	}
+	/* Only a prune deletes, so only a prune needs the policy: a sync
+	 * that creates and updates keeps working while it is being edited. */
+	if (o->prune && json_object_object_get_ex(cfg->root, "policy", &pv) &&
+	    policy_compile(pv, &pol, err, sizeof(err)) != 0) {
+		note(rep, "%s: %s (--prune keeps the custom roles the policy's "
+		    "rules name, so it needs a policy that compiles)", cfg->path,
+		    err);
+		rc = ROLES_INPUT;
+		goto out;
+	}
 	if (gov_new(NULL, &gov) != GOV_OK) {
 		note(rep, "cannot create the rate governor");
 		goto out;
@@ -663,7 +719,8 @@ roles_sync(const struct config *cfg, const struct roles_opts *o,
 		list_failed(rep, zo.base_url, zr, &res);
 		goto out;
 	}
-	if (roles_plan_make(declared, res.item, o->prune, &out->plan) != 0 ||
+	if (roles_plan_make(declared, res.item, o->prune, pol,
+	    &out->plan) != 0 ||
 	    roles_apply(&out->plan, o->dry_run ? NULL : zd, zo.base_url,
 	    rep) != 0) {
 		note(rep, "out of memory");
@@ -682,6 +739,7 @@ out:
 	zd_response_clear(&res);
 	zd_client_free(zd);
 	gov_free(gov);
+	policy_free(pol);
 	zd_conf_free(zconf);
 	return rc;
 }

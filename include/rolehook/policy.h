@@ -155,6 +155,17 @@ const char *policy_hash(const struct policy *p);
 /* Number of rules. */
 size_t policy_nrules(const struct policy *p);
 
+/*
+ * The custom role rule i names (then.custom_role), or NULL when it names
+ * none or i >= policy_nrules(p); *rule, when rule is not NULL, receives
+ * the rule's name (NULL when i is out of range).  Both are borrowed from
+ * p.  The rules are the only part of a policy that names a custom role:
+ * the leaver state is end-user, and a rehire takes the rule's custom
+ * role, never the snapshot's (docs/policy.md, "Rehires").
+ */
+const char *policy_rule_custom_role(const struct policy *p, size_t i,
+    const char **rule);
+
 /* The leaver steps in configured order; *n receives their count. */
 const enum policy_step *policy_leaver_steps(const struct policy *p,
     size_t *n);

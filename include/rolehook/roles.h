@@ -6,7 +6,8 @@
  *
  * roles_check is pure and is what config.c calls while loading, so every
  * command sees the same custom_roles errors.  roles_plan_make is pure
- * too: declarations + Zendesk's list -> one step per role.  roles_sync
+ * too: declarations + Zendesk's list (+ the policy, for what a prune
+ * must keep) -> one step per role.  roles_sync
  * reads Zendesk, plans and applies; it prints nothing: notes and each
  * role's outcome go to the caller through struct roles_report, the steps
  * and counts come back in struct roles_result.
@@ -19,6 +20,7 @@
 
 struct config;
 struct json_object;
+struct policy;
 struct roles_decl;
 struct zd_client;
 
@@ -34,7 +36,8 @@ enum roles_act {
 	ROLES_UNCHANGED,         /* declared, matches */
 	ROLES_EXTRA,             /* in Zendesk only; kept */
 	ROLES_DELETE,            /* in Zendesk only, no agent: --prune */
-	ROLES_REFUSE,            /* --prune, but agents hold it (or unknown) */
+	ROLES_REFUSE,            /* --prune, but agents hold it (or unknown),
+	                          * or a policy rule names it */
 	ROLES_NACT
 };
 
@@ -83,14 +86,17 @@ size_t roles_check(const struct json_object *declared,
  * not empty) against list (the custom_roles array of GET
  * /api/v2/custom_roles.json).  Roles match by name, ignoring case; only
  * the keys a declaration names are compared.  Zendesk's roles not
- * declared are ROLES_EXTRA; with prune those no agent holds are
- * ROLES_DELETE and the others ROLES_REFUSE (never a built-in role,
- * role_type other than 0).  Takes a reference on both (the steps borrow
- * from them).  Returns 0 and *out (free with roles_plan_clear), or -1
- * (declarations invalid or out of memory) with *out empty.
+ * declared are ROLES_EXTRA; with prune those no agent holds and no rule
+ * of pol names (then.custom_role, ignoring case) are ROLES_DELETE and
+ * the others ROLES_REFUSE, the error naming the first such rule (never
+ * a built-in role, role_type other than 0).  pol is borrowed for the
+ * call; NULL: no rule names a role.  Takes a reference on declared and
+ * list (the steps borrow from them).  Returns 0 and *out (free with
+ * roles_plan_clear), or -1 (declarations invalid or out of memory) with
+ * *out empty.
  */
 int roles_plan_make(struct json_object *declared, struct json_object *list,
-    int prune, struct roles_plan *out);
+    int prune, const struct policy *pol, struct roles_plan *out);
 
 /* Frees what *p owns and zeroes it.  Safe on a zeroed struct. */
 void roles_plan_clear(struct roles_plan *p);
@@ -119,12 +125,14 @@ int roles_apply(struct roles_plan *p, struct zd_client *zd,
 enum roles_status {
 	ROLES_OK = 0,       /* planned (and applied): see the steps */
 	ROLES_ZENDESK = 1,  /* could not list the roles, or out of memory */
-	ROLES_INPUT = 2     /* nothing declared, or the zendesk section */
+	ROLES_INPUT = 2     /* nothing declared, the zendesk section, or
+	                     * (prune) a policy that does not compile */
 };
 
 struct roles_opts {
 	int dry_run;        /* plan only, write nothing */
-	int prune;          /* delete extra roles no agent holds */
+	int prune;          /* delete extra roles no agent holds and no
+	                     * policy rule names */
 };
 
 struct roles_result {
@@ -135,7 +143,9 @@ struct roles_result {
 
 /*
  * rolehook roles sync with cfg's custom_roles and zendesk sections
- * (custom_roles was checked when cfg was loaded).  Every request goes
+ * (custom_roles was checked when cfg was loaded) and, with o->prune,
+ * its policy section when there is one (compiled here, before any
+ * request: the roles its rules name are never pruned).  Every request goes
  * through one rate governor, waiting as long as it says.  Returns
  * ROLES_OK and *out (free with roles_result_clear), or another status
  * with the reason reported through rep->note.

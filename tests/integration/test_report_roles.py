@@ -11,8 +11,9 @@ access; 401 and an unreachable Zendesk exit 1.
 
 roles sync: creates and updates the declared roles, --dry-run writes
 nothing (asserted on the fake's request log), --prune deletes only extra
-roles nobody holds and refuses the others, read-only configuration keys
-are refused before any request."""
+roles nobody holds and no policy rule names and refuses the others (a
+policy that does not compile stops it before any request), read-only
+configuration keys are refused before any request."""
 import csv
 import io
 import json
@@ -110,7 +111,7 @@ class Base(unittest.TestCase):
 
     @classmethod
     def make_config(cls, tmp, entitlements=True, base=None, custom_roles=None,
-                    store=None, name="rolehook.json"):
+                    store=None, name="rolehook.json", policy=None):
         zd = cls.zd.config(entitlements=entitlements)
         if base is not None:
             zd["base_url"] = base
@@ -119,6 +120,8 @@ class Base(unittest.TestCase):
                "zendesk": zd}
         if custom_roles is not None:
             doc["custom_roles"] = custom_roles
+        if policy is not None:
+            doc["policy"] = policy
         path = os.path.join(tmp, name)
         with open(path, "w") as f:
             json.dump(doc, f)
@@ -531,6 +534,82 @@ class RolesSync(Base):
         self.assertNotIn("Old unused", roles)
         self.assertIn("Legacy team", roles)
         self.assertEqual(self.zd.state()["legacy_events"], [])
+
+    def test_prune_keeps_roles_the_policy_names(self):
+        # custom_roles declares Tier 1 and Escalations only; the policy's
+        # rule "leads" still gives people "Team lead" (0 agents today).
+        # Deleting it would make every later promotion to lead fail (work:
+        # unknown custom role), so --prune refuses it like a role agents
+        # hold (exit 1, also in a dry run) and names the rule; Old unused,
+        # which nobody holds and no rule names, is still deleted.
+        policy = {"rules": [
+            {"name": "tier1", "when": {"department": "Support"},
+             "then": {"role": "agent", "custom_role": "Tier 1"}},
+            {"name": "leads", "when": {"title": "Team lead"},
+             "then": {"role": "agent", "custom_role": "Team lead"}}]}
+        cfg = self.make_config(self.tmp, name="policy.json", policy=policy,
+                               custom_roles=[self.DECLARED[0], self.DECLARED[2]])
+        why = "named by policy.rules[1] (leads); "
+        mark = self.last_seq()
+        r = self.sync("--dry-run", "--prune", cfg=cfg)
+        self.assertEqual(r.returncode, 1, r.stderr)
+        lines = r.stdout.splitlines()
+        self.assertNotIn("delete    Team lead (0 agents)", lines)
+        lead = [l for l in lines if l.startswith("refuse    Team lead: ")]
+        self.assertEqual(len(lead), 1, lines)
+        self.assertIn(why, lead[0])
+        self.assertIn("remove it from the policy", lead[0])
+        self.assertIn('rolehook: role "Team lead": refuse: ' + why, r.stderr)
+        self.assertIn("delete    Old unused (0 agents)", lines)
+        self.assertTrue(any(l.startswith("refuse    Legacy team: 1 agent(s) hold it")
+                            for l in lines), lines)
+        self.assertIn("1 to delete; nothing was written", r.stderr)
+        self.assertEqual(self.writes_since(mark), [])
+        r = self.sync("--dry-run", "--prune", "--format", "json", cfg=cfg)
+        self.assertEqual(r.returncode, 1, r.stderr)
+        doc = json.loads(r.stdout)
+        steps = {x["name"]: x for x in doc["roles"]}
+        self.assertEqual(steps["Team lead"]["action"], "refuse")
+        self.assertEqual(steps["Team lead"]["members"], 0)
+        self.assertIn(why, steps["Team lead"]["error"])
+        self.assertEqual(steps["Old unused"]["action"], "delete")
+        self.assertEqual(doc["summary"]["delete"], 1)
+        self.assertEqual(doc["summary"]["refuse"], 2)
+        self.assertEqual(self.writes_since(mark), [])
+        # The real prune: Old unused goes, Team lead and Legacy team stay.
+        r = self.sync("--prune", cfg=cfg)
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertIn('rolehook: role "Team lead": refuse: ' + why, r.stderr)
+        writes = self.writes_since(mark)
+        self.assertIn(("DELETE", "/api/v2/custom_roles/103.json"), writes)
+        self.assertNotIn(("DELETE", "/api/v2/custom_roles/102.json"), writes)
+        self.assertNotIn(("DELETE", "/api/v2/custom_roles/104.json"), writes)
+        roles = self.roles()
+        self.assertIn("Team lead", roles)
+        self.assertIn("Legacy team", roles)
+        self.assertNotIn("Old unused", roles)
+        # Without --prune the policy is not read: Team lead is an extra.
+        r = self.sync("--dry-run", cfg=cfg)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("extra     Team lead (0 agents", r.stdout)
+
+    def test_prune_needs_a_policy_that_compiles(self):
+        # --prune cannot tell which roles a broken policy names: it stops
+        # before any request (exit 2, a configuration error), naming the
+        # path; without --prune the policy is not read.
+        cfg = self.make_config(self.tmp, name="badpolicy.json",
+                               custom_roles=[self.DECLARED[0]],
+                               policy={"rules": [{"name": "x", "when": {},
+                                                  "then": {"role": "boss"}}]})
+        mark = self.last_seq()
+        r = self.sync("--dry-run", "--prune", cfg=cfg)
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertIn("policy.rules[0].then.role", r.stderr)
+        self.assertIn("--prune", r.stderr)
+        self.assertEqual(r.stdout, "")
+        self.assertEqual(self.zd.requests(mark)["requests"], [])
+        r = self.sync("--dry-run", cfg=cfg)
+        self.assertEqual(r.returncode, 0, r.stderr)
 
     def test_read_only_key_refused(self):
         bad = [dict(self.DECLARED[0]), {"name": "Chatty", "configuration": {"chat_access": True}},

@@ -3,9 +3,11 @@
  * problem of a custom_roles value, one line each (table); config_parse
  * refuses a configuration with all of them in its error; roles_plan_make
  * matches by name ignoring case, compares only the declared keys, and
- * prunes only memberless, non-built-in extras; a dry run reports every
- * step and writes nothing; roles_sync reports through its callbacks
- * (nothing declared, no zendesk section, Zendesk unreachable).  Writes
+ * prunes only memberless, non-built-in extras that no policy rule names
+ * (the refusal names the rule); a dry run reports every step and writes
+ * nothing; roles_sync reports through its callbacks (nothing declared,
+ * no zendesk section, Zendesk unreachable, a policy that does not
+ * compile with --prune).  Writes
  * against a Zendesk are tests/integration/test_report_roles.py.
  */
 #include <setjmp.h>
@@ -20,7 +22,14 @@
 #include <json-c/json.h>
 
 #include "rolehook/config.h"
+#include "rolehook/policy.h"
 #include "rolehook/roles.h"
+
+/* Port 9 (discard) on loopback: nothing listens there. */
+#define DEAD_ZD "\"zendesk\": {\"base_url\": \"http://127.0.0.1:9\", " \
+    "\"allow_http_loopback\": true, \"connect_timeout_ms\": 500, " \
+    "\"timeout_ms\": 1000, \"auth\": {\"email\": \"a@example.com\", " \
+    "\"token\": \"env:RH_T_ROLES_ZD\"}}"
 
 #define BASE "{\"store\": {\"path\": \"/nonexistent/test_roles.db\"}, " \
     "\"sources\": {\"hr\": {\"preset\": \"bamboohr\", " \
@@ -206,7 +215,7 @@ test_plan(void **state)
 
 	(void)state;
 	for (prune = 0; prune <= 1; prune++) {
-		assert_int_equal(roles_plan_make(decl, list, prune, &p), 0);
+		assert_int_equal(roles_plan_make(decl, list, prune, NULL, &p), 0);
 		assert_int_equal(p.nsteps, 7);
 		/* declared first, in order; then Zendesk's extras */
 		assert_string_equal(p.steps[0].name, "Tier 1");
@@ -244,6 +253,94 @@ test_plan(void **state)
 	json_object_put(list);
 }
 
+/*
+ * A prune keeps the extra roles a policy rule names (ignoring case, as
+ * Zendesk does), whatever their member count, and says which rule; roles
+ * nobody holds and no rule names are still deleted.  The policy changes
+ * nothing without prune, nor for declared or built-in roles.
+ */
+static void
+test_plan_keeps_roles_the_policy_names(void **state)
+{
+	json_object *decl = parse(DECLARED), *list = parse(ZENDESK);
+	json_object *pj = parse("{\"rules\": ["
+	    "{\"name\": \"t1\", \"when\": {\"department\": \"Support\"}, "
+	    "\"then\": {\"role\": \"agent\", \"custom_role\": \"Tier 1\"}},"
+	    "{\"name\": \"old\", \"when\": {\"title\": \"Old\"}, "
+	    "\"then\": {\"role\": \"agent\", \"custom_role\": \"OLD\"}},"
+	    "{\"name\": \"legacy\", \"when\": {\"title\": \"L\"}, "
+	    "\"then\": {\"role\": \"agent\", \"custom_role\": \"Legacy\"}},"
+	    "{\"name\": \"admins\", \"when\": {\"title\": \"Boss\"}, "
+	    "\"then\": {\"role\": \"admin\"}},"
+	    "{\"name\": \"legacy2\", \"when\": {\"title\": \"L2\"}, "
+	    "\"then\": {\"role\": \"admin\", \"custom_role\": \"legacy\"}},"
+	    "{\"name\": \"light\", \"when\": {\"title\": \"Li\"}, "
+	    "\"then\": {\"role\": \"agent\", \"custom_role\": "
+	    "\"Light agent\"}}]}");
+	struct policy *pol = NULL;
+	struct roles_plan p;
+	const struct roles_step *st;
+	const char *rule = "x";
+	char err[POLICY_ERRLEN];
+
+	(void)state;
+	if (policy_compile(pj, &pol, err, sizeof(err)) != 0)
+		fail_msg("policy: %s", err);
+	assert_string_equal(policy_rule_custom_role(pol, 1, &rule), "OLD");
+	assert_string_equal(rule, "old");
+	assert_null(policy_rule_custom_role(pol, 3, &rule));
+	assert_string_equal(rule, "admins");
+	assert_null(policy_rule_custom_role(pol, 6, &rule));
+	assert_null(rule);
+	assert_null(policy_rule_custom_role(pol, 6, NULL));
+
+	assert_int_equal(roles_plan_make(decl, list, 1, pol, &p), 0);
+	assert_int_equal(p.nsteps, 7);
+	st = step_of(&p, "Old");          /* 0 agents, but rules[1] names it */
+	assert_int_equal(st->act, ROLES_REFUSE);
+	assert_int_equal(st->members, 0);
+	assert_string_equal(st->error, "named by policy.rules[1] (old); "
+	    "declare it in custom_roles, or remove it from the policy first, "
+	    "then run --prune again");
+	st = step_of(&p, "Legacy");       /* the policy's reason comes first */
+	assert_int_equal(st->act, ROLES_REFUSE);
+	assert_non_null(strstr(st->error, "named by policy.rules[2] (legacy) "
+	    "and 1 other rule(s); "));
+	assert_null(strstr(st->error, "agent(s) hold it"));
+	st = step_of(&p, "Unknown");      /* not named: the member count */
+	assert_int_equal(st->act, ROLES_REFUSE);
+	assert_non_null(strstr(st->error, "did not say how many agents"));
+	assert_int_equal(step_of(&p, "Light agent")->act, ROLES_EXTRA);
+	assert_int_equal(step_of(&p, "Tier 1")->act, ROLES_UPDATE);
+	assert_int_equal(step_of(&p, "Leads")->act, ROLES_UNCHANGED);
+	roles_plan_clear(&p);
+
+	/* Without prune the policy changes nothing. */
+	assert_int_equal(roles_plan_make(decl, list, 0, pol, &p), 0);
+	st = step_of(&p, "Old");
+	assert_int_equal(st->act, ROLES_EXTRA);
+	assert_string_equal(st->error, "");
+	roles_plan_clear(&p);
+
+	/* A policy that names none of the extras: Old is deleted. */
+	policy_free(pol);
+	pol = NULL;
+	json_object_put(pj);
+	pj = parse("{\"rules\": [{\"name\": \"t1\", \"when\": {}, "
+	    "\"then\": {\"role\": \"agent\", \"custom_role\": \"Tier 1\"}}]}");
+	if (policy_compile(pj, &pol, err, sizeof(err)) != 0)
+		fail_msg("policy: %s", err);
+	assert_int_equal(roles_plan_make(decl, list, 1, pol, &p), 0);
+	assert_int_equal(step_of(&p, "Old")->act, ROLES_DELETE);
+	assert_non_null(strstr(step_of(&p, "Legacy")->error,
+	    "1 agent(s) hold it"));
+	roles_plan_clear(&p);
+	policy_free(pol);
+	json_object_put(pj);
+	json_object_put(decl);
+	json_object_put(list);
+}
+
 static void
 test_plan_refuses_bad_declarations(void **state)
 {
@@ -252,12 +349,12 @@ test_plan_refuses_bad_declarations(void **state)
 	struct roles_plan p;
 
 	(void)state;
-	assert_int_equal(roles_plan_make(decl, list, 0, &p), -1);
+	assert_int_equal(roles_plan_make(decl, list, 0, NULL, &p), -1);
 	assert_null(p.steps);
-	assert_int_equal(roles_plan_make(list, decl, 0, &p), 0);
+	assert_int_equal(roles_plan_make(list, decl, 0, NULL, &p), 0);
 	assert_int_equal(p.nsteps, 1);   /* nothing declared: T is extra */
 	roles_plan_clear(&p);
-	assert_int_equal(roles_plan_make(decl, NULL, 0, &p), -1);
+	assert_int_equal(roles_plan_make(decl, NULL, 0, NULL, &p), -1);
 	json_object_put(decl);
 	json_object_put(list);
 }
@@ -273,7 +370,7 @@ test_dry_run_reports_every_step(void **state)
 	(void)state;
 	memset(&ns, 0, sizeof(ns));
 	rep.arg = &ns;
-	assert_int_equal(roles_plan_make(decl, list, 1, &p), 0);
+	assert_int_equal(roles_plan_make(decl, list, 1, NULL, &p), 0);
 	/* the inputs may go: the plan holds references */
 	json_object_put(decl);
 	json_object_put(list);
@@ -293,20 +390,29 @@ test_sync_reports(void **state)
 		const char *extra;
 		enum roles_status want;
 		const char *note;
+		int prune;
 	} cases[] = {
-		{ "", ROLES_INPUT, "test.json: custom_roles: nothing declared" },
+		{ "", ROLES_INPUT, "test.json: custom_roles: nothing declared",
+		    0 },
 		{ ", \"custom_roles\": []", ROLES_INPUT,
-		    "custom_roles: nothing declared" },
+		    "custom_roles: nothing declared", 0 },
 		{ ", \"custom_roles\": [{\"name\": \"T\"}]", ROLES_INPUT,
-		    "test.json: zendesk" },
-		/* Port 9 (discard) on loopback: nothing listens there. */
-		{ ", \"custom_roles\": [{\"name\": \"T\"}], \"zendesk\": "
-		    "{\"base_url\": \"http://127.0.0.1:9\", "
-		    "\"allow_http_loopback\": true, \"connect_timeout_ms\": 500, "
-		    "\"timeout_ms\": 1000, \"auth\": {\"email\": "
-		    "\"a@example.com\", \"token\": \"env:RH_T_ROLES_ZD\"}}",
+		    "test.json: zendesk", 0 },
+		{ ", \"custom_roles\": [{\"name\": \"T\"}], " DEAD_ZD,
 		    ROLES_ZENDESK, "http://127.0.0.1:9: listing custom roles: "
-		    "cannot reach Zendesk" },
+		    "cannot reach Zendesk", 0 },
+		/* --prune reads the policy before any request; a sync
+		 * without it does not (it reaches for Zendesk). */
+		{ ", \"custom_roles\": [{\"name\": \"T\"}], \"policy\": "
+		    "{\"rules\": [{\"name\": \"x\", \"when\": {}, \"then\": "
+		    "{\"role\": \"boss\"}}]}, " DEAD_ZD,
+		    ROLES_INPUT, "test.json: policy.rules[0].then.role: expected "
+		    "end-user, agent or admin (--prune keeps the custom roles", 1 },
+		{ ", \"custom_roles\": [{\"name\": \"T\"}], \"policy\": "
+		    "{\"rules\": [{\"name\": \"x\", \"when\": {}, \"then\": "
+		    "{\"role\": \"boss\"}}]}, " DEAD_ZD,
+		    ROLES_ZENDESK, "listing custom roles: cannot reach Zendesk",
+		    0 },
 	};
 	char text[2048], err[CONFIG_ERRLEN];
 	size_t i;
@@ -317,7 +423,7 @@ test_sync_reports(void **state)
 		struct config *cfg = NULL;
 		struct notes ns;
 		struct roles_report rep = { on_note, on_step, NULL };
-		struct roles_opts o = { 0, 0 };
+		struct roles_opts o = { 0, cases[i].prune };
 		struct roles_result r;
 
 		snprintf(text, sizeof(text), "%s%s}", BASE, cases[i].extra);
@@ -344,6 +450,7 @@ main(void)
 		cmocka_unit_test(test_check),
 		cmocka_unit_test(test_config_lists_every_problem),
 		cmocka_unit_test(test_plan),
+		cmocka_unit_test(test_plan_keeps_roles_the_policy_names),
 		cmocka_unit_test(test_plan_refuses_bad_declarations),
 		cmocka_unit_test(test_dry_run_reports_every_step),
 		cmocka_unit_test(test_sync_reports),
