@@ -2,8 +2,10 @@
  * cli_replay.c -- rolehook events replay --since T --policy FILE: what a
  * new policy would decide for the people whose events a replay takes,
  * next to what the configured policy decides.  Reads the store only; no
- * Zendesk call, no write.  Put the new policy in the configuration and
- * run `events replay` (without --policy) to apply it.
+ * Zendesk call, no write.  A thin event (decide_is_thin) is left out and
+ * counted: `work` ignores it whatever the policy.  Put the new policy in
+ * the configuration and run `events replay` (without --policy) to apply
+ * it.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +27,7 @@ struct preview {
 	const struct config *cfg;
 	struct policy *now, *next;
 	long people, changed, skipped;
+	long thin;            /* thin events work ignores (decide_is_thin) */
 };
 
 static json_object *
@@ -58,6 +61,12 @@ preview_one(const struct store_event *ev, void *arg)
 		return 0;
 	}
 	if (!decide_is_person(&nev)) {
+		norm_event_clear(&nev);
+		return 0;
+	}
+	/* No policy decides a thin event: work ignores it under any. */
+	if (decide_is_thin(&nev, NULL)) {
+		p->thin++;
 		norm_event_clear(&nev);
 		return 0;
 	}
@@ -128,9 +137,13 @@ cli_replay_preview(const struct config *cfg, struct store *st,
 		goto out;
 	}
 	fprintf(stderr, "rolehook: %ld people, %ld would change with %s "
-	    "(policy %.12s -> %.12s)%s\n", p.people, p.changed, policy_path,
-	    policy_hash(p.now), policy_hash(p.next), p.skipped > 0 ?
-	    "; some events could not be normalised (see events dead)" : "");
+	    "(policy %.12s -> %.12s)", p.people, p.changed, policy_path,
+	    policy_hash(p.now), policy_hash(p.next));
+	if (p.thin > 0)
+		fprintf(stderr, "; %ld thin (ids only) event%s left out: work "
+		    "applies no policy to them", p.thin, p.thin == 1 ? "" : "s");
+	fprintf(stderr, "%s\n", p.skipped > 0 ? "; some events could not be "
+	    "normalised (see events dead)" : "");
 	rc = 0;
 out:
 	policy_free(p.now);

@@ -4,6 +4,9 @@
  * nothing, writes nothing, talks to nobody: the inputs are files.
  * Also the policy part of `rolehook check` (cli_check_policy).
  *
+ * A thin event (decide_is_thin), which `work` finishes "ignored", is
+ * printed in the same shape with no writes and the reason as its note.
+ *
  * Exit status: 0 planned, 1 the event or a plan failed (unknown custom
  * role, event the normaliser rejects), 2 usage, configuration or an
  * input file that cannot be read or has the wrong shape.
@@ -66,8 +69,10 @@ simulate_help(void)
 	    "and the planner, and prints one JSON object: event, rule, leaver,\n"
 	    "protected, desired {role, custom_role, groups, entitlements,\n"
 	    "suspended}, writes [{method, path, body}] in order, seat_delta per\n"
-	    "product, notes and policy_hash.  Verifies no signature, reads no\n"
-	    "secret, writes nothing and calls nobody.\n"
+	    "product, notes and policy_hash.  A thin event (ids only, not a\n"
+	    "terminate), which work ignores, has no rule and no writes and\n"
+	    "says why in notes.  Verifies no signature, reads no secret,\n"
+	    "writes nothing and calls nobody.\n"
 	    "\n"
 	    "  --config FILE        configuration (default " CONFIG_DEFAULT_PATH ")\n"
 	    "  --source NAME        the source the event came from (its normaliser)\n"
@@ -254,6 +259,36 @@ print_json(const struct sim *s, struct json_object *o)
 /* --------------------------------------------------------- one event */
 
 /*
+ * A person `work` does not apply through policy (decide_is_thin), in
+ * the shape of every plan: no rule, nothing desired, no writes, no seat
+ * change, and why (the outcome note `work` records) as the one note.
+ * Returns the object (caller puts it), or NULL out of memory.
+ */
+static struct json_object *
+not_applied(const struct sim *s, const struct norm_event *ev,
+    const char *why)
+{
+	struct policy_decision d;
+	struct plan pl;
+	struct json_object *o;
+	char note[ERRLEN], *notes[1] = { note };
+
+	if ((o = json_object_new_object()) == NULL)
+		return NULL;
+	memset(&d, 0, sizeof(d));
+	d.desired.suspended = -1;          /* as policy_evaluate: unmanaged */
+	memset(&pl, 0, sizeof(pl));        /* no writes, seat_delta 0 */
+	snprintf(note, sizeof(note), "%s", why);
+	pl.notes = notes;
+	pl.nnotes = 1;
+	json_object_object_add(o, "event", norm_event_to_json(ev));
+	add_result(o, &d, &pl);
+	json_object_object_add(o, "policy_hash",
+	    json_object_new_string(policy_hash(s->pol)));
+	return o;
+}
+
+/*
  * The plan for one normalised person: *out gets the object simulate
  * prints ({"event", "rule", ..., "policy_hash"}; caller puts it).
  * Returns 0, or -1 with the error printed.
@@ -265,10 +300,13 @@ plan_person(struct sim *s, const struct norm_event *ev,
 	struct policy_decision d;
 	struct plan *pl = NULL;
 	struct json_object *o = NULL;
+	const char *why;
 	char err[ERRLEN];
 	int rc = -1;
 
 	*out = NULL;
+	if (decide_is_thin(ev, &why))
+		return (*out = not_applied(s, ev, why)) != NULL ? 0 : -1;
 	if (decide_plan(s->pol, ev, s->current, s->roles, s->groups,
 	    s->snapshot, &s->popts, &d, &pl, err, sizeof(err)) != 0) {
 		print_plan_error(s, err);

@@ -304,7 +304,9 @@ reconcile_help(void)
 	    "fresh Zendesk state, are the drift.  Prints one JSON line per\n"
 	    "person with drift: field (role, custom_role, groups,\n"
 	    "entitlements, suspended), its policy.drift mode (revert, alert;\n"
-	    "accept is not shown) and the write.  Needs the Zendesk credential.\n"
+	    "accept is not shown) and the write.  A person whose newest event\n"
+	    "is thin (ids only: 'work' ignores it) is not checked; stderr names\n"
+	    "them.  Needs the Zendesk credential.\n"
 	    "\n"
 	    "  --config FILE   configuration (default " CONFIG_DEFAULT_PATH ")\n"
 	    "  --fix           put people whose drift is all 'revert' back to\n"
@@ -395,6 +397,9 @@ cli_reconcile(int argc, char **argv)
 		if (ro.fix)
 			fprintf(stderr, ", %ld queued for 'rolehook work', %ld "
 			    "left for a person", n.queued, n.needs);
+		if (n.thin > 0)
+			fprintf(stderr, "; %ld not checked (newest event thin: "
+			    "ids only, see above)", n.thin);
 		fprintf(stderr, "%s\n", n.failed ? "; some people could not "
 		    "be read (see above)" : "");
 		rc = n.failed ? 1 : 0;

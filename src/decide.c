@@ -116,6 +116,23 @@ decide_is_person(const struct norm_event *ev)
 }
 
 /*
+ * Enrichment (reading the person from the sender's API) is not
+ * implemented (docs/operations.md, "Not implemented"), so a thin event
+ * has nothing for the rules to look at but ids.
+ */
+int
+decide_is_thin(const struct norm_event *ev, const char **why)
+{
+	int thin = decide_is_person(ev) &&
+	    ev->completeness == NORM_IDS_ONLY &&
+	    strcmp(ev->kind, "terminate") != 0;
+
+	if (why != NULL)
+		*why = thin ? DECIDE_THIN_REASON : NULL;
+	return thin;
+}
+
+/*
  * policy.match_users_by: a key the policy does not list is not used to
  * find the person (the client always tries external_id before email).
  */

@@ -488,6 +488,7 @@ one(size_t i, int thread, void *arg)
 	struct rc *c = arg;
 	struct reconcile_counts *n = &c->n[thread];
 	struct norm_event nev;
+	const char *why;
 	char err[DECIDE_ERRLEN], *line = NULL;
 	int64_t row_id;
 	int got;
@@ -497,7 +498,14 @@ one(size_t i, int thread, void *arg)
 		say(c, c->rep->problem, "people%s", err);
 		n->failed++;
 	} else if (got > 0) {
-		person(c, thread, &nev, &c->ck->pre[i], row_id, n, &line);
+		/* work ignores a thin event: it is not the person's HR state. */
+		if (decide_is_thin(&nev, &why)) {
+			say(c, c->rep->problem, "%s: not checked: its newest "
+			    "event is a %s", nev.subject, why);
+			n->thin++;
+		} else
+			person(c, thread, &nev, &c->ck->pre[i], row_id, n,
+			    &line);
 		unload(c, &nev);
 	}
 	emit(c, c->ck->base + i, line);
@@ -508,7 +516,8 @@ one(size_t i, int thread, void *arg)
  * Every person's external id for show_many (c->xid); returns the
  * requests the run will make at most, about: a show_many per 100
  * external ids of a chunk, a lookup for each other person, and
- * worker_reader_current's.
+ * worker_reader_current's.  A person whose newest event is thin is not
+ * read (see one).
  */
 static long long
 keys_and_estimate(struct rc *c)
@@ -517,7 +526,7 @@ keys_and_estimate(struct rc *c)
 	const char *ext, *email;
 	char err[DECIDE_ERRLEN];
 	long long req = 0;
-	size_t i, inchunk = 0;
+	size_t i, inchunk = 0, thin = 0;
 	int64_t row_id;
 
 	for (i = 0; i < c->total; i++) {
@@ -528,6 +537,11 @@ keys_and_estimate(struct rc *c)
 		}
 		if (load(c, i, &nev, &row_id, err, sizeof(err)) <= 0)
 			continue;
+		if (decide_is_thin(&nev, NULL)) {
+			thin++;
+			unload(c, &nev);
+			continue;
+		}
 		decide_match_keys(c->pol, &nev, &ext, &email);
 		if (zd_show_many_key(ext))
 			c->xid[i] = strdup(ext);
@@ -538,7 +552,8 @@ keys_and_estimate(struct rc *c)
 		unload(c, &nev);
 	}
 	req += (inchunk + ZD_SHOW_MANY_MAX - 1) / ZD_SHOW_MANY_MAX;
-	return req + (long long)c->total * worker_reader_requests(c->rd, 1);
+	return req + (long long)(c->total - thin) *
+	    worker_reader_requests(c->rd, 1);
 }
 
 /* bulk_fn: show_many for batch b of the chunk. */
@@ -733,6 +748,7 @@ reconcile_run(const struct config *cfg, const struct reconcile_opts *o,
 		n->queued += c.n[k].queued;
 		n->needs += c.n[k].needs;
 		n->failed += c.n[k].failed;
+		n->thin += c.n[k].thin;
 	}
 	rc = 0;
 out:

@@ -1101,7 +1101,7 @@ process(struct wthread *t, int64_t id)
 	struct zd_response res = ZD_RESPONSE_INIT;
 	struct plan *pl = NULL;
 	json_object *current = NULL, *snapshot = NULL, *roles, *groups;
-	const char *ext, *email, *what;
+	const char *ext, *email, *what, *why;
 	char note[NOTE_MAX], err[PLAN_ERRLEN];
 	enum zd_result rc;
 	time_t now = time(NULL);
@@ -1142,10 +1142,8 @@ process(struct wthread *t, int64_t id)
 		zendesk_event(t, &row, &nev);
 		goto out;
 	}
-	if (nev.completeness == NORM_IDS_ONLY &&
-	    strcmp(nev.kind, "terminate") != 0) {
-		finish(w, id, "ignored", "thin event (ids only): the sender "
-		    "did not say what changed; nothing to apply");
+	if (decide_is_thin(&nev, &why)) {
+		finish(w, id, "ignored", why);
 		goto out;
 	}
 	decide_match_keys(w->pol, &nev, &ext, &email);

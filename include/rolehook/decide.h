@@ -83,6 +83,24 @@ int decide_each(const struct config *cfg, const char *source,
  */
 int decide_is_person(const struct norm_event *ev);
 
+/* Why a thin event is not applied: `work`'s outcome note for it. */
+#define DECIDE_THIN_REASON "thin event (ids only): the sender did not " \
+	"say what changed; nothing to apply"
+
+/*
+ * A person event (decide_is_person) that the policy does not decide
+ * because the sender said who changed but not what (completeness
+ * NORM_IDS_ONLY: every Gusto and Finch event, HiBob joined, ...;
+ * docs/normalizers.md): rules evaluated on its ids alone could match a
+ * catch-all rule and take the person's access away.  A terminate
+ * is not thin here: the leaver steps need no attributes.  `work`
+ * finishes such an event "ignored", `simulate` prints it without
+ * writes, `events replay --policy` leaves it out and `reconcile` does
+ * not check the person.  Returns 1 with *why (when why is not NULL) the
+ * reason, DECIDE_THIN_REASON (static); else 0 with *why NULL.
+ */
+int decide_is_thin(const struct norm_event *ev, const char **why);
+
 /*
  * The keys that find ev's person in Zendesk, as policy.match_users_by
  * allows them: *external_id (the external_id attribute, else

@@ -4,6 +4,8 @@
  *
  * People come from the store (each person's newest finished event: their
  * last known HR state) or from an HR export (PEOPLE.json, people.h).
+ * A person whose newest event is thin (decide_is_thin: work ignores it)
+ * is not checked: the rules would see ids alone.
  * Each is decided on the one decide path (decide.h) and read into the
  * `current` document `work` would read -- in bulk where Zendesk allows
  * it: users by external id 100 at a time (show_many), every group
@@ -42,6 +44,8 @@ struct reconcile_counts {
 	long queued;          /* --fix: requeued for work */
 	long needs;           /* --fix: drift left to a person */
 	long failed;          /* could not be read or planned */
+	long thin;            /* not checked: their newest event is thin
+	                       * (decide_is_thin), which work ignores */
 };
 
 /*
@@ -56,7 +60,9 @@ struct reconcile_report {
 	 */
 	void (*drift)(void *arg, const char *line);
 	/* A person that was not checked: "SUBJECT: find user: ...",
-	 * "SUBJECT: plan: ..." or "people[3].title: expected a string". */
+	 * "SUBJECT: plan: ..." or "people[3].title: expected a string"
+	 * (counted failed), or "SUBJECT: not checked: its newest event is
+	 * a thin event (ids only): ..." (counted thin). */
 	void (*problem)(void *arg, const char *msg);
 	void *arg;
 	int drift_on_tty;     /* drift lines go to the terminal that shows

@@ -131,7 +131,8 @@ class EffectivePg(PgStore, test_effective.Effective):
 
 
 class ReconcilePg(PgStore, test_reconcile.Reconcile):
-    """reconcile, --field, --fix then work, --people."""
+    """reconcile, --field, --fix then work, --people; a thin event is not
+    drift (nor in replay --policy)."""
 
 
 class ReportStoreLeaversPg(PgStore, test_report_roles.ReportStoreLeavers):
@@ -146,6 +147,7 @@ def load_tests(loader, tests, pattern):
         "GuardPg.test_downgrades_held_then_approved",
         "EffectivePg.test_effective_dates",
         "ReconcilePg.test_reconcile",
+        "ReconcilePg.test_thin_event_is_not_drift",
         "ReportStoreLeaversPg.test_store_terminate_marks_leaver",
         "CheckPg",
     ], sys.modules[__name__]))

@@ -124,6 +124,67 @@ class Reconcile(unittest.TestCase):
             st.stop()
             zd.stop()
 
+    def test_thin_event_is_not_drift(self):
+        """A thin Gusto update (ids only) for an agent: work ignores it, so
+        reconcile does not check that person against it -- no false
+        "role revert -> end-user" from the catch-all rule, nothing queued
+        by --fix (which work would ignore again, every run) -- and says so
+        on stderr and in the summary.  The person's full HR event (another
+        source, the same Zendesk user) is still checked.  events replay
+        --policy leaves the thin event out as well."""
+        self.zd = zd = rhstack.FakeZendesk(seed=SEED)
+        gusto_secret = rhstack.SECRETS["gusto"]
+        uuid = "bcfc9744-0ab3-4ef3-ab0d-e728255d659c"
+        sources = {"hr": {"preset": "standard-webhooks", "normalizer": "generic",
+                          "mapping": MAPPING, "secret_values": [SECRET]},
+                   "gusto": {"preset": "gusto", "secret_values": [gusto_secret]}}
+        st = rhstack.Stack(sources, extra={"zendesk": zd.config(), "policy": POLICY})
+        st.env.update(zd.env())
+        st.start()
+        try:
+            data = {"id": uuid, "work_email": "g@example.com", "name": "G",
+                    "department": "Support", "job_title": "Associate Agent"}
+            body = json.dumps({"type": "employee.hired", "data": data}).encode()
+            code, _, _ = st.post("hr", body, sign("standard-webhooks", SECRET, body,
+                                                  msg_id="msg_thin_hire"))
+            self.assertEqual(code, 202)
+            with open(os.path.join(rhstack.SRC, "tests", "data", "normalize", "gusto",
+                                   "updated.json"), "rb") as f:
+                body = f.read()
+            code, _, _ = st.post("gusto", body, sign("gusto", gusto_secret, body))
+            self.assertEqual(code, 202)
+            self.assertEqual(st.cli("work", "--until-idle").returncode, 0)
+            events = {e["source"]: e for e in map(
+                json.loads, st.cli("events", "list", "--format", "json").stdout.splitlines())}
+            self.assertEqual(events["gusto"]["state"], "ignored")
+            user = [u for u in zd.state()["users"] if u.get("external_id") == uuid]
+            self.assertEqual([u["role"] for u in user], ["agent"])
+            for fix in ((), ("--fix",)):
+                with self.subTest(fix=fix):
+                    r = st.cli("reconcile", *fix)
+                    self.assertEqual(r.stdout, "")
+                    self.assertIn("1 people checked, 0 with drift", r.stderr)
+                    self.assertIn("gusto:%s: not checked: its newest event is a thin event "
+                                  "(ids only)" % uuid, r.stderr)
+                    self.assertIn("; 1 not checked (newest event thin: ids only", r.stderr)
+            # --fix queued nothing: the thin event is still ignored.
+            events = {e["source"]: e for e in map(
+                json.loads, st.cli("events", "list", "--format", "json").stdout.splitlines())}
+            self.assertEqual(events["gusto"]["state"], "ignored")
+            # events replay --policy leaves it out too: without the
+            # catch-all rule the thin person's decision would "change".
+            newpol = dict(POLICY, rules=[r for r in POLICY["rules"] if r["when"]])
+            path = os.path.join(st.tmp, "new-policy.json")
+            with open(path, "w") as f:
+                json.dump({"policy": newpol}, f)
+            r = st.cli("events", "replay", "--since", "0", "--policy", path)
+            self.assertEqual(r.stdout, "")
+            self.assertIn("1 people, 0 would change", r.stderr)
+            self.assertIn("; 1 thin (ids only) event left out", r.stderr)
+        finally:
+            st.stop()
+            zd.stop()
+
     def test_bad_drift_config(self):
         import subprocess
         import tempfile

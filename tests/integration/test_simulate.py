@@ -311,6 +311,49 @@ class Simulate(unittest.TestCase):
             self.assertEqual(a["writes"], b["writes"], case)
             self.assertEqual(a.get("seat_delta"), b.get("seat_delta"), case)
 
+    def test_thin_event_is_ignored_as_work_ignores_it(self):
+        """A thin event (completeness ids_only: the sender said who changed,
+        not what) that is not a terminate is finished "ignored" by work
+        (decide_is_thin); simulate prints it the same way: no rule, no
+        writes, no seat change, the reason as its note -- not the catch-all
+        rule's downgrade of an agent.  A thin terminate is still planned."""
+        norm = os.path.join(SRC, "tests", "data", "normalize")
+        cfg = load_jsonc(d("config.json"))
+        cfg["sources"]["gusto"] = {"preset": "gusto", "secrets": ["env:RH_SIM_GUSTO_SECRET"]}
+        cfg["sources"]["hibob"] = {"preset": "hibob", "secrets": ["env:RH_SIM_HIBOB_SECRET"]}
+        cfg = self.write("thin.json", cfg)
+        thin = ("thin event (ids only): the sender did not say what changed; "
+                "nothing to apply")
+        zero = {"support": 0, "chat": 0, "talk": 0, "guide": 0, "explore": 0}
+        for source, event, current in (
+                ("gusto", "gusto/updated.json", d("current_tier1.json")),
+                ("gusto", "gusto/onboarded.json", d("current_tier1.json")),
+                ("hibob", "hibob/joined.json", None)):
+            with self.subTest(event=event, current=current is not None):
+                args = ["--config", cfg, "--source", source, "--event",
+                        os.path.join(norm, event), "--roles", d("roles.json"),
+                        "--groups", d("groups.json")]
+                if current:
+                    args += ["--current", current]
+                out = self.run_ok(*args)
+                # The event as normalised: its kind is the sender's.
+                self.assertEqual(out["event"]["completeness"], "ids_only")
+                self.assertNotEqual(out["event"]["kind"], "terminate")
+                self.assertEqual(out["writes"], [])
+                self.assertIsNone(out["rule"])
+                self.assertFalse(out["leaver"])
+                self.assertIsNone(out["desired"]["role"])
+                self.assertEqual(out["seat_delta"], zero)
+                self.assertEqual(out["notes"], [thin])
+                self.assertRegex(out["policy_hash"], r"^[0-9a-f]{64}$")
+        out = self.run_ok("--config", cfg, "--source", "gusto", "--event",
+                          os.path.join(norm, "gusto", "terminated_effective.json"),
+                          "--current", d("current_tier1.json"))
+        self.assertEqual(out["event"]["completeness"], "ids_only")
+        self.assertTrue(out["leaver"])
+        self.assertEqual(out["seat_delta"]["support"], -1)
+        self.assertNotIn(thin, out["notes"])
+
     def test_help(self):
         r = rh("simulate", "--help")
         self.assertEqual(r.returncode, 0)

@@ -2,10 +2,12 @@
  * test_decide.c -- the one decide path: a stored event or a body
  * normalised per person (a BambooHR batch is every entry, a split child
  * its own entry, an unsplit batch an error), the match keys per
- * policy.match_users_by, and the protected check (table): the event's
- * subject, e-mail and external id and the Zendesk user's e-mail and
- * external id each protect, the same for every caller (work, simulate,
- * replay and reconcile all call decide_plan / decide_policy).
+ * policy.match_users_by, the thin rule (an ids-only event that is not
+ * a terminate is not decided by policy: decide_is_thin), and the
+ * protected check (table): the event's subject, e-mail and external id
+ * and the Zendesk user's e-mail and external id each protect, the same
+ * for every caller (work, simulate, replay and reconcile all call
+ * decide_plan / decide_policy, and decide_is_thin before them).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -227,6 +229,92 @@ test_is_person(void **state)
 	ev.kind = (char *)"terminate";
 	ev.subject = NULL;
 	assert_int_equal(decide_is_person(&ev), 0);
+}
+
+/*
+ * The thin rule (decide_is_thin), which work, simulate, replay --policy
+ * and reconcile all apply: a person event carrying ids only is not
+ * decided by policy, unless it is a terminate.
+ */
+static void
+test_is_thin(void **state)
+{
+	static const struct {
+		const char *kind, *subject;
+		enum norm_completeness completeness;
+		int thin;
+	} cases[] = {
+		{ "update", "gusto:G1", NORM_IDS_ONLY, 1 },
+		{ "hire", "hibob:H1", NORM_IDS_ONLY, 1 },
+		{ "rehire", "gusto:G1", NORM_IDS_ONLY, 1 },
+		/* The leaver steps need no attributes. */
+		{ "terminate", "gusto:G1", NORM_IDS_ONLY, 0 },
+		{ "update", "hibob:H1", NORM_PARTIAL, 0 },
+		{ "hire", "merge:M1", NORM_FULL, 0 },
+		/* Not a person event: ignored for its own reason. */
+		{ "ignored", "gusto:G1", NORM_IDS_ONLY, 0 },
+		{ "zendesk.user.photo_changed", "zendesk:7", NORM_IDS_ONLY, 0 },
+		{ "update", NULL, NORM_IDS_ONLY, 0 },
+	};
+	struct norm_event ev;
+	const char *why;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		memset(&ev, 0, sizeof(ev));
+		ev.kind = (char *)cases[i].kind;
+		ev.subject = (char *)cases[i].subject;
+		ev.completeness = cases[i].completeness;
+		why = "unset";
+		if (decide_is_thin(&ev, &why) != cases[i].thin)
+			fail_msg("case %zu (%s): expected %d", i, cases[i].kind,
+			    cases[i].thin);
+		if (cases[i].thin)
+			assert_string_equal(why, "thin event (ids only): the "
+			    "sender did not say what changed; nothing to apply");
+		else
+			assert_null(why);
+		/* why may be NULL. */
+		assert_int_equal(decide_is_thin(&ev, NULL), cases[i].thin);
+	}
+}
+
+/* The rule on normalised bodies: BambooHR's event-based webhooks. */
+static void
+test_thin_bodies(void **state)
+{
+	static const struct {
+		const char *body;
+		int thin;
+	} cases[] = {
+		/* Event-based: changedFields only. */
+		{ "{\"type\": \"employee.updated\", \"data\": {\"employeeId\":"
+		  " \"67890\", \"changedFields\": [\"firstName\"]}}", 1 },
+		/* Event-based with values: a terminate is applied. */
+		{ "{\"type\": \"employee.updated\", \"data\": {\"employeeId\":"
+		  " \"67890\", \"changedFields\": [\"status\"], \"fields\":"
+		  " {\"status\": {\"value\": \"Inactive\"}}}}", 0 },
+		/* Field-based: the values came with it. */
+		{ "{\"employees\": [{\"action\": \"Updated\", \"id\": \"1\","
+		  " \"changedFields\": [\"Department\"], \"fields\":"
+		  " {\"Department\": \"Support\"}}]}", 0 },
+	};
+	struct fx *fx = *state;
+	struct norm_event ev;
+	char err[DECIDE_ERRLEN];
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		if (decide_body(fx->cfg, "bamboo", cases[i].body,
+		    strlen(cases[i].body), 0, 0, &ev, NULL, err,
+		    sizeof(err)) != 0)
+			fail_msg("case %zu: %s", i, err);
+		if (decide_is_thin(&ev, NULL) != cases[i].thin)
+			fail_msg("case %zu (%s, completeness %d): expected %d", i,
+			    ev.kind, (int)ev.completeness, cases[i].thin);
+		norm_event_clear(&ev);
+	}
 }
 
 /* -------------------------------------------------------- match keys */
@@ -536,6 +624,8 @@ main(void)
 		cmocka_unit_test(test_each_person_of_a_batch),
 		cmocka_unit_test(test_stored_event_batch_and_child),
 		cmocka_unit_test(test_is_person),
+		cmocka_unit_test(test_is_thin),
+		cmocka_unit_test(test_thin_bodies),
 		cmocka_unit_test(test_match_keys),
 		cmocka_unit_test(test_protected_every_way),
 		cmocka_unit_test(test_order_leave_and_hire),
