@@ -461,21 +461,24 @@ seen_has(const struct seen *set, const char *key)
 
 /*
  * Normalises stored event id and, when it is the newest person event of
- * its subject, records the subject in set and -- for a terminate -- the
- * person's e-mail, external id and employee id in the leaver sets.
- * Unreadable events, ignored kinds and Zendesk events say nothing.
- * Returns 0, or -1 out of memory.
+ * its subject, records the subject in set and -- for a terminate, or an
+ * update of a person whose leave work applied (work ignores it: see
+ * decide_order) -- the person's e-mail, external id and employee id in
+ * the leaver sets.  Unreadable events, ignored kinds and Zendesk events
+ * say nothing.  Returns 0, or -1 out of memory.
  */
 static int
 store_event_visit(struct report *r, struct store *st, int64_t id,
     struct seen *set)
 {
 	struct store_event row;
+	struct store_subject subj;
 	struct norm_event nev;
 	char err[DECIDE_ERRLEN];
-	int rc = 0, s;
+	int rc = 0, s, left;
 
 	memset(&nev, 0, sizeof(nev));
+	memset(&subj, 0, sizeof(subj));
 	if (store_get(st, id, &row) != 0)
 		return 0;
 	/* A split batch's parent fails here; its children stand for it. */
@@ -486,9 +489,14 @@ store_event_visit(struct report *r, struct store *st, int64_t id,
 		rc = s < 0 ? -1 : 0;   /* 1: a newer event decided */
 		goto out;
 	}
-	if (strcmp(nev.kind, "terminate") == 0 && add_leaver(r, &nev) != 0)
+	left = strcmp(nev.kind, "terminate") == 0 ||
+	    (strcmp(nev.kind, "update") == 0 &&
+	    store_subject_get(st, nev.subject, &subj) == 0 &&
+	    subj.left_event > 0);
+	if (left && add_leaver(r, &nev) != 0)
 		rc = -1;
 out:
+	store_subject_clear(&subj);
 	norm_event_clear(&nev);
 	store_event_clear(&row);
 	return rc;

@@ -6,7 +6,9 @@ update; only a hire or rehire decided after the leave gives access again.
 Leave and hire are ordered by when the sender decided them (the signed
 Standard Webhooks timestamp here), never by an effective date alone.
 reconcile plans a leaver from their leave, not from an update work did
-not apply."""
+not apply, and report seats counts them among those who left."""
+import base64
+import http.client
 import json
 import os
 import sqlite3
@@ -102,6 +104,30 @@ class Leavers(unittest.TestCase):
         r = self.st.cli("reconcile")
         drift = [json.loads(l) for l in r.stdout.splitlines() if l.strip()]
         self.assertEqual([d for d in drift if "l-1" in json.dumps(d)], [], r.stdout)
+        # Someone gives the seat back by hand: report seats still knows
+        # L-1 left (the newest stored event is the ignored update).
+        uid = self.user("L-1")["id"]
+        self.zendesk_put("/api/v2/users/%d" % uid,
+                         {"user": {"role": "agent", "custom_role_id": 101, "suspended": False}})
+        r = self.st.cli("report", "seats", "--format", "json")
+        agents = {a["id"]: a for a in json.loads(r.stdout)["agents"]}
+        self.assertTrue(agents[uid]["left_per_hr"], agents.get(uid))
+        self.zendesk_put("/api/v2/users/%d" % uid,
+                         {"user": {"role": "end-user", "suspended": True}})
+
+    def zendesk_put(self, path, doc):
+        """A change made in Zendesk by hand, not by rolehook."""
+        auth = base64.b64encode(("%s/token:%s" % (self.zd.EMAIL, self.zd.TOKEN)).encode())
+        c = http.client.HTTPConnection("127.0.0.1", self.zd.port, timeout=30)
+        try:
+            c.request("PUT", path, body=json.dumps(doc).encode(),
+                      headers={"Content-Type": "application/json",
+                               "Authorization": "Basic " + auth.decode()})
+            r = c.getresponse()
+            self.assertEqual(r.status, 200, r.read())
+            r.read()
+        finally:
+            c.close()
 
     def test_backdated_leave_after_newer_update(self):
         self.hr("L-2", "employee.hired", ago=200, department="Support", job_title="Associate Agent")
