@@ -24,9 +24,18 @@
  * fresh process.  Linux reserves accept(2)'s descriptor before it waits
  * for a connection, so EMFILE comes back at once, also with no
  * connection pending: the backoff is what keeps that from spinning.
+ *
+ * The unix socket belongs to one serve at a time.  Running serve by hand
+ * while the unit is up is a common mistake: the second process must not
+ * unlink the live socket (nginx would then reach nobody, 502, while the
+ * first still runs), nor remove at exit a socket that is not its own.
+ * So serve holds a lock beside the socket while it runs, replaces only a
+ * socket nobody listens on, and at exit removes only the file it bound
+ * (lock_socket_path, probe_stale, unlink_own).
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -36,6 +45,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -324,50 +334,212 @@ socket_gid(const char *name, gid_t *gid, char *err, size_t errlen)
 	return -1;
 }
 
+/*
+ * A unix socket at server.listen and what serve knows about it: the lock
+ * it holds while it runs, and the socket file it bound (st_dev, st_ino)
+ * so that at exit it removes that file and no other.
+ */
+struct unix_owner {
+	char lock_path[sizeof(((struct sockaddr_un *)0)->sun_path) + 8];
+	int lock_fd;            /* flock()ed "<path>.lock", or -1 */
+	int bound;              /* dev and ino below are valid */
+	dev_t dev;
+	ino_t ino;
+};
+
+/*
+ * Takes flock(LOCK_EX) on "<path>.lock" beside the socket, kept until
+ * serve exits (the kernel drops it if serve dies).  Whoever holds it owns
+ * the path, so the check for a listener, the removal of a stale socket
+ * and bind(2) are never interleaved with another serve's: two started at
+ * the same moment cannot both find the path stale and the later one
+ * unlink the earlier one's fresh socket.  The file is never removed: a
+ * serve that unlinked it would let the next lock a new file while a third
+ * still waits to lock the old one.  Opened read-only (flock(2) works on
+ * any descriptor), so a lock file another user created is still usable
+ * if it can be read.  Returns 0, or -1 with err filled.
+ */
+static int
+lock_socket_path(const char *path, struct unix_owner *o, char *err,
+    size_t errlen)
+{
+	int fd = -1, rc = -1;
+
+	snprintf(o->lock_path, sizeof(o->lock_path), "%s.lock", path);
+	if ((fd = open(o->lock_path, O_RDONLY | O_CREAT | O_NOFOLLOW |
+	    O_CLOEXEC, 0660)) < 0) {
+		snprintf(err, errlen, "%s: %s", o->lock_path, strerror(errno));
+		goto out;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+		if (errno == EWOULDBLOCK)
+			snprintf(err, errlen, "another rolehook serve is "
+			    "listening on %s (%s is locked); stop it first",
+			    path, o->lock_path);
+		else
+			snprintf(err, errlen, "%s: flock: %s", o->lock_path,
+			    strerror(errno));
+		goto out;
+	}
+	o->lock_fd = fd;
+	fd = -1;
+	rc = 0;
+out:
+	if (fd >= 0)
+		close(fd);
+	return rc;
+}
+
+/*
+ * At exit (and when open_unix fails after bind), removes the socket file
+ * this process bound, only if path still names it: a file put there
+ * since (by hand, or by a process that takes no lock) is left alone and
+ * a warning says so.  Call before closing the listening descriptor:
+ * while it is open the bound file's inode stays allocated (the socket
+ * holds it even once unlinked), so its number cannot have been given to
+ * a newer file and equal st_dev and st_ino mean the same file.
+ */
+static void
+unlink_own(const char *path, const struct unix_owner *o)
+{
+	struct stat sb;
+
+	if (lstat(path, &sb) != 0) {
+		if (errno != ENOENT)
+			log_kv(LOG_WARN, "cannot check the socket before "
+			    "removing it", "event", "socket_not_removed",
+			    "path", path, "error", strerror(errno),
+			    (char *)NULL);
+		return;
+	}
+	if (sb.st_dev != o->dev || sb.st_ino != o->ino) {
+		log_kv(LOG_WARN, "not removing the socket: the path names "
+		    "another file now", "event", "socket_not_removed",
+		    "path", path, (char *)NULL);
+		return;
+	}
+	if (unlink(path) != 0 && errno != ENOENT)
+		log_kv(LOG_WARN, "cannot remove the socket",
+		    "event", "socket_not_removed", "path", path,
+		    "error", strerror(errno), (char *)NULL);
+}
+
+/*
+ * Whether a socket file at sun may be removed: connect(2) to it.  Refused
+ * (ECONNREFUSED) means nobody listens: a socket left by a serve that was
+ * killed.  Anything else is kept: a listener that takes no lock (another
+ * program, or a rolehook from before the lock) or one that cannot be
+ * probed (EACCES: not ours to judge).  Non-blocking, so a listener whose
+ * backlog is full answers EAGAIN at once instead of making serve wait.
+ * Returns 0 when the path is stale or gone, -1 with err filled otherwise.
+ */
+static int
+probe_stale(const struct sockaddr_un *sun, char *err, size_t errlen)
+{
+	int fd, e, rc = -1;
+
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	    0)) < 0) {
+		snprintf(err, errlen, "%s: socket: %s", sun->sun_path,
+		    strerror(errno));
+		return -1;
+	}
+	e = connect(fd, (const struct sockaddr *)sun, sizeof(*sun)) == 0 ?
+	    0 : errno;
+	if (e == ECONNREFUSED || e == ENOENT)
+		rc = 0;
+	else if (e == 0 || e == EAGAIN || e == EINPROGRESS)
+		snprintf(err, errlen, "another process is listening on %s (a "
+		    "running rolehook serve?); stop it first", sun->sun_path);
+	else
+		snprintf(err, errlen, "%s: cannot tell whether something "
+		    "listens on it (connect: %s); remove it if it is stale",
+		    sun->sun_path, strerror(e));
+	close(fd);
+	return rc;
+}
+
+/*
+ * Opens the listening unix socket at path.  Under the lock (see
+ * lock_socket_path), replaces a stale socket, never another file and
+ * never a socket something listens on (probe_stale).  Between the probe
+ * and bind(2) a process that takes no lock could still bind there; its
+ * bind or ours then fails with EADDRINUSE, unless it too unlinks first,
+ * which no rolehook with the lock does.  Fills *o (lock and the bound
+ * file's identity; server_run releases them).  Returns the descriptor, or
+ * -1 with err filled (the socket file is then not left behind).
+ */
 static int
 open_unix(const char *path, mode_t mode, const char *group, int backlog,
-    char *err, size_t errlen)
+    struct unix_owner *o, char *err, size_t errlen)
 {
 	struct sockaddr_un sun;
 	struct stat sb;
 	gid_t gid = (gid_t)-1;
-	int fd = -1;
+	int fd = -1, rc = -1;
 
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
 	if (strlen(path) >= sizeof(sun.sun_path)) {
 		snprintf(err, errlen, "%s: socket path too long (max %zu)",
 		    path, sizeof(sun.sun_path) - 1);
-		return -1;
+		goto out;
 	}
 	memcpy(sun.sun_path, path, strlen(path) + 1);
 	if (group != NULL && socket_gid(group, &gid, err, errlen) != 0)
-		return -1;
+		goto out;
+	if (lock_socket_path(path, o, err, errlen) != 0)
+		goto out;
 	/* Replace a stale socket from an earlier run, never another file. */
 	if (lstat(path, &sb) == 0) {
 		if (!S_ISSOCK(sb.st_mode)) {
 			snprintf(err, errlen, "%s: exists and is not a socket",
 			    path);
-			return -1;
+			goto out;
 		}
-		unlink(path);
+		if (probe_stale(&sun, err, errlen) != 0)
+			goto out;
+		if (unlink(path) != 0 && errno != ENOENT) {
+			snprintf(err, errlen, "%s: cannot remove the stale "
+			    "socket: %s", path, strerror(errno));
+			goto out;
+		}
 	}
 	/*
 	 * Group, then mode, then listen(2): nobody connects before both are
 	 * right.  chown(2) to a group serve is a member of needs no
 	 * privilege (the units give serve www-data as a supplementary
-	 * group, not its primary one).
+	 * group, not its primary one).  fstat(2) of a socket describes the
+	 * socket, not the file bind(2) made: lstat(2) the path for that,
+	 * still under the lock.
 	 */
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0 ||
-	    bind(fd, (struct sockaddr *)&sun, sizeof(sun)) != 0 ||
-	    (gid != (gid_t)-1 && chown(path, (uid_t)-1, gid) != 0) ||
+	    bind(fd, (struct sockaddr *)&sun, sizeof(sun)) != 0) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		goto out;
+	}
+	if (lstat(path, &sb) != 0) {
+		snprintf(err, errlen, "%s: lstat after bind: %s", path,
+		    strerror(errno));
+		goto out;
+	}
+	o->dev = sb.st_dev;
+	o->ino = sb.st_ino;
+	o->bound = 1;
+	if ((gid != (gid_t)-1 && chown(path, (uid_t)-1, gid) != 0) ||
 	    chmod(path, mode) != 0 || listen(fd, backlog) != 0) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		return -1;
+		goto out;
 	}
-	return fd;
+	rc = fd;
+	fd = -1;
+out:
+	if (fd >= 0) {
+		if (o->bound)
+			unlink_own(path, o);
+		close(fd);
+	}
+	return rc;
 }
 
 static int
@@ -426,12 +598,15 @@ server_run(const struct config *cfg, struct store *st, struct metrics *m,
     char *err, size_t errlen)
 {
 	struct pool p;
+	struct unix_owner uo;
 	pthread_t *threads = NULL;
 	sigset_t set;
 	const char *listen_at = cfg->server.listen;
 	int i, started = 0, sig = 0, rc = -1;
 
 	memset(&p, 0, sizeof(p));
+	memset(&uo, 0, sizeof(uo));
+	uo.lock_fd = -1;
 	p.ig.cfg = cfg;
 	p.ig.store = st;
 	p.ig.metrics = m;
@@ -452,8 +627,8 @@ server_run(const struct config *cfg, struct store *st, struct metrics *m,
 	}
 	if (strncmp(listen_at, "unix:", 5) == 0)
 		p.fd = open_unix(listen_at + 5, cfg->server.socket_mode,
-		    cfg->server.socket_group, cfg->server.backlog, err,
-		    errlen);
+		    cfg->server.socket_group, cfg->server.backlog, &uo,
+		    err, errlen);
 	else
 		p.fd = open_tcp(listen_at, cfg->server.backlog, err, errlen);
 	if (p.fd < 0)
@@ -509,11 +684,14 @@ out:
 	for (i = 0; i < started; i++)
 		pthread_join(threads[i], NULL);
 	free(threads);
+	/* Still holding the lock and the descriptor: see unlink_own. */
 	if (p.fd >= 0) {
+		if (uo.bound)
+			unlink_own(listen_at + 5, &uo);
 		close(p.fd);
-		if (strncmp(listen_at, "unix:", 5) == 0)
-			unlink(listen_at + 5);
 	}
+	if (uo.lock_fd >= 0)
+		close(uo.lock_fd);
 	if (rc == 0 && atomic_load(&p.failed)) {
 		snprintf(err, errlen, "%s; exiting with status 1 so that the "
 		    "service manager restarts serve", p.fail_why);

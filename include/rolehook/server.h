@@ -38,12 +38,16 @@ void server_block_signals(sigset_t *set);
  * cfg->server.socket_mode and, if set, group cfg->server.socket_group;
  * or "IPv4:port"), starts cfg->server.threads threads and serves until
  * SIGTERM or SIGINT, then stops accepting, finishes requests in flight
- * and returns 0.  Returns -1 with err filled if the socket cannot be
- * opened, or after the same orderly stop if accept(2) kept failing for
- * SERVER_ACCEPT_GIVEUP_S or failed in a way no retry can mend (the
- * caller should then exit non-zero).  Must be called from the main
- * thread before any other thread is started (it sets the signal mask
- * the workers inherit).
+ * and returns 0.  A unix socket: holds flock() on "/path.lock" until it
+ * returns, replaces a stale socket at /path only (nothing listens on
+ * it), and at return removes /path only if it still names the socket
+ * this call bound.  Returns -1 with err filled if the socket cannot be
+ * opened (another serve holds the lock, a process listens on /path,
+ * /path is not a socket, ...), or after the same orderly stop if
+ * accept(2) kept failing for SERVER_ACCEPT_GIVEUP_S or failed in a way
+ * no retry can mend (the caller should then exit non-zero).  Must be
+ * called from the main thread before any other thread is started (it
+ * sets the signal mask the workers inherit).
  */
 int server_run(const struct config *cfg, struct store *st,
     struct metrics *m, char *err, size_t errlen);
