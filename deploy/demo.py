@@ -143,11 +143,23 @@ def main():
 
     try:
         now = int(time.time())
-        bamboo = json.dumps({"type": "employee.updated", "timestamp": "2026-11-29T09:00:00+0000",
-                             "data": {"companyId": "12345", "employeeId": "67890",
-                                      "changedFields": ["jobTitle", "department"]}}).encode()
+        # A field-based BambooHR webhook batches the people it changed:
+        # work splits it and applies each (an event-based one carries ids
+        # only: "thin", nothing to apply, docs/normalizers.md).
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%S+0000", time.gmtime(now))
+        bamboo = json.dumps({"employees": [
+            {"action": "Updated", "changedFields": ["Job Title", "Department"], "id": "67890",
+             "timestamp": stamp,
+             "fields": {"First Name": "Sam", "Last Name": "Okafor",
+                        "Work Email": "sam@example.com", "Department": "Support",
+                        "Job Title": "Associate Support Specialist"}},
+            {"action": "Updated", "changedFields": ["Job Title"], "id": "67891",
+             "timestamp": stamp,
+             "fields": {"First Name": "Ines", "Last Name": "Costa",
+                        "Work Email": "ines@example.com", "Department": "Finance",
+                        "Job Title": "Controller"}}]}).encode()
         bh = sign("bamboohr", SECRETS["bamboohr"], bamboo, ts=now)
-        send("BambooHR: employee moved to Support", "bamboohr", bamboo, bh, 202)
+        send("BambooHR: 2 changes, Sam to Support", "bamboohr", bamboo, bh, 202)
         send("BambooHR retries the same delivery", "bamboohr", bamboo, bh, 200)
 
         zbody = json.dumps({"id": "01JDEMO0ROLECHANGED", "type": "zen:event-type:user.role_changed",

@@ -404,9 +404,9 @@ zendesk_event(struct wthread *t, const struct store_event *row,
 		finish(w, row->id, "done", note);
 		return;
 	}
-	snprintf(note, sizeof(note), "drift: %s on user %s: %s -> %s",
-	    nev->kind, user, nev->previous ? nev->previous : "?",
-	    nev->current ? nev->current : "?");
+	snprintf(note, sizeof(note), "drift: %s on user %s: %s -> %s "
+	    "(recorded, not reverted)", nev->kind, user, nev->previous ?
+	    nev->previous : "?", nev->current ? nev->current : "?");
 	log_kv(LOG_WARN, "drift", "zendesk_user", user, "change", nev->kind,
 	    "previous", nev->previous, "current", nev->current, (char *)NULL);
 	memset(&a, 0, sizeof(a));
