@@ -294,6 +294,33 @@ class RefreshRotation(unittest.TestCase):
         self.assertEqual(self.zd.state()["oauth"]["refresh"][tok]["state"], "live")
         self.assertFalse(os.path.exists(self.rfile + ".tmp"))
 
+    def test_revoked_refresh_token_is_said_whole(self):
+        """A refresh token Zendesk refuses: report seats, work and reconcile
+        say so whole -- the file named (a long path), what to do -- with
+        OAuth advice, not the API token's."""
+        d = os.path.join(self.dir, "a-long-directory-name-" + "x" * 100)
+        os.mkdir(d, 0o700)
+        rfile = os.path.join(d, "refresh_token")
+        fd = os.open(rfile, os.O_WRONLY | os.O_CREAT, 0o600)
+        os.write(fd, b"rt-revoked-by-an-admin\n")
+        os.close(fd)
+        self.stack.extra["zendesk"]["auth"]["oauth"]["refresh_token_file"] = rfile
+        self.stack.extra["policy"] = POLICY
+        self.stack.write_config()
+        whole = ("Zendesk refused the refresh token in %s (invalid_grant: used already or "
+                 "revoked): put a new one from the Admin Center into that file "
+                 "(docs/operations.md, OAuth)" % rfile)
+        for args in (["report", "seats", "--format", "json"], ["work", "--until-idle"],
+                     ["reconcile", "--quiet"]):
+            r = self.stack.cli(*args, check=False, timeout=60)
+            self.assertEqual(r.returncode, 1, (args, r.stderr))
+            said = [l for l in r.stderr.splitlines() if l.startswith("rolehook: ")]
+            self.assertTrue(said and whole in said[-1], (args, r.stderr))
+            self.assertNotIn("API token", r.stderr)
+            if args[0] == "report":
+                self.assertIn("check zendesk.auth.oauth: client_id and client_secret",
+                              said[-1])
+
     def test_concurrent_processes_share_the_file(self):
         oauth_on(self.zd, delay_s=0.2)
         ps = [self.seats() for _ in range(4)]
