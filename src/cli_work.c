@@ -17,8 +17,12 @@
 #include "rolehook/cli.h"
 #include "rolehook/cliutil.h"
 #include "rolehook/config.h"
+#include "rolehook/decide.h"
 #include "rolehook/jsonutil.h"
 #include "rolehook/log.h"
+#include "rolehook/normalize.h"
+#include "rolehook/people.h"
+#include "rolehook/policy.h"
 #include "rolehook/reconcile.h"
 #include "rolehook/store.h"
 #include "rolehook/worker.h"
@@ -65,6 +69,8 @@ cli_work(int argc, char **argv)
 	const char *path = CONFIG_DEFAULT_PATH;
 	struct worker_opts wo;
 	struct config *cfg = NULL;
+	struct policy *p = NULL;
+	json_object *pol = NULL;
 	struct sigaction sa;
 	char err[CONFIG_ERRLEN];
 	int c, rc;
@@ -97,6 +103,18 @@ cli_work(int argc, char **argv)
 	umask(007);
 	if (cliutil_load_config(path, CONFIG_SECRETS_SKIP, &cfg) != 0)
 		return EXIT_USAGE;
+	/*
+	 * The policy compiled here first only to name the file in its
+	 * errors, as worker_run's other configuration errors do (exit 1,
+	 * as before: rolehook(8)).
+	 */
+	if (json_object_object_get_ex(cfg->root, "policy", &pol) &&
+	    policy_compile(pol, &p, err, sizeof(err)) != 0) {
+		fprintf(stderr, "rolehook: work: %s: %s\n", cfg->path, err);
+		config_free(cfg);
+		return 1;
+	}
+	policy_free(p);
 	rc = worker_run(cfg, &wo, &stop_flag, err, sizeof(err));
 	if (rc != 0)
 		fprintf(stderr, "rolehook: work: %s\n", err);
@@ -320,7 +338,9 @@ reconcile_help(void)
 	    "                  the account's rate limit, then done/total and ETA)\n"
 	    "\n"
 	    "exit status: 0 done (drift or not), 1 some people could not be\n"
-	    "read, 2 usage or configuration error\n");
+	    "read, or the store or Zendesk failed, 2 usage or configuration\n"
+	    "error (the policy, the zendesk section or its credential, a\n"
+	    "--people entry that does not read)\n");
 }
 
 static void
@@ -335,6 +355,29 @@ print_problem(void *arg, const char *msg)
 {
 	(void)arg;
 	fprintf(stderr, "rolehook: reconcile: %s\n", msg);
+}
+
+/*
+ * Every entry of --people reads, before any Zendesk request: a bad one
+ * is an input error naming the file and the entry (exit 2), as for
+ * simulate --all and report seats --people.  0, or -1 (said).
+ */
+static int
+check_people(const char *path, json_object *people)
+{
+	struct norm_event ev;
+	char err[DECIDE_ERRLEN];
+	size_t i, n = json_object_array_length(people);
+
+	for (i = 0; i < n; i++) {
+		if (people_from_json(json_object_array_get_idx(people, i), i,
+		    &ev, err, sizeof(err)) != 0) {
+			fprintf(stderr, "rolehook: %s: %s\n", path, err);
+			return -1;
+		}
+		people_clear(&ev);
+	}
+	return 0;
 }
 
 int
@@ -380,6 +423,10 @@ cli_reconcile(int argc, char **argv)
 		json_object_put(ro.people);
 		return EXIT_USAGE;
 	}
+	if (people != NULL && check_people(people, ro.people) != 0) {
+		json_object_put(ro.people);
+		return EXIT_USAGE;
+	}
 	signal(SIGPIPE, SIG_IGN);
 	if (cliutil_load_config(path, CONFIG_SECRETS_SKIP, &cfg) != 0) {
 		json_object_put(ro.people);
@@ -389,6 +436,10 @@ cli_reconcile(int argc, char **argv)
 	rc = reconcile_run(cfg, &ro, &rep, &n, err, sizeof(err));
 	if (rc < 0)
 		fprintf(stderr, "rolehook: reconcile: %s\n", err);
+	if (rc == -2)
+		rc = EXIT_USAGE;
+	else if (rc < 0)
+		rc = 1;
 	else {
 		fprintf(stderr, "reconcile: %ld people checked, %ld with drift",
 		    n.people, n.drifted);
@@ -401,5 +452,5 @@ cli_reconcile(int argc, char **argv)
 	}
 	json_object_put(ro.people);
 	config_free(cfg);
-	return rc < 0 ? 1 : rc;
+	return rc;
 }
