@@ -465,10 +465,21 @@ print_row(const struct store_event *ev, void *arg)
 		return;
 	}
 	fmt_time(ev->received, tbuf, sizeof(tbuf));
-	printf("%-8lld %-20s %-12s %-10s %3d  %s%s%s\n", (long long)ev->id,
-	    tbuf, ev->source ? ev->source : "", ev->state ? ev->state : "",
-	    ev->attempts, ev->delivery_id ? ev->delivery_id : "",
-	    ev->last_error ? "  " : "", ev->last_error ? ev->last_error : "");
+	/*
+	 * Every string from the store cleaned: a compromised serve can
+	 * write escape sequences into a delivery id or an outcome note.
+	 */
+	printf("%-8lld %-20s ", (long long)ev->id, tbuf);
+	cliutil_print_clean(stdout, ev->source, 12);
+	putchar(' ');
+	cliutil_print_clean(stdout, ev->state, 10);
+	printf(" %3d  ", ev->attempts);
+	cliutil_print_clean(stdout, ev->delivery_id, 0);
+	if (ev->last_error != NULL) {
+		fputs("  ", stdout);
+		cliutil_print_clean(stdout, ev->last_error, 0);
+	}
+	putchar('\n');
 }
 
 static int

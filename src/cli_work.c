@@ -135,10 +135,19 @@ why_help(void)
 	    "the policy hash, the request and its HTTP status.  For a rehire\n"
 	    "restored from a snapshot, where each restored value came from\n"
 	    "(the rule or the snapshot, within the rule) and which snapshot\n"
-	    "values policy did not grant.  USER is a\n"
-	    "Zendesk user id (digits) or a subject key such as\n"
-	    "bamboohr:67890 (see 'rolehook events show').\n");
+	    "values policy did not grant.\n"
+	    "\n"
+	    "USER is a Zendesk user id (digits) or a subject key such as\n"
+	    "generic:E-2001 or bamboohr:67890 (the \"subject\" of 'rolehook\n"
+	    "events list'; email:ADDRESS for a person HR named by e-mail\n"
+	    "only).  A bare e-mail address or name is neither: rows are not\n"
+	    "found by e-mail, so it is a usage error (exit 2).\n");
 }
+
+#define WHY_USER "USER: expected a Zendesk user id (digits) or a subject " \
+	"key such as generic:E-2001 (the \"subject\" of 'rolehook events " \
+	"list'; email:ADDRESS for a person HR named by e-mail only); audit " \
+	"rows are not found by a bare e-mail address"
 
 struct why_ctx {
 	int json;
@@ -169,8 +178,7 @@ why_provenance(const char *text)
 static void
 why_print_clean(const char *s)
 {
-	for (; s != NULL && *s != '\0'; s++)
-		putchar((unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s);
+	cliutil_print_clean(stdout, s, 0);
 }
 
 static void
@@ -245,10 +253,17 @@ why_row(int64_t id, time_t at, const struct store_audit *a, void *arg)
 		json_object_put(o);
 		return;
 	}
-	printf("%s  event %-6lld %-17s rule %-12s %3d  %s  %s\n", tbuf,
-	    (long long)a->event_id, a->action ? a->action : "",
-	    a->rule ? a->rule : "-", a->http_status,
-	    a->request ? a->request : "-", a->after ? a->after : "");
+	/* Every string from the store cleaned (a compromised serve or
+	 * store may have planted escape sequences); widths by hand. */
+	printf("%s  event %-6lld ", tbuf, (long long)a->event_id);
+	cliutil_print_clean(stdout, a->action, 17);
+	printf(" rule ");
+	cliutil_print_clean(stdout, a->rule ? a->rule : "-", 12);
+	printf(" %3d  ", a->http_status);
+	why_print_clean(a->request ? a->request : "-");
+	printf("  ");
+	why_print_clean(a->after ? a->after : "");
+	putchar('\n');
 	/* Once per event: every row of the rehire carries the same. */
 	if (prov != NULL && a->event_id != w->prov_event) {
 		why_print_provenance(prov);
@@ -281,12 +296,14 @@ cli_why(int argc, char **argv)
 		return cliutil_usage_error("why", "expected one USER");
 	user = argv[optind];
 	if (strlen(user) == 0 || strlen(user) > 256)
-		return cliutil_usage_error("why", "USER: expected a Zendesk user id or "
-		    "a subject key");
+		return cliutil_usage_error("why", WHY_USER);
+	/* Every subject key is "<kind>:<id>" (normalize.h). */
 	if (strspn(user, "0123456789") == strlen(user))
 		snprintf(key, sizeof(key), "zendesk_user:%s", user);
-	else
+	else if (strchr(user, ':') != NULL)
 		snprintf(key, sizeof(key), "%s", user);
+	else
+		return cliutil_usage_error("why", WHY_USER);
 	if (cliutil_load_config(path, CONFIG_SECRETS_SKIP, &cfg) != 0)
 		return EXIT_USAGE;
 	memset(&so, 0, sizeof(so));
@@ -299,8 +316,13 @@ cli_why(int argc, char **argv)
 		fprintf(stderr, "rolehook: store: cannot read the audit trail\n");
 		goto out;
 	}
-	if (w.n == 0)
-		fprintf(stderr, "rolehook: no audit rows for %s\n", user);
+	if (w.n == 0) {
+		fprintf(stderr, "rolehook: no audit rows for ");
+		cliutil_print_clean(stderr, user, 0);
+		fprintf(stderr, " (%s)\n", strchr(user, ':') != NULL ?
+		    "'rolehook events list' shows each event's subject" :
+		    "try the person's subject key: 'rolehook events list'");
+	}
 	rc = 0;
 out:
 	store_close(st);

@@ -287,3 +287,13 @@ out:
 	return rc;
 }
 
+void
+cliutil_print_clean(FILE *f, const char *s, size_t width)
+{
+	size_t n = 0;
+
+	for (; s != NULL && *s != '\0'; s++, n++)
+		fputc((unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s, f);
+	for (; n < width; n++)
+		fputc(' ', f);
+}
