@@ -463,8 +463,8 @@ cli_reconcile(int argc, char **argv)
 	else if (rc < 0)
 		rc = 1;
 	else {
-		fprintf(stderr, "reconcile: %ld people checked, %ld with drift",
-		    n.people, n.drifted);
+		fprintf(stderr, "reconcile: %ld %s checked, %ld with drift",
+		    n.people, n.people == 1 ? "person" : "people", n.drifted);
 		if (ro.fix)
 			fprintf(stderr, ", %ld queued for 'rolehook work', %ld "
 			    "left for a person", n.queued, n.needs);

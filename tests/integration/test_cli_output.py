@@ -4,7 +4,8 @@ A compromised `serve` (or anyone who can write the store) can put escape
 sequences into a delivery id, an outcome note or an audit row; none may
 reach the operator's terminal raw: every store-sourced string printed in
 table form has its control bytes as '?'.  Also: `why` takes a Zendesk
-user id or a subject key, and says so for an e-mail address."""
+user id or a subject key, and says so for an e-mail address; report
+totals say "1 agent", not "1 agents"."""
 import json
 import os
 import sqlite3
@@ -68,6 +69,11 @@ class TableOutput(unittest.TestCase):
             self.assertIn("?[1m", out)
             self.assertIn("rule r?[8m", out)
             self.assertIn("PUT ?[2K/x  {}?c", out)
+
+    def test_report_totals_singular(self):
+        """The owner (admin) and Kim (agent): "1 agent, 1 admin"."""
+        out = self.table("report", "seats")
+        self.assertIn("totals: 2 users (1 agent, 1 admin), 0 suspended", out)
 
     def test_why_by_email_says_what_user_is(self):
         r = self.stack.cli("why", "kim@example.com", check=False)

@@ -317,6 +317,12 @@ class BulkReads(rhstack.FakeZendeskCase):
             self.assertIn("%s: zendesk.auth.token: environment variable RH_TEST_ZD_TOKEN "
                           "is not set" % self.cfg, r.stderr)
 
+    def test_one_person_is_singular(self):
+        r, made = self.reconcile([agent_person(0)])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("rolehook: reconcile: 1 person, about ", r.stderr)
+        self.assertIn("reconcile: 1 person checked, 0 with drift", r.stderr)
+
     def test_chunks_of_show_many(self):
         people = [agent_person(i) for i in range(NB)]
         r, made = self.reconcile(people)
