@@ -73,6 +73,21 @@ bulk_fmt_duration(char *buf, size_t len, double s)
 		    (t % 3600) / 60);
 }
 
+/* what (a plural noun: "people", "agents") for n of them, on stderr. */
+static void
+print_noun(const char *what, long long n)
+{
+	size_t len = strlen(what);
+
+	if (n != 1)
+		fputs(what, stderr);
+	else if (strcmp(what, "people") == 0)
+		fputs("person", stderr);
+	else
+		fprintf(stderr, "%.*s", (int)(len > 1 && what[len - 1] == 's' ?
+		    len - 1 : len), what);
+}
+
 /* Prints the estimate (unless quiet); returns the floor in seconds. */
 double
 bulk_estimate(const char *cmd, long long items, const char *what,
@@ -90,8 +105,10 @@ bulk_estimate(const char *cmd, long long items, const char *what,
 	bulk_fmt_count(nr, sizeof(nr), requests);
 	bulk_fmt_count(nl, sizeof(nl), limit_per_min);
 	bulk_fmt_duration(dur, sizeof(dur), floor_s);
-	fprintf(stderr, "rolehook: %s: %s %s, about %s requests: at least %s "
-	    "at %s requests/min\n", cmd, ni, what, nr, dur, nl);
+	fprintf(stderr, "rolehook: %s: %s ", cmd, ni);
+	print_noun(what, items);
+	fprintf(stderr, ", about %s request%s: at least %s at %s "
+	    "requests/min\n", nr, requests == 1 ? "" : "s", dur, nl);
 	fflush(stderr);
 	return floor_s;
 }

@@ -284,6 +284,46 @@ cli_check(int argc, char **argv)
 #define EVENTS_SUBS "expected 'list', 'dead', 'show ID', 'retry ID', " \
 	"'approve ID', 'cancel ID' or 'replay --since TIME'"
 
+/* Every state an event can be in (architecture.md, "The store"). */
+static const char *const ev_states[] = { "pending", "retry", "waiting",
+	"held", "dead", "done", "ignored", "stale", "cancelled", NULL };
+
+/*
+ * --state and --source filter by exact value: one that cannot match is
+ * a usage error rather than an empty list.  A source must be in the
+ * configuration (events of a source removed from it are still listed
+ * without --source).  0, or EXIT_USAGE (said).
+ */
+static int
+check_filters(const struct config *cfg, const char *state, const char *source)
+{
+	char msg[512];
+	size_t i, off;
+	int n;
+
+	for (i = 0; state != NULL && ev_states[i] != NULL &&
+	    strcmp(state, ev_states[i]) != 0; i++)
+		;
+	if (state != NULL && ev_states[i] == NULL)
+		return cliutil_usage_error("events", "--state: expected pending, "
+		    "retry, waiting, held, dead, done, ignored, stale or "
+		    "cancelled");
+	if (source == NULL || config_source_find(cfg, source,
+	    strlen(source)) != NULL)
+		return 0;
+	n = snprintf(msg, sizeof(msg), "--source: no source \"%.64s\" in %s "
+	    "(sources:", source, cfg->path);
+	off = n > 0 && (size_t)n < sizeof(msg) ? (size_t)n : sizeof(msg) - 1;
+	for (i = 0; i < cfg->nsources && off < sizeof(msg) - 1; i++) {
+		n = snprintf(msg + off, sizeof(msg) - off, "%s %s",
+		    i > 0 ? "," : "", cfg->sources[i].name);
+		off += n > 0 ? (size_t)n : 0;
+	}
+	if (off < sizeof(msg) - 1)
+		snprintf(msg + off, sizeof(msg) - off, ")");
+	return cliutil_usage_error("events", msg);
+}
+
 /* RFC 3339 or unix seconds. */
 static int
 parse_time(const char *s, time_t *out)
@@ -328,8 +368,10 @@ events_help(void)
 	    "Signatures and secrets are never stored, so never shown.\n"
 	    "\n"
 	    "  --config FILE   configuration (default " CONFIG_DEFAULT_PATH ")\n"
-	    "  --state S       pending, done, ignored, dead, ...\n"
-	    "  --source S      a source name from the configuration\n"
+	    "  --state S       pending, retry, waiting, held, dead, done,\n"
+	    "                  ignored, stale or cancelled\n"
+	    "  --source S      a source name from the configuration (others\n"
+	    "                  are refused)\n"
 	    "  --limit N       at most N events (default 100)\n"
 	    "  --pending       list: events waiting for a future effective date\n"
 	    "                  (a newer one of the same kind moves them;\n"
@@ -423,10 +465,21 @@ print_row(const struct store_event *ev, void *arg)
 		return;
 	}
 	fmt_time(ev->received, tbuf, sizeof(tbuf));
-	printf("%-8lld %-20s %-12s %-10s %3d  %s%s%s\n", (long long)ev->id,
-	    tbuf, ev->source ? ev->source : "", ev->state ? ev->state : "",
-	    ev->attempts, ev->delivery_id ? ev->delivery_id : "",
-	    ev->last_error ? "  " : "", ev->last_error ? ev->last_error : "");
+	/*
+	 * Every string from the store cleaned: a compromised serve can
+	 * write escape sequences into a delivery id or an outcome note.
+	 */
+	printf("%-8lld %-20s ", (long long)ev->id, tbuf);
+	cliutil_print_clean(stdout, ev->source, 12);
+	putchar(' ');
+	cliutil_print_clean(stdout, ev->state, 10);
+	printf(" %3d  ", ev->attempts);
+	cliutil_print_clean(stdout, ev->delivery_id, 0);
+	if (ev->last_error != NULL) {
+		fputs("  ", stdout);
+		cliutil_print_clean(stdout, ev->last_error, 0);
+	}
+	putchar('\n');
 }
 
 static int
@@ -642,6 +695,9 @@ cli_events(int argc, char **argv)
 
 	if (cliutil_load_config(path, CONFIG_SECRETS_SKIP, &a.cfg) != 0)
 		return EXIT_USAGE;
+	if ((rc = check_filters(a.cfg, a.state, a.source)) != 0)
+		goto out;
+	rc = 1;
 	memset(&so, 0, sizeof(so));
 	/* A replay preview (--policy) only reads. */
 	so.direct = ev_cmds[k].writes && !(replay && a.policy_file != NULL);

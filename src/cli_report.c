@@ -270,9 +270,12 @@ print_totals(const struct seats_result *r, FILE *f, const char *prefix)
 {
 	size_t i;
 
-	fprintf(f, "%stotals: %ld users (%ld agents, %ld admins), %ld "
-	    "suspended\n", prefix, r->n_agent + r->n_admin, r->n_agent,
-	    r->n_admin, r->n_suspended);
+	long users = r->n_agent + r->n_admin;
+
+	fprintf(f, "%stotals: %ld user%s (%ld agent%s, %ld admin%s), %ld "
+	    "suspended\n", prefix, users, users == 1 ? "" : "s", r->n_agent,
+	    r->n_agent == 1 ? "" : "s", r->n_admin, r->n_admin == 1 ? "" : "s",
+	    r->n_suspended);
 	if (!r->entitlements)
 		fprintf(f, "%sproducts: unknown (entitlements not read)\n",
 		    prefix);

@@ -17,8 +17,12 @@
 #include "rolehook/cli.h"
 #include "rolehook/cliutil.h"
 #include "rolehook/config.h"
+#include "rolehook/decide.h"
 #include "rolehook/jsonutil.h"
 #include "rolehook/log.h"
+#include "rolehook/normalize.h"
+#include "rolehook/people.h"
+#include "rolehook/policy.h"
 #include "rolehook/reconcile.h"
 #include "rolehook/store.h"
 #include "rolehook/worker.h"
@@ -65,6 +69,8 @@ cli_work(int argc, char **argv)
 	const char *path = CONFIG_DEFAULT_PATH;
 	struct worker_opts wo;
 	struct config *cfg = NULL;
+	struct policy *p = NULL;
+	json_object *pol = NULL;
 	struct sigaction sa;
 	char err[CONFIG_ERRLEN];
 	int c, rc;
@@ -97,6 +103,18 @@ cli_work(int argc, char **argv)
 	umask(007);
 	if (cliutil_load_config(path, CONFIG_SECRETS_SKIP, &cfg) != 0)
 		return EXIT_USAGE;
+	/*
+	 * The policy compiled here first only to name the file in its
+	 * errors, as worker_run's other configuration errors do (exit 1,
+	 * as before: rolehook(8)).
+	 */
+	if (json_object_object_get_ex(cfg->root, "policy", &pol) &&
+	    policy_compile(pol, &p, err, sizeof(err)) != 0) {
+		fprintf(stderr, "rolehook: work: %s: %s\n", cfg->path, err);
+		config_free(cfg);
+		return 1;
+	}
+	policy_free(p);
 	rc = worker_run(cfg, &wo, &stop_flag, err, sizeof(err));
 	if (rc != 0)
 		fprintf(stderr, "rolehook: work: %s\n", err);
@@ -117,10 +135,19 @@ why_help(void)
 	    "the policy hash, the request and its HTTP status.  For a rehire\n"
 	    "restored from a snapshot, where each restored value came from\n"
 	    "(the rule or the snapshot, within the rule) and which snapshot\n"
-	    "values policy did not grant.  USER is a\n"
-	    "Zendesk user id (digits) or a subject key such as\n"
-	    "bamboohr:67890 (see 'rolehook events show').\n");
+	    "values policy did not grant.\n"
+	    "\n"
+	    "USER is a Zendesk user id (digits) or a subject key such as\n"
+	    "generic:E-2001 or bamboohr:67890 (the \"subject\" of 'rolehook\n"
+	    "events list'; email:ADDRESS for a person HR named by e-mail\n"
+	    "only).  A bare e-mail address or name is neither: rows are not\n"
+	    "found by e-mail, so it is a usage error (exit 2).\n");
 }
+
+#define WHY_USER "USER: expected a Zendesk user id (digits) or a subject " \
+	"key such as generic:E-2001 (the \"subject\" of 'rolehook events " \
+	"list'; email:ADDRESS for a person HR named by e-mail only); audit " \
+	"rows are not found by a bare e-mail address"
 
 struct why_ctx {
 	int json;
@@ -151,8 +178,7 @@ why_provenance(const char *text)
 static void
 why_print_clean(const char *s)
 {
-	for (; s != NULL && *s != '\0'; s++)
-		putchar((unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s);
+	cliutil_print_clean(stdout, s, 0);
 }
 
 static void
@@ -227,10 +253,17 @@ why_row(int64_t id, time_t at, const struct store_audit *a, void *arg)
 		json_object_put(o);
 		return;
 	}
-	printf("%s  event %-6lld %-17s rule %-12s %3d  %s  %s\n", tbuf,
-	    (long long)a->event_id, a->action ? a->action : "",
-	    a->rule ? a->rule : "-", a->http_status,
-	    a->request ? a->request : "-", a->after ? a->after : "");
+	/* Every string from the store cleaned (a compromised serve or
+	 * store may have planted escape sequences); widths by hand. */
+	printf("%s  event %-6lld ", tbuf, (long long)a->event_id);
+	cliutil_print_clean(stdout, a->action, 17);
+	printf(" rule ");
+	cliutil_print_clean(stdout, a->rule ? a->rule : "-", 12);
+	printf(" %3d  ", a->http_status);
+	why_print_clean(a->request ? a->request : "-");
+	printf("  ");
+	why_print_clean(a->after ? a->after : "");
+	putchar('\n');
 	/* Once per event: every row of the rehire carries the same. */
 	if (prov != NULL && a->event_id != w->prov_event) {
 		why_print_provenance(prov);
@@ -263,12 +296,14 @@ cli_why(int argc, char **argv)
 		return cliutil_usage_error("why", "expected one USER");
 	user = argv[optind];
 	if (strlen(user) == 0 || strlen(user) > 256)
-		return cliutil_usage_error("why", "USER: expected a Zendesk user id or "
-		    "a subject key");
+		return cliutil_usage_error("why", WHY_USER);
+	/* Every subject key is "<kind>:<id>" (normalize.h). */
 	if (strspn(user, "0123456789") == strlen(user))
 		snprintf(key, sizeof(key), "zendesk_user:%s", user);
-	else
+	else if (strchr(user, ':') != NULL)
 		snprintf(key, sizeof(key), "%s", user);
+	else
+		return cliutil_usage_error("why", WHY_USER);
 	if (cliutil_load_config(path, CONFIG_SECRETS_SKIP, &cfg) != 0)
 		return EXIT_USAGE;
 	memset(&so, 0, sizeof(so));
@@ -281,8 +316,13 @@ cli_why(int argc, char **argv)
 		fprintf(stderr, "rolehook: store: cannot read the audit trail\n");
 		goto out;
 	}
-	if (w.n == 0)
-		fprintf(stderr, "rolehook: no audit rows for %s\n", user);
+	if (w.n == 0) {
+		fprintf(stderr, "rolehook: no audit rows for ");
+		cliutil_print_clean(stderr, user, 0);
+		fprintf(stderr, " (%s)\n", strchr(user, ':') != NULL ?
+		    "'rolehook events list' shows each event's subject" :
+		    "try the person's subject key: 'rolehook events list'");
+	}
 	rc = 0;
 out:
 	store_close(st);
@@ -322,7 +362,9 @@ reconcile_help(void)
 	    "                  the account's rate limit, then done/total and ETA)\n"
 	    "\n"
 	    "exit status: 0 done (drift or not), 1 some people could not be\n"
-	    "read, 2 usage or configuration error\n");
+	    "read, or the store or Zendesk failed, 2 usage or configuration\n"
+	    "error (the policy, the zendesk section or its credential, a\n"
+	    "--people entry that does not read)\n");
 }
 
 static void
@@ -337,6 +379,29 @@ print_problem(void *arg, const char *msg)
 {
 	(void)arg;
 	fprintf(stderr, "rolehook: reconcile: %s\n", msg);
+}
+
+/*
+ * Every entry of --people reads, before any Zendesk request: a bad one
+ * is an input error naming the file and the entry (exit 2), as for
+ * simulate --all and report seats --people.  0, or -1 (said).
+ */
+static int
+check_people(const char *path, json_object *people)
+{
+	struct norm_event ev;
+	char err[DECIDE_ERRLEN];
+	size_t i, n = json_object_array_length(people);
+
+	for (i = 0; i < n; i++) {
+		if (people_from_json(json_object_array_get_idx(people, i), i,
+		    &ev, err, sizeof(err)) != 0) {
+			fprintf(stderr, "rolehook: %s: %s\n", path, err);
+			return -1;
+		}
+		people_clear(&ev);
+	}
+	return 0;
 }
 
 int
@@ -382,6 +447,10 @@ cli_reconcile(int argc, char **argv)
 		json_object_put(ro.people);
 		return EXIT_USAGE;
 	}
+	if (people != NULL && check_people(people, ro.people) != 0) {
+		json_object_put(ro.people);
+		return EXIT_USAGE;
+	}
 	signal(SIGPIPE, SIG_IGN);
 	if (cliutil_load_config(path, CONFIG_SECRETS_SKIP, &cfg) != 0) {
 		json_object_put(ro.people);
@@ -391,9 +460,13 @@ cli_reconcile(int argc, char **argv)
 	rc = reconcile_run(cfg, &ro, &rep, &n, err, sizeof(err));
 	if (rc < 0)
 		fprintf(stderr, "rolehook: reconcile: %s\n", err);
+	if (rc == -2)
+		rc = EXIT_USAGE;
+	else if (rc < 0)
+		rc = 1;
 	else {
-		fprintf(stderr, "reconcile: %ld people checked, %ld with drift",
-		    n.people, n.drifted);
+		fprintf(stderr, "reconcile: %ld %s checked, %ld with drift",
+		    n.people, n.people == 1 ? "person" : "people", n.drifted);
 		if (ro.fix)
 			fprintf(stderr, ", %ld queued for 'rolehook work', %ld "
 			    "left for a person", n.queued, n.needs);
@@ -406,5 +479,5 @@ cli_reconcile(int argc, char **argv)
 	}
 	json_object_put(ro.people);
 	config_free(cfg);
-	return rc < 0 ? 1 : rc;
+	return rc;
 }

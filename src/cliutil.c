@@ -69,19 +69,52 @@ apply_opt(const struct cliutil_opt *o, const char *val)
 	return -1;
 }
 
+/*
+ * The usage message for what getopt_long refused: an unknown option
+ * (named as given, "--bogus" or "-x") or one given without its value.
+ */
+static void
+bad_option(int missing, int argc, char **argv,
+    const struct cliutil_opt *opts, size_t nopts, char *msg, size_t len)
+{
+	const char *arg = optind > 0 && optind <= argc ? argv[optind - 1] : "";
+	const char *name = NULL;
+	size_t i;
+
+	if (missing) {
+		for (i = 0; i < nopts && name == NULL; i++)
+			if (optopt == (opts[i].letter != 0 ? opts[i].letter :
+			    256 + (int)i))
+				name = opts[i].name;
+		if (name == NULL && optopt == 'c')
+			name = "config";
+		if (name != NULL)
+			snprintf(msg, len, "--%s: expected a value", name);
+		else
+			snprintf(msg, len, "%.64s: expected a value", arg);
+		return;
+	}
+	/* A short option in a cluster ("-qx"): optopt is the letter. */
+	if (optopt > 0 && optopt < 256 && (arg[0] != '-' || arg[1] != '-'))
+		snprintf(msg, len, "unknown option '-%c'", optopt);
+	else
+		snprintf(msg, len, "unknown option '%.64s'", arg);
+}
+
 int
 cliutil_parse(const char *cmd, int argc, char **argv,
     const struct cliutil_opt *opts, size_t nopts, const char **config_path,
     void (*help)(void))
 {
 	struct option lo[OPTS_MAX + 3];
-	char shorts[3 * OPTS_MAX + 8], msg[256];
-	size_t i, n = 0, k = 0;
+	char shorts[3 * OPTS_MAX + 9], msg[256];
+	size_t i, n = 0, k = 1;
 	int c, takes;
 
 	if (nopts > OPTS_MAX)
 		return cliutil_usage_error(cmd, "too many options (a bug)");
 	memset(lo, 0, sizeof(lo));
+	shorts[0] = ':';
 	for (i = 0; i < nopts; i++) {
 		takes = opts[i].type != CLIUTIL_FLAG &&
 		    opts[i].type != CLIUTIL_SET;
@@ -104,7 +137,17 @@ cliutil_parse(const char *cmd, int argc, char **argv,
 	lo[n++].val = 'h';
 	memcpy(shorts + k, "c:h", 4);
 	optind = 1;
+	/*
+	 * getopt's own messages off (and a leading ':' so that a missing
+	 * value is told from an unknown option): one line each, ours.
+	 */
+	opterr = 0;
 	while ((c = getopt_long(argc, argv, shorts, lo, NULL)) != -1) {
+		if (c == '?' || c == ':') {
+			bad_option(c == ':', argc, argv, opts, nopts, msg,
+			    sizeof(msg));
+			return cliutil_usage_error(cmd, msg);
+		}
 		if (c == 'c') {
 			*config_path = optarg;
 			continue;
@@ -244,3 +287,13 @@ out:
 	return rc;
 }
 
+void
+cliutil_print_clean(FILE *f, const char *s, size_t width)
+{
+	size_t n = 0;
+
+	for (; s != NULL && *s != '\0'; s++, n++)
+		fputc((unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s, f);
+	for (; n < width; n++)
+		fputc(' ', f);
+}

@@ -590,12 +590,11 @@ refresh_grant(struct oauth *a, struct answer *an, char *err, size_t errlen)
 	if (rc != OAUTH_OK && tmp_grant(a, an) == OAUTH_OK)
 		rc = OAUTH_OK;
 	if (rc != OAUTH_OK) {
+		/* Short enough for ZD_ERRLEN with the file named once. */
 		httpc_errf(err, errlen, "Zendesk refused the refresh token in %s "
-		    "(invalid_grant): it was used already or revoked; if a "
-		    "rolehook process was killed while it refreshed, the new "
-		    "token was lost: put a new refresh token from the Admin "
-		    "Center into %s (docs/operations.md)", a->refresh_file,
-		    a->refresh_file);
+		    "(invalid_grant: used already or revoked): put a new one "
+		    "from the Admin Center into that file (docs/operations.md, "
+		    "OAuth)", a->refresh_file);
 		goto out;
 	}
 	if (an->refresh != NULL) {

@@ -647,6 +647,18 @@ chunk_read(struct rc *c, size_t base, size_t n)
 	}
 }
 
+/* err ("policy.PATH: ...") prefixed with the configuration file. */
+static void
+say_file(const struct config *cfg, char *err, size_t errlen)
+{
+	char *tmp;
+
+	if ((tmp = strdup(err)) == NULL)
+		return;
+	snprintf(err, errlen, "%s: %s", cfg->path, tmp);
+	free(tmp);
+}
+
 int
 reconcile_run(const struct config *cfg, const struct reconcile_opts *o,
     const struct reconcile_report *rep, struct reconcile_counts *n,
@@ -656,6 +668,7 @@ reconcile_run(const struct config *cfg, const struct reconcile_opts *o,
 	struct store_opts so;
 	struct gov_stats gs;
 	struct zd_response res = ZD_RESPONSE_INIT;
+	struct zd_conf *zc = NULL;
 	enum zd_result zr;
 	json_object *pol = NULL;
 	long long req;
@@ -668,12 +681,21 @@ reconcile_run(const struct config *cfg, const struct reconcile_opts *o,
 	c.o = o;
 	c.rep = rep;
 	pthread_mutex_init(&c.mu, NULL);
+	/* The configuration first: its errors are -2 (exit 2, as report). */
+	rc = -2;
 	if (!json_object_object_get_ex(cfg->root, "policy", &pol)) {
 		snprintf(err, errlen, "%s: policy: missing", cfg->path);
 		goto out;
 	}
-	if (policy_compile(pol, &c.pol, err, errlen) != 0)
+	if (policy_compile(pol, &c.pol, err, errlen) != 0) {
+		say_file(cfg, err, errlen);
 		goto out;
+	}
+	/* The credential resolves (worker_reader_new loads it again). */
+	if (zd_conf_load(cfg, &zc, err, errlen) != ZD_OK)
+		goto out;
+	zd_conf_free(zc);
+	rc = -1;
 	if (o->people == NULL) {
 		memset(&so, 0, sizeof(so));
 		so.direct = o->fix;

@@ -690,7 +690,7 @@ roles_sync(const struct config *cfg, const struct roles_opts *o,
 		return ROLES_INPUT;
 	}
 	if (zd_conf_load(cfg, &zconf, err, sizeof(err)) != ZD_OK) {
-		note(rep, "%s: %s", cfg->path, err);
+		note(rep, "%s", err);
 		return ROLES_INPUT;
 	}
 	/* Only a prune deletes, so only a prune needs the policy: a sync

@@ -251,12 +251,15 @@ zd_fail(const struct report *r, const char *what, enum zd_result rc,
 {
 	switch (rc) {
 	case ZD_UNAUTHORIZED:
-		note(r, "%s: %s: Zendesk refused the "
-		    "credential (HTTP %ld: %s); check zendesk.auth (API token "
-		    "and the admin e-mail it belongs to, or the OAuth bearer), "
-		    "that the token is active in Admin Center > Apps and "
-		    "integrations > Zendesk API, and that the user is an "
-		    "admin", r->base_url, what, res->status, res->reason);
+		/*
+		 * res->reason says "METHOD: HTTP 401: ..." after a request, or
+		 * (status 0) why the OAuth token endpoint refused; the advice
+		 * fits the configured auth kind.
+		 */
+		note(r, "%s: %s: %s%s%s; %s", r->base_url, what,
+		    res->status != 0 ? "Zendesk refused the credential (" : "",
+		    res->reason, res->status != 0 ? ")" : "",
+		    zd_conf_auth_advice(r->cfg));
 		break;
 	case ZD_RETRYABLE:
 	case ZD_ERROR:
@@ -269,9 +272,9 @@ zd_fail(const struct report *r, const char *what, enum zd_result rc,
 			break;
 		}
 		note(r, "%s: %s: Zendesk kept failing "
-		    "(HTTP %ld: %s); try again later, and check "
+		    "(%s); try again later, and check "
 		    "https://status.zendesk.com", r->base_url, what,
-		    res->status, res->reason);
+		    res->reason);
 		break;
 	case ZD_RATE_LIMITED:
 		note(r, "%s: %s: still rate limited after "
@@ -280,8 +283,7 @@ zd_fail(const struct report *r, const char *what, enum zd_result rc,
 		    FETCH_ATTEMPTS, res->reason);
 		break;
 	default:
-		note(r, "%s: %s: %s (HTTP %ld: %s)",
-		    r->base_url, what, zd_strerror(rc), res->status,
+		note(r, "%s: %s: %s (%s)", r->base_url, what, zd_strerror(rc),
 		    res->reason);
 		break;
 	}
@@ -998,17 +1000,23 @@ fetch_cached(struct report *r, enum zd_result (*fn)(struct zd_client *,
  * How many agents and admins there are, before listing them: GET
  * /api/v2/users/count?role[]=agent&role[]=admin (CountUsers in Zendesk's
  * OpenAPI; approximate, which an estimate may be).  Returns the count,
- * or -1 when unknown (the estimate then follows the listing).
+ * or -1 when unknown (the estimate then follows the listing), or -2 when
+ * Zendesk refused the credential (said; no further request would pass).
  */
 static long long
 count_agents(struct report *r)
 {
 	struct zd_response res = ZD_RESPONSE_INIT;
+	enum zd_result rc;
 	json_object *c;
 	int64_t v = -1;
 
-	if (zd_call(r->zd, "GET", "/api/v2/users/count.json?"
-	    "role%5B%5D=agent&role%5B%5D=admin", NULL, &res) != ZD_OK ||
+	rc = zd_call(r->zd, "GET", "/api/v2/users/count.json?"
+	    "role%5B%5D=agent&role%5B%5D=admin", NULL, &res);
+	if (rc == ZD_UNAUTHORIZED) {
+		zd_fail(r, "counting agents and admins", rc, &res);
+		v = -2;
+	} else if (rc != ZD_OK ||
 	    !json_object_object_get_ex(res.body, "count", &c) ||
 	    json_member_int(c, "value", &v) != 0 || v < 0)
 		v = -1;
@@ -1246,7 +1254,7 @@ seats_run(const struct config *cfg, const struct seats_opts *o,
 	strset_seal(&r.left_ids);
 
 	if (zd_conf_load(cfg, &zconf, err, sizeof(err)) != ZD_OK) {
-		note(&r, "%s: %s", cfg->path, err);
+		note(&r, "%s", err);        /* names the file */
 		rc = SEATS_INPUT;
 		goto out;
 	}
@@ -1272,7 +1280,9 @@ seats_run(const struct config *cfg, const struct seats_opts *o,
 		    "access");
 
 	/* The count's answer also teaches the governor the account's limit. */
-	if ((count = count_agents(&r)) >= 0)
+	if ((count = count_agents(&r)) == -2)
+		goto out;      /* rc: SEATS_ZENDESK */
+	if (count >= 0)
 		report_estimate(&r, gov, count, 0, 1);
 	mships_start(&r, &mt);
 	if ((rc = fetch_agents(&r)) == 0)

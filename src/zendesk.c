@@ -436,9 +436,10 @@ oauth_conf(const struct config *cfg, int check_only, struct json_object *oa,
 		goto out;
 	}
 	if (rfile != NULL && (rfile[0] != '/' || has_ctl(rfile) ||
-	    strlen(rfile) > 1024)) {
+	    strlen(rfile) > ZD_REFRESH_PATH_MAX)) {
 		httpc_errf(err, errlen, "zendesk.auth.oauth.refresh_token_file: "
-		    "expected an absolute path");
+		    "expected an absolute path of at most %d bytes",
+		    ZD_REFRESH_PATH_MAX);
 		goto out;
 	}
 	if (resolve_secret(cfg, check_only, secref, "zendesk.auth.oauth.client_secret",
@@ -544,7 +545,55 @@ enum zd_result
 zd_conf_load(const struct config *cfg, struct zd_conf **out, char *err,
     size_t errlen)
 {
-	return conf_load(cfg, 0, out, err, errlen);
+	enum zd_result rc = conf_load(cfg, 0, out, err, errlen);
+	const char *path = cfg->path != NULL ? cfg->path : "(config)";
+	size_t plen = strlen(path) + 2, n;
+
+	/*
+	 * Every message names the file once: config_resolve_secret's do
+	 * already ("FILE: zendesk.auth.token: ..."), the others get it here.
+	 */
+	if (rc == ZD_OK || errlen <= plen || (strncmp(err, path, plen - 2) == 0
+	    && strncmp(err + plen - 2, ": ", 2) == 0))
+		return rc;
+	n = strnlen(err, errlen - 1);
+	if (n > errlen - 1 - plen)
+		n = errlen - 1 - plen;
+	memmove(err + plen, err, n);
+	err[plen + n] = '\0';
+	memcpy(err, path, plen - 2);
+	memcpy(err + plen - 2, ": ", 2);
+	return rc;
+}
+
+const char *
+zd_conf_auth_advice(const struct config *cfg)
+{
+	struct json_object *z, *auth, *oa;
+
+	if (cfg == NULL || cfg->root == NULL ||
+	    !json_object_object_get_ex(cfg->root, "zendesk", &z) ||
+	    !json_object_object_get_ex(z, "auth", &auth) ||
+	    !json_object_is_type(auth, json_type_object))
+		return "check zendesk.auth";
+	if (json_object_object_get_ex(auth, "oauth", &oa))
+		return json_object_object_get_ex(oa, "refresh_token_file", NULL) ?
+		    "check zendesk.auth.oauth: client_id and client_secret "
+		    "(Admin Center > Apps and integrations > APIs > OAuth "
+		    "clients) and the refresh token in refresh_token_file, "
+		    "granted by a user who is still an admin, with the scopes "
+		    "rolehook needs (read; write for work and roles sync)" :
+		    "check zendesk.auth.oauth: client_id and client_secret "
+		    "(Admin Center > Apps and integrations > APIs > OAuth "
+		    "clients; a confidential client), and that its scope "
+		    "includes read (write for work and roles sync)";
+	if (json_object_object_get_ex(auth, "bearer", NULL))
+		return "check zendesk.auth.bearer: the access token may have "
+		    "expired or been revoked, or lack the read scope or an "
+		    "admin user; zendesk.auth.oauth renews tokens by itself";
+	return "check zendesk.auth: the API token and the admin e-mail it "
+	    "belongs to, that the token is active in Admin Center > Apps and "
+	    "integrations > Zendesk API, and that the user is an admin";
 }
 
 static enum zd_result

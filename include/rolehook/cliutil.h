@@ -7,6 +7,7 @@
 #define ROLEHOOK_CLIUTIL_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #include "rolehook/cli.h"
 #include "rolehook/config.h"
@@ -106,5 +107,14 @@ int cliutil_read_file(const char *path, size_t max, char **out, size_t *len,
  */
 int cliutil_read_json(const char *path, size_t max, int depth,
     struct json_object **out, char *err, size_t errlen);
+
+/*
+ * Writes s (may be NULL: nothing) to f with every control byte (below
+ * 0x20, and 0x7f) as '?', then spaces up to width bytes (as "%-*s"; 0:
+ * none).  For text the store or Zendesk gave, which is not trusted to be
+ * free of terminal escape sequences, in table output; JSON output needs
+ * none (json-c escapes them).
+ */
+void cliutil_print_clean(FILE *f, const char *s, size_t width);
 
 #endif

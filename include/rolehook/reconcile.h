@@ -74,8 +74,10 @@ struct reconcile_report {
 
 /*
  * Runs reconcile with cfg's policy and zendesk sections.  Returns 0 with
- * *n filled (also when people failed: n->failed), or -1 when it cannot
- * start (err filled: policy, store, Zendesk).
+ * *n filled (also when people failed: n->failed); -2 when the
+ * configuration is wrong (err filled, naming the file: no policy, a
+ * policy error, the zendesk section or its credential); or -1 when it
+ * cannot start otherwise (err filled: store, Zendesk).
  */
 int reconcile_run(const struct config *cfg, const struct reconcile_opts *o,
     const struct reconcile_report *rep, struct reconcile_counts *n,

@@ -27,7 +27,7 @@ struct zd_client;
 #define ROLES_MAX 1000          /* declarations at most */
 #define ROLES_NAME_MAX 255      /* bytes of a role name */
 #define ROLES_CHANGES_LEN 768
-#define ROLES_ERRLEN 800
+#define ROLES_ERRLEN 1024   /* the URL, ZD_ERRLEN of reason, advice */
 
 /* What a step does.  roles_act_names[] spells them. */
 enum roles_act {

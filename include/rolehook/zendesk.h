@@ -31,7 +31,13 @@ struct gov_headers;
 struct json_object;
 struct oauth;
 
-#define ZD_ERRLEN 256
+/*
+ * Room for the longest reason: an OAuth refusal names the refresh token
+ * file (at most ZD_REFRESH_PATH_MAX bytes) and what to do, and callers
+ * prefix what they were reading.
+ */
+#define ZD_ERRLEN 512
+#define ZD_REFRESH_PATH_MAX 256
 #define ZD_HDRLEN 32
 
 enum zd_result {
@@ -129,7 +135,8 @@ const char *zd_strerror(enum zd_result r);
  * entitlements, allow_http_loopback, connect_timeout_ms, timeout_ms,
  * max_response_bytes.  On ZD_OK *out holds the resolved options (free
  * with zd_conf_free, which wipes the credential); otherwise *out is NULL
- * and err says "zendesk.PATH: what" without any secret.
+ * and err says "FILE: zendesk.PATH: what" (FILE: cfg->path, once) without
+ * any secret.
  */
 enum zd_result zd_conf_load(const struct config *cfg, struct zd_conf **out,
     char *err, size_t errlen);
@@ -148,6 +155,13 @@ enum zd_result zd_conf_check(const struct config *cfg, char *err,
  * Zendesk stops accepting on 2027-04-30; else 0.
  */
 int zd_conf_api_token(const struct config *cfg);
+
+/*
+ * What to check when Zendesk refuses cfg's credential (ZD_UNAUTHORIZED),
+ * for its zendesk.auth kind: API token, bearer, OAuth client credentials
+ * or OAuth refresh token.  A static string ("check zendesk.auth...").
+ */
+const char *zd_conf_auth_advice(const struct config *cfg);
 
 /*
  * With zendesk.auth.oauth.refresh_token_file: the file reads as work

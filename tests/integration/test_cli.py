@@ -57,6 +57,53 @@ class Cli(unittest.TestCase):
         self.assertIn("positive number", r.stderr)
         self.assertEqual(rh("serve", "--log-level", "loud").returncode, 2)
 
+    def test_bad_option_is_one_line_and_the_hint(self):
+        """getopt's own message is off: one line naming the option, then
+        the --help hint, as for every other usage error."""
+        for args, said in ((["work", "--bogus"], "rolehook work: unknown option '--bogus'"),
+                           (["events", "list", "-x"], "rolehook events: unknown option '-x'"),
+                           (["work", "--threads"], "rolehook work: --threads: expected a value"),
+                           (["report", "seats", "--config"],
+                            "rolehook report: --config: expected a value")):
+            r = rh(*args)
+            self.assertEqual(r.returncode, 2, args)
+            self.assertEqual(r.stderr.splitlines(),
+                             [said, "run 'rolehook %s --help' for usage" % args[0]], args)
+
+    def test_events_list_rejects_unknown_state_and_source(self):
+        cfg = self.write("rolehook.json", self.good())
+        r = rh("events", "list", "--state", "bogus", "--config", cfg)
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertIn("--state: expected pending, retry, waiting, held, dead, done, "
+                      "ignored, stale or cancelled", r.stderr)
+        r = rh("events", "list", "--source", "nosuch", "--config", cfg)
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertIn("--source: no source \"nosuch\" in %s (sources: gh)" % cfg, r.stderr)
+        r = rh("events", "dead", "--source", "nosuch", "--config", cfg)
+        self.assertEqual(r.returncode, 2, r.stderr)
+        # Known ones pass (the store is absent here: exit 1, not a usage error).
+        r = rh("events", "list", "--state", "dead", "--source", "gh", "--format", "json",
+               "--config", cfg)
+        self.assertIn(r.returncode, (0, 1), r.stderr)
+        self.assertNotIn("expected", r.stderr)
+
+    def test_work_and_reconcile_name_the_file_once(self):
+        """Configuration errors of work and reconcile name the file once,
+        whichever part finds them (policy, zendesk section); reconcile
+        exits 2 for them (a configuration error), work 1 (rolehook(8))."""
+        doc = self.good()
+        doc["policy"] = {"rules": [{"name": "a", "when": {}, "then": {"role": "agent"}}]}
+        bad_policy = self.write("bad-policy.json", doc)
+        doc["policy"] = {"rules": [{"name": "a", "when": {}, "then": {"role": "end-user"}}]}
+        no_zendesk = self.write("no-zendesk.json", doc)
+        for cfg, said in ((bad_policy, "policy.rules[0].then: role agent needs a custom_role"),
+                          (no_zendesk, "zendesk: missing")):
+            for cmd, code in (("work", 1), ("reconcile", 2)):
+                r = rh(cmd, "--config", cfg)
+                self.assertEqual(r.returncode, code, (cmd, r.stderr))
+                self.assertIn("rolehook: %s: %s: %s" % (cmd, cfg, said), r.stderr)
+                self.assertEqual(r.stderr.count(cfg), 1, r.stderr)
+
     def test_check_valid(self):
         p = self.write("ok.json", self.good())
         r = rh("check", "--config", p, env={"RH_CLI_SECRET": "s3cret-value"})

@@ -155,6 +155,63 @@ class ClientCredentials(unittest.TestCase):
         self.assertNotIn('"at-', wlog)
         self.assertNotIn("Bearer ", wlog)
 
+    def test_refused_client_at_start_and_mid_run(self):
+        """What docs/configuration.md (OAuth) says: a refused client stops
+        work at start (exit 1, cannot read custom roles); once running, its
+        events wait and retry (will retry) until the credential is fixed."""
+        zd = rhstack.FakeZendesk(seed=SEED)
+        oauth_on(zd)
+        zconf = {"base_url": zd.base, "allow_http_loopback": True,
+                 "auth": {"oauth": {"client_id": CLIENT_ID,
+                                    "client_secret": "env:RH_TEST_ZD_OAUTH"}}}
+        stack = rhstack.Stack(hr_sources(), extra={"zendesk": zconf, "policy": POLICY})
+        stack.env["RH_TEST_ZD_OAUTH"] = CLIENT_SECRET
+        work = None
+        try:
+            stack.start()
+            stack.env["RH_TEST_ZD_OAUTH"] = "wrong"
+            r = stack.cli("work", "--until-idle", check=False, timeout=60)
+            self.assertEqual(r.returncode, 1, r.stderr)
+            self.assertIn("rolehook: work: Zendesk: cannot read custom roles: "
+                          "POST /oauth/tokens: HTTP 401: invalid_client", r.stderr)
+            stack.env["RH_TEST_ZD_OAUTH"] = CLIENT_SECRET
+            wlog_path = os.path.join(stack.tmp, "work.log")
+            with open(wlog_path, "ab") as wl:
+                work = subprocess.Popen([stack.bin, "work", "--config", stack.cfg_path,
+                                         "--retry-base", "1"], env=stack.env,
+                                        stdout=wl, stderr=wl)
+
+            def started():
+                with open(wlog_path) as f:
+                    return "worker started" in f.read()
+            rhstack.wait_for(started, what="worker started")
+            # The client's secret changes in Zendesk and the token dies.
+            oauth_on(zd, client_secret="rotated-elsewhere")
+            zd.control("POST", "/__fake/oauth/expire")
+            body = json.dumps({"type": "employee.hired", "data": {
+                "id": "E-77", "work_email": "p77@example.com", "name": "P 77",
+                "department": "Support", "job_title": "Associate"}}).encode()
+            st, _, rb = stack.post("hr", body, sign("standard-webhooks", HR_SECRET, body,
+                                                    msg_id="msg_refused_mid_run"))
+            self.assertEqual(st, 202, rb)
+            eid = str(json.loads(rb)["id"])
+
+            def event():
+                return json.loads(stack.cli("events", "show", eid).stdout)
+            rhstack.wait_for(lambda: event()["state"] == "retry", timeout=30,
+                             what="event retried")
+            self.assertIn("invalid_client", event()["last_error"])
+            self.assertIsNone(work.poll())
+            oauth_on(zd, client_secret=CLIENT_SECRET)    # fixed: it goes through
+            rhstack.wait_for(lambda: event()["state"] == "done", timeout=60,
+                             what="event done")
+        finally:
+            if work is not None:
+                work.terminate()
+                work.wait(timeout=30)
+            stack.stop()
+            zd.stop()
+
     def test_wrong_secret_is_unauthorized(self):
         zd = rhstack.FakeZendesk(seed=SEED)
         oauth_on(zd)
@@ -293,6 +350,33 @@ class RefreshRotation(unittest.TestCase):
         self.assertNotIn(tok, (old, new))
         self.assertEqual(self.zd.state()["oauth"]["refresh"][tok]["state"], "live")
         self.assertFalse(os.path.exists(self.rfile + ".tmp"))
+
+    def test_revoked_refresh_token_is_said_whole(self):
+        """A refresh token Zendesk refuses: report seats, work and reconcile
+        say so whole -- the file named (a long path), what to do -- with
+        OAuth advice, not the API token's."""
+        d = os.path.join(self.dir, "a-long-directory-name-" + "x" * 100)
+        os.mkdir(d, 0o700)
+        rfile = os.path.join(d, "refresh_token")
+        fd = os.open(rfile, os.O_WRONLY | os.O_CREAT, 0o600)
+        os.write(fd, b"rt-revoked-by-an-admin\n")
+        os.close(fd)
+        self.stack.extra["zendesk"]["auth"]["oauth"]["refresh_token_file"] = rfile
+        self.stack.extra["policy"] = POLICY
+        self.stack.write_config()
+        whole = ("Zendesk refused the refresh token in %s (invalid_grant: used already or "
+                 "revoked): put a new one from the Admin Center into that file "
+                 "(docs/operations.md, OAuth)" % rfile)
+        for args in (["report", "seats", "--format", "json"], ["work", "--until-idle"],
+                     ["reconcile", "--quiet"]):
+            r = self.stack.cli(*args, check=False, timeout=60)
+            self.assertEqual(r.returncode, 1, (args, r.stderr))
+            said = [l for l in r.stderr.splitlines() if l.startswith("rolehook: ")]
+            self.assertTrue(said and whole in said[-1], (args, r.stderr))
+            self.assertNotIn("API token", r.stderr)
+            if args[0] == "report":
+                self.assertIn("check zendesk.auth.oauth: client_id and client_secret",
+                              said[-1])
 
     def test_concurrent_processes_share_the_file(self):
         oauth_on(self.zd, delay_s=0.2)

@@ -352,6 +352,38 @@ class BulkReads(rhstack.FakeZendeskCase):
         self.assertEqual(r.returncode, 0, r.stderr[-2000:])
         return {json.loads(l)["zendesk_user"] for l in r.stdout.splitlines()}
 
+    def test_bad_people_file_and_credential_exit_2(self):
+        """A bad --people entry is an input error (exit 2) naming the file
+        and the entry, before any request, as simulate --all and report
+        --people say it; an unset credential variable is a configuration
+        error (exit 2), as report seats says it: the file named once."""
+        pfile = os.path.join(self.tmp, "people.json")
+        for people, said in (([agent_person(0), {"email": "a@example.com", "dept": "x"}],
+                              "[1].dept: unknown attribute"),
+                             ([{"email": "a@example.com", "kind": "bogus"}],
+                              "[0].kind: expected hire, update, terminate or rehire"),
+                             ([{"email": 5}], "[0].email: expected a string")):
+            r, made = self.reconcile(people)
+            self.assertEqual(r.returncode, 2, r.stderr)
+            self.assertIn("rolehook: %s: %s" % (pfile, said), r.stderr)
+            self.assertNotIn("people checked", r.stderr)
+            self.assertEqual(made, [])
+        env = dict(self.env)
+        del env["RH_TEST_ZD_TOKEN"]
+        for args in (["reconcile"], ["report", "seats"]):
+            r = subprocess.run([BIN] + args + ["--config", self.cfg], env=env,
+                               capture_output=True, text=True, timeout=60)
+            self.assertEqual(r.returncode, 2, (args, r.stderr))
+            self.assertEqual(r.stderr.count(self.cfg), 1, r.stderr)
+            self.assertIn("%s: zendesk.auth.token: environment variable RH_TEST_ZD_TOKEN "
+                          "is not set" % self.cfg, r.stderr)
+
+    def test_one_person_is_singular(self):
+        r, made = self.reconcile([agent_person(0)])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("rolehook: reconcile: 1 person, about ", r.stderr)
+        self.assertIn("reconcile: 1 person checked, 0 with drift", r.stderr)
+
     def test_chunks_of_show_many(self):
         people = [agent_person(i) for i in range(NB)]
         r, made = self.reconcile(people)

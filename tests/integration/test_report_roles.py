@@ -321,10 +321,18 @@ class ReportSeats(Base):
         self.assertIn('Ann "Q", Jr.?second line', r.stdout)
 
     def test_errors_and_exit_codes(self):
+        mark = self.last_seq()
         r = self.run_rh("report", "seats", "--config", self.cfg, env={"RH_TEST_ZD_TOKEN": "wrong"})
         self.assertEqual(r.returncode, 1)
         self.assertIn(self.zd.base, r.stderr)
         self.assertIn("zendesk.auth", r.stderr)
+        # The refusal said once, API-token advice for an API token, and no
+        # request after the first 401 (none of the others could pass).
+        said = "\n".join(l for l in r.stderr.splitlines() if l.startswith("rolehook: "))
+        self.assertEqual(said.count("HTTP 401"), 1, r.stderr)
+        self.assertIn("the API token and the admin e-mail", said)
+        self.assertNotIn("OAuth", said)
+        self.assertEqual([q["status"] for q in self.zd.requests(mark)["requests"]], [401])
         port = rhstack.free_port()
         dead = self.make_config(self.tmp, base="http://127.0.0.1:%d" % port, name="dead.json")
         r = self.run_rh("report", "seats", "--config", dead)

@@ -263,8 +263,9 @@ test_run_needs_a_policy(void **state)
 	memset(&o, 0, sizeof(o));
 	memset(&rep, 0, sizeof(rep));
 	o.quiet = 1;
+	/* A configuration error: -2 (reconcile exits 2, reconcile.h). */
 	assert_int_equal(reconcile_run(cfg, &o, &rep, &n, err, sizeof(err)),
-	    -1);
+	    -2);
 	assert_string_equal(err, "test.json: policy: missing");
 	assert_int_equal(n.people, 0);
 	config_free(cfg);
