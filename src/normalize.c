@@ -754,6 +754,17 @@ changed_add(struct nctx *c, const char *name)
 }
 
 static int
+changed_has(const struct norm_event *ev, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < ev->nchanged; i++)
+		if (strcmp(ev->changed[i], name) == 0)
+			return 1;
+	return 0;
+}
+
+static int
 set_kind(struct nctx *c, const char *kind)
 {
 	return set_str(c, &c->ev->kind, kind, strlen(kind));
@@ -1545,6 +1556,14 @@ bamboo_person(struct nctx *c, const struct kind_map *k, const struct text *id,
 	    (et != NULL && ieq(et, "terminated")))
 		return set_kind_dated(c, K_TERMINATE,
 		    "custom.termination_date");
+	/*
+	 * A status changed to Active is a rehire (BambooHR reactivates a
+	 * former employee on the same record; a new one is Created): after
+	 * a leave, an update gives no access back (decide_order).
+	 */
+	if (st != NULL && ieq(st, "active") &&
+	    changed_has(c->ev, "employment_status"))
+		return set_kind_dated(c, K_REHIRE, "custom.hire_date");
 	return set_kind(c, K_UPDATE);
 }
 

@@ -65,6 +65,16 @@ def oauth_on(zd, **kw):
 
 
 class ClientCredentials(unittest.TestCase):
+    def hire(self, stack, emp, email, name, msg_id):
+        """A signed Support hire posted through nginx; its event id."""
+        body = json.dumps({"type": "employee.hired", "data": {
+            "id": emp, "work_email": email, "name": name,
+            "department": "Support", "job_title": "Associate"}}).encode()
+        st, _, rb = stack.post("hr", body, sign("standard-webhooks", HR_SECRET, body,
+                                                msg_id=msg_id))
+        self.assertEqual(st, 202, rb)
+        return json.loads(rb)["id"]
+
     def test_work_daemon_across_expiries(self):
         zd = rhstack.FakeZendesk(seed=SEED)
         oauth_on(zd, access_ttl_s=1.5)
@@ -87,14 +97,8 @@ class ClientCredentials(unittest.TestCase):
                                         env=stack.env, stdout=wl, stderr=wl)
             ids = []
             for i in range(24):
-                body = json.dumps({"type": "employee.hired", "data": {
-                    "id": "E-%d" % i, "work_email": "p%d@example.com" % i,
-                    "name": "Person %d" % i, "department": "Support",
-                    "job_title": "Associate"}}).encode()
-                hdrs = sign("standard-webhooks", HR_SECRET, body, msg_id="msg_oauth_%d" % i)
-                st, _, rb = stack.post("hr", body, hdrs)
-                self.assertEqual(st, 202, rb)
-                ids.append(json.loads(rb)["id"])
+                ids.append(self.hire(stack, "E-%d" % i, "p%d@example.com" % i,
+                                     "Person %d" % i, "msg_oauth_%d" % i))
                 if i % 4 == 3:
                     # Revoked before its time: only a 401 tells rolehook.
                     zd.control("POST", "/__fake/oauth/expire")
@@ -125,13 +129,7 @@ class ClientCredentials(unittest.TestCase):
             # event waits, it is not a dead letter; fixed, it goes through.
             oauth_on(zd, client_secret="rotated-in-zendesk")
             zd.control("POST", "/__fake/oauth/expire")
-            body = json.dumps({"type": "employee.hired", "data": {
-                "id": "E-late", "work_email": "late@example.com", "name": "Late",
-                "department": "Support", "job_title": "Associate"}}).encode()
-            st, _, rb = stack.post("hr", body, sign("standard-webhooks", HR_SECRET, body,
-                                                    msg_id="msg_oauth_late"))
-            self.assertEqual(st, 202, rb)
-            late = json.loads(rb)["id"]
+            late = self.hire(stack, "E-late", "late@example.com", "Late", "msg_oauth_late")
 
             def late_state():
                 return json.loads(stack.cli("events", "show", str(late)).stdout)["state"]
@@ -188,13 +186,8 @@ class ClientCredentials(unittest.TestCase):
             # The client's secret changes in Zendesk and the token dies.
             oauth_on(zd, client_secret="rotated-elsewhere")
             zd.control("POST", "/__fake/oauth/expire")
-            body = json.dumps({"type": "employee.hired", "data": {
-                "id": "E-77", "work_email": "p77@example.com", "name": "P 77",
-                "department": "Support", "job_title": "Associate"}}).encode()
-            st, _, rb = stack.post("hr", body, sign("standard-webhooks", HR_SECRET, body,
-                                                    msg_id="msg_refused_mid_run"))
-            self.assertEqual(st, 202, rb)
-            eid = str(json.loads(rb)["id"])
+            eid = str(self.hire(stack, "E-77", "p77@example.com", "P 77",
+                                "msg_refused_mid_run"))
 
             def event():
                 return json.loads(stack.cli("events", "show", eid).stdout)

@@ -163,7 +163,7 @@ class Reconcile(unittest.TestCase):
                 with self.subTest(fix=fix):
                     r = st.cli("reconcile", *fix)
                     self.assertEqual(r.stdout, "")
-                    self.assertIn("1 people checked, 0 with drift", r.stderr)
+                    self.assertIn("1 person checked, 0 with drift", r.stderr)
                     self.assertIn("gusto:%s: not checked: its newest event is a thin event "
                                   "(ids only)" % uuid, r.stderr)
                     self.assertIn("; 1 not checked (newest event thin: ids only", r.stderr)
