@@ -950,7 +950,11 @@ answered(struct applying *ap, const struct plan_write *pw, struct wr *wr,
  * (see guard_audit).  Returns 0 when all succeeded; 1 when create_check
  * is set and the create answered that the e-mail is taken (nothing else
  * was sent: the caller reads in full and plans again); otherwise -1, the
- * event put to retry or dead.
+ * event put to retry or dead.  A leaver's products write that fails does
+ * not hold back the writes that take the access away (the private
+ * entitlements endpoint may fail for good; the role must still go):
+ * they are sent, and -2 says that they all succeeded while the event was
+ * put to retry or dead for the products.
  */
 static int
 apply(struct wthread *t, const struct store_event *row,
@@ -964,8 +968,9 @@ apply(struct wthread *t, const struct store_event *row,
 	const char *cur_role = NULL;
 	const json_object *cu = plan_user_of(current, NULL, NULL);
 	json_object *r;
+	const struct plan_write *failed;
 	size_t i, k, n = 0, prepared;
-	int ret = 0, promotes;
+	int ret = 0, promotes, products = 0;
 
 	memset(&ap, 0, sizeof(ap));
 	ap.t = t;
@@ -985,6 +990,7 @@ apply(struct wthread *t, const struct store_event *row,
 	promotes = cur_role == NULL || strcmp(cur_role, "end-user") == 0;
 	combine_release(t, pl, 0);
 	for (i = 0; i < pl->nwrites && ret == 0; i += n) {
+		failed = NULL;
 		n = run_length(t->w, pl, i, promotes);
 		for (prepared = 0; prepared < n; prepared++) {
 			struct wr *x = &wr[prepared];
@@ -1008,6 +1014,8 @@ apply(struct wthread *t, const struct store_event *row,
 				int a = answered(&ap, &pl->writes[i + k], &wr[k],
 				    rq[k].rc, rq[k].via, ret == 0);
 
+				if (ret == 0 && a != 0)
+					failed = &pl->writes[i + k];
 				if (ret == 0)
 					ret = a;
 			}
@@ -1016,11 +1024,19 @@ apply(struct wthread *t, const struct store_event *row,
 			zd_response_clear(&wr[k].res);
 			json_object_put(wr[k].body);
 		}
+		if (ret < 0 && failed != NULL && d->leaver && !products &&
+		    strcmp(failed->step, "entitlements_off") == 0) {
+			log_kv(LOG_WARN, "leaver's products not turned off; "
+			    "taking the access away all the same", "subject",
+			    nev->subject, (char *)NULL);
+			products = 1;
+			ret = 0;
+		}
 	}
 	free(ap.before);
 	free(ap.after);
 	free(ap.prov);
-	return ret;
+	return ret == 0 && products ? -2 : ret;
 }
 
 /*
@@ -1053,7 +1069,8 @@ restore_noted(const struct norm_event *nev, const struct plan *pl,
 	    json_object_array_get_idx(ign, 0)), (char *)NULL);
 }
 
-/* Remembers the person: last event, and at leave time their access. */
+/* Remembers the person: last event, leave and hire, and at leave time
+ * their access (the rehire snapshot). */
 static void
 remember(struct wk *w, const struct store_event *row,
     const struct norm_event *nev, const struct policy_decision *d,
@@ -1064,7 +1081,9 @@ remember(struct wk *w, const struct store_event *row,
 
 	decide_applied(old, nev, row->id, &s);
 	s.key = nev->subject;
-	if (d->leaver && current != NULL &&
+	/* Access at leave time: not what a leaver holds (a second
+	 * terminate, or the retry of one whose products failed). */
+	if (d->leaver && old->left_event == 0 && current != NULL &&
 	    (snap = json_text(current)) != NULL) {
 		s.snapshot = snap;
 		s.snapshot_at = time(NULL);
@@ -1106,7 +1125,7 @@ process(struct wthread *t, int64_t id)
 	enum zd_result rc;
 	time_t now = time(NULL);
 	long want[GUARD_NCLASSES] = { 0 };
-	int refreshed = 0, reserved = 0, ok, ar, unchecked = 0, checking = 0;
+	int refreshed = 0, reserved = 0, ar, unchecked = 0, checking = 0;
 
 	memset(&nev, 0, sizeof(nev));
 	memset(&subj, 0, sizeof(subj));
@@ -1229,10 +1248,11 @@ replan:
 		unchecked = checking = 0;
 		goto fresh;
 	}
-	ok = ar == 0;
-	if (!ok)
+	/* -2: the leave is applied but for products (retry or dead). */
+	if (ar == 0 || ar == -2)
+		remember(w, &row, &nev, &d, current, &subj);
+	if (ar != 0)
 		goto out;
-	remember(w, &row, &nev, &d, current, &subj);
 	if (pl->nwrites == 0)
 		snprintf(note, sizeof(note), "no change%s%s",
 		    pl->nnotes > 0 ? ": " : "", pl->nnotes > 0 ?

@@ -188,6 +188,59 @@ class Leavers(unittest.TestCase):
         self.work()
         self.assertEqual(self.access("L-5"), ("agent", 102, False))
 
+    def test_products_failing_for_good_still_take_the_access(self):
+        # The private entitlements endpoint fails for good (Zendesk may
+        # change or remove it): the role and suspension still go.
+        self.hr("L-6", "employee.hired", ago=200, department="Support", job_title="Associate Agent")
+        self.work()
+        self.zd.control("POST", "/__fake/faults", {"rules": [
+            {"match": "PUT /api/admin/private/staff/*", "kind": "redirect"}]})
+        try:
+            t = self.hr("L-6", "employee.terminated", ago=100)
+            self.work()
+        finally:
+            self.zd.control("DELETE", "/__fake/faults")
+        ev = self.show(t)
+        self.assertEqual(ev["state"], "dead", ev)
+        self.assert_left("L-6")
+        # The leave is recorded: an update after it gives nothing back.
+        upd = self.hr("L-6", "employee.updated", department="Support", job_title="Associate Agent")
+        self.work()
+        self.assertEqual(self.show(upd)["state"], "ignored", self.show(upd))
+        self.assert_left("L-6")
+
+    def test_products_failing_for_now_retry_after_the_access_is_gone(self):
+        self.hr("L-7", "employee.hired", ago=200, department="Support", job_title="Associate Agent")
+        self.work()
+        uid = self.user("L-7")["id"]
+        self.zd.control("POST", "/__fake/faults", {"rules": [
+            {"match": "PUT /api/admin/private/staff/*", "kind": "500", "count": 1}]})
+        t = self.hr("L-7", "employee.terminated", ago=100)
+        r = self.st.cli("work", "--until-idle", "--retry-base", "1", "--retry-max", "1")
+        self.assertEqual(r.returncode, 0, r.stderr[-2000:])
+        self.assert_left("L-7")
+        rhstack.wait_for(lambda: self.st.cli("work", "--until-idle").returncode == 0 and
+                         self.show(t)["state"] == "done", timeout=30, what="the retried leave")
+        ents = self.zd.state()["entitlements"].get(str(uid), {})
+        self.assertEqual([p for p, v in ents.items() if v.get("is_active") and p != "support"], [])
+        # HR sends the leave again (a correction): the rehire snapshot
+        # stays the access at leave time, not the leaver's.
+        again = self.hr("L-7", "employee.terminated", ago=50)
+        self.work()
+        self.assertEqual(self.show(again)["state"], "done", self.show(again))
+        db = sqlite3.connect(self.st.db)
+        try:
+            snap, = db.execute("SELECT snapshot FROM subjects WHERE key = 'generic:L-7'").fetchone()
+        finally:
+            db.close()
+        self.assertEqual(json.loads(snap)["user"]["role"], "agent", snap)
+        back = self.hr("L-7", "employee.rehired", department="Support", job_title="Associate Agent")
+        self.work()
+        self.assertEqual(self.show(back)["state"], "done", self.show(back))
+        ents = self.zd.state()["entitlements"].get(str(uid), {})
+        self.assertEqual(sorted(p for p, v in ents.items() if v.get("is_active") and p != "support"),
+                         ["chat", "talk"])
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)
