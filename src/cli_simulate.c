@@ -700,6 +700,45 @@ print_warning(void *arg, const char *msg)
 	fprintf(stderr, "rolehook: %s: warning: %s\n", w->path, msg);
 }
 
+/*
+ * When the configuration declares custom_roles, a rule naming a role it
+ * does not declare is a warning: roles sync neither creates nor keeps
+ * it in step (and --prune refuses to delete it).  Names match ignoring
+ * case, as Zendesk's do.
+ */
+static void
+warn_undeclared_roles(const struct config *cfg, const struct policy *p,
+    struct warn_ctx *w)
+{
+	struct json_object *decl, *e, *v;
+	const char *role, *rule;
+	char msg[512];
+	size_t i, j, n;
+
+	if (!json_object_object_get_ex(cfg->root, "custom_roles", &decl) ||
+	    !json_object_is_type(decl, json_type_array))
+		return;
+	n = json_object_array_length(decl);
+	for (i = 0; i < policy_nrules(p); i++) {
+		if ((role = policy_rule_custom_role(p, i, &rule)) == NULL)
+			continue;
+		for (j = 0; j < n; j++) {
+			e = json_object_array_get_idx(decl, j);
+			if (json_object_object_get_ex(e, "name", &v) &&
+			    json_object_is_type(v, json_type_string) &&
+			    strcasecmp(json_object_get_string(v), role) == 0)
+				break;
+		}
+		if (j < n)
+			continue;
+		snprintf(msg, sizeof(msg), "policy.rules[%zu] (%s): custom role "
+		    "\"%s\" is not declared in custom_roles; roles sync does "
+		    "not create it or keep it in step", i, rule != NULL ? rule :
+		    "unnamed", role);
+		print_warning(w, msg);
+	}
+}
+
 /* Names from doc[member][*].name (borrowed from doc); NULL on bad shape. */
 static const char **
 names_of(struct json_object *doc, const char *member, size_t *n)
@@ -792,6 +831,7 @@ cli_check_policy(const struct config *cfg, const char *roles_path,
 		fprintf(stderr, "rolehook: %s: %s\n", cfg->path, err);
 		goto out;
 	}
+	warn_undeclared_roles(cfg, p, &w);
 	if (!quiet)
 		printf("rolehook: %s: policy is valid (%zu rule%s, %d warning%s, "
 		    "sha256 %s)\n", cfg->path, policy_nrules(p),

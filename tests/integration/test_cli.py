@@ -197,6 +197,23 @@ class Cli(unittest.TestCase):
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertIn("warning: preset \"github\" has no normaliser", r.stderr)
 
+    def test_check_warns_of_a_policy_role_custom_roles_does_not_declare(self):
+        doc = self.good()
+        doc["custom_roles"] = [{"name": "Tier 1", "configuration": {"ticket_editing": True}}]
+        doc["policy"] = {"rules": [
+            {"name": "t1", "when": {"title": "Agent"},
+             "then": {"role": "agent", "custom_role": "tier 1"}},
+            {"name": "leads", "when": {"title": "Lead"},
+             "then": {"role": "agent", "custom_role": "Team lead"}}]}
+        r = rh("check", "--no-secrets", "--config", self.write("u.json", doc))
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn('warning: policy.rules[1] (leads): custom role "Team lead" is not '
+                      'declared in custom_roles', r.stderr)
+        self.assertNotIn("rules[0]", r.stderr)      # declared, whatever the case
+        del doc["custom_roles"]                     # nothing declared: no opinion
+        r = rh("check", "--no-secrets", "--config", self.write("u.json", doc))
+        self.assertNotIn("not declared", r.stderr)
+
     # ------------------------------------------------ trust boundary
 
     def check_fails(self, doc, want, env=None, secrets=True):
