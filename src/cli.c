@@ -41,7 +41,7 @@ cli_usage(void)
 	    "commands:\n"
 	    "  serve     run the FastCGI webhook receiver (behind nginx)\n"
 	    "  check     validate the configuration, like nginx -t\n"
-	    "  events    list, show, retry stored events; dead letters\n"
+	    "  events    list, dead, show, retry, approve, cancel, replay stored events\n"
 	    "  simulate  one event (or everyone) through policy: planned writes as JSON\n"
 	    "  work      apply stored events to Zendesk (holds the Zendesk credential)\n"
 	    "  why       the audit lineage of a person's access\n"
@@ -73,7 +73,10 @@ serve_help(void)
 	    "Stops cleanly on SIGTERM or SIGINT.\n"
 	    "\n"
 	    "  --config FILE      configuration (default " CONFIG_DEFAULT_PATH ")\n"
-	    "  --log-level LEVEL  debug, info (default), warn or error\n");
+	    "  --log-level LEVEL  debug, info (default), warn or error\n"
+	    "\n"
+	    "exit status: 0 clean stop, 1 the store or the socket failed,\n"
+	    "2 usage or configuration error (a secret that cannot be read too)\n");
 }
 
 int
@@ -345,22 +348,27 @@ static void
 events_help(void)
 {
 	printf(
-	    "usage: rolehook events list [--state S | --held | --pending] [--source S]"
-	    " [--limit N]\n"
+	    "usage: rolehook events list [--state S | --held | --pending]\n"
+	    "                            [--source S] [--limit N]\n"
 	    "                            [--format table|json]\n"
-	    "       rolehook events dead [--format table|json]\n"
+	    "       rolehook events dead [--source S] [--limit N]\n"
+	    "                            [--format table|json]\n"
 	    "       rolehook events show ID\n"
 	    "       rolehook events retry ID\n"
 	    "       rolehook events approve ID\n"
 	    "       rolehook events cancel ID\n"
 	    "       rolehook events replay --since TIME [--dry-run | --policy FILE]\n"
+	    "Each also takes --config FILE.\n"
 	    "\n"
 	    "Inspects the inbox.  list prints the newest events first (table\n"
 	    "on a terminal; --format json prints one JSON object per line).\n"
 	    "dead lists dead letters with the reason.  show prints one event\n"
 	    "with its kept headers and body as JSON.  retry puts an event\n"
 	    "(typically a dead letter, once its cause is fixed) back to\n"
-	    "pending with its attempts reset.  replay puts each person's\n"
+	    "pending with its attempts reset.  approve releases an event the\n"
+	    "blast-radius guard holds; work applies it past policy.limits.\n"
+	    "cancel drops an unfinished event (pending, waiting, retry or\n"
+	    "held): it is never applied.  replay puts each person's\n"
 	    "newest finished event received since TIME back to pending\n"
 	    "(after a policy change, or a Zendesk restore): the worker plans\n"
 	    "it again from fresh Zendesk state, so only what differs is\n"
@@ -368,11 +376,12 @@ events_help(void)
 	    "Signatures and secrets are never stored, so never shown.\n"
 	    "\n"
 	    "  --config FILE   configuration (default " CONFIG_DEFAULT_PATH ")\n"
-	    "  --state S       pending, retry, waiting, held, dead, done,\n"
+	    "  --state S       list: pending, retry, waiting, held, dead, done,\n"
 	    "                  ignored, stale or cancelled\n"
-	    "  --source S      a source name from the configuration (others\n"
-	    "                  are refused)\n"
-	    "  --limit N       at most N events (default 100)\n"
+	    "  --source S      list, dead: a source name from the configuration\n"
+	    "                  (others are refused)\n"
+	    "  --limit N       list, dead: at most N events (1..1000000,\n"
+	    "                  default 100)\n"
 	    "  --pending       list: events waiting for a future effective date\n"
 	    "                  (a newer one of the same kind moves them;\n"
 	    "                  'events cancel ID' drops one)\n"
@@ -385,8 +394,11 @@ events_help(void)
 	    "                  under FILE's policy (a policy object, or a\n"
 	    "                  configuration with one); then install it and\n"
 	    "                  replay without --policy\n"
-	    "  --format F      table (default on a terminal) or json (one\n"
-	    "                  object per line, default otherwise)\n");
+	    "  --format F      list, dead: table (default on a terminal) or json\n"
+	    "                  (one object per line, default otherwise)\n"
+	    "\n"
+	    "exit status: 0 done, 1 no such event, or the store failed,\n"
+	    "2 usage or configuration error (an unknown --state or --source)\n");
 }
 
 static void

@@ -71,8 +71,9 @@ report_help(void)
 	    "\n"
 	    "Reads only; every request goes through the rate governor (groups\n"
 	    "come from one listing of all memberships; with entitlements, one\n"
-	    "request per agent, a few in flight at once).  Before reading, says on stderr how many requests and how\n"
-	    "long at least (requests / rate limit); then shows progress there.\n"
+	    "request per agent, a few in flight at once).  Before reading, says\n"
+	    "on stderr how many requests and how long at least (requests /\n"
+	    "rate limit); then shows progress there.\n"
 	    "\n"
 	    "exit status: 0 report printed, 1 Zendesk failed or refused,\n"
 	    "2 usage, configuration or --people error\n");

@@ -60,7 +60,13 @@ work_help(void)
 	    "  --retry-base S         first retry waits up to S seconds (default 5);\n"
 	    "                         each retry doubles the cap, with full jitter\n"
 	    "  --retry-max S          largest retry wait (default 900)\n"
-	    "  --log-level LEVEL      debug, info (default), warn or error\n");
+	    "  --log-level LEVEL      debug, info (default), warn or error\n"
+	    "\n"
+	    "exit status: 0 clean stop after SIGTERM or SIGINT (--until-idle:\n"
+	    "nothing left to do), 1 cannot start or failed (no policy or one\n"
+	    "that does not compile, the Zendesk credential not set, unreadable\n"
+	    "or refused, the store, another work on the same SQLite store),\n"
+	    "2 usage or configuration file error\n");
 }
 
 int
@@ -141,7 +147,15 @@ why_help(void)
 	    "generic:E-2001 or bamboohr:67890 (the \"subject\" of 'rolehook\n"
 	    "events list'; email:ADDRESS for a person HR named by e-mail\n"
 	    "only).  A bare e-mail address or name is neither: rows are not\n"
-	    "found by e-mail, so it is a usage error (exit 2).\n");
+	    "found by e-mail, so it is a usage error (exit 2).\n"
+	    "\n"
+	    "  --config FILE   configuration (default " CONFIG_DEFAULT_PATH ")\n"
+	    "  --format F      table (default on a terminal) or json (one\n"
+	    "                  object per line, default otherwise)\n"
+	    "\n"
+	    "exit status: 0 printed (also when there are no audit rows),\n"
+	    "1 the store cannot be opened or read, 2 usage or configuration\n"
+	    "error\n");
 }
 
 #define WHY_USER "USER: expected a Zendesk user id (digits) or a subject " \
