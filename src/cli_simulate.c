@@ -58,12 +58,13 @@ static void
 simulate_help(void)
 {
 	printf(
-	    "usage: rolehook simulate --config FILE --source NAME --event FILE\n"
+	    "usage: rolehook simulate [--config FILE] --source NAME --event FILE\n"
 	    "                         [--current USER.json] [--roles ROLES.json]\n"
 	    "                         [--groups GROUPS.json] [--snapshot USER.json]\n"
-	    "       rolehook simulate --config FILE --all --users USERS.json\n"
+	    "                         [--pretty]\n"
+	    "       rolehook simulate [--config FILE] --all --users USERS.json\n"
 	    "                         --people PEOPLE.json [--roles ROLES.json]\n"
-	    "                         [--groups GROUPS.json]\n"
+	    "                         [--groups GROUPS.json] [--pretty]\n"
 	    "\n"
 	    "Runs one event body through the source's normaliser, the policy\n"
 	    "and the planner, and prints one JSON object: event, rule, leaver,\n"
