@@ -875,6 +875,11 @@ class Handler(BaseHTTPRequestHandler):
             return
         data = raw if raw is not None else (b"" if body is None else
                                             json.dumps(body, separators=(",", ":")).encode())
+        # Recorded before the answer leaves: a client that reads
+        # /__fake/requests right after its answer sees the status.
+        self.rec_status = status
+        if getattr(self, "cur_rec", None) is not None:
+            self.cur_rec["status"] = status
         self.send_response(status)
         if data or status not in (204, 304):
             self.send_header("Content-Type", ctype)
@@ -909,6 +914,7 @@ class Handler(BaseHTTPRequestHandler):
     def dispatch(self):
         st = self.server.state
         self.rec_status = None
+        self.cur_rec = None
         url = urlsplit(self.path)
         path, query = url.path, url.query
         rec = None
@@ -934,6 +940,7 @@ class Handler(BaseHTTPRequestHandler):
                        "content_type": self.headers.get("Content-Type")}
                 if len(st.requests) < MAX_RECORDED:
                     st.requests.append(rec)
+            self.cur_rec = rec
             why = None
             if not path.startswith("/__fake/") and st.cfg.get("oas_check", True) and \
                     (path.startswith("/api/") or path.startswith("/oauth/")):
