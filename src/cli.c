@@ -252,6 +252,7 @@ cli_check(int argc, char **argv)
 	};
 	enum config_secrets secrets;
 	struct config *cfg = NULL;
+	char summary[512];
 
 	if ((c = cliutil_parse("check", argc, argv, opts, CLIUTIL_NOPTS(opts),
 	    &path, check_help)) >= 0)
@@ -262,7 +263,7 @@ cli_check(int argc, char **argv)
 	if (cliutil_load_config(path, secrets, &cfg) != 0)
 		return EXIT_USAGE;
 	/* policy: compiled, and checked against Zendesk's names when given */
-	rc = cli_check_policy(cfg, roles, groups, quiet);
+	rc = cli_check_policy(cfg, roles, groups, summary, sizeof(summary));
 	if (rc == 0 && check_sources(cfg) != 0)
 		rc = EXIT_USAGE;
 	if (rc == 0 && secrets == CONFIG_SECRETS_RESOLVE) {
@@ -275,9 +276,10 @@ cli_check(int argc, char **argv)
 	}
 	if (rc == 0)
 		warn_zendesk(cfg);
+	/* Said only once everything passed: no "valid" before an error. */
 	if (rc == 0 && !quiet)
-		printf("rolehook: %s: configuration is valid (%zu source%s)\n",
-		    path, cfg->nsources, cfg->nsources == 1 ? "" : "s");
+		printf("%srolehook: %s: configuration is valid (%zu source%s)\n",
+		    summary, path, cfg->nsources, cfg->nsources == 1 ? "" : "s");
 	config_free(cfg);
 	return rc;
 }

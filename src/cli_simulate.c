@@ -797,10 +797,12 @@ read_names(const char *path, const char *member, struct json_object **doc,
  * The policy part of `rolehook check`: compiles cfg's policy (when there
  * is one) and checks it against the custom roles and groups files (each
  * may be NULL).  Prints errors and warnings; returns 0 or EXIT_USAGE.
+ * When valid, summary gets the line to print once every check passed
+ * ("rolehook: FILE: policy is valid (...)"; empty without a policy).
  */
 int
 cli_check_policy(const struct config *cfg, const char *roles_path,
-    const char *groups_path, int quiet)
+    const char *groups_path, char *summary, size_t len)
 {
 	struct json_object *pol, *roles = NULL, *groups = NULL;
 	struct policy *p = NULL;
@@ -809,6 +811,8 @@ cli_check_policy(const struct config *cfg, const char *roles_path,
 	size_t nr = 0, ng = 0;
 	char err[ERRLEN];
 	int rc = EXIT_USAGE;
+
+	summary[0] = '\0';
 
 	if (!json_object_object_get_ex(cfg->root, "policy", &pol)) {
 		if (roles_path != NULL || groups_path != NULL) {
@@ -833,11 +837,10 @@ cli_check_policy(const struct config *cfg, const char *roles_path,
 		goto out;
 	}
 	warn_undeclared_roles(cfg, p, &w);
-	if (!quiet)
-		printf("rolehook: %s: policy is valid (%zu rule%s, %d warning%s, "
-		    "sha256 %s)\n", cfg->path, policy_nrules(p),
-		    policy_nrules(p) == 1 ? "" : "s", w.n, w.n == 1 ? "" : "s",
-		    policy_hash(p));
+	snprintf(summary, len, "rolehook: %s: policy is valid (%zu rule%s, "
+	    "%d warning%s, sha256 %s)\n", cfg->path, policy_nrules(p),
+	    policy_nrules(p) == 1 ? "" : "s", w.n, w.n == 1 ? "" : "s",
+	    policy_hash(p));
 	rc = 0;
 out:
 	free(rn);

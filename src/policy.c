@@ -1301,34 +1301,69 @@ name_in(const char *s, const char *const *list, size_t n)
  * Checks rule references against Zendesk's names and reports dead rules
  * through warn.  Returns 0, or -1 with err naming the first bad rule.
  */
+/* Appends "PATH: WHAT \"NAME\"" to buf (", " between); the new length. */
+static size_t
+list_more(char *buf, size_t len, size_t off, const char *path,
+    const char *what, const char *name)
+{
+	int n;
+
+	if (off >= len)
+		return off;
+	n = snprintf(buf + off, len - off, "%s%s: %s \"%s\"", off > 0 ?
+	    ", " : "", path, what, name);
+	return n < 0 ? off : off + (size_t)n;
+}
+
 int
 policy_check(const struct policy *p, const char *const *roles,
     size_t nroles, const char *const *groups, size_t ngroups,
     policy_warn_fn warn, void *arg, char *err, size_t errlen)
 {
 	struct cc c;
-	char path[PATHLEN], msg[POLICY_ERRLEN];
-	size_t i, j;
+	char path[PATHLEN], msg[POLICY_ERRLEN], more[POLICY_ERRLEN] = "";
+	size_t i, j, off = 0;
+	int nbad = 0;
 
 	memset(&c, 0, sizeof(c));
 	c.err = err;
 	c.errlen = errlen;
+	/*
+	 * Every unknown name, so that one run shows them all: the first in
+	 * full, the others listed after it.
+	 */
 	for (i = 0; i < p->nrules; i++) {
 		const struct rule *r = &p->rules[i];
 
 		snprintf(path, sizeof(path), "policy.rules[%zu] (%s)", i,
 		    r->name);
 		if (roles != NULL && r->custom_role != NULL &&
-		    !name_in(r->custom_role, roles, nroles))
-			return fail(&c, path, "custom role \"%s\" does not exist "
-			    "in Zendesk; create it (rolehook roles sync) or fix "
-			    "the name", r->custom_role);
-		for (j = 0; groups != NULL && j < r->ngroups; j++)
-			if (!name_in(r->groups[j], groups, ngroups))
-				return fail(&c, path, "group \"%s\" does not "
-				    "exist in Zendesk; create it or fix the name",
+		    !name_in(r->custom_role, roles, nroles)) {
+			if (nbad++ == 0)
+				fail(&c, path, "custom role \"%s\" does not "
+				    "exist in Zendesk; create it (rolehook roles "
+				    "sync) or fix the name", r->custom_role);
+			else
+				off = list_more(more, sizeof(more), off, path,
+				    "custom role", r->custom_role);
+		}
+		for (j = 0; groups != NULL && j < r->ngroups; j++) {
+			if (name_in(r->groups[j], groups, ngroups))
+				continue;
+			if (nbad++ == 0)
+				fail(&c, path, "group \"%s\" does not exist in "
+				    "Zendesk; create it or fix the name",
 				    r->groups[j]);
+			else
+				off = list_more(more, sizeof(more), off, path,
+				    "group", r->groups[j]);
+		}
 	}
+	if (nbad > 1 && err != NULL && strlen(err) + 1 < errlen)
+		snprintf(err + strlen(err), errlen - strlen(err), "; also "
+		    "unknown: %s", more);
+	if (nbad > 0)
+		return -1;
 	if (warn == NULL)
 		return 0;
 	for (i = 0; i < p->nrules; i++) {

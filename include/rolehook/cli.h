@@ -40,10 +40,11 @@ int cli_replay_preview(const struct config *cfg, struct store *st,
  * The policy part of `rolehook check` (cli_simulate.c): compiles cfg's
  * policy when there is one and checks it against the custom roles and
  * groups files (GET /api/v2/custom_roles.json and /api/v2/groups.json
- * bodies; each may be NULL).  Prints errors and warnings to stderr and,
- * unless quiet, a summary to stdout.  Returns 0, or EXIT_USAGE.
+ * bodies; each may be NULL).  Prints errors and warnings to stderr.
+ * Returns 0 with summary (len bytes) holding the line to print once every
+ * other check passed too (empty without a policy), or EXIT_USAGE.
  */
 int cli_check_policy(const struct config *cfg, const char *roles_path,
-    const char *groups_path, int quiet);
+    const char *groups_path, char *summary, size_t len);
 
 #endif

@@ -141,9 +141,12 @@ typedef void (*policy_warn_fn)(void *arg, const char *msg);
  * Checks p against what Zendesk has: roles (custom role names) and
  * groups (group names), each NULL to skip that check.  Unknown names are
  * errors naming the rule ("policy.rules[1] (leads): custom role 'Team
- * lead' does not exist in Zendesk").  Rules that can never match (after
- * a catch-all, or with the same `when` as an earlier rule) are reported
- * through warn (may be NULL).  Returns 0, or -1 with err filled.
+ * lead' does not exist in Zendesk"), every one of them: the first in
+ * full, the others after it ("; also unknown: policy.rules[2] (x):
+ * group \"Y\", ...", as far as errlen allows).  Rules that can never
+ * match (after a catch-all, or with the same `when` as an earlier rule)
+ * are reported through warn (may be NULL).  Returns 0, or -1 with err
+ * filled.
  */
 int policy_check(const struct policy *p, const char *const *roles,
     size_t nroles, const char *const *groups, size_t ngroups,

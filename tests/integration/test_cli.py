@@ -213,6 +213,12 @@ class Cli(unittest.TestCase):
         del doc["custom_roles"]                     # nothing declared: no opinion
         r = rh("check", "--no-secrets", "--config", self.write("u.json", doc))
         self.assertNotIn("not declared", r.stderr)
+        self.assertIn("policy is valid (2 rules", r.stdout)
+        # Nothing is said valid before a later check fails.
+        doc["sources"]["gh"]["normalizer"] = "bamboo"
+        r = rh("check", "--no-secrets", "--config", self.write("u.json", doc))
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertEqual(r.stdout, "")
 
     # ------------------------------------------------ trust boundary
 

@@ -574,6 +574,19 @@ test_check(void **state)
 	assert_non_null(strstr(err, "policy.rules[1] (leads): group \"Leads\" "
 	    "does not exist"));
 	assert_int_equal(w.n, 0);
+	/* Every unknown name in one run: the first in full, then the rest. */
+	{
+		static const char *const none[] = { "Other" };
+
+		assert_int_equal(policy_check(p, none, 1, none, 1, NULL, NULL,
+		    err, sizeof(err)), -1);
+		assert_string_equal(err, "policy.rules[0] (tier1): custom role "
+		    "\"Tier 1\" does not exist in Zendesk; create it (rolehook "
+		    "roles sync) or fix the name; also unknown: policy.rules[0] "
+		    "(tier1): group \"Tier 1\", policy.rules[1] (leads): custom "
+		    "role \"Team Lead\", policy.rules[1] (leads): group "
+		    "\"Leads\"");
+	}
 	policy_free(p);
 
 	p = compile_ok("{\"rules\":["
