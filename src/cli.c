@@ -368,7 +368,9 @@ events_help(void)
 	    "with its kept headers and body as JSON.  retry puts an event\n"
 	    "(typically a dead letter, once its cause is fixed) back to\n"
 	    "pending with its attempts reset.  approve releases an event the\n"
-	    "blast-radius guard holds; work applies it past policy.limits.\n"
+	    "blast-radius guard holds (work applies it past policy.limits),\n"
+	    "or an update work ignored because the person had left (note\n"
+	    "\"left: ...\"): work applies it and the leave ends.\n"
 	    "cancel drops an unfinished event (pending, waiting, retry or\n"
 	    "held): it is never applied.  replay puts each person's\n"
 	    "newest finished event received since TIME back to pending\n"
@@ -576,8 +578,10 @@ static const struct ev_change {
 	{ store_requeue, "is pending again; 'rolehook work' will process it",
 	    "", "'rolehook events list' shows the ids", "requeue" },
 	{ store_approve, "approved; 'rolehook work' applies it past "
-	    "policy.limits", "held ", "'rolehook events list --held' shows "
-	    "them", "approve" },
+	    "policy.limits (an update of a leaver: gives them access back)",
+	    "held or left-ignored ", "'rolehook events list --held' shows "
+	    "held ones; an update ignored because the person left says "
+	    "\"left:\"", "approve" },
 	{ store_cancel, "cancelled; it will not be applied", "unfinished ",
 	    "'rolehook events list --pending' shows waiting ones", "cancel" },
 };

@@ -6,6 +6,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include <json-c/json.h>
 
@@ -207,14 +208,33 @@ kind_is(const struct norm_event *ev, const char *kind)
 
 /*
  * Whether a decision (occurred time at, event id) came before another
- * (at2, id2): by the signed times when both have one, else by arrival.
+ * (at2, id2): by the signed times when both have one (the same second:
+ * by arrival), else by arrival.
  */
 static int
 decided_before(time_t at, int64_t id, time_t at2, int64_t id2)
 {
-	if (at > 0 && at2 > 0)
+	if (at > 0 && at2 > 0 && at != at2)
 		return at < at2;
 	return id < id2;
+}
+
+/*
+ * Whether ev gives a leaver access back when decided after the leave: a
+ * hire, a rehire, or an update saying the person is active again (an
+ * employment_status of "active", any case: Merge, Personio and others
+ * send a reactivation as an update).
+ */
+static int
+lifts_leave(const struct norm_event *ev)
+{
+	const char *st;
+
+	if (kind_is(ev, "hire") || kind_is(ev, "rehire"))
+		return 1;
+	return kind_is(ev, "update") &&
+	    (st = norm_attr(ev, "employment_status")) != NULL &&
+	    strcasecmp(st, "active") == 0;
 }
 
 enum decide_order
@@ -222,7 +242,10 @@ decide_order(const struct store_subject *subj, const struct norm_event *ev,
     int64_t id, char *note, size_t notelen)
 {
 	time_t at = (time_t)ev->occurred_at, evtime = decide_time(ev);
-	int hire = kind_is(ev, "hire") || kind_is(ev, "rehire");
+	int lifts = lifts_leave(ev), by_time;
+	/* An update that ends a leave is applied as the rehire it is. */
+	enum decide_order ok = subj->left_event > 0 && lifts &&
+	    kind_is(ev, "update") ? DECIDE_REHIRE : DECIDE_APPLY;
 
 	if (subj->key == NULL)
 		return DECIDE_APPLY;
@@ -241,23 +264,28 @@ decide_order(const struct store_subject *subj, const struct norm_event *ev,
 		}
 		return DECIDE_APPLY;
 	}
-	if (subj->left_event > 0 && hire && decided_before(at, id,
+	if (subj->left_event > 0 && lifts && decided_before(at, id,
 	    subj->left_at, subj->left_event)) {
 		snprintf(note, notelen, "stale: decided before this person's "
 		    "leave (event %" PRId64 ")", subj->left_event);
 		return DECIDE_STALE;
 	}
-	if (subj->left_event > 0 && kind_is(ev, "update")) {
+	if (subj->left_event > 0 && !lifts && kind_is(ev, "update")) {
 		snprintf(note, notelen, "left: event %" PRId64 " applied this "
-		    "person's leave; an update gives no access back (a hire "
-		    "or rehire does)", subj->left_event);
+		    "person's leave; an update gives no access back (a hire, "
+		    "a rehire or an update to an active employment_status "
+		    "does; or rolehook events approve)", subj->left_event);
 		return DECIDE_LEFT;
 	}
 	if (subj->last_effective <= 0)
-		return DECIDE_APPLY;
-	/* A hire after a leave is placed by its decision (above), not by a
-	 * start date that may lie before the leave's effective date. */
-	if (evtime > 0 && !(hire && subj->left_event > 0) &&
+		return ok;
+	/*
+	 * A hire after a leave is placed by when both were decided (above),
+	 * not by a start date that may lie before the leave's date; where
+	 * either has no signed time, the date rule still holds.
+	 */
+	by_time = at > 0 && subj->left_at > 0;
+	if (evtime > 0 && !(lifts && subj->left_event > 0 && by_time) &&
 	    subj->last_effective > evtime + STALE_SLACK_S) {
 		snprintf(note, notelen, "stale: event %" PRId64 " for this "
 		    "person took effect later", subj->last_event_id);
@@ -270,29 +298,29 @@ decide_order(const struct store_subject *subj, const struct norm_event *ev,
 		    subj->last_event_id);
 		return DECIDE_STALE;
 	}
-	return DECIDE_APPLY;
+	return ok;
 }
 
 void
 decide_applied(const struct store_subject *old, const struct norm_event *ev,
-    int64_t id, struct store_subject *out)
+    int64_t id, int how, struct store_subject *out)
 {
-	time_t evtime = decide_time(ev);
+	time_t evtime = decide_time(ev), at = (time_t)ev->occurred_at;
 
 	*out = *old;
 	out->last_event_id = id;
 	if (evtime > out->last_effective)
 		out->last_effective = evtime;
-	if (kind_is(ev, "terminate")) {
+	if (kind_is(ev, "terminate") && (how & DECIDE_AS_LEAVER)) {
 		/* The newest leave stands (an older one retried later). */
-		if (id > out->left_event) {
+		if (id > out->left_event)
 			out->left_event = id;
-			out->left_at = (time_t)ev->occurred_at;
-		}
-	} else if (kind_is(ev, "hire") || kind_is(ev, "rehire")) {
+		if (at > out->left_at)
+			out->left_at = at;
+	} else if (lifts_leave(ev) || (how & DECIDE_AS_HIRE)) {
 		out->left_event = 0;
 		out->left_at = 0;
 		out->hired_event = id;
-		out->hired_at = (time_t)ev->occurred_at;
+		out->hired_at = at;
 	}
 }

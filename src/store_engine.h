@@ -78,6 +78,14 @@ enum store_sql {
 	" snapshot_at, left_event, left_at, hired_event, hired_at"
 
 /*
+ * What `events approve` releases: an event the blast-radius guard holds,
+ * or an update work ignored because the person had left (its note starts
+ * "left:", decide_order): approved, it gives the leaver access back.
+ */
+#define STORE_APPROVABLE "(state = 'held' OR (state = 'ignored' AND" \
+	" last_error LIKE 'left:%'))"
+
+/*
  * The migration to schema 7 fills the new subjects columns from the
  * events still stored (retention prunes them): a person whose newest
  * applied terminate is newer than their newest applied hire or rehire

@@ -160,7 +160,7 @@ static const struct {
 	"  n BIGINT NOT NULL,"
 	"  lease_until BIGINT NOT NULL,"
 	"  PRIMARY KEY (owner, action));" },
-	/* 6 -> 7: leave and hire (store_subject); see LIFECYCLE_SQL. */
+	/* 6 -> 7: leave and hire (store_subject); see STORE_LIFECYCLE_SQL. */
 	{ 6,
 	"ALTER TABLE subjects ADD COLUMN left_event BIGINT;"
 	"ALTER TABLE subjects ADD COLUMN left_at BIGINT;"
@@ -1132,8 +1132,8 @@ static const struct {
 	[STORE_SQL_HOLD] = { "UPDATE events SET state = 'held', last_error"
 	    " = $2, " RELEASE " WHERE id = $1" MINE(3), 1 },
 	[STORE_SQL_APPROVE] = { "UPDATE events SET state = 'pending',"
-	    " approved = 1, next_attempt = 0 WHERE id = $1 AND state ="
-	    " 'held'", 0 },
+	    " approved = 1, next_attempt = 0 WHERE id = $1 AND "
+	    STORE_APPROVABLE, 0 },
 	[STORE_SQL_AUDIT_ADD] = { "INSERT INTO audit (" STORE_AUDIT_FIELDS
 	    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
 	    " RETURNING id", 0 },

@@ -149,7 +149,7 @@ static const char *const migrations[] = {
 	 * added here, not as a 7.)
 	 */
 	"ALTER TABLE events ADD COLUMN batch_index INTEGER;"),
-	/* 6 -> 7: leave and hire (store_subject); see LIFECYCLE_SQL. */
+	/* 6 -> 7: leave and hire (store_subject); see STORE_LIFECYCLE_SQL. */
 	("ALTER TABLE subjects ADD COLUMN left_event INTEGER;"
 	"ALTER TABLE subjects ADD COLUMN left_at INTEGER;"
 	"ALTER TABLE subjects ADD COLUMN hired_event INTEGER;"
@@ -871,7 +871,7 @@ static const char *const stmts[STORE_SQL__MAX] = {
 	[STORE_SQL_HOLD] = "UPDATE events SET state = 'held', last_error = ?2"
 	    " WHERE id = ?1",
 	[STORE_SQL_APPROVE] = "UPDATE events SET state = 'pending', approved"
-	    " = 1, next_attempt = 0 WHERE id = ?1 AND state = 'held'",
+	    " = 1, next_attempt = 0 WHERE id = ?1 AND " STORE_APPROVABLE,
 	[STORE_SQL_AUDIT_ADD] = "INSERT INTO audit (" STORE_AUDIT_FIELDS ")"
 	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
 	[STORE_SQL_SUBJECT_PUT] = "INSERT INTO subjects (" STORE_SUBJECT_COLS

@@ -969,8 +969,11 @@ apply(struct wthread *t, const struct store_event *row,
 	const json_object *cu = plan_user_of(current, NULL, NULL);
 	json_object *r;
 	const struct plan_write *failed;
+	struct zd_response pres = ZD_RESPONSE_INIT;
+	enum zd_result prc = ZD_ERROR;
+	char preq[600] = "";
 	size_t i, k, n = 0, prepared;
-	int ret = 0, promotes, products = 0;
+	int ret = 0, promotes, products = 0, prod;
 
 	memset(&ap, 0, sizeof(ap));
 	ap.t = t;
@@ -1011,11 +1014,22 @@ apply(struct wthread *t, const struct store_event *row,
 			combine_calls(t->w->comb, t->zd, rq, n);
 			combine_release(t, pl, i + n);
 			for (k = 0; k < n; k++) {
+				/* A leaver's products failure is said (retry or
+				 * dead) once the access writes are done. */
+				prod = d->leaver && !products && strcmp(
+				    pl->writes[i + k].step, "entitlements_off") == 0;
 				int a = answered(&ap, &pl->writes[i + k], &wr[k],
-				    rq[k].rc, rq[k].via, ret == 0);
+				    rq[k].rc, rq[k].via, ret == 0 && !prod);
 
 				if (ret == 0 && a != 0)
 					failed = &pl->writes[i + k];
+				if (ret == 0 && a != 0 && prod) {
+					prc = rq[k].rc;
+					pres = wr[k].res;      /* taken over */
+					memset(&wr[k].res, 0, sizeof(wr[k].res));
+					snprintf(preq, sizeof(preq), "%s %s",
+					    pl->writes[i + k].method, wr[k].path);
+				}
 				if (ret == 0)
 					ret = a;
 			}
@@ -1033,6 +1047,9 @@ apply(struct wthread *t, const struct store_event *row,
 			ret = 0;
 		}
 	}
+	if (products && ret == 0)
+		zd_failed(t, row, prc, &pres, preq);
+	zd_response_clear(&pres);
 	free(ap.before);
 	free(ap.after);
 	free(ap.prov);
@@ -1073,17 +1090,18 @@ restore_noted(const struct norm_event *nev, const struct plan *pl,
  * their access (the rehire snapshot). */
 static void
 remember(struct wk *w, const struct store_event *row,
-    const struct norm_event *nev, const struct policy_decision *d,
-    const json_object *current, const struct store_subject *old)
+    const struct norm_event *nev, int how, const json_object *current,
+    const struct store_subject *old)
 {
 	struct store_subject s;
 	char *snap = NULL;
 
-	decide_applied(old, nev, row->id, &s);
+	decide_applied(old, nev, row->id, how, &s);
 	s.key = nev->subject;
 	/* Access at leave time: not what a leaver holds (a second
 	 * terminate, or the retry of one whose products failed). */
-	if (d->leaver && old->left_event == 0 && current != NULL &&
+	if ((how & DECIDE_AS_LEAVER) && old->left_event == 0 &&
+	    current != NULL &&
 	    (snap = json_text(current)) != NULL) {
 		s.snapshot = snap;
 		s.snapshot_at = time(NULL);
@@ -1092,6 +1110,19 @@ remember(struct wk *w, const struct store_event *row,
 		log_kv(LOG_ERROR, "cannot record subject state", "subject",
 		    nev->subject, (char *)NULL);
 	free(snap);
+}
+
+/* Makes ev a rehire: 0, or -1 out of memory (ev unchanged). */
+static int
+as_rehire(struct norm_event *ev)
+{
+	char *k = strdup("rehire");
+
+	if (k == NULL)
+		return -1;
+	free(ev->kind);
+	ev->kind = k;
+	return 0;
 }
 
 /*
@@ -1126,6 +1157,7 @@ process(struct wthread *t, int64_t id)
 	time_t now = time(NULL);
 	long want[GUARD_NCLASSES] = { 0 };
 	int refreshed = 0, reserved = 0, ar, unchecked = 0, checking = 0;
+	int how = 0;
 
 	memset(&nev, 0, sizeof(nev));
 	memset(&subj, 0, sizeof(subj));
@@ -1152,8 +1184,20 @@ process(struct wthread *t, int64_t id)
 		finish(w, id, "stale", note);
 		goto out;
 	case DECIDE_LEFT:
-		finish(w, id, "ignored", note);
-		goto out;
+		/* `events approve`: an operator gives the leaver access back. */
+		if (!row.approved) {
+			finish(w, id, "ignored", note);
+			goto out;
+		}
+		how = DECIDE_AS_HIRE;
+		/* FALLTHROUGH */
+	case DECIDE_REHIRE:
+		/* Planned as the rehire it is (unsuspended, the snapshot). */
+		if (as_rehire(&nev) != 0) {
+			store_retry(w->st, id, now + 5, "out of memory");
+			goto out;
+		}
+		break;
 	case DECIDE_APPLY:
 		break;
 	}
@@ -1162,6 +1206,11 @@ process(struct wthread *t, int64_t id)
 		goto out;
 	}
 	if (decide_is_thin(&nev, &why)) {
+		/* Nothing to apply, but a thin rehire (HiBob's activated)
+		 * still ends a leave: the next full update then applies. */
+		if (nev.subject != NULL && (strcmp(nev.kind, "hire") == 0 ||
+		    strcmp(nev.kind, "rehire") == 0))
+			remember(w, &row, &nev, how, NULL, &subj);
 		finish(w, id, "ignored", why);
 		goto out;
 	}
@@ -1250,7 +1299,8 @@ replan:
 	}
 	/* -2: the leave is applied but for products (retry or dead). */
 	if (ar == 0 || ar == -2)
-		remember(w, &row, &nev, &d, current, &subj);
+		remember(w, &row, &nev, how | (d.leaver ? DECIDE_AS_LEAVER : 0),
+		    current, &subj);
 	if (ar != 0)
 		goto out;
 	if (pl->nwrites == 0)

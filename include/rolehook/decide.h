@@ -141,31 +141,47 @@ time_t decide_time(const struct norm_event *ev);
 enum decide_order {
 	DECIDE_APPLY = 0,          /* in order: apply it */
 	DECIDE_STALE,              /* out of order: state "stale" */
-	DECIDE_LEFT                /* the person has left: state "ignored" */
+	DECIDE_LEFT,               /* the person has left: state "ignored" */
+	DECIDE_REHIRE              /* an update that ends the person's leave
+	                            * (employment_status "active"): apply it
+	                            * as a rehire */
 };
 
 /*
- * The ordering rule (docs/architecture.md, "Ordering rule"): whether
- * event id, normalised as ev, may be applied after what subj (the
- * person's stored state; a zeroed struct for nobody yet) says was
- * applied.  Leave and hire are ordered by when they were decided (the
- * signed occurred time; the arrival order where either has none): a
- * terminate is never stale by date, only when a hire or rehire decided
- * after it was applied; once a terminate is applied, an update gives
- * no access back (DECIDE_LEFT) and only a hire or rehire decided after
- * the leave does.  Other events are stale when more than a day older
- * (by decide_time) than the newest applied, or when they carry no
- * signed time after one that did.  note (when not APPLY) says why.
+ * The ordering rule (docs/architecture.md, "Ordering rule" and "Leave
+ * and hire"): whether event id, normalised as ev, may be applied after
+ * what subj (the person's stored state; a zeroed struct for nobody yet)
+ * says was applied.  Leave and hire are ordered by when they were
+ * decided (the signed occurred time; the arrival order where either has
+ * none or both the same second): a terminate is never stale by date,
+ * only when a hire or rehire decided after it was applied; once a leave
+ * is applied, an update gives no access back (DECIDE_LEFT) unless it
+ * says the person is active again (employment_status "active";
+ * DECIDE_REHIRE), and only a hire, rehire or such an update decided
+ * after the leave does.
+ * Other events are stale when more than a day older (by decide_time)
+ * than the newest applied, or when they carry no signed time after one
+ * that did.  note (when not APPLY) says why.
  */
 enum decide_order decide_order(const struct store_subject *subj,
     const struct norm_event *ev, int64_t id, char *note, size_t notelen);
 
+/* How an applied event was taken (decide_applied's how). */
+#define DECIDE_AS_LEAVER 1  /* the policy gave a terminate the leaver
+                             * state (policy_decision.leaver) */
+#define DECIDE_AS_HIRE 2    /* an operator approved an update of a
+                             * leaver: it gives access back */
+
 /*
  * The person's state after event id (ev) was applied, from old (both
  * borrowed; snapshot strings are not touched): the last event and
- * signed time, and the leave and hire as decide_order reads them.
+ * signed time, and the leave and hire as decide_order reads them.  A
+ * terminate is a leave only with DECIDE_AS_LEAVER (a kind-rule that
+ * keeps access, a legal hold, is not); a hire, a rehire, an update to
+ * an active status, or any event with DECIDE_AS_HIRE ends a leave.
  */
 void decide_applied(const struct store_subject *old,
-    const struct norm_event *ev, int64_t id, struct store_subject *out);
+    const struct norm_event *ev, int64_t id, int how,
+    struct store_subject *out);
 
 #endif

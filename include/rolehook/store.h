@@ -303,8 +303,10 @@ int store_replay_list(struct store *st, time_t since,
 int store_hold(struct store *st, int64_t id, const char *why);
 
 /*
- * Releases a held event: pending again, marked approved so the guard
- * lets it through.  Returns 0, 1 if there is no held event id, -1.
+ * Releases a held event, or an update ignored because the person had
+ * left (note "left: ..."): pending again, marked approved so the guard
+ * lets it through and, for the update, the leave ends (decide.h,
+ * DECIDE_AS_HIRE).  Returns 0, 1 if there is no such event id, -1.
  */
 int store_approve(struct store *st, int64_t id);
 

@@ -22,6 +22,8 @@ from rhstack import sign  # noqa: E402
 from test_pipeline import MAPPING, POLICY, SEED  # noqa: E402
 
 SECRET = "whsec_" + "bGVhdmVycy1zdGF5LWxlZnQtc2VjcmV0LTAxMjM0NTY3"
+BOB_SECRET = "hibob-leavers-secret"
+BOB_ID = "3332883854254932743"
 
 
 def day(offset):
@@ -31,9 +33,21 @@ def day(offset):
 class Leavers(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.zd = rhstack.FakeZendesk(seed=SEED)
-        cls.st = rhstack.hr_stack(cls.zd, dict(MAPPING, effective_at="/data/effective_date"),
-                                  SECRET, POLICY)
+        seed = json.loads(json.dumps(SEED))
+        seed["users"] = seed.get("users", []) + [
+            {"id": 8801, "name": "Bob Person", "email": "bob.person@example.com",
+             "role": "agent", "custom_role_id": 101, "external_id": BOB_ID}]
+        cls.zd = rhstack.FakeZendesk(seed=seed)
+        mapping = dict(MAPPING, effective_at="/data/effective_date",
+                       employment_status="/data/status")
+        sources = {
+            "hr": {"preset": "standard-webhooks", "normalizer": "generic", "mapping": mapping,
+                   "secret_values": [SECRET]},
+            "bob": {"preset": "hibob", "secret_values": [BOB_SECRET]},
+        }
+        cls.st = rhstack.Stack(sources, extra={"zendesk": cls.zd.config(), "policy": POLICY})
+        cls.st.env.update(cls.zd.env())
+        cls.st.start()
         cls.n = 0
 
     @classmethod
@@ -240,6 +254,85 @@ class Leavers(unittest.TestCase):
         ents = self.zd.state()["entitlements"].get(str(uid), {})
         self.assertEqual(sorted(p for p, v in ents.items() if v.get("is_active") and p != "support"),
                          ["chat", "talk"])
+
+    def test_approve_gives_a_leaver_access_back(self):
+        self.hr("L-8", "employee.hired", ago=200, department="Support", job_title="Associate Agent")
+        self.work()
+        self.hr("L-8", "employee.terminated", ago=100)
+        self.work()
+        upd = self.hr("L-8", "employee.updated", department="Support", job_title="Associate Agent")
+        self.work()
+        self.assertEqual(self.show(upd)["state"], "ignored")
+        r = self.st.cli("events", "approve", str(upd))
+        self.assertIn("approved", r.stdout)
+        self.work()
+        self.assertEqual(self.show(upd)["state"], "done", self.show(upd))
+        self.assertEqual(self.access("L-8"), ("agent", 101, False))
+        # The leave is over: the next update applies as for anyone in post.
+        self.hr("L-8", "employee.updated", department="Support", job_title="Lead")
+        self.work()
+        self.assertEqual(self.access("L-8"), ("agent", 102, False))
+        # Only a held event or a left-ignored update can be approved.
+        r = self.st.cli("events", "approve", str(upd), check=False)
+        self.assertEqual(r.returncode, 1, r.stdout)
+
+    def test_update_to_an_active_status_is_a_reactivation(self):
+        self.hr("L-9", "employee.hired", ago=300, department="Support", job_title="Associate Agent",
+                status="Active")
+        self.work()
+        self.hr("L-9", "employee.terminated", ago=200, status="Terminated")
+        self.work()
+        self.assert_left("L-9")
+        old = self.hr("L-9", "employee.updated", ago=250, department="Support",
+                      job_title="Associate Agent", status="Active")
+        self.work()
+        ev = self.show(old)
+        self.assertEqual(ev["state"], "stale", ev)     # decided before the leave
+        back = self.hr("L-9", "employee.updated", ago=100, department="Support",
+                       job_title="Associate Agent", status="active")
+        self.work()
+        self.assertEqual(self.show(back)["state"], "done", self.show(back))
+        self.assertEqual(self.access("L-9"), ("agent", 101, False))
+
+    def bob(self, typ, ago, **data):
+        Leavers.n += 1
+        body = json.dumps({"companyId": 636192, "type": typ, "triggeredBy": "1",
+                           "triggeredAt": time.strftime("%Y-%m-%dT%H:%M:%S",
+                                                        time.gmtime(time.time() - ago)),
+                           "version": "v2", "data": dict(data, employeeId=BOB_ID)}).encode()
+        code, _, rb = self.st.post("bob", body, sign("hibob", BOB_SECRET, body))
+        self.assertEqual(code, 202, rb)
+        return json.loads(rb)["id"]
+
+    def subject(self, key):
+        db = sqlite3.connect(self.st.db)
+        try:
+            return db.execute("SELECT left_event, hired_event FROM subjects WHERE key = ?",
+                              (key,)).fetchone()
+        finally:
+            db.close()
+
+    def test_thin_rehire_ends_the_leave(self):
+        # HiBob's left and activated carry ids only: the leave is applied,
+        # the activation writes nothing but ends it, so a later update
+        # with data is planned again instead of ignored as a leaver's.
+        left = self.bob("employee.left", 300)
+        self.work()
+        self.assertEqual(self.show(left)["state"], "done", self.show(left))
+        u = [u for u in self.zd.state()["users"] if u["id"] == 8801][0]
+        self.assertEqual((u["role"], u["suspended"]), ("end-user", True))
+        self.assertEqual(self.subject("hibob:" + BOB_ID)[0], left)
+        act = self.bob("employee.activated", 200)
+        self.work()
+        self.assertEqual(self.show(act)["state"], "ignored")
+        self.assertIn(self.subject("hibob:" + BOB_ID)[0], (0, None))
+        upd = self.bob("employee.updated", 100, fieldUpdates=[
+            {"fieldId": "work.title", "oldValue": "x", "newValue": "Associate Agent"},
+            {"fieldId": "work.department", "oldValue": "x", "newValue": "Support"}])
+        self.work()
+        ev = self.show(upd)
+        self.assertNotIn("left:", ev.get("last_error") or "", ev)
+        self.assertEqual(ev["state"], "done", ev)
 
 
 if __name__ == "__main__":

@@ -471,15 +471,25 @@ run_steps(const char *name, const struct step *s, size_t n)
 	struct store_subject subj, next;
 	struct norm_event ev;
 	enum decide_order got;
-	char note[256];
+	char note[256], kind[32], *colon;
 	size_t i;
 
 	memset(&subj, 0, sizeof(subj));
 	for (i = 0; i < n; i++) {
+		/* "update:Active": an employment_status; "terminate:hold": a
+		 * terminate a kind-rule kept in post (no leaver state). */
 		memset(&ev, 0, sizeof(ev));
-		ev.kind = (char *)s[i].kind;
+		snprintf(kind, sizeof(kind), "%s", s[i].kind);
+		if ((colon = strchr(kind, ':')) != NULL)
+			*colon++ = '\0';
+		ev.kind = kind;
 		ev.occurred_at = s[i].occurred;
 		ev.effective_at = s[i].effective;
+		if (colon != NULL && strcmp(colon, "hold") != 0) {
+			ev.attrs[0].key = (char *)"employment_status";
+			ev.attrs[0].value = colon;
+			ev.nattrs = 1;
+		}
 		note[0] = '\0';
 		got = decide_order(&subj, &ev, s[i].id, note, sizeof(note));
 		if (got != s[i].want)
@@ -489,9 +499,10 @@ run_steps(const char *name, const struct step *s, size_t n)
 		if (s[i].note != NULL && strstr(note, s[i].note) == NULL)
 			fail_msg("%s: step %zu: note \"%s\" lacks \"%s\"", name,
 			    i, note, s[i].note);
-		if (got != DECIDE_APPLY)
+		if (got != DECIDE_APPLY && got != DECIDE_REHIRE)
 			continue;
-		decide_applied(&subj, &ev, s[i].id, &next);
+		decide_applied(&subj, &ev, s[i].id, strcmp(s[i].kind,
+		    "terminate") == 0 ? DECIDE_AS_LEAVER : 0, &next);
 		subj = next;
 		subj.key = (char *)"p:1";
 	}
@@ -558,6 +569,43 @@ test_order_leave_and_hire(void **state)
 		{ 3, "hire", 0, 0, DECIDE_STALE, "no signed time" },
 		{ 4, "terminate", 0, 0, DECIDE_APPLY, NULL },
 	};
+	/* The same second: arrival decides (a waiting hire stored first). */
+	static const struct step same_second[] = {
+		{ 3, "terminate", 120 * DAY, 0, DECIDE_APPLY, NULL },
+		{ 2, "hire", 120 * DAY, 130 * DAY, DECIDE_STALE, "(event 3)" },
+		{ 4, "rehire", 120 * DAY, 0, DECIDE_APPLY, NULL },
+	};
+	/* An update saying the person is active again is a reactivation. */
+	static const struct step reactivation[] = {
+		{ 1, "hire", 100 * DAY, 0, DECIDE_APPLY, NULL },
+		{ 2, "terminate", 200 * DAY, 0, DECIDE_APPLY, NULL },
+		{ 3, "update:Active", 190 * DAY, 0, DECIDE_STALE,
+		  "decided before" },
+		{ 4, "update:Inactive", 210 * DAY, 0, DECIDE_LEFT, NULL },
+		{ 5, "update:ACTIVE", 220 * DAY, 0, DECIDE_REHIRE, NULL },
+		{ 6, "update", 230 * DAY, 0, DECIDE_APPLY, NULL },
+	};
+	/* A hire with no decided time lifts a signed leave by arrival only
+	 * within the date rule: dated days before the leave, it is stale. */
+	static const struct step untimed_hire_dates[] = {
+		{ 1, "hire", 100 * DAY, 0, DECIDE_APPLY, NULL },
+		{ 2, "terminate", 200 * DAY, 200 * DAY, DECIDE_APPLY, NULL },
+		{ 3, "hire", 0, 190 * DAY, DECIDE_STALE, "took effect later" },
+		{ 4, "hire", 0, 205 * DAY, DECIDE_APPLY, NULL },
+	};
+	/* A terminate a kind-rule keeps in post (legal hold) is no leave. */
+	static const struct step legal_hold[] = {
+		{ 1, "hire", 100 * DAY, 0, DECIDE_APPLY, NULL },
+		{ 2, "terminate:hold", 200 * DAY, 0, DECIDE_APPLY, NULL },
+		{ 3, "update", 210 * DAY, 0, DECIDE_APPLY, NULL },
+	};
+	/* Leaves out of order: the leave stands from its latest decision. */
+	static const struct step leaves_out_of_order[] = {
+		{ 5, "terminate", 200 * DAY, 0, DECIDE_APPLY, NULL },
+		{ 7, "terminate", 50 * DAY, 0, DECIDE_APPLY, NULL },
+		{ 8, "rehire", 70 * DAY, 0, DECIDE_STALE, "(event 7)" },
+		{ 9, "rehire", 250 * DAY, 0, DECIDE_APPLY, NULL },
+	};
 	/* Updates keep the date rule. */
 	static const struct step dates[] = {
 		{ 1, "update", 0, 100 * DAY, DECIDE_APPLY, NULL },
@@ -576,6 +624,11 @@ test_order_leave_and_hire(void **state)
 	RUN(untimed);
 	RUN(untimed_after_signed);
 	RUN(dates);
+	RUN(same_second);
+	RUN(reactivation);
+	RUN(untimed_hire_dates);
+	RUN(legal_hold);
+	RUN(leaves_out_of_order);
 }
 
 /* decide_applied keeps the newest leave, and a hire clears it. */
@@ -595,7 +648,7 @@ test_applied_state(void **state)
 	old.last_effective = 1000;
 	ev.kind = (char *)"terminate";
 	ev.occurred_at = 800;
-	decide_applied(&old, &ev, 8, &out);   /* an older leave, retried */
+	decide_applied(&old, &ev, 8, DECIDE_AS_LEAVER, &out); /* retried */
 	assert_int_equal(out.left_event, 9);
 	assert_int_equal(out.left_at, 900);
 	assert_int_equal(out.last_event_id, 8);
@@ -604,16 +657,20 @@ test_applied_state(void **state)
 	assert_int_equal(out.snapshot_at, 5);
 	ev.kind = (char *)"rehire";
 	ev.occurred_at = 2000;
-	decide_applied(&old, &ev, 10, &out);
+	decide_applied(&old, &ev, 10, 0, &out);
 	assert_int_equal(out.left_event, 0);
 	assert_int_equal(out.left_at, 0);
 	assert_int_equal(out.hired_event, 10);
 	assert_int_equal(out.hired_at, 2000);
 	assert_int_equal(out.last_effective, 2000);
 	ev.kind = (char *)"update";
-	decide_applied(&old, &ev, 11, &out);
+	decide_applied(&old, &ev, 11, 0, &out);
 	assert_int_equal(out.left_event, 9);
 	assert_int_equal(out.hired_event, 0);
+	/* An operator's approval ends the leave whatever the kind. */
+	decide_applied(&old, &ev, 12, DECIDE_AS_HIRE, &out);
+	assert_int_equal(out.left_event, 0);
+	assert_int_equal(out.hired_event, 12);
 }
 
 int
