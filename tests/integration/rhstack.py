@@ -155,15 +155,34 @@ http {{
 """
 
 
-def hr_stack(zd, mapping, secret, policy, log_level="info"):
-    """A started Stack with one generic Standard Webhooks source "hr" (the
-    mapping and secret given) applying policy to the fake Zendesk zd."""
-    src = {"hr": {"preset": "standard-webhooks", "normalizer": "generic", "mapping": mapping,
-                  "secret_values": [secret]}}
-    st = Stack(src, extra={"zendesk": zd.config(), "policy": policy}, log_level=log_level)
+def hr_source(mapping, secret):
+    """A generic Standard Webhooks source with mapping, signed with secret."""
+    return {"preset": "standard-webhooks", "normalizer": "generic", "mapping": mapping,
+            "secret_values": [secret]}
+
+
+class StackCase(unittest.TestCase):
+    """Tests sharing one stack (cls.stack) and one fake Zendesk (cls.zd)
+    for the whole class; setUpClass builds both, this stops them."""
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.stack.stop()
+        cls.zd.stop()
+
+
+def zendesk_stack(zd, sources, policy, log_level="info"):
+    """A started Stack with sources applying policy to the fake Zendesk zd."""
+    st = Stack(sources, extra={"zendesk": zd.config(), "policy": policy}, log_level=log_level)
     st.env.update(zd.env())
     st.start()
     return st
+
+
+def hr_stack(zd, mapping, secret, policy, log_level="info"):
+    """A started Stack with one generic Standard Webhooks source "hr" (the
+    mapping and secret given) applying policy to the fake Zendesk zd."""
+    return zendesk_stack(zd, {"hr": hr_source(mapping, secret)}, policy, log_level)
 
 
 class FakeZendeskCase(unittest.TestCase):

@@ -30,7 +30,7 @@ def day(offset):
     return time.strftime("%Y-%m-%d", time.gmtime(time.time() + offset * 86400))
 
 
-class Leavers(unittest.TestCase):
+class Leavers(rhstack.StackCase):
     @classmethod
     def setUpClass(cls):
         seed = json.loads(json.dumps(SEED))
@@ -40,34 +40,35 @@ class Leavers(unittest.TestCase):
         cls.zd = rhstack.FakeZendesk(seed=seed)
         mapping = dict(MAPPING, effective_at="/data/effective_date",
                        employment_status="/data/status")
-        sources = {
-            "hr": {"preset": "standard-webhooks", "normalizer": "generic", "mapping": mapping,
-                   "secret_values": [SECRET]},
-            "bob": {"preset": "hibob", "secret_values": [BOB_SECRET]},
-        }
-        cls.st = rhstack.Stack(sources, extra={"zendesk": cls.zd.config(), "policy": POLICY})
-        cls.st.env.update(cls.zd.env())
-        cls.st.start()
+        sources = {"hr": rhstack.hr_source(mapping, SECRET),
+                   "bob": {"preset": "hibob", "secret_values": [BOB_SECRET]}}
+        cls.stack = rhstack.zendesk_stack(cls.zd, sources, POLICY)
         cls.n = 0
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.st.stop()
-        cls.zd.stop()
 
     def hr(self, emp, typ, ago=0, **data):
         """Posts a signed event decided `ago` seconds before now."""
         Leavers.n += 1
         data.update({"id": emp, "work_email": emp.lower() + "@example.com", "name": emp})
         body = json.dumps({"type": typ, "data": data}).encode()
-        code, _, rb = self.st.post("hr", body, sign("standard-webhooks", SECRET, body,
+        code, _, rb = self.stack.post("hr", body, sign("standard-webhooks", SECRET, body,
                                                     ts=int(time.time()) - ago,
                                                     msg_id="msg_leaver_%d" % Leavers.n))
         self.assertEqual(code, 202, rb)
         return json.loads(rb)["id"]
 
+    def hire(self, emp, ago):
+        """A Support associate hired `ago` seconds ago, applied."""
+        self.hr(emp, "employee.hired", ago=ago, department="Support", job_title="Associate Agent")
+        self.work()
+
+    def leave(self, emp, ago):
+        """A leave decided `ago` seconds ago, applied; its event id."""
+        eid = self.hr(emp, "employee.terminated", ago=ago)
+        self.work()
+        return eid
+
     def work(self):
-        r = self.st.cli("work", "--until-idle")
+        r = self.stack.cli("work", "--until-idle")
         self.assertEqual(r.returncode, 0, r.stderr[-2000:])
 
     def user(self, emp):
@@ -79,11 +80,11 @@ class Leavers(unittest.TestCase):
         return (u["role"], u.get("custom_role_id"), u["suspended"]) if u else None
 
     def show(self, eid):
-        return json.loads(self.st.cli("events", "show", str(eid)).stdout)
+        return json.loads(self.stack.cli("events", "show", str(eid)).stdout)
 
     def due_now(self, eid):
         """The clock reaches a waiting event's date."""
-        db = sqlite3.connect(self.st.db)
+        db = sqlite3.connect(self.stack.db)
         try:
             db.execute("UPDATE events SET next_attempt = 0 WHERE id = ? AND state = 'waiting'",
                        (eid,))
@@ -101,10 +102,8 @@ class Leavers(unittest.TestCase):
         self.assertEqual((role, suspended), ("end-user", True))
 
     def test_update_after_leave_gives_nothing_back(self):
-        self.hr("L-1", "employee.hired", ago=200, department="Support", job_title="Associate Agent")
-        self.work()
-        self.hr("L-1", "employee.terminated", ago=100)
-        self.work()
+        self.hire("L-1", 200)
+        self.leave("L-1", 100)
         self.assert_left("L-1")
         mark = len(self.zd.requests()["requests"])
         upd = self.hr("L-1", "employee.updated", department="Support", job_title="Associate Agent")
@@ -115,7 +114,7 @@ class Leavers(unittest.TestCase):
         self.assertEqual(self.writes_for("L-1", mark), [])
         self.assert_left("L-1")
         # reconcile plans L-1 from the leave, not from the ignored update.
-        r = self.st.cli("reconcile")
+        r = self.stack.cli("reconcile")
         drift = [json.loads(l) for l in r.stdout.splitlines() if l.strip()]
         self.assertEqual([d for d in drift if "l-1" in json.dumps(d)], [], r.stdout)
         # Someone gives the seat back by hand: report seats still knows
@@ -123,7 +122,7 @@ class Leavers(unittest.TestCase):
         uid = self.user("L-1")["id"]
         self.zendesk_put("/api/v2/users/%d" % uid,
                          {"user": {"role": "agent", "custom_role_id": 101, "suspended": False}})
-        r = self.st.cli("report", "seats", "--format", "json")
+        r = self.stack.cli("report", "seats", "--format", "json")
         agents = {a["id"]: a for a in json.loads(r.stdout)["agents"]}
         self.assertTrue(agents[uid]["left_per_hr"], agents.get(uid))
         self.zendesk_put("/api/v2/users/%d" % uid,
@@ -144,8 +143,7 @@ class Leavers(unittest.TestCase):
             c.close()
 
     def test_backdated_leave_after_newer_update(self):
-        self.hr("L-2", "employee.hired", ago=200, department="Support", job_title="Associate Agent")
-        self.work()
+        self.hire("L-2", 200)
         self.hr("L-2", "employee.updated", ago=100, department="Support",
                 job_title="Associate Agent")
         self.work()
@@ -156,14 +154,12 @@ class Leavers(unittest.TestCase):
         self.assert_left("L-2")
 
     def test_waiting_promotion_after_leave(self):
-        self.hr("L-3", "employee.hired", ago=200, department="Support", job_title="Associate Agent")
-        self.work()
+        self.hire("L-3", 200)
         promo = self.hr("L-3", "employee.updated", ago=150, department="Support",
                         job_title="Lead", effective_date=day(5))
         self.work()
         self.assertEqual(self.show(promo)["state"], "waiting")
-        self.hr("L-3", "employee.terminated", ago=100)
-        self.work()
+        self.leave("L-3", 100)
         self.assert_left("L-3")
         self.due_now(promo)
         self.work()
@@ -176,8 +172,7 @@ class Leavers(unittest.TestCase):
                        job_title="Associate Agent", effective_date=day(14))
         self.work()
         self.assertEqual(self.show(hire)["state"], "waiting")
-        self.hr("L-4", "employee.terminated", ago=100)
-        self.work()
+        self.leave("L-4", 100)
         self.due_now(hire)
         self.work()
         ev = self.show(hire)
@@ -186,10 +181,8 @@ class Leavers(unittest.TestCase):
         self.assertIsNone(self.access("L-4"))   # never created
 
     def test_rehire_decided_after_leave_gives_access(self):
-        self.hr("L-5", "employee.hired", ago=250, department="Support", job_title="Associate Agent")
-        self.work()
-        self.hr("L-5", "employee.terminated", ago=200)
-        self.work()
+        self.hire("L-5", 250)
+        self.leave("L-5", 200)
         self.assert_left("L-5")
         # A start date before the leave's date does not make it stale.
         back = self.hr("L-5", "employee.rehired", ago=100, department="Support",
@@ -205,8 +198,7 @@ class Leavers(unittest.TestCase):
     def test_products_failing_for_good_still_take_the_access(self):
         # The private entitlements endpoint fails for good (Zendesk may
         # change or remove it): the role and suspension still go.
-        self.hr("L-6", "employee.hired", ago=200, department="Support", job_title="Associate Agent")
-        self.work()
+        self.hire("L-6", 200)
         self.zd.control("POST", "/__fake/faults", {"rules": [
             {"match": "PUT /api/admin/private/staff/*", "kind": "redirect"}]})
         try:
@@ -224,16 +216,15 @@ class Leavers(unittest.TestCase):
         self.assert_left("L-6")
 
     def test_products_failing_for_now_retry_after_the_access_is_gone(self):
-        self.hr("L-7", "employee.hired", ago=200, department="Support", job_title="Associate Agent")
-        self.work()
+        self.hire("L-7", 200)
         uid = self.user("L-7")["id"]
         self.zd.control("POST", "/__fake/faults", {"rules": [
             {"match": "PUT /api/admin/private/staff/*", "kind": "500", "count": 1}]})
         t = self.hr("L-7", "employee.terminated", ago=100)
-        r = self.st.cli("work", "--until-idle", "--retry-base", "1", "--retry-max", "1")
+        r = self.stack.cli("work", "--until-idle", "--retry-base", "1", "--retry-max", "1")
         self.assertEqual(r.returncode, 0, r.stderr[-2000:])
         self.assert_left("L-7")
-        rhstack.wait_for(lambda: self.st.cli("work", "--until-idle").returncode == 0 and
+        rhstack.wait_for(lambda: self.stack.cli("work", "--until-idle").returncode == 0 and
                          self.show(t)["state"] == "done", timeout=30, what="the retried leave")
         ents = self.zd.state()["entitlements"].get(str(uid), {})
         self.assertEqual([p for p, v in ents.items() if v.get("is_active") and p != "support"], [])
@@ -242,7 +233,7 @@ class Leavers(unittest.TestCase):
         again = self.hr("L-7", "employee.terminated", ago=50)
         self.work()
         self.assertEqual(self.show(again)["state"], "done", self.show(again))
-        db = sqlite3.connect(self.st.db)
+        db = sqlite3.connect(self.stack.db)
         try:
             snap, = db.execute("SELECT snapshot FROM subjects WHERE key = 'generic:L-7'").fetchone()
         finally:
@@ -256,14 +247,12 @@ class Leavers(unittest.TestCase):
                          ["chat", "talk"])
 
     def test_approve_gives_a_leaver_access_back(self):
-        self.hr("L-8", "employee.hired", ago=200, department="Support", job_title="Associate Agent")
-        self.work()
-        self.hr("L-8", "employee.terminated", ago=100)
-        self.work()
+        self.hire("L-8", 200)
+        self.leave("L-8", 100)
         upd = self.hr("L-8", "employee.updated", department="Support", job_title="Associate Agent")
         self.work()
         self.assertEqual(self.show(upd)["state"], "ignored")
-        r = self.st.cli("events", "approve", str(upd))
+        r = self.stack.cli("events", "approve", str(upd))
         self.assertIn("approved", r.stdout)
         self.work()
         self.assertEqual(self.show(upd)["state"], "done", self.show(upd))
@@ -273,7 +262,7 @@ class Leavers(unittest.TestCase):
         self.work()
         self.assertEqual(self.access("L-8"), ("agent", 102, False))
         # Only a held event or a left-ignored update can be approved.
-        r = self.st.cli("events", "approve", str(upd), check=False)
+        r = self.stack.cli("events", "approve", str(upd), check=False)
         self.assertEqual(r.returncode, 1, r.stdout)
 
     def test_update_to_an_active_status_is_a_reactivation(self):
@@ -300,12 +289,12 @@ class Leavers(unittest.TestCase):
                            "triggeredAt": time.strftime("%Y-%m-%dT%H:%M:%S",
                                                         time.gmtime(time.time() - ago)),
                            "version": "v2", "data": dict(data, employeeId=BOB_ID)}).encode()
-        code, _, rb = self.st.post("bob", body, sign("hibob", BOB_SECRET, body))
+        code, _, rb = self.stack.post("bob", body, sign("hibob", BOB_SECRET, body))
         self.assertEqual(code, 202, rb)
         return json.loads(rb)["id"]
 
     def subject(self, key):
-        db = sqlite3.connect(self.st.db)
+        db = sqlite3.connect(self.stack.db)
         try:
             return db.execute("SELECT left_event, hired_event FROM subjects WHERE key = ?",
                               (key,)).fetchone()

@@ -45,24 +45,14 @@ MAPPING = {"kind": "/type", "employee_id": "/data/id", "email": "/data/work_emai
                      "employee.terminated": "terminate", "employee.rehired": "rehire"}}
 
 
-class Pipeline(unittest.TestCase):
+class Pipeline(rhstack.StackCase):
     @classmethod
     def setUpClass(cls):
         cls.zd = rhstack.FakeZendesk(seed=SEED)
-        sources = {
-            "hr": {"preset": "standard-webhooks", "normalizer": "generic", "mapping": MAPPING,
-                   "secret_values": [HR_SECRET]},
-            "zendesk": {"preset": "zendesk", "secret_values": [ZD_SECRET]},
-        }
-        cls.stack = rhstack.Stack(sources, extra={"zendesk": cls.zd.config(), "policy": POLICY})
-        cls.stack.env.update(cls.zd.env())
-        cls.stack.start()
+        sources = {"hr": rhstack.hr_source(MAPPING, HR_SECRET),
+                   "zendesk": {"preset": "zendesk", "secret_values": [ZD_SECRET]}}
+        cls.stack = rhstack.zendesk_stack(cls.zd, sources, POLICY)
         cls.n = 0
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.stack.stop()
-        cls.zd.stop()
 
     def hr(self, typ, **data):
         Pipeline.n += 1
