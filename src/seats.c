@@ -463,8 +463,9 @@ seen_has(const struct seen *set, const char *key)
 
 /*
  * Normalises stored event id and, when it is the newest person event of
- * its subject, records the subject in set and -- for a terminate, or an
- * update of a person whose leave work applied (work ignores it: see
+ * its subject, records the subject in set and -- for a terminate (not
+ * one work found out of order), or any event of a person whose leave
+ * work applied (an ignored update, a withdrawn offer's stale hire: see
  * decide_order) -- the person's e-mail, external id and employee id in
  * the leaver sets.  Unreadable events, ignored kinds and Zendesk events
  * say nothing.  Returns 0, or -1 out of memory.
@@ -491,9 +492,11 @@ store_event_visit(struct report *r, struct store *st, int64_t id,
 		rc = s < 0 ? -1 : 0;   /* 1: a newer event decided */
 		goto out;
 	}
-	left = strcmp(nev.kind, "terminate") == 0 ||
-	    (strcmp(nev.kind, "update") == 0 &&
-	    store_subject_get(st, nev.subject, &subj) == 0 &&
+	/* A terminate not refused as out of order, or whatever the newest
+	 * event is, a person whose leave work applied. */
+	left = (strcmp(nev.kind, "terminate") == 0 && (row.state == NULL ||
+	    strcmp(row.state, "stale") != 0)) ||
+	    (store_subject_get(st, nev.subject, &subj) == 0 &&
 	    subj.left_event > 0);
 	if (left && add_leaver(r, &nev) != 0)
 		rc = -1;

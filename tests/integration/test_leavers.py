@@ -194,6 +194,16 @@ class Leavers(rhstack.StackCase):
         self.hr("L-5", "employee.updated", department="Support", job_title="Lead")
         self.work()
         self.assertEqual(self.access("L-5"), ("agent", 102, False))
+        # A late terminate decided before the rehire: stale, and report
+        # seats does not count L-5 among those who left.
+        late = self.hr("L-5", "employee.terminated", ago=150)
+        self.work()
+        self.assertEqual(self.show(late)["state"], "stale", self.show(late))
+        self.assertEqual(self.access("L-5"), ("agent", 102, False))
+        uid = self.user("L-5")["id"]
+        r = self.stack.cli("report", "seats", "--format", "json")
+        agents = {a["id"]: a for a in json.loads(r.stdout)["agents"]}
+        self.assertFalse(agents[uid]["left_per_hr"], agents[uid])
 
     def test_products_failing_for_good_still_take_the_access(self):
         # The private entitlements endpoint fails for good (Zendesk may
