@@ -437,7 +437,8 @@ load(struct rc *c, size_t i, struct norm_event *nev, int64_t *row_id,
 {
 	struct store_event row, applied;
 	struct store_subject subj;
-	int got, r = 0;
+	char *leave;
+	int got, r = 0, left = 0;
 
 	*row_id = 0;
 	if (c->o->people != NULL)
@@ -459,6 +460,8 @@ load(struct rc *c, size_t i, struct norm_event *nev, int64_t *row_id,
 		row = applied;
 	}
 	pthread_mutex_unlock(&c->mu);
+	/* Left, and the leave itself no longer stored (retention). */
+	left = got && subj.left_event > 0 && row.id != subj.left_event;
 	store_subject_clear(&subj);
 	if (!got)
 		return 0;
@@ -466,6 +469,16 @@ load(struct rc *c, size_t i, struct norm_event *nev, int64_t *row_id,
 	    decide_is_person(nev)) {
 		*row_id = row.id;
 		r = 1;
+		/*
+		 * Checked against the leaver state; --fix has no event to
+		 * queue for it (work ignores a leaver's update): a person's.
+		 */
+		if (left && strcmp(nev->kind, "terminate") != 0 &&
+		    (leave = strdup("terminate")) != NULL) {
+			free(nev->kind);
+			nev->kind = leave;
+			*row_id = 0;
+		}
 	} else
 		norm_event_clear(nev);
 	store_event_clear(&row);

@@ -125,6 +125,24 @@ class Leavers(rhstack.StackCase):
         r = self.stack.cli("report", "seats", "--format", "json")
         agents = {a["id"]: a for a in json.loads(r.stdout)["agents"]}
         self.assertTrue(agents[uid]["left_per_hr"], agents.get(uid))
+        # reconcile sees the seat given back as drift from the leave --
+        # also once retention has pruned the leave (checked against the
+        # leaver state; --fix has no event to queue: left to a person).
+        for pruned in (False, True):
+            if pruned:
+                db = sqlite3.connect(self.stack.db)
+                try:
+                    db.execute("DELETE FROM events WHERE subject = 'generic:L-1' AND"
+                               " kind = 'terminate'")
+                    db.commit()
+                finally:
+                    db.close()
+            r = self.stack.cli("reconcile", "--fix", check=False)
+            drift = [json.loads(l) for l in r.stdout.splitlines() if "l-1@" in l]
+            self.assertEqual(len(drift), 1, (pruned, r.stdout, r.stderr))
+            self.assertIn("end-user", json.dumps(drift[0]), drift[0])
+            if pruned:
+                self.assertEqual(drift[0].get("fix"), "no stored event", drift[0])
         self.zendesk_put("/api/v2/users/%d" % uid,
                          {"user": {"role": "end-user", "suspended": True}})
 
