@@ -973,7 +973,7 @@ apply(struct wthread *t, const struct store_event *row,
 	enum zd_result prc = ZD_ERROR;
 	char preq[600] = "";
 	size_t i, k, n = 0, prepared;
-	int ret = 0, promotes, products = 0, prod;
+	int ret = 0, promotes, products = 0, prod, a;
 
 	memset(&ap, 0, sizeof(ap));
 	ap.t = t;
@@ -1018,7 +1018,7 @@ apply(struct wthread *t, const struct store_event *row,
 				 * dead) once the access writes are done. */
 				prod = d->leaver && !products && strcmp(
 				    pl->writes[i + k].step, "entitlements_off") == 0;
-				int a = answered(&ap, &pl->writes[i + k], &wr[k],
+				a = answered(&ap, &pl->writes[i + k], &wr[k],
 				    rq[k].rc, rq[k].via, ret == 0 && !prod);
 
 				if (ret == 0 && a != 0)
