@@ -185,7 +185,17 @@ def hr_stack(zd, mapping, secret, policy, log_level="info"):
     return zendesk_stack(zd, {"hr": hr_source(mapping, secret)}, policy, log_level)
 
 
-class FakeZendeskCase(unittest.TestCase):
+class FakeTmpCase(unittest.TestCase):
+    """Tests sharing one fake Zendesk (cls.zd) and one scratch directory
+    (cls.tmp) for the whole class; setUpClass makes both, this ends them."""
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.zd.stop()
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+
+class FakeZendeskCase(FakeTmpCase):
     """Tests of the CLI against one fake Zendesk for the whole class:
     setUpClass calls start_fake; each test starts without faults."""
 
@@ -194,11 +204,6 @@ class FakeZendeskCase(unittest.TestCase):
         cls.zd = FakeZendesk(seed=seed, rate_limit=rate_limit)
         cls.tmp = tempfile.mkdtemp(prefix=prefix)
         cls.cfg, cls.env = cls.zd.cli_config(cls.tmp, policy)
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.zd.stop()
-        shutil.rmtree(cls.tmp, ignore_errors=True)
 
     def setUp(self):
         self.zd.control("DELETE", "/__fake/faults")

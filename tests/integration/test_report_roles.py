@@ -19,7 +19,6 @@ import io
 import json
 import math
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -143,7 +142,7 @@ class Base(unittest.TestCase):
                 if r["method"] != "GET"]
 
 
-class ReportSeats(Base):
+class ReportSeats(Base, rhstack.FakeTmpCase):
     @classmethod
     def setUpClass(cls):
         cls.seed, cls.expect = make_seed()
@@ -153,11 +152,6 @@ class ReportSeats(Base):
         cls.cfg_off = cls.make_config(cls.tmp, entitlements=False, name="off.json")
         cls.staff = sorted(uid for uid, e in cls.expect.items())
         assert len(cls.staff) > 900
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.zd.stop()
-        shutil.rmtree(cls.tmp, ignore_errors=True)
 
     def check_rows(self, rows, products=True, csv_cells=False):
         ids = [int(r["id"]) for r in rows]
@@ -432,7 +426,7 @@ class ReportStoreLeavers(Base):
             zd.stop()
 
 
-class RolesSync(Base):
+class RolesSync(Base, rhstack.FakeTmpCase):
     SEED = {
         "custom_roles": [
             {"id": 101, "name": "Tier 1", "description": "first line",
@@ -460,11 +454,6 @@ class RolesSync(Base):
         cls.zd = rhstack.FakeZendesk()
         cls.tmp = tempfile.mkdtemp(prefix="rolehook-roles-")
         cls.cfg = cls.make_config(cls.tmp, custom_roles=cls.DECLARED)
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.zd.stop()
-        shutil.rmtree(cls.tmp, ignore_errors=True)
 
     def setUp(self):
         self.zd.control("POST", "/__fake/reset")
